@@ -1,0 +1,28 @@
+/* cli.h — private to the vigil tool: the verb table and the exit codes. */
+#ifndef VIGIL_CLI_H
+#define VIGIL_CLI_H
+
+enum cli_exit {
+    CLI_OK = 0,        /* success */
+    CLI_NEGATIVE = 1,  /* a negative answer: NAK, DUH, a refused code */
+    CLI_USAGE = 2,     /* bad input or usage */
+    CLI_TIMEOUT = 3,   /* no reply within --timeout */
+    CLI_INVALID = 4,   /* an invalid reply: CRC, sequence mismatch, cannot decrypt */
+};
+
+struct cli_global {
+    const char *config_path;  /* -c FILE, or NULL */
+};
+
+/* argv[0] is the verb after the group ("decode", "encode", ...). */
+typedef int (*cli_fn)(const struct cli_global *g, int argc, char **argv);
+
+struct cli_verb {
+    const char *name;
+    cli_fn fn;
+    const char *help;
+};
+
+int cmd_dc09(const struct cli_global *g, int argc, char **argv);
+
+#endif

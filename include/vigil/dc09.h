@@ -1,0 +1,310 @@
+/*
+ * vigil/dc09.h — SIA DC-09 alarm transmission: frames, CRC, encryption,
+ * replies, a streaming reader, and the Contact ID / SIA DC-03 payload codecs.
+ *
+ * The same library runs in the station (Linux) and in the panel (Cortex-M0).
+ * It never allocates, never reads a clock, never does I/O: the caller supplies
+ * every buffer, passes time in as `now_s` (Unix seconds, UTC), and reaches AES
+ * and randomness through the small port structs below.
+ *
+ * Facts behind the rules: docs/DC09.md (the standard wins where they differ).
+ * Error convention: 0 on success, a negative enum dc09_err on failure,
+ * results through out-parameters; dc09_strerror() names every code.
+ */
+#ifndef VIGIL_DC09_H
+#define VIGIL_DC09_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- bounds ---------------------------------------------------------- */
+
+#define DC09_FRAME_MAX      1024u /* whole frame on the wire, LF..CR inclusive */
+#define DC09_ACCOUNT_MAX    16u   /* #acct: 3..16 hex chars */
+#define DC09_RECEIVER_MAX   6u    /* Rrcvr: 1..6 hex digits */
+#define DC09_LINE_MAX       6u    /* Lpref: 1..6 hex digits (0 with the bare-L quirk) */
+#define DC09_DATA_MAX       512u  /* the data block's content, brackets excluded */
+#define DC09_XDATA_MAX      8u    /* extended-data blocks per frame */
+#define DC09_XDATA_LEN_MAX  64u   /* one block's value, type letter excluded */
+#define DC09_PAD_MIN        8u    /* we always send at least this many pad bytes */
+
+/* ---- errors ---------------------------------------------------------- */
+
+enum dc09_err {
+    DC09_OK            = 0,
+    DC09_E_CRC         = -1,  /* CRC does not match: never answered */
+    DC09_E_LENGTH      = -2,  /* length field does not match: never answered */
+    DC09_E_FORMAT      = -3,  /* a field is malformed; diag->field names it */
+    DC09_E_TOKEN       = -4,  /* unknown ID token ("XYZ") */
+    DC09_E_DECRYPT     = -5,  /* ciphertext not hex / not whole blocks / wrong key */
+    DC09_E_PAD         = -6,  /* decrypted pad is not as the standard says */
+    DC09_E_TIME        = -7,  /* timestamp outside the accepted window */
+    DC09_E_OVERSIZE    = -8,  /* frame longer than DC09_FRAME_MAX or a field bound */
+    DC09_E_NOSPACE     = -9,  /* caller's output buffer too small */
+    DC09_E_INVAL       = -10, /* caller passed an invalid argument */
+    DC09_E_KEY         = -11, /* key has the wrong length or is not hex/ASCII */
+    DC09_E_NOKEY       = -12, /* encrypted frame but no cipher was supplied */
+    DC09_E_CLEAR       = -13, /* clear frame for an account that has a key (no downgrade) */
+    DC09_E_PAYLOAD     = -14, /* payload is not valid Contact ID / SIA DC-03 */
+    DC09_E_CRYPTO      = -15, /* the crypto port itself failed */
+};
+
+const char *dc09_strerror(int err);
+/* Short machine name of an error: "crc", "length", "format", "decrypt", "pad",
+ * "time", "oversize", ... — what `vigil dc09 decode` prints in "error". */
+const char *dc09_errname(int err);
+
+/* Extra detail on a failure: which field, and where. Optional everywhere. */
+struct dc09_diag {
+    const char *field;  /* static string: "crc", "length", "id", "seq", "receiver",
+                           "line", "account", "data", "xdata", "timestamp", "pad"... */
+    size_t offset;      /* byte offset into the frame where the problem was seen */
+};
+
+/* ---- real-device quirks: strict by default, each an explicit option ---- */
+
+enum dc09_quirk {
+    DC09_Q_BINARY_CRC     = 1u << 0, /* 2 binary CRC bytes instead of 4 hex (Lupusec, Egardia, Trikdis) */
+    DC09_Q_CRC_WITH_CR    = 1u << 1, /* CRC computed over body + CR (Eldes) */
+    DC09_Q_BARE_L         = 1u << 2, /* "L" with no line digits (GSM panels) */
+    DC09_Q_PAD_NO_BAR     = 1u << 3, /* encrypted pad without '|' terminator (Hikvision) */
+    DC09_Q_NO_DATA_ACCT   = 1u << 4, /* data block without "#acct|" (Ajax) */
+    DC09_Q_IGNORE_LENGTH  = 1u << 5, /* length field wrong: ignore it */
+};
+/* Parses a quirk name ("binary-crc", "crc-with-cr", "bare-l", "pad-no-bar",
+ * "no-data-account", "ignore-length") into its flag; DC09_E_INVAL if unknown. */
+int dc09_quirk_parse(const char *name, uint32_t *flag);
+const char *dc09_quirk_name(uint32_t flag);
+
+/* ---- CRC ------------------------------------------------------------- */
+
+/* CRC-16/ARC (poly 0x8005 reflected, init 0, no xorout). check("123456789") = 0xBB3D */
+uint16_t dc09_crc16(const uint8_t *p, size_t n);
+uint16_t dc09_crc16_update(uint16_t crc, const uint8_t *p, size_t n);
+
+/* ---- ports ----------------------------------------------------------- */
+
+/* AES-CBC with a zero IV, in place, on whole 16-byte blocks, keyed once
+ * (the key lives in the back end's context; keep one per account: re-keying
+ * per frame costs 5x). Back ends: dc09_openssl.h (Linux), dc09_mbedtls.h. */
+struct dc09_cipher {
+    int (*encrypt)(struct dc09_cipher *c, uint8_t *buf, size_t len);
+    int (*decrypt)(struct dc09_cipher *c, uint8_t *buf, size_t len);
+};
+
+/* Randomness for pad bytes. Must not fail. */
+struct dc09_rng {
+    void (*fill)(struct dc09_rng *r, uint8_t *buf, size_t len);
+};
+
+struct dc09_key {
+    uint8_t bytes[32];
+    uint8_t len;        /* 16, 24 or 32 */
+};
+/* "ABCDEF0123456789" as ASCII bytes (16/24/32 chars) */
+int dc09_key_from_ascii(struct dc09_key *k, const char *s, size_t n);
+/* "41424344..." as hex digits (32/48/64 chars) */
+int dc09_key_from_hex(struct dc09_key *k, const char *s, size_t n);
+/* Overwrites a key in memory (not optimised away). */
+void dc09_key_wipe(struct dc09_key *k);
+
+/* ---- frames ---------------------------------------------------------- */
+
+enum dc09_id {
+    DC09_ID_SIA_DCS = 1,
+    DC09_ID_ADM_CID,
+    DC09_ID_NULL,
+    DC09_ID_ACK,
+    DC09_ID_NAK,
+    DC09_ID_DUH,
+};
+const char *dc09_id_name(enum dc09_id id);   /* "SIA-DCS", "ADM-CID", ... without '*' */
+
+struct dc09_xdata {
+    char type;                              /* 'X','Y','M','V','I','R','H','K', ... */
+    uint8_t len;
+    char value[DC09_XDATA_LEN_MAX + 1];     /* NUL-terminated */
+};
+
+/* Contact ID: QEEE GG ZZZ */
+struct dc09_cid {
+    uint8_t  qualifier;   /* 1 new/opening, 3 restore/closing, 6 still present */
+    uint16_t event;       /* 000..999 */
+    uint8_t  partition;   /* 00..99 */
+    uint16_t zone;        /* 000..999: zone or user */
+};
+
+/* SIA DC-03: N[ri<area>/][id<user>/][ti<hh:mm>/]<CODE><zone>[^text^] */
+#define DC09_SIA_TEXT_MAX 64u
+struct dc09_sia {
+    char code[3];         /* two letters, NUL-terminated */
+    bool has_area;  uint16_t area;
+    bool has_user;  uint16_t user;
+    bool has_zone;  uint16_t zone;
+    bool has_time;  uint8_t hour, minute;
+    char text[DC09_SIA_TEXT_MAX + 1];   /* between ^ ^, may be empty */
+};
+
+/*
+ * A frame, decoded or to be encoded. Strings are NUL-terminated copies, so a
+ * frame stays valid after the input buffer is gone.
+ */
+struct dc09_frame {
+    enum dc09_id id;
+    bool     encrypted;                     /* the token had a '*' */
+    uint16_t seq;                           /* 0..9999 */
+    bool     has_receiver;
+    char     receiver[DC09_RECEIVER_MAX + 1];
+    char     line[DC09_LINE_MAX + 1];       /* "" with the bare-L quirk */
+    char     account[DC09_ACCOUNT_MAX + 1];
+
+    /* The data block: everything between '[' and ']' (decrypted, pad removed). */
+    char     data[DC09_DATA_MAX + 1];
+    size_t   data_len;
+    /* Inside it: the optional "#acct|" and the payload after it. */
+    bool     has_data_account;
+    char     data_account[DC09_ACCOUNT_MAX + 1];
+    size_t   payload_off;                   /* payload = data + payload_off */
+    size_t   payload_len;
+
+    /* Payload decoded by kind: ADM-CID → cid, SIA-DCS → sia (when it parses). */
+    bool     has_cid;
+    struct dc09_cid cid;
+    bool     has_sia;
+    struct dc09_sia sia;
+
+    uint8_t  xdata_count;
+    struct dc09_xdata xdata[DC09_XDATA_MAX];
+
+    bool     has_time;
+    int64_t  time_s;                        /* Unix seconds, UTC */
+};
+
+/* ---- decoding -------------------------------------------------------- */
+
+struct dc09_decode_opts {
+    uint32_t quirks;                /* enum dc09_quirk flags allowed for this account */
+    struct dc09_cipher *cipher;     /* NULL: account has no key */
+    bool     check_time;            /* apply the timestamp window (encrypted frames
+                                       always need a timestamp; the window applies
+                                       to any frame that carries one) */
+    int64_t  now_s;
+    int32_t  window_past_s;         /* default 40 */
+    int32_t  window_future_s;       /* default 20 */
+};
+#define DC09_WINDOW_PAST_S   40
+#define DC09_WINDOW_FUTURE_S 20
+/* Strict defaults: no quirks, no key, window checked at now_s. */
+void dc09_decode_opts_init(struct dc09_decode_opts *o, int64_t now_s);
+
+/*
+ * Reads only the clear header (id, '*', seq, receiver, line, account) so a
+ * receiver can look the account up before the full decode. No CRC check.
+ * `frame` is one frame, with or without its LF and CR.
+ */
+int dc09_decode_head(const uint8_t *frame, size_t len, uint32_t quirks,
+                     struct dc09_frame *out, struct dc09_diag *diag);
+
+/*
+ * Full decode: framing, length, CRC, header, decryption (when the token has
+ * '*'), pad, data block, xdata, timestamp, window, payload codec.
+ * Order of checks: CRC/length first (DC09_E_CRC / DC09_E_LENGTH → stay silent),
+ * then format, then decryption, then time.
+ * A clear SIA-DCS/ADM-CID/NULL frame with opts->cipher set → DC09_E_CLEAR.
+ * An unparseable payload is not a decode failure: has_cid/has_sia stay false.
+ */
+int dc09_decode(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
+                struct dc09_frame *out, struct dc09_diag *diag);
+
+/* ---- encoding -------------------------------------------------------- */
+
+/*
+ * Writes LF CRC LLLL body CR into out. If cipher is non-NULL the frame is
+ * encrypted (token gets '*'; the frame must have a timestamp) with a fresh
+ * random pad of at least DC09_PAD_MIN bytes from rng, none of them '|' '[' ']'.
+ * Uses f->data/data_len as the data block content verbatim (build it with
+ * dc09_build_data() or by hand), f->xdata and f->has_time/time_s.
+ */
+int dc09_encode(const struct dc09_frame *f, struct dc09_cipher *cipher,
+                struct dc09_rng *rng, uint8_t *out, size_t cap, size_t *out_len);
+
+/* Fills f->data with "#acct|payload" (or "" for an empty block). */
+int dc09_build_data(struct dc09_frame *f, const char *account, const char *payload,
+                    size_t payload_len);
+
+/* ---- replies (receiver side) ---------------------------------------- */
+
+/* ACK echoing req's seq, receiver (only if it came), line, account.
+ * If req was encrypted: *ACK with a fresh random pad and timestamp now_s. */
+int dc09_reply_ack(const struct dc09_frame *req, struct dc09_cipher *cipher,
+                   struct dc09_rng *rng, int64_t now_s,
+                   uint8_t *out, size_t cap, size_t *out_len);
+/* "NAK"0000R0L0A0[]_HH:MM:SS,MM-DD-YYYY with the receiver's time; never encrypted. */
+int dc09_reply_nak(int64_t now_s, uint8_t *out, size_t cap, size_t *out_len);
+/* "DUH" echoing seq, receiver, line, account; never encrypted. */
+int dc09_reply_duh(const struct dc09_frame *req, uint8_t *out, size_t cap, size_t *out_len);
+
+/* ---- streaming reader ------------------------------------------------ */
+
+/*
+ * Takes bytes as they arrive (TCP) and hands out whole frames LF..CR.
+ * Several frames per feed, one frame over many feeds, garbage between
+ * frames (skipped), oversize input (reported once, then everything is
+ * dropped until the next LF). The buffer is the caller's (e.g. one per
+ * connection, sized by a config key); the reader never allocates.
+ * With DC09_Q_BINARY_CRC the reader uses the length field to find the end,
+ * since a binary CRC may contain CR or LF bytes.
+ */
+struct dc09_reader {
+    uint8_t *buf;
+    size_t   cap;
+    size_t   len;
+    uint32_t quirks;
+    bool     in_frame;
+    bool     discarding;
+};
+
+/* Called per frame (err == 0, frame = LF..CR) or per problem (err < 0:
+ * DC09_E_OVERSIZE, frame/len = what was dropped so far, may be truncated). */
+typedef void (*dc09_frame_fn)(void *ctx, const uint8_t *frame, size_t len, int err);
+
+void dc09_reader_init(struct dc09_reader *r, uint8_t *buf, size_t cap, uint32_t quirks);
+void dc09_reader_reset(struct dc09_reader *r);
+/* Returns the number of complete frames delivered by this call. */
+size_t dc09_reader_feed(struct dc09_reader *r, const uint8_t *data, size_t len,
+                        dc09_frame_fn fn, void *ctx);
+
+/* ---- payloads -------------------------------------------------------- */
+
+/* "1121 01 003" (also accepts "112101003") */
+int dc09_cid_parse(const char *s, size_t len, struct dc09_cid *out);
+/* writes "QEEE GG ZZZ" (11 chars + NUL) */
+int dc09_cid_format(const struct dc09_cid *c, char *out, size_t cap);
+
+int dc09_sia_parse(const char *s, size_t len, struct dc09_sia *out);
+int dc09_sia_format(const struct dc09_sia *s, char *out, size_t cap);
+
+/* The CID <-> SIA table of docs/DC09.md, kept as data.
+ * SIA code for a CID event and qualifier (e.g. 401 q1 → "OP", q3 → "CL"),
+ * or NULL if the table has none. */
+const char *dc09_cid_to_sia(uint16_t event, uint8_t qualifier);
+/* CID event and qualifier for a SIA code, DC09_E_INVAL if unknown. */
+int dc09_sia_to_cid(const char *code, uint16_t *event, uint8_t *qualifier);
+/* Human text for a CID event ("duress", "burglary", ...) or NULL. */
+const char *dc09_cid_describe(uint16_t event);
+
+/* ---- time ------------------------------------------------------------ */
+
+/* "_HH:MM:SS,MM-DD-YYYY" (without the '_') <-> Unix seconds, UTC. */
+int dc09_time_parse(const char *s, size_t len, int64_t *out_s);
+int dc09_time_format(int64_t t_s, char *out, size_t cap); /* 19 chars + NUL */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VIGIL_DC09_H */
