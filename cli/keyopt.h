@@ -1,0 +1,31 @@
+/*
+ * keyopt.h — the key options every vigil verb shares: --key, --key-hex,
+ * --key-file, --key-hex-file. It must never print, log or keep a copy of a key
+ * anywhere but the caller's struct dc09_key (wiped with keyopt_wipe()).
+ */
+#ifndef VIGIL_CLI_KEYOPT_H
+#define VIGIL_CLI_KEYOPT_H
+
+#include <stdbool.h>
+
+#include "vigil/dc09.h"
+
+struct keyopt {
+    bool set;
+    const char *from;       /* the option that gave the key, for messages */
+    struct dc09_key key;
+};
+
+/* True if `name` (e.g. "--key-file") is one of the key options. */
+bool keyopt_is(const char *name);
+
+/*
+ * Takes the value of a key option. --key and --key-hex values are overwritten
+ * in argv so they do not linger in the process list (a race remains: use the
+ * file forms). Returns 0, or prints one line to stderr and returns CLI_USAGE.
+ */
+int keyopt_take(struct keyopt *k, const char *name, char *value);
+
+void keyopt_wipe(struct keyopt *k);
+
+#endif
