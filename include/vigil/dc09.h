@@ -141,6 +141,7 @@ struct dc09_cid {
 
 /* SIA DC-03: N[ri<area>/][id<user>/][ti<hh:mm>/]<CODE><zone>[^text^] */
 #define DC09_SIA_TEXT_MAX 64u
+#define DC09_SIA_EXTRA_MAX 16u
 struct dc09_sia {
     char code[3];         /* two letters, NUL-terminated */
     bool has_area;  uint16_t area;
@@ -148,6 +149,11 @@ struct dc09_sia {
     bool has_zone;  uint16_t zone;
     bool has_time;  uint8_t hour, minute;
     char text[DC09_SIA_TEXT_MAX + 1];   /* between ^ ^, may be empty */
+    bool has_text;        /* a ^text^ block was present (even if empty) */
+    bool text_truncated;  /* text was longer than DC09_SIA_TEXT_MAX: kept the start */
+    /* Alphanumerics some panels append after the zone (e.g. "Nri04/OP001NM" → "NM");
+     * kept verbatim, written back by dc09_sia_format(). */
+    char extra[DC09_SIA_EXTRA_MAX + 1];
 };
 
 /*

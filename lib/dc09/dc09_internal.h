@@ -1,0 +1,42 @@
+/*
+ * lib/dc09/dc09_internal.h — helpers shared by the DC-09 library's files.
+ * Private to lib/dc09: nothing outside the library may include it.
+ * Must never pull in stdio, malloc or a clock: the library runs on a Cortex-M0.
+ */
+#ifndef VIGIL_DC09_INTERNAL_H
+#define VIGIL_DC09_INTERNAL_H
+
+#include "vigil/dc09.h"
+
+/* Hex digit value (either case), or -1. */
+static inline int dc09__hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static inline bool dc09__is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+static inline bool dc09__is_hex(uint8_t c) { return dc09__hexval(c) >= 0; }
+
+extern const char dc09__hexdig[16]; /* "0123456789ABCDEF" */
+
+/* Length of the timestamp text after '_': "HH:MM:SS,MM-DD-YYYY". */
+#define DC09__TS_LEN 19u
+
+/* True if p[0..19) looks like "HH:MM:SS,MM-DD-YYYY" (digits and separators only). */
+bool dc09__ts_shape(const uint8_t *p);
+
+static inline void dc09__diag(struct dc09_diag *d, const char *field, size_t off)
+{
+    if (d) {
+        d->field = field;
+        d->offset = off;
+    }
+}
+
+#endif

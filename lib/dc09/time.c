@@ -1,0 +1,117 @@
+/*
+ * lib/dc09/time.c — the DC-09 timestamp "HH:MM:SS,MM-DD-YYYY" (UTC) to and
+ * from Unix seconds, by civil-calendar arithmetic.
+ * Must never call libc time functions (gmtime, mktime): the target has no
+ * clock and no time zone; time always arrives as a parameter.
+ */
+#include "dc09_internal.h"
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static bool leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static unsigned days_in_month(unsigned y, unsigned m)
+{
+    static const uint8_t dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && leap(y) ? 29u : dim[m - 1];
+}
+
+bool dc09__ts_shape(const uint8_t *p)
+{
+    /* "HH:MM:SS,MM-DD-YYYY" */
+    static const char shape[DC09__TS_LEN + 1] = "99:99:99,99-99-9999";
+    for (unsigned i = 0; i < DC09__TS_LEN; i++) {
+        if (shape[i] == '9') {
+            if (!dc09__is_digit(p[i]))
+                return false;
+        } else if (p[i] != (uint8_t)shape[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static unsigned num(const uint8_t *p, unsigned n)
+{
+    unsigned v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = v * 10 + (unsigned)(p[i] - '0');
+    return v;
+}
+
+int dc09_time_parse(const char *s, size_t len, int64_t *out_s)
+{
+    if (!s || !out_s)
+        return DC09_E_INVAL;
+    const uint8_t *p = (const uint8_t *)s;
+    if (len != DC09__TS_LEN || !dc09__ts_shape(p))
+        return DC09_E_FORMAT;
+    unsigned hh = num(p, 2), mi = num(p + 3, 2), ss = num(p + 6, 2);
+    unsigned mo = num(p + 9, 2), dd = num(p + 12, 2), yy = num(p + 15, 4);
+    if (hh > 23 || mi > 59 || ss > 59 || mo < 1 || mo > 12 || yy < 1970)
+        return DC09_E_FORMAT;
+    if (dd < 1 || dd > days_in_month(yy, mo))
+        return DC09_E_FORMAT;
+    *out_s = days_from_civil(yy, mo, dd) * 86400 + (int64_t)(hh * 3600 + mi * 60 + ss);
+    return 0;
+}
+
+static void put2(char *o, unsigned v)
+{
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+}
+
+/* 9999-12-31T23:59:59Z: the last instant a 4-digit year can carry. */
+#define TIME_MAX_S 253402300799LL
+
+int dc09_time_format(int64_t t_s, char *out, size_t cap)
+{
+    if (!out)
+        return DC09_E_INVAL;
+    if (t_s < 0 || t_s > TIME_MAX_S)
+        return DC09_E_INVAL;
+    if (cap < DC09__TS_LEN + 1)
+        return DC09_E_NOSPACE;
+    int64_t days = t_s / 86400;
+    unsigned sod = (unsigned)(t_s % 86400);
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    put2(out, sod / 3600);
+    out[2] = ':';
+    put2(out + 3, sod / 60 % 60);
+    out[5] = ':';
+    put2(out + 6, sod % 60);
+    out[8] = ',';
+    put2(out + 9, m);
+    out[11] = '-';
+    put2(out + 12, d);
+    out[14] = '-';
+    put2(out + 15, (unsigned)(y / 100));
+    put2(out + 17, (unsigned)(y % 100));
+    out[19] = '\0';
+    return 0;
+}
