@@ -24,5 +24,6 @@ struct cli_verb {
 };
 
 int cmd_dc09(const struct cli_global *g, int argc, char **argv);
+int cmd_bench(const struct cli_global *g, int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 static const struct cli_verb verbs[] = {
     /* group, handler, one-line help — one line per verb group file */
     { "dc09", cmd_dc09, "encode, decode and send SIA DC-09 frames" },
+    { "bench", cmd_bench, "load generator for vigil-station (msgs/s, ACK latency, echo baseline)" },
 };
 
 static void usage(FILE *f)

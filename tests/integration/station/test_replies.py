@@ -1,0 +1,259 @@
+#!/usr/bin/python3
+"""Reply rules of vigil-station over TCP, checked byte for byte, and what reaches
+the store: ACK (with and without R), NULL polls, DUH (unknown account,
+unparseable payload), silence on CRC/length errors, NAK on a bad timestamp,
+duress alarms and queue order, the JSON of events/alarms, startup contract
+(ready file, listening log line), --test-config, SIGHUP, account pickup.
+
+Frames are built by vstation.py (independent of the project's encoder)."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import vstation as v
+
+KEY = "0123456789ABCDEF"  # AES-128 as ASCII
+
+
+def test_startup_contract(args):
+    with v.running(args) as st:
+        log = st.log_text()
+        m = re.search(r"info main: listening tcp 127\.0\.0\.1:(\d+) udp 127\.0\.0\.1:(\d+)", log)
+        assert m, "no 'info main: listening tcp HOST:PORT udp HOST:PORT' line:\n" + log
+        assert int(m.group(1)) == st.tcp[1] and int(m.group(2)) == st.udp[1], \
+            "log line ports %s differ from ready file %s %s" % (m.groups(), st.tcp, st.udp)
+
+
+def test_test_config(args):
+    st = v.Station(args, name="testcfg")
+    try:
+        p = subprocess.run([args.station, "-c", st.conf, "--test-config"],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 0, "--test-config on a valid config exited %d: %s" % (
+            p.returncode, p.stderr)
+        bad = os.path.join(st.dir, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("# comment\nstore sqlite:%s\nno_such_key_xyz 5\n" % st.store)
+        p = subprocess.run([args.station, "-c", bad, "--test-config"],
+                           capture_output=True, text=True, timeout=20)
+        out = p.stdout + p.stderr
+        assert p.returncode != 0, "--test-config accepted an unknown key"
+        assert "no_such_key_xyz" in out and "3" in out, \
+            "--test-config error must name the key and line 3: %r" % out
+        with open(bad, "w") as f:
+            f.write("store sqlite:%s\nframe_bytes_max banana\n" % st.store)
+        p = subprocess.run([args.station, "-c", bad, "--test-config"],
+                           capture_output=True, text=True, timeout=20)
+        out = p.stdout + p.stderr
+        assert p.returncode != 0 and "frame_bytes_max" in out and "2" in out, \
+            "--test-config must refuse a non-number naming key and line 2: rc %d %r" % (
+                p.returncode, out)
+        assert not os.path.exists(st.ready), "--test-config must not start listening"
+    finally:
+        st.cleanup()
+
+
+def test_ack_clear(args):
+    with v.running(args, [{"number": "1234"}, {"number": "00A1B2"}]) as st:
+        c = st.conn()
+        # With R token.
+        c.send(v.cid(1, "1234", "1130 01 015"))
+        v.expect_ack(c.recv_frame(), 1, "1234")
+        # Without R token: the ACK must not invent one.
+        c.send(v.cid(2, "1234", "3401 01 002", receiver=None))
+        v.expect_ack(c.recv_frame(), 2, "1234", receiver=None)
+        # Non-trivial R and L are echoed.
+        c.send(v.cid(3, "1234", "1401 01 002", receiver="5A", line="7F"))
+        v.expect_ack(c.recv_frame(), 3, "1234", receiver="5A", line="7F")
+        # SIA-DCS, no timestamp at all (optional in clear).
+        c.send(v.sia(4, "00A1B2", "Nri1/BA003", ts=None))
+        v.expect_ack(c.recv_frame(), 4, "00A1B2")
+        # Sequence 9999 and 0001 (wrap).
+        c.send(v.cid(9999, "1234", "1602 00 000"))
+        v.expect_ack(c.recv_frame(), 9999, "1234")
+        c.close()
+        ev = st.events("1234")
+        keys = v.event_keys(ev)
+        for s in (1, 2, 3, 9999):
+            assert ("1234", s) in keys, "ACKed (1234,%d) not in events: %r" % (s, keys)
+        e1 = [e for e in ev if int(e["seq"]) == 1][0]
+        for field in ("id", "account", "received_at", "seq", "id_token", "encrypted", "raw"):
+            assert field in e1, "events --json object lacks %r: %r" % (field, e1)
+        assert "cid" in e1, "ADM-CID event lacks cid: %r" % e1
+        assert e1["id_token"] in ("ADM-CID", '"ADM-CID"'), e1
+        assert e1["encrypted"] is False, e1
+        assert v.iso_ms_utc(e1["received_at"]), "received_at not ISO 8601 UTC with ms: %r" % e1
+        assert '"ADM-CID"0001R0L0#1234[#1234|1130 01 015]' in e1["raw"], \
+            "raw does not keep the frame: %r" % e1["raw"]
+        cd = e1["cid"]
+        assert (int(cd["qualifier"]), int(cd["event"]), int(cd["partition"]), int(cd["zone"])) \
+            == (1, 130, 1, 15), "cid fields wrong: %r" % cd
+        ev2 = st.events("00A1B2")
+        assert ("00A1B2", 4) in v.event_keys(ev2) and "sia" in ev2[0], ev2
+        # --account filters.
+        assert all(str(e["account"]).upper() == "1234" for e in ev), ev
+
+
+def test_null_poll(args):
+    with v.running(args, [{"number": "5678"}]) as st:
+        c = st.conn()
+        c.send(v.null(0, "5678"))
+        v.expect_ack(c.recv_frame(), 0, "5678")
+        c.send(v.null(0, "5678", data="#0000|0000 00 000"))  # Hikvision-style clear NULL
+        v.expect_ack(c.recv_frame(), 0, "5678")
+        c.close()
+        ev = st.events("5678")
+        assert not [e for e in ev if "NULL" in str(e.get("id_token"))], \
+            "NULL polls must only update last-seen, not be stored as events: %r" % ev
+
+
+def test_silence_on_crc_and_length(args):
+    with v.running(args, [{"number": "1234"}]) as st:
+        c = st.conn()
+        good = v.cid(7, "1234", "1130 01 015")
+        bad_crc = good[:1] + (b"0000" if good[1:5] != b"0000" else b"1111") + good[5:]
+        c.send(bad_crc)
+        c.expect_silence(1.0)
+        bad_len = good[:5] + b"0%03X" % (len(good) - 10 + 1) + good[9:]
+        c.send(bad_len)
+        c.expect_silence(1.0)
+        # The connection must still serve the next good frame.
+        c.send(good)
+        v.expect_ack(c.recv_frame(), 7, "1234")
+        c.close()
+        keys = v.event_keys(st.events("1234"))
+        assert keys == {("1234", 7)}, "only the good frame may be stored: %r" % keys
+
+
+def test_duh_unknown_account(args):
+    with v.running(args, [{"number": "1234"}]) as st:
+        r = st.exchange(v.cid(11, "BEEF", "1130 01 015"))
+        v.expect_duh(r, 11, "BEEF")
+        r = st.exchange(v.cid(12, "BEEF", "1130 01 015", receiver=None))
+        v.expect_duh(r, 12, "BEEF", receiver=None)
+        # Encrypted from an unknown account: DUH too (no key to decrypt).
+        r = st.exchange(v.cid(13, "BEEE", "1130 01 015", key=KEY.encode()))
+        v.expect_duh(r, 13, "BEEE")
+        log = st.log_text()
+        assert "BEEF" in log, "unknown account's signal must be logged for operators"
+        assert KEY not in log, "a key appeared in the log"
+
+
+def test_duh_unparseable_payload(args):
+    with v.running(args, [{"number": "1234"}]) as st:
+        r = st.exchange(v.cid(21, "1234", "XYZ garbage"))
+        v.expect_duh(r, 21, "1234")
+        # The AlphaVision "|0|NRP" layout from the vectors: DUH (as pysiaalarm).
+        body = b'"SIA-DCS"0014L0#0001[#0001|0|NRP]'
+        st.add_account("0001")
+        time.sleep(v.ACCOUNT_PICKUP_S)
+        r = st.exchange(v.wrap(body))
+        v.expect_duh(r, 14, "0001", receiver=None)
+
+
+def test_nak_time_window(args):
+    key = KEY.encode()
+    with v.running(args, [{"number": "1234", "key": KEY}]) as st:
+        c = st.conn()
+        for label, t in (("past 45 s", time.time() - 45), ("future 25 s", time.time() + 25),
+                         ("past 1 day", time.time() - 86400)):
+            c.send(v.cid(31, "1234", "1130 01 015", key=key, ts=t))
+            try:
+                v.expect_nak(c.recv_frame())
+            except AssertionError as e:
+                raise AssertionError("%s: %s" % (label, e))
+        # Inside the window (30 s past, 15 s future): accepted.
+        c.send(v.cid(32, "1234", "1130 01 015", key=key, ts=time.time() - 30))
+        v.expect_ack(c.recv_frame(), 32, "1234", key=key)
+        c.send(v.cid(33, "1234", "1130 01 016", key=key, ts=time.time() + 15))
+        v.expect_ack(c.recv_frame(), 33, "1234", key=key)
+        c.close()
+        keys = v.event_keys(st.events("1234"))
+        assert ("1234", 31) not in keys, "a NAKed frame was stored"
+        assert {("1234", 32), ("1234", 33)} <= keys, keys
+
+
+def test_duress_alarms_and_order(args):
+    with v.running(args, [{"number": "1234"}, {"number": "2345"}, {"number": "3456"}]) as st:
+        c = st.conn()
+        c.send(v.cid(1, "2345", "1130 02 007"))   # burglary: priority 4
+        v.expect_ack(c.recv_frame(), 1, "2345")
+        c.send(v.cid(2, "2345", "1401 01 002"))   # opening: no alarm
+        v.expect_ack(c.recv_frame(), 2, "2345")
+        time.sleep(0.05)
+        c.send(v.cid(3, "1234", "1121 01 003"))   # duress by user 3, partition 1
+        v.expect_ack(c.recv_frame(), 3, "1234")
+        c.send(v.sia(4, "3456", "Nri1/HA003"))    # SIA HA: duress/hold-up
+        v.expect_ack(c.recv_frame(), 4, "3456")
+        c.close()
+        al = st.alarms()
+        for a in al:
+            for field in ("id", "account", "priority", "state", "kind", "partition", "zone",
+                          "user", "received_at", "taken_by"):
+                assert field in a, "alarm lacks %r: %r" % (field, a)
+            assert "cid" in a or "sia" in a, a
+            assert v.iso_ms_utc(a["received_at"]), "received_at not ISO 8601 ms UTC: %r" % a
+        by_acct = {}
+        for a in al:
+            by_acct.setdefault(str(a["account"]).upper(), []).append(a)
+        d = by_acct.get("1234")
+        assert d and len(d) == 1, "duress must raise exactly one alarm: %r" % al
+        d = d[0]
+        assert d["kind"] == "duress" and int(d["priority"]) == 1 and d["state"] == "new", d
+        cd = d["cid"]
+        assert (int(cd["qualifier"]), int(cd["event"]), int(cd["partition"]), int(cd["zone"])) \
+            == (1, 121, 1, 3), d
+        assert int(d["partition"]) == 1 and d["taken_by"] in (None, ""), d
+        h = by_acct.get("3456")
+        assert h and h[0]["kind"] == "duress" and int(h[0]["priority"]) == 1, \
+            "SIA HA must be a priority-1 duress alarm: %r" % al
+        b = by_acct.get("2345")
+        assert b and len(b) == 1 and int(b[0]["priority"]) == 4, \
+            "burglary = one priority-4 alarm, opening = none: %r" % al
+        # Queue order: priority asc, then oldest first.
+        prios = [int(a["priority"]) for a in al]
+        assert prios == sorted(prios), "alarms not in priority order: %r" % prios
+        assert str(al[0]["account"]).upper() == "1234" and str(al[1]["account"]).upper() == "3456", \
+            "the older duress comes first: %r" % [(a["account"], a["priority"]) for a in al]
+        assert str(al[-1]["account"]).upper() == "2345"
+
+
+def test_account_pickup_and_sighup(args):
+    with v.running(args) as st:
+        r = st.exchange(v.cid(41, "ABCD", "1130 01 015"))
+        v.expect_duh(r, 41, "ABCD")
+        st.add_account("ABCD")
+        deadline = time.monotonic() + 5
+        seq = 42
+        while True:
+            r = st.exchange(v.cid(seq, "ABCD", "1130 01 015"))
+            if v.Reply(r).token == "ACK":
+                v.expect_ack(r, seq, "ABCD")
+                break
+            assert time.monotonic() < deadline, "new account not picked up within 5 s"
+            seq += 1
+            time.sleep(0.2)
+        st.vigil("account", "remove", "ABCD")
+        deadline = time.monotonic() + 5
+        while True:
+            seq += 1
+            r = st.exchange(v.cid(seq, "ABCD", "1130 01 015"))
+            if v.Reply(r).token == "DUH":
+                break
+            assert time.monotonic() < deadline, "removed account still ACKed after 5 s"
+            time.sleep(0.2)
+        st.signal(signal.SIGHUP)
+        time.sleep(0.5)
+        assert st.alive(), "SIGHUP killed the daemon"
+        st.add_account("ABCE")
+        time.sleep(v.ACCOUNT_PICKUP_S)
+        v.expect_ack(st.exchange(v.cid(77, "ABCE", "1130 01 015")), 77, "ABCE")
+
+
+if __name__ == "__main__":
+    v.run_cases([test_startup_contract, test_test_config, test_ack_clear, test_null_poll,
+                 test_silence_on_crc_and_length, test_duh_unknown_account,
+                 test_duh_unparseable_payload, test_nak_time_window,
+                 test_duress_alarms_and_order, test_account_pickup_and_sighup])

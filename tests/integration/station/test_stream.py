@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""TCP stream handling: a frame split at every byte boundary over one connection
+(clear and encrypted), one byte per segment, 1,000 frames in one segment with
+the default limits (all ACKed, all stored), garbage bytes, an oversize frame,
+and a slowloris connection closed after partial_frame_timeout_s while others
+are served."""
+import socket
+import time
+
+import vstation as v
+
+KEY = b"0123456789ABCDEF0123456789ABCDEF"
+
+
+def test_split_every_byte(args):
+    with v.running(args, [{"number": "1234"}, {"number": "4321", "key_hex": KEY.hex()}]) as st:
+        c = st.conn()
+        seq = 0
+        for acct, key in (("1234", None), ("4321", KEY)):
+            n = len(v.cid(1, acct, "1130 01 015", key=key))
+            for k in range(1, n):
+                seq += 1
+                f = v.cid(seq, acct, "1130 01 015", key=key)
+                c.send(f[:k])
+                # Make it a separate segment: the station must not answer half a frame.
+                time.sleep(0.002)
+                c.send(f[k:])
+                r = c.recv_frame(timeout=3.0)
+                try:
+                    v.expect_ack(r, seq, acct, key=key)
+                except AssertionError as e:
+                    raise AssertionError("split at byte %d of %d (%s): %s" % (k, n, acct, e))
+        # One byte per segment, twice in a row.
+        for _ in range(2):
+            seq += 1
+            f = v.cid(seq, "1234", "1121 01 003")
+            for i in range(len(f)):
+                c.send(f[i:i + 1])
+                time.sleep(0.001)
+            v.expect_ack(c.recv_frame(), seq, "1234")
+        c.close()
+        keys = v.event_keys(st.events("1234")) | v.event_keys(st.events("4321"))
+        missing = [s for s in range(1, seq + 1) if ("1234", s) not in keys and ("4321", s) not in keys]
+        assert not missing, "ACKed split frames missing from the store: %r" % missing[:20]
+
+
+def test_thousand_in_one_segment(args):
+    # Default limits (no rate keys in the config): a panel's legitimate burst.
+    with v.running(args, [{"number": "0A0A"}]) as st:
+        frames = b"".join(v.cid(s, "0A0A", "1130 01 %03d" % (s % 1000)) for s in range(1, 1001))
+        c = st.conn(timeout=30)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+        c.send(frames)
+        replies = c.recv_frames(1000, timeout=30)
+        c.close()
+        assert len(replies) == 1000, "only %d of 1000 frames answered" % len(replies)
+        seqs = []
+        for r in replies:
+            rr = v.Reply(r)
+            assert rr.token == "ACK", "burst frame not ACKed: %r" % r
+            seqs.append(rr.seq)
+        assert sorted(seqs) == list(range(1, 1001)), "ACK sequence numbers do not match"
+        v.expect_ack(replies[0], seqs[0], "0A0A")
+        keys = v.event_keys(st.events("0A0A"))
+        assert len(keys) == 1000, "%d of 1000 ACKed frames stored" % len(keys)
+
+
+def test_garbage_and_oversize(args):
+    with v.running(args, [{"number": "1234"}], config={"frame_bytes_max": 1024}) as st:
+        c = st.conn()
+        c.send(bytes(range(256)).replace(b"\n", b"") * 4)  # garbage, no LF
+        c.send(v.cid(1, "1234", "1130 01 001"))
+        v.expect_ack(c.recv_frame(), 1, "1234")
+        # Garbage with LFs and CRs (false frame starts), then a good frame.
+        c.send(b"\n\r\n\rXYZ\r\n0000\r\nABCD0010\"ADM-CID\"\r")
+        c.expect_silence(0.5)
+        c.send(v.cid(2, "1234", "1130 01 002"))
+        v.expect_ack(c.recv_frame(), 2, "1234")
+        # An oversize frame: silence, and no store change.
+        big = v.cid(3, "1234", "1130 01 003", xdata="[I" + "x" * 2000 + "]")
+        assert len(big) > 1024
+        c.send(big)
+        c.expect_silence(1.0)
+        # A well-formed frame right after: served on a fresh connection in every case,
+        # and on the same connection unless the station chose to close it.
+        c.send(v.cid(4, "1234", "1130 01 004"))
+        r = c.recv_frame(timeout=2.0)
+        if r is not None:
+            v.expect_ack(r, 4, "1234")
+        else:
+            assert c.closed, "after an oversize frame the next good frame got no reply " \
+                             "and the connection stayed open"
+        c.close()
+        v.expect_ack(st.exchange(v.cid(5, "1234", "1130 01 005")), 5, "1234")
+        keys = v.event_keys(st.events("1234"))
+        assert ("1234", 3) not in keys, "the oversize frame was stored"
+        assert {("1234", 1), ("1234", 2), ("1234", 5)} <= keys, keys
+
+
+def test_slowloris(args):
+    with v.running(args, [{"number": "1234"}],
+                   config={"partial_frame_timeout_s": 2}) as st:
+        slow = st.conn()
+        f = v.cid(1, "1234", "1130 01 001")
+        slow.send(f[:20])
+        t0 = time.monotonic()
+        # Others are served meanwhile.
+        other = st.conn()
+        for s in range(2, 6):
+            other.send(v.cid(s, "1234", "1130 01 %03d" % s))
+            v.expect_ack(other.recv_frame(), s, "1234")
+            time.sleep(0.2)
+        # Keep dribbling a byte now and then: must not extend the frame's deadline forever.
+        for b in f[20:30]:
+            slow.send(bytes([b]))
+            if slow.wait_closed(0.25):
+                break
+        closed = slow.wait_closed(6.0)
+        dt = time.monotonic() - t0
+        assert closed, "slowloris connection not closed %.1f s after its frame began" % dt
+        assert dt >= 1.5, "partial frame closed too early (%.1f s < partial_frame_timeout_s 2)" % dt
+        assert dt <= 5.0, "partial frame closed after %.1f s (timeout 2 s)" % dt
+        slow.close()
+        other.send(v.cid(6, "1234", "1130 01 006"))
+        v.expect_ack(other.recv_frame(), 6, "1234")
+        other.close()
+        keys = v.event_keys(st.events("1234"))
+        assert ("1234", 1) not in keys
+
+
+if __name__ == "__main__":
+    v.run_cases([test_split_every_byte, test_thousand_in_one_segment,
+                 test_garbage_and_oversize, test_slowloris])
