@@ -347,8 +347,11 @@ struct pnl__part {
     uint64_t lockout_end_ms;
     uint8_t  locked;
     /* keypad entry */
-    uint8_t  kbuf[24];
+    char     kbuf[24];
     uint8_t  klen;
+    uint8_t  kcmd;                  /* '\0', or the digit after '*' */
+    uint8_t  kstage;                /* 0 code, 1 data after an accepted code */
+    uint8_t  kuser;                 /* slot whose code opened stage 1 */
     uint64_t klast_ms;
 };
 
@@ -380,8 +383,9 @@ size_t pnl_record_size(void);
 /*
  * Loads the newest valid record. PNL_OK, or PNL_LOAD_RECOVERED (the newer slot
  * was torn; the previous state was loaded), or PNL_E_EMPTY / PNL_E_CORRUPT /
- * PNL_E_TRUNCATED / PNL_E_VERSION / PNL_E_NOKEY / PNL_E_STORAGE — on an error
- * `p` keeps what it held before. Storage is never written.
+ * PNL_E_TRUNCATED / PNL_E_VERSION / PNL_E_NOKEY / PNL_E_STORAGE — these are
+ * all found before `p` is touched (checksums first, then a probe of the key),
+ * so on an error `p` keeps what it held before. Storage is never written.
  */
 int pnl_load(struct pnl *p, uint64_t now_ms);
 /* Writes the whole state as one record into the other slot. */

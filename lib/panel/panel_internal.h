@@ -1,0 +1,19 @@
+/*
+ * panel_internal.h — private to lib/panel: helpers shared between the core's
+ * files. Nothing outside lib/panel (and its white-box tests) includes this.
+ */
+#ifndef VIGIL_PANEL_INTERNAL_H
+#define VIGIL_PANEL_INTERNAL_H
+
+#include "vigil/panel.h"
+
+/* Bytes in the record body (store.c's walker must write exactly this many). */
+#define PNL__BODY_SIZE (35u + 16u + PNL_USERS_MAX * 8u + PNL_ZONES_MAX * 4u + \
+                        PNL_PARTS_MAX * 6u + 9u + PNL_QUEUE_MAX * 11u + 2u +     \
+                        PNL_HISTORY_MAX * 5u)
+
+uint32_t pnl__crc32(uint32_t crc, const uint8_t *p, size_t n);
+/* Timers and transient state after a load (store.c → panel.c). */
+void pnl__after_load(struct pnl *p, uint64_t now_ms);
+
+#endif

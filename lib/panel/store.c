@@ -1,0 +1,460 @@
+/*
+ * store.c — the panel's persisted record: configuration, zones, partitions,
+ * user codes (encrypted under the device key), the outbound event queue and
+ * the keypad-visible history, in one fixed-size, versioned, CRC-32-checked
+ * record written alternately into two slots (A/B).
+ *
+ * Every save writes exactly pnl_record_size() bytes in the same sequence of
+ * port calls, whatever changed: a duress entry must not be told from a normal
+ * one by the size or timing of a flash write. A torn save leaves the other
+ * slot — the previous state — intact; pnl_load() says when it fell back.
+ * It must never write a code in the clear, and never write storage while
+ * loading or when the device key is missing.
+ *
+ * Layout (little endian): header (32 bytes) at offset 0, body after it.
+ *   0 "VPNL"  4 u16 version  6 u16 header size  8 u32 sequence  12 u32 body size
+ *   16 u32 CRC-32 of body  20..27 zero  28 u32 CRC-32 of bytes 0..27
+ * The body is written first and the header last, so a save cut anywhere
+ * leaves its slot failing a checksum.
+ */
+#include "panel_internal.h"
+
+#define HDR_SIZE 32u
+#define REC_VERSION 1u
+static const uint8_t magic[4] = { 'V', 'P', 'N', 'L' };
+
+/* ---- CRC-32 (IEEE 802.3, reflected 0xEDB88320) ------------------------ */
+
+uint32_t pnl__crc32(uint32_t crc, const uint8_t *p, size_t n)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+/* ---- a symmetric record walker: one description, three uses ----------- */
+
+enum rio_mode { RIO_COUNT, RIO_WRITE, RIO_READ };
+
+struct rio {
+    enum rio_mode mode;
+    struct pnl_storage *st;
+    struct pnl_keyport *key;
+    unsigned slot;
+    size_t off;                 /* next storage offset of buf[0] */
+    size_t total;               /* body bytes walked */
+    uint8_t buf[32];
+    size_t n;                   /* bytes in buf (write) / consumed (read) */
+    size_t have;                /* bytes valid in buf (read) */
+    uint32_t crc;
+    int err;
+    /* the encrypted section */
+    bool enc;
+    uint8_t blk[16];
+    size_t blk_n;
+    uint8_t chain[16];
+};
+
+static void rio_flush(struct rio *r)
+{
+    if (r->mode != RIO_WRITE || r->n == 0 || r->err)
+        return;
+    r->crc = pnl__crc32(r->crc, r->buf, r->n);
+    int e = r->st->write(r->st, r->slot, r->off, r->buf, r->n);
+    if (e < 0)
+        r->err = PNL_E_STORAGE;
+    r->off += r->n;
+    r->n = 0;
+}
+
+static void raw_put(struct rio *r, uint8_t b)
+{
+    r->total++;
+    if (r->mode == RIO_COUNT)
+        return;
+    r->buf[r->n++] = b;
+    if (r->n == sizeof r->buf)
+        rio_flush(r);
+}
+
+static uint8_t raw_get(struct rio *r)
+{
+    r->total++;
+    if (r->err)
+        return 0;
+    if (r->n == r->have) {
+        int e = r->st->read(r->st, r->slot, r->off, r->buf, sizeof r->buf);
+        if (e < 0) {
+            r->err = e == PNL_E_TRUNCATED ? e : PNL_E_STORAGE;
+            return 0;
+        }
+        r->off += sizeof r->buf;
+        r->have = sizeof r->buf;
+        r->n = 0;
+    }
+    return r->buf[r->n++];
+}
+
+/* One byte through the walker: written from *v, or read into *v. Inside the
+ * encrypted section bytes go through 16-byte CBC blocks keyed by the port. */
+static void io8(struct rio *r, uint8_t *v)
+{
+    if (!r->enc) {
+        if (r->mode == RIO_READ)
+            *v = raw_get(r);
+        else
+            raw_put(r, *v);
+        return;
+    }
+    if (r->mode == RIO_READ) {
+        if (r->blk_n == 16 || r->blk_n == 0xFF) {
+            uint8_t c[16];
+            for (int i = 0; i < 16; i++)
+                c[i] = raw_get(r);
+            for (int i = 0; i < 16; i++)
+                r->blk[i] = c[i];
+            if (!r->err && r->key->decrypt_block(r->key, r->blk) < 0)
+                r->err = PNL_E_CRYPTO;
+            for (int i = 0; i < 16; i++) {
+                r->blk[i] ^= r->chain[i];
+                r->chain[i] = c[i];
+            }
+            r->blk_n = 0;
+        }
+        *v = r->blk[r->blk_n++];
+        return;
+    }
+    r->blk[r->blk_n++] = *v;
+    if (r->blk_n == 16) {
+        if (r->mode == RIO_WRITE) {
+            for (int i = 0; i < 16; i++)
+                r->blk[i] ^= r->chain[i];
+            if (!r->err && r->key->encrypt_block(r->key, r->blk) < 0)
+                r->err = PNL_E_CRYPTO;
+            for (int i = 0; i < 16; i++)
+                r->chain[i] = r->blk[i];
+        }
+        for (int i = 0; i < 16; i++)
+            raw_put(r, r->blk[i]);
+        r->blk_n = 0;
+    }
+}
+
+static void io16(struct rio *r, uint16_t *v)
+{
+    uint8_t b[2] = { (uint8_t)*v, (uint8_t)(*v >> 8) };
+    io8(r, &b[0]);
+    io8(r, &b[1]);
+    *v = (uint16_t)(b[0] | (b[1] << 8));
+}
+
+static void io32(struct rio *r, uint32_t *v)
+{
+    uint16_t lo = (uint16_t)*v, hi = (uint16_t)(*v >> 16);
+    io16(r, &lo);
+    io16(r, &hi);
+    *v = (uint32_t)lo | ((uint32_t)hi << 16);
+}
+
+static void iobool(struct rio *r, bool *v)
+{
+    uint8_t b = *v ? 1 : 0;
+    io8(r, &b);
+    *v = b != 0;
+}
+
+/* The user table as 8 bytes per slot: code as BCD (0xF past the end), role,
+ * partitions, duress, link. Preceded by a random block, so the same table
+ * never encrypts to the same bytes twice. */
+static void walk_users(struct rio *r, struct pnl *p, const uint8_t nonce[16])
+{
+    r->enc = true;
+    r->blk_n = r->mode == RIO_READ ? 0xFF : 0;
+    for (int i = 0; i < 16; i++)
+        r->chain[i] = 0;
+    for (int i = 0; i < 16; i++) {
+        uint8_t b = nonce[i];
+        io8(r, &b);
+    }
+    for (unsigned s = 0; s < PNL_USERS_MAX; s++) {
+        struct pnl__user *u = &p->users[s];
+        for (unsigned k = 0; k < PNL_CODE_LEN_MAX; k += 2) {
+            uint8_t hi = u->code[k] > 9 ? 0xF : u->code[k];
+            uint8_t lo = u->code[k + 1] > 9 ? 0xF : u->code[k + 1];
+            uint8_t b = (uint8_t)(hi << 4 | lo);
+            io8(r, &b);
+            if (r->mode == RIO_READ) {
+                u->code[k] = (b >> 4) == 0xF ? 0xFF : (uint8_t)(b >> 4);
+                u->code[k + 1] = (b & 0xF) == 0xF ? 0xFF : (uint8_t)(b & 0xF);
+            }
+        }
+        io8(r, &u->role);
+        io8(r, &u->parts);
+        io8(r, &u->duress);
+        io8(r, &u->link);
+        if (r->mode == RIO_READ) {
+            uint8_t len = 0;
+            while (len < PNL_CODE_LEN_MAX && u->code[len] <= 9)
+                len++;
+            u->len = len;
+        }
+    }
+    r->enc = false;
+}
+_Static_assert((16u + PNL_USERS_MAX * 8u) % 16u == 0, "user section is whole AES blocks");
+
+static void walk_body(struct rio *r, struct pnl *p, const uint8_t nonce[16])
+{
+    struct pnl_config *c = &p->cfg;
+    io16(r, &c->exit_delay_s);
+    io16(r, &c->entry_delay_s);
+    io16(r, &c->abort_window_s);
+    io16(r, &c->cancel_window_s);
+    io8(r, &c->swinger_trips);
+    io8(r, &c->lockout_tries);
+    io16(r, &c->lockout_s);
+    io16(r, &c->siren_limit_s);
+    io32(r, &c->test_interval_s);
+    io16(r, &c->recent_closing_s);
+    iobool(r, &c->exit_restart);
+    iobool(r, &c->auto_stay);
+    iobool(r, &c->recent_closing);
+    iobool(r, &c->exit_error);
+    iobool(r, &c->layout.enabled);
+    for (int d = 0; d < 10; d++)
+        io8(r, &c->layout.key[d]);
+
+    walk_users(r, p, nonce);
+
+    for (unsigned z = 0; z < PNL_ZONES_MAX; z++) {
+        io8(r, &p->zones[z].cfg.type);
+        io8(r, &p->zones[z].cfg.part);
+        io8(r, &p->zones[z].cfg.flags);
+        io8(r, &p->zones[z].bypass);
+    }
+    for (unsigned i = 0; i < PNL_PARTS_MAX; i++) {
+        struct pnl__part *pt = &p->parts[i];
+        /* Only stable states survive a restart: anything armed comes back armed. */
+        uint8_t st = pt->state == PNL_ST_DISARMED ? PNL_ST_DISARMED : PNL_ST_ARMED;
+        io8(r, &st);
+        io8(r, &pt->mode);
+        io8(r, &pt->chime);
+        io8(r, &pt->wrong);
+        io16(r, &pt->arm_user);
+        if (r->mode == RIO_READ)
+            pt->state = st;
+    }
+
+    io8(r, &p->queue_len);
+    io32(r, &p->next_event_id);
+    io32(r, &p->dropped);
+    for (unsigned i = 0; i < PNL_QUEUE_MAX; i++) {
+        struct pnl_event *e = &p->queue[i];
+        io8(r, &e->qualifier);
+        io16(r, &e->cid);
+        io8(r, &e->part);
+        io16(r, &e->zone);
+        io8(r, &e->prio);
+        io32(r, &e->id);
+        if (r->mode == RIO_READ)
+            e->sent = 0;        /* not known to have arrived: send again */
+    }
+    io8(r, &p->hist_len);
+    io8(r, &p->hist_head);
+    for (unsigned i = 0; i < PNL_HISTORY_MAX; i++) {
+        io8(r, &p->history[i].kind);
+        io8(r, &p->history[i].part);
+        io16(r, &p->history[i].who);
+        io8(r, &p->history[i].mode);
+    }
+}
+
+static size_t body_size(void)
+{
+    return PNL__BODY_SIZE;
+}
+
+size_t pnl_record_size(void)
+{
+    return HDR_SIZE + body_size();
+}
+
+static void put_le32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+    b[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* Does the key port work? Probed before anything is written or parsed. */
+static int probe_key(struct pnl *p, bool enc)
+{
+    struct pnl_keyport *k = p->ports.key;
+    if (k == NULL)
+        return PNL_E_NOKEY;
+    uint8_t blk[16] = { 0 };
+    int e = enc ? k->encrypt_block(k, blk) : k->decrypt_block(k, blk);
+    if (e == PNL_E_NOKEY)
+        return PNL_E_NOKEY;
+    return e < 0 ? PNL_E_CRYPTO : PNL_OK;
+}
+
+int pnl_save(struct pnl *p)
+{
+    struct pnl_storage *st = p->ports.storage;
+    if (st == NULL || p->ports.rng == NULL)
+        return PNL_E_INVAL;
+    if (st->slot_size < pnl_record_size())
+        return PNL_E_NOSPACE;
+    int e = probe_key(p, true);
+    if (e < 0)
+        return e;
+
+    uint8_t nonce[16];
+    p->ports.rng->fill(p->ports.rng, nonce, sizeof nonce);
+    unsigned slot = p->has_record ? (unsigned)(p->save_slot ^ 1u) : 0u;
+    uint32_t seq = p->save_seq + 1u;
+
+    struct rio r = { .mode = RIO_WRITE, .st = st, .key = p->ports.key, .slot = slot,
+                     .off = HDR_SIZE };
+    walk_body(&r, p, nonce);
+    rio_flush(&r);
+    if (!r.err && r.total != PNL__BODY_SIZE)
+        r.err = PNL_E_INVAL;            /* walker and size formula disagree: a bug */
+    for (size_t i = 0; i < sizeof nonce; i++)
+        nonce[i] = 0;
+    if (r.err)
+        return r.err;
+
+    uint8_t h[HDR_SIZE] = { 0 };
+    for (int i = 0; i < 4; i++)
+        h[i] = magic[i];
+    h[4] = REC_VERSION;
+    h[6] = HDR_SIZE;
+    put_le32(h + 8, seq);
+    put_le32(h + 12, (uint32_t)r.total);
+    put_le32(h + 16, r.crc);
+    put_le32(h + 28, pnl__crc32(0, h, 28));
+    if (st->write(st, slot, 0, h, HDR_SIZE) < 0)
+        return PNL_E_STORAGE;
+    p->save_slot = (uint8_t)slot;
+    p->save_seq = seq;
+    p->has_record = 1;
+    p->dirty = 0;
+    return PNL_OK;
+}
+
+enum slot_state { SL_VALID, SL_BLANK, SL_CORRUPT, SL_TRUNCATED, SL_VERSION, SL_IOERR };
+
+static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_t *seq)
+{
+    uint8_t h[HDR_SIZE];
+    int e = st->read(st, slot, 0, h, HDR_SIZE);
+    if (e == PNL_E_TRUNCATED)
+        return SL_TRUNCATED;
+    if (e < 0)
+        return SL_IOERR;
+    bool ff = true, zero = true;
+    for (unsigned i = 0; i < HDR_SIZE; i++) {
+        if (h[i] != 0xFF)
+            ff = false;
+        if (h[i] != 0)
+            zero = false;
+    }
+    if (ff || zero)
+        return SL_BLANK;
+    for (int i = 0; i < 4; i++)
+        if (h[i] != magic[i])
+            return SL_CORRUPT;
+    if (get_le32(h + 28) != pnl__crc32(0, h, 28))
+        return SL_CORRUPT;
+    if (h[4] != REC_VERSION || h[5] != 0 || h[6] != HDR_SIZE)
+        return SL_VERSION;
+    uint32_t len = get_le32(h + 12);
+    if (len < body_size())
+        return SL_TRUNCATED;
+    if (len != body_size())
+        return SL_CORRUPT;
+    if (st->slot_size < HDR_SIZE + len)
+        return SL_TRUNCATED;
+    uint32_t crc = 0;
+    uint8_t buf[32];
+    for (size_t off = 0; off < len; off += sizeof buf) {
+        size_t n = len - off < sizeof buf ? len - off : sizeof buf;
+        e = st->read(st, slot, HDR_SIZE + off, buf, n);
+        if (e == PNL_E_TRUNCATED)
+            return SL_TRUNCATED;
+        if (e < 0)
+            return SL_IOERR;
+        crc = pnl__crc32(crc, buf, n);
+    }
+    if (crc != get_le32(h + 16))
+        return SL_CORRUPT;
+    *seq = get_le32(h + 8);
+    return SL_VALID;
+}
+
+int pnl_load(struct pnl *p, uint64_t now_ms)
+{
+    struct pnl_storage *st = p->ports.storage;
+    if (st == NULL)
+        return PNL_E_INVAL;
+    uint32_t seq[2] = { 0, 0 };
+    enum slot_state s[2] = { check_slot(st, 0, &seq[0]), check_slot(st, 1, &seq[1]) };
+    int pick = -1;
+    for (int i = 0; i < 2; i++)
+        if (s[i] == SL_VALID && (pick < 0 || (int32_t)(seq[i] - seq[pick]) > 0))
+            pick = i;
+    if (pick < 0) {
+        if (s[0] == SL_BLANK && s[1] == SL_BLANK)
+            return PNL_E_EMPTY;
+        for (int i = 0; i < 2; i++)
+            if (s[i] == SL_VERSION)
+                return PNL_E_VERSION;
+        for (int i = 0; i < 2; i++)
+            if (s[i] == SL_TRUNCATED)
+                return PNL_E_TRUNCATED;
+        for (int i = 0; i < 2; i++)
+            if (s[i] == SL_IOERR)
+                return PNL_E_STORAGE;
+        return PNL_E_CORRUPT;
+    }
+    int e = probe_key(p, false);
+    if (e < 0)
+        return e;
+
+    /* Checked: now parse into p. The header read is not repeated. */
+    uint8_t nonce[16] = { 0 };
+    struct rio r = { .mode = RIO_READ, .st = st, .key = p->ports.key,
+                     .slot = (unsigned)pick, .off = HDR_SIZE };
+    walk_body(&r, p, nonce);
+    if (r.err) {
+        /* The slot changed under us between the check and the parse. */
+        struct pnl_ports ports = p->ports;
+        pnl_init(p, &ports);
+        return r.err;
+    }
+    if (pnl_config_validate(&p->cfg) < 0 || p->queue_len > PNL_QUEUE_MAX ||
+        p->hist_len > PNL_HISTORY_MAX || p->hist_head >= PNL_HISTORY_MAX) {
+        struct pnl_ports ports = p->ports;
+        pnl_init(p, &ports);
+        return PNL_E_CORRUPT;
+    }
+    pnl__after_load(p, now_ms);
+    p->save_slot = (uint8_t)pick;
+    p->save_seq = seq[pick];
+    p->has_record = 1;
+    p->dirty = 0;
+    int other = pick ^ 1;
+    return s[other] == SL_VALID || s[other] == SL_BLANK ? PNL_OK : PNL_LOAD_RECOVERED;
+}
