@@ -142,6 +142,7 @@ struct bench {
     unsigned n;
     struct dc09_ossl cipher;
     bool have_cipher;
+    uint32_t salt;           /* per run: see build_frame() */
     bool echo_mode;          /* replies are counted, not decoded (echo baseline) */
     bool idle_mode;
     unsigned next_connect;
@@ -194,9 +195,13 @@ static int build_frame(struct bench *b, struct panel *p, bool poll)
     if (poll) {
         rc = dc09_build_data(&f, p->account, NULL, 0);
     } else {
-        /* An opening/closing by user 1..999: routine, no alarm. */
-        snprintf(payload, sizeof payload, "%c401 01 %03u", (p->seq & 1u) ? '1' : '3',
-                 (unsigned)(p->seq % 999u) + 1u);
+        /* An opening/closing (routine, no alarm). Partition and user vary with the
+         * sequence and a per-run salt, so a later run reusing a sequence number
+         * sends a different payload: a new event, not a retry the station would
+         * ACK without storing (which would flatter a benchmark). */
+        unsigned c = (unsigned)(((uint64_t)p->seq * 7919u + b->salt) % (99u * 999u));
+        snprintf(payload, sizeof payload, "%c401 %02u %03u", (p->seq & 1u) ? '1' : '3',
+                 c / 999u + 1u, c % 999u + 1u);
         rc = dc09_build_data(&f, p->account, payload, strlen(payload));
     }
     if (rc != 0)
@@ -550,6 +555,7 @@ static int run(const struct bench_opts *o, const struct sockaddr_in *addr, bool 
         }
         b->have_cipher = true;
     }
+    dc09_ossl_rng.fill(&dc09_ossl_rng, (uint8_t *)&b->salt, sizeof b->salt);
     for (unsigned i = 0; i < b->n; i++) {
         struct panel *p = &b->panels[i];
         p->b = b;

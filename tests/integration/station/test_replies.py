@@ -244,7 +244,7 @@ def test_account_pickup_and_sighup(args):
                 break
             assert time.monotonic() < deadline, "removed account still ACKed after 5 s"
             time.sleep(0.2)
-        st.signal(signal.SIGHUP)
+        st.send_signal(signal.SIGHUP)
         time.sleep(0.5)
         assert st.alive(), "SIGHUP killed the daemon"
         st.add_account("ABCE")

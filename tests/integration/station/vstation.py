@@ -410,7 +410,7 @@ class Station:
         raise AssertionError("vigil-station did not write its ready file in %.0f s:\n%s"
                              % (timeout, self.log_text()))
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=15.0):

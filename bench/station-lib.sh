@@ -1,0 +1,73 @@
+# station-lib.sh — shared helpers for the bench/station-*.sh scripts (sourced, not run).
+# Starts a vigil-station from an optimised build on 127.0.0.1 with an ephemeral
+# port, creates bench accounts through the vigil CLI, and stops what it started.
+# It must never touch anything but its own work directory and the processes it started.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build-rel}
+VIGIL=${VIGIL:-$BUILD/cli/vigil}
+STATION=${STATION:-$BUILD/station/vigil-station}
+BENCH_KEY=${BENCH_KEY:-0123456789ABCDEF}        # AES-128 as ASCII: bench-only test key
+ACCOUNT_BASE=${ACCOUNT_BASE:-100000}             # accounts are printf %X of base+i
+
+need_bins() {
+  for b in "$VIGIL" "$STATION"; do
+    [ -x "$b" ] || { echo "missing $b (make build-rel, or BUILD=dir)" >&2; exit 2; }
+  done
+}
+
+# write_config DIR [extra 'key value' lines...]
+write_config() {
+  local dir=$1; shift
+  mkdir -p "$dir"
+  {
+    echo "dc09_listen 127.0.0.1:0"
+    echo "store sqlite:$dir/store.db"
+    echo "ready_file $dir/ready"
+    echo "max_connections 20000"
+    # One bench panel sends up to ~1,000 frames/s stop-and-wait: lift the per-account
+    # flood limit (the daemon's default, 50/s, would throttle the bench itself).
+    echo "account_rate_per_s 1000000"
+    echo "account_burst 1000000"
+    for l in "$@"; do echo "$l"; done
+  } > "$dir/station.conf"
+}
+
+# add_accounts DIR N — accounts ACCOUNT_BASE..+N-1 with BENCH_KEY, through the CLI.
+add_accounts() {
+  local dir=$1 n=$2 i
+  for ((i = 0; i < n; i++)); do
+    printf '%X\n' $((0x$ACCOUNT_BASE + i))
+  done | xargs -P 1 -I{} "$VIGIL" -c "$dir/station.conf" account add {} \
+      --name "Bench {}" --address "1 Bench Road" --key "$BENCH_KEY" >/dev/null
+}
+
+# start_station DIR — sets STATION_PID and PORT
+start_station() {
+  local dir=$1 t
+  rm -f "$dir/ready"
+  "$STATION" -c "$dir/station.conf" 2>>"$dir/station.log" &
+  STATION_PID=$!
+  for ((t = 0; t < 300; t++)); do
+    if [ -s "$dir/ready" ] && grep -q '^udp ' "$dir/ready"; then
+      PORT=$(sed -n 's/^tcp .*:\([0-9]*\)$/\1/p' "$dir/ready")
+      return 0
+    fi
+    kill -0 "$STATION_PID" 2>/dev/null || { echo "vigil-station exited:" >&2; tail "$dir/station.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "vigil-station did not become ready" >&2; exit 1
+}
+
+stop_station() {
+  [ -n "${STATION_PID:-}" ] || return 0
+  kill -TERM "$STATION_PID" 2>/dev/null || true
+  wait "$STATION_PID" 2>/dev/null || true
+  STATION_PID=
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+machine_line() {
+  echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cores; build $BUILD; $("$STATION" --version 2>/dev/null | head -1)"
+}
