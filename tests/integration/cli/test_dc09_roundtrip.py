@@ -131,7 +131,7 @@ def main():
              "--key", KEYS[16]])[1]
     b = run(["dc09", "encode", "--account", "1234", "--cid", "1121 01 003", "--time", T_ISO,
              "--key", KEYS[16]])[1]
-    check(a != b and a[:30] == b[:30], "two encryptions of one event differ in ciphertext")
+    check(a != b and a[8:30] == b[8:30], "two encryptions of one event differ in ciphertext")
 
     # Default time is now; the default window accepts a fresh frame, clear and encrypted
     for extra in ([], ["--key", KEYS[16]]):
