@@ -25,5 +25,6 @@ struct cli_verb {
 
 int cmd_dc09(const struct cli_global *g, int argc, char **argv);
 int cmd_bench(const struct cli_global *g, int argc, char **argv);
+int cmd_code(const struct cli_global *g, int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct cli_verb verbs[] = {
     /* group, handler, one-line help — one line per verb group file */
     { "dc09", cmd_dc09, "encode, decode and send SIA DC-09 frames" },
     { "bench", cmd_bench, "load generator for vigil-station (msgs/s, ACK latency, echo baseline)" },
+    { "code", cmd_code, "check a new code against the duress code policy (R1-R8)" },
 };
 
 static void usage(FILE *f)
