@@ -32,6 +32,13 @@ static int setup(void **state)
     return 0;
 }
 
+static int teardown(void **state)
+{
+    (void)state;
+    vec_free(rows, nrows);
+    return 0;
+}
+
 #define ROW_FAIL(r, ...)                                                                       \
     do {                                                                                       \
         print_error("vectors line %d: ", (r)->lineno);                                         \
@@ -542,5 +549,5 @@ int main(void)
         cmocka_unit_test(test_other_rows),
         cmocka_unit_test(test_bare_l_rows),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -147,3 +147,13 @@ int hexval(char c)
         return c - 'a' + 10;
     return -1;
 }
+
+void vec_free(struct vec_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].body);
+        free(rows[i].key);
+        free(rows[i].fields);
+    }
+    free(rows);
+}

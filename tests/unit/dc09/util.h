@@ -21,6 +21,8 @@ struct vec_row {
  * VIGIL_SOURCE_DIR). Returns the number of rows; aborts if unreadable. */
 size_t vec_load(struct vec_row **rows);
 
+void vec_free(struct vec_row *rows, size_t n);
+
 /* Value of "key=" in a fields column, malloc'd; NULL if absent.
  * Fields are ", "-separated; values may contain commas but not ", key=". */
 char *vec_field(const char *fields, const char *key);
