@@ -1,0 +1,137 @@
+/*
+ * vigil/station.h — what other programs (the `vigil` tool, later the HTTP API)
+ * may call in vigil-station's library: its configuration table and the
+ * administrative side of its store (accounts, events, alarms, backup).
+ *
+ * The receiving half of the daemon (network, group commit) is private to
+ * station/. Nothing here ever returns or prints an account's key or a
+ * passcode hash: key presence and size only.
+ */
+#ifndef VIGIL_STATION_H
+#define VIGIL_STATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/conf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ---------------------------------------------------------- */
+
+enum stn_err {
+    STN_OK          = 0,
+    STN_E_NOMEM     = -1,  /* allocation failed */
+    STN_E_CONFIG    = -2,  /* configuration invalid */
+    STN_E_STORE     = -3,  /* the store failed (I/O, full disk, corrupt) */
+    STN_E_OPEN      = -4,  /* the store cannot be opened */
+    STN_E_EXISTS    = -5,  /* e.g. account already exists */
+    STN_E_NOTFOUND  = -6,  /* e.g. no such account */
+    STN_E_INVAL     = -7,  /* bad argument (caller's input) */
+    STN_E_UNSUPPORTED = -8, /* e.g. a postgresql:// store (not yet) */
+    STN_E_NET       = -9,  /* listening failed */
+};
+const char *stn_strerror(int err);
+
+/* ---- configuration (station/config.c) -------------------------------- */
+
+#define STN_PATH_MAX 512u
+
+enum stn_log_level { STN_LOG_DEBUG, STN_LOG_INFO, STN_LOG_WARN, STN_LOG_ERROR };
+
+struct stn_config {
+    struct conf_list dc09_listen;     /* host:port, TCP and UDP on the same port */
+    char    store[STN_PATH_MAX];      /* "sqlite:PATH" as written */
+    char    store_path[STN_PATH_MAX]; /* PATH resolved against the config's folder */
+    char    ready_file[STN_PATH_MAX];
+    int64_t max_connections;
+    int64_t frame_bytes_max;
+    int64_t idle_timeout_s;
+    int64_t partial_frame_timeout_s;
+    int64_t account_rate_per_s;       /* 0: no per-account limit */
+    int64_t account_burst;
+    int64_t time_window_past_s;
+    int64_t time_window_future_s;
+    int64_t duplicate_window_s;
+    int64_t duplicate_entries_max;
+    int64_t supervision_grace_s;
+    int64_t supervision_check_s;
+    int64_t event_retention_days;     /* 0: keep forever */
+    int64_t commit_batch_max;
+    int64_t escalate_after_s;
+    int64_t stats_interval_s;         /* 0: counters only on SIGUSR1 */
+    int     log_level;                /* enum stn_log_level */
+};
+
+extern const struct conf_key stn_config_keys[];
+extern const size_t stn_config_nkeys;
+
+/* Loads and validates a config file; on failure err holds "FILE:LINE: key 'x': why". */
+int stn_config_load(const char *path, struct stn_config *cfg, struct conf_error *err);
+
+/* ---- the store, administrative side (station/store_admin.c) ---------- */
+
+struct stn_store;
+
+/* Opens (creating and migrating if needed) the store a config names.
+ * On failure msg holds a sentence for the operator. */
+int  stn_store_open(const struct stn_config *cfg, struct stn_store **out, char *msg, size_t cap);
+void stn_store_close(struct stn_store *s);
+
+/* Account fields as the tool sets them. NULL / has_* false = leave unchanged (edit)
+ * or unset (add). */
+struct stn_account_input {
+    const char *name, *address, *time_zone, *phone, *agency, *permit;
+    bool     has_key;    const uint8_t *key; uint8_t key_len;  /* key_len 0 with has_key: remove key */
+    bool     has_supervision; int64_t supervision_s;
+    bool     has_quirks; uint32_t quirks;                        /* enum dc09_quirk flags */
+};
+
+int stn_account_add(struct stn_store *s, const char *number, const struct stn_account_input *in);
+int stn_account_edit(struct stn_store *s, const char *number, const struct stn_account_input *in);
+int stn_account_remove(struct stn_store *s, const char *number);
+
+int stn_account_user_set(struct stn_store *s, const char *number, int64_t user, const char *name);
+int stn_account_user_remove(struct stn_store *s, const char *number, int64_t user);
+int stn_account_zone_set(struct stn_store *s, const char *number, int64_t zone, const char *name);
+int stn_account_zone_remove(struct stn_store *s, const char *number, int64_t zone);
+int stn_account_contact_add(struct stn_store *s, const char *number, const char *name,
+                            const char *phone, const char *relation, bool lives_at_premises);
+int stn_account_contact_remove(struct stn_store *s, const char *number, int64_t position);
+/* Hashes the passcode (libsodium argon2id) and stores only the hash. duress: the
+ * verbal duress passcode. */
+int stn_account_passcode_set(struct stn_store *s, const char *number, bool duress,
+                             const char *passcode, size_t len);
+
+/* Queries return a jansson json_t * (void * here to keep jansson out of this
+ * header) that the caller releases with json_decref. */
+int stn_accounts_json(struct stn_store *s, void **out);                 /* array */
+int stn_account_json(struct stn_store *s, const char *number, void **out); /* object */
+
+struct stn_event_filter {
+    const char *account;   /* NULL: all */
+    int64_t since_ms;      /* 0: all */
+    int64_t limit;         /* 0: no limit */
+};
+int stn_events_json(struct stn_store *s, const struct stn_event_filter *f, void **out);
+/* Open alarms (not closed) in queue order: priority ascending, then oldest first. */
+int stn_alarms_json(struct stn_store *s, bool include_closed, void **out);
+/* Signals refused with DUH (unknown account, payload, decrypt, clear on keyed). */
+int stn_rejected_json(struct stn_store *s, int64_t since_ms, void **out);
+
+/* A consistent copy of the store while the daemon runs (sqlite3_backup). */
+int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t cap);
+
+/* "2026-11-26T14:03:05.123Z" (25 bytes incl. NUL) */
+void stn_iso8601_ms(int64_t ms, char out[32]);
+/* ISO 8601 ("2026-11-26T14:03:05Z", "...05.123Z", "2026-11-26") or relative
+ * ("10m", "2h", "3d", "30s") before now_ms. */
+int stn_parse_since(const char *s, int64_t now_ms, int64_t *out_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VIGIL_STATION_H */

@@ -1,0 +1,172 @@
+/*
+ * config.c — vigil-station's configuration: the ONE table of keys.
+ *
+ * Every key the daemon reads is a row below (name, type, min, max, default,
+ * reloadable, help); packaging/vigil-station.conf documents the same keys and
+ * must be kept in step. Never print a value here: only key names and lines.
+ */
+#include "vigil/station.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(f) offsetof(struct stn_config, f)
+
+/* host:port with port 0..65535; host an IPv4 literal or "localhost"/"*"-less name.
+ * [v6]:port is accepted too. */
+static int check_hostport(const char *v, char *msg, size_t cap)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v) {
+        snprintf(msg, cap, "expected HOST:PORT");
+        return -1;
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end || port < 0 || port > 65535) {
+        snprintf(msg, cap, "port must be 0..65535");
+        return -1;
+    }
+    if ((size_t)(colon - v) > 255) {
+        snprintf(msg, cap, "host name too long");
+        return -1;
+    }
+    return 0;
+}
+
+static int check_store(const char *v, char *msg, size_t cap)
+{
+    if (strncmp(v, "sqlite:", 7) == 0) {
+        if (v[7] == '\0') {
+            snprintf(msg, cap, "sqlite: needs a path (sqlite:/var/lib/vigil/station.db)");
+            return -1;
+        }
+        return 0;
+    }
+    if (strncmp(v, "postgresql://", 13) == 0 || strncmp(v, "postgres://", 11) == 0) {
+        snprintf(msg, cap, "postgresql stores are not supported yet; use sqlite:PATH");
+        return -1;
+    }
+    snprintf(msg, cap, "expected sqlite:PATH");
+    return -1;
+}
+
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+
+const struct conf_key stn_config_keys[] = {
+    { .name = "dc09_listen", .type = CONF_LIST, .def = "127.0.0.1:3061", .reloadable = false,
+      .offset = OFF(dc09_listen), .check = check_hostport,
+      .help = "HOST:PORT for DC-09 over TCP and UDP (same port); repeat for more; port 0 picks one" },
+    { .name = "store", .type = CONF_STRING, .required = true, .reloadable = false,
+      .offset = OFF(store), .size = sizeof(((struct stn_config *)0)->store), .check = check_store,
+      .help = "the store: sqlite:PATH (relative to this file's folder); postgresql:// later" },
+    { .name = "ready_file", .type = CONF_STRING, .reloadable = false,
+      .offset = OFF(ready_file), .size = sizeof(((struct stn_config *)0)->ready_file),
+      .help = "written once listening: lines 'tcp HOST:PORT' and 'udp HOST:PORT'" },
+    { .name = "max_connections", .type = CONF_INT, .min = 1, .max = 1000000, .def = "20000",
+      .reloadable = true, .offset = OFF(max_connections),
+      .help = "TCP connections at once; beyond it a connection is accepted then closed" },
+    { .name = "frame_bytes_max", .type = CONF_INT, .min = 64, .max = 1024, .def = "1024",
+      .reloadable = false, .offset = OFF(frame_bytes_max),
+      .help = "longest frame accepted (bytes, LF..CR); longer input is dropped to the next LF" },
+    { .name = "idle_timeout_s", .type = CONF_INT, .min = 0, .max = 864000, .def = "93600",
+      .reloadable = true, .offset = OFF(idle_timeout_s),
+      .help = "close a TCP connection silent this long between frames (0: never)" },
+    { .name = "partial_frame_timeout_s", .type = CONF_INT, .min = 1, .max = 3600, .def = "30",
+      .reloadable = true, .offset = OFF(partial_frame_timeout_s),
+      .help = "close a TCP connection that stalls this long inside a frame (slowloris)" },
+    { .name = "account_rate_per_s", .type = CONF_INT, .min = 0, .max = 10000000, .def = "50",
+      .reloadable = true, .offset = OFF(account_rate_per_s),
+      .help = "sustained frames per second per account (0: no limit); duress is never limited" },
+    { .name = "account_burst", .type = CONF_INT, .min = 1, .max = 10000000, .def = "2000",
+      .reloadable = true, .offset = OFF(account_burst),
+      .help = "frames an account may send at once above its rate (token bucket size)" },
+    { .name = "time_window_past_s", .type = CONF_INT, .min = 0, .max = 86400, .def = "40",
+      .reloadable = true, .offset = OFF(time_window_past_s),
+      .help = "oldest accepted frame timestamp, seconds before the station's clock" },
+    { .name = "time_window_future_s", .type = CONF_INT, .min = 0, .max = 86400, .def = "20",
+      .reloadable = true, .offset = OFF(time_window_future_s),
+      .help = "newest accepted frame timestamp, seconds after the station's clock" },
+    { .name = "duplicate_window_s", .type = CONF_INT, .min = 0, .max = 86400, .def = "600",
+      .reloadable = true, .offset = OFF(duplicate_window_s),
+      .help = "a retry (same account, sequence, payload) within this is ACKed, stored once" },
+    { .name = "duplicate_entries_max", .type = CONF_INT, .min = 1024, .max = 67108864,
+      .def = "1048576", .reloadable = false, .offset = OFF(duplicate_entries_max),
+      .help = "frames remembered for duplicate detection (32 bytes each)" },
+    { .name = "supervision_grace_s", .type = CONF_INT, .min = 0, .max = 86400, .def = "60",
+      .reloadable = true, .offset = OFF(supervision_grace_s),
+      .help = "silence allowed past an account's supervision interval before comm failure" },
+    { .name = "supervision_check_s", .type = CONF_INT, .min = 1, .max = 3600, .def = "5",
+      .reloadable = true, .offset = OFF(supervision_check_s),
+      .help = "how often supervision is checked" },
+    { .name = "event_retention_days", .type = CONF_INT, .min = 0, .max = 36500, .def = "400",
+      .reloadable = true, .offset = OFF(event_retention_days),
+      .help = "events older than this are pruned (0: keep forever); alarms are kept" },
+    { .name = "commit_batch_max", .type = CONF_INT, .min = 1, .max = 65536, .def = "4096",
+      .reloadable = false, .offset = OFF(commit_batch_max),
+      .help = "frames per group commit; while full, reading pauses (duress still goes in)" },
+    { .name = "escalate_after_s", .type = CONF_INT, .min = 1, .max = 3600, .def = "30",
+      .reloadable = true, .offset = OFF(escalate_after_s),
+      .help = "a priority-1 alarm untaken this long is escalated" },
+    { .name = "stats_interval_s", .type = CONF_INT, .min = 0, .max = 86400, .def = "60",
+      .reloadable = true, .offset = OFF(stats_interval_s),
+      .help = "log the counters this often (0: only on SIGUSR1)" },
+    { .name = "log_level", .type = CONF_ENUM, .def = "info", .reloadable = true,
+      .offset = OFF(log_level), .names = log_levels,
+      .help = "debug, info, warn or error" },
+};
+const size_t stn_config_nkeys = sizeof stn_config_keys / sizeof stn_config_keys[0];
+_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 20,
+               "config table changed: update packaging/vigil-station.conf and docs/station.md");
+
+/* Resolves sqlite:PATH against the folder of the config file. */
+static int resolve_store(const char *cfg_path, struct stn_config *cfg, struct conf_error *err)
+{
+    const char *p = cfg->store + 7;
+    int n;
+    if (p[0] == '/' || !cfg_path || !strchr(cfg_path, '/')) {
+        n = snprintf(cfg->store_path, sizeof cfg->store_path, "%s", p);
+    } else {
+        const char *slash = strrchr(cfg_path, '/');
+        n = snprintf(cfg->store_path, sizeof cfg->store_path, "%.*s/%s",
+                     (int)(slash - cfg_path), cfg_path, p);
+    }
+    if (n < 0 || (size_t)n >= sizeof cfg->store_path) {
+        if (err) {
+            err->code = CONF_E_VALUE;
+            snprintf(err->msg, sizeof err->msg, "%s: key 'store': path too long",
+                     cfg_path ? cfg_path : "config");
+        }
+        return STN_E_CONFIG;
+    }
+    return 0;
+}
+
+int stn_config_load(const char *path, struct stn_config *cfg, struct conf_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    int rc = conf_parse_file(stn_config_keys, stn_config_nkeys, path, cfg, err);
+    if (rc)
+        return rc == CONF_E_OPEN ? STN_E_OPEN : STN_E_CONFIG;
+    return resolve_store(path, cfg, err);
+}
+
+const char *stn_strerror(int err)
+{
+    switch (err) {
+    case STN_OK:            return "ok";
+    case STN_E_NOMEM:       return "out of memory";
+    case STN_E_CONFIG:      return "invalid configuration";
+    case STN_E_STORE:       return "store error";
+    case STN_E_OPEN:        return "cannot open";
+    case STN_E_EXISTS:      return "already exists";
+    case STN_E_NOTFOUND:    return "not found";
+    case STN_E_INVAL:       return "invalid argument";
+    case STN_E_UNSUPPORTED: return "not supported";
+    case STN_E_NET:         return "network error";
+    default:                return "unknown error";
+    }
+}

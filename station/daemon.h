@@ -1,0 +1,136 @@
+/*
+ * daemon.h — private to vigil-station: the daemon's state shared by its
+ * loop-side files (main.c, rx.c, rx_tcp.c, rx_udp.c, accounts.c, commit.c,
+ * supervision.c). Everything here is touched only on the libuv loop thread,
+ * except a job while the commit worker holds it.
+ */
+#ifndef STN_DAEMON_H
+#define STN_DAEMON_H
+
+#include <uv.h>
+
+#include "stn_internal.h"
+#include "vigil/dc09_openssl.h"
+
+struct stn;
+
+/* An account as the receiver knows it (accounts.c). */
+struct stn_account {
+    uint32_t id;
+    char     number[DC09_ACCOUNT_MAX + 1];
+    uint32_t quirks;
+    bool     has_key;
+    uint8_t  key_len;
+    uint8_t  key_digest[16];      /* to notice a changed key without keeping it twice */
+    struct dc09_ossl cipher;      /* keyed once per key */
+    int64_t  supervision_s;
+    int64_t  last_seen_ms;
+    bool     seen_dirty;          /* a last-seen update sits in batch seen_batch */
+    uint64_t seen_batch;
+    size_t   seen_index;
+    bool     comm_failed;         /* a comm_failure alarm is open for it */
+    bool     flooding;            /* a flood episode is on */
+    struct stn_bucket bucket;
+    bool     mark;                /* reload sweep */
+};
+
+struct stn_accounts {
+    struct stn_account **slots;   /* open addressing by number */
+    size_t nslots;                /* power of two */
+    size_t count;
+};
+
+int  stn_accounts_init(struct stn_accounts *t);
+void stn_accounts_free(struct stn_accounts *t);
+struct stn_account *stn_accounts_find(struct stn_accounts *t, const char *number);
+/* Merges freshly loaded rows: adds, updates (re-keys on a key change), removes. */
+int  stn_accounts_merge(struct stn *s, const struct stn_account_row *rows, size_t n);
+
+/* A listener: TCP and UDP on the same host:port. */
+struct stn_listener {
+    uv_tcp_t tcp;
+    uv_udp_t udp;
+    struct stn *s;
+    char host[256];
+    int  port;                    /* actual bound port */
+    bool tcp_open, udp_open;
+};
+
+/* A TCP connection (rx_tcp.c). Freed when closed and no batch item refers to it. */
+struct stn_conn {
+    uv_tcp_t tcp;
+    struct stn *s;
+    struct stn_conn *prev, *next;
+    struct dc09_reader reader;
+    int64_t  last_rx_ms;
+    int64_t  partial_since_ms;    /* 0: not inside a frame */
+    uint32_t refs;                /* batch items waiting to answer on it */
+    bool     closing;
+    bool     paused;              /* reading stopped while the batch is full */
+    uint32_t account_hint_quirks;
+    char     peer[48];
+    uint8_t  buf[];               /* frame_bytes_max */
+};
+
+struct stn {
+    uv_loop_t *loop;
+    struct stn_config cfg;
+    const char *config_path;
+    struct stn_listener *listeners;
+    size_t nlisteners;
+    struct stn_conn *conns;       /* list head */
+    size_t nconns;
+    struct stn_accounts accounts;
+    struct stn_dedup dedup;
+    struct stn_wstore *ws;
+
+    /* group commit: the loop fills `pending`, the worker runs `inflight` */
+    struct stn_job jobs[2];
+    struct stn_job *pending, *inflight;
+    uv_work_t work;
+    uint64_t next_batch;
+    uint64_t committed_batch;     /* highest batch number committed */
+    bool     want_accounts, force_accounts, want_escalate;
+    int64_t  want_prune_before_ms;
+    struct stn_bucket unknown_bucket;
+
+    uv_timer_t tick;
+    uv_check_t check;
+    uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
+    int64_t  started_ms;
+    int64_t  last_supervision_ms, last_prune_ms, last_stats_ms;
+    bool     stopping;
+    bool     accounts_ready;
+    struct stn_counters c;
+    int exit_code;
+};
+
+/* rx.c: one frame from TCP (conn) or UDP (l + peer) */
+void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
+                  const struct sockaddr *peer, const uint8_t *frame, size_t len);
+/* rx_tcp.c */
+int  stn_tcp_listen(struct stn *s, struct stn_listener *l, const struct sockaddr *addr);
+void stn_conn_unref(struct stn_conn *c);
+void stn_conn_close(struct stn_conn *c);
+void stn_tcp_sweep(struct stn *s, int64_t now_ms);
+void stn_tcp_pause_all_resume(struct stn *s);
+void stn_conn_send(struct stn_conn *c, const uint8_t *p, size_t len);
+void stn_tcp_stop(struct stn *s);
+/* rx_udp.c */
+int  stn_udp_listen(struct stn *s, struct stn_listener *l, const struct sockaddr *addr);
+void stn_udp_send(struct stn_listener *l, const void *peer, const uint8_t *p, size_t len);
+/* commit.c */
+int  stn_commit_init(struct stn *s);
+void stn_commit_free(struct stn *s);
+void stn_commit_kick(struct stn *s);         /* submit pending if the worker is idle */
+bool stn_commit_idle(const struct stn *s);
+bool stn_pending_full(const struct stn *s);
+/* supervision.c */
+void stn_supervision_check(struct stn *s, int64_t now_ms);
+void stn_account_seen(struct stn *s, struct stn_account *a, int64_t now_ms);
+void stn_raise_own_alarm(struct stn *s, const char *account, uint32_t account_id,
+                         const char *kind, int64_t now_ms, const char *detail);
+
+void stn_log_counters(const struct stn *s);
+
+#endif /* STN_DAEMON_H */

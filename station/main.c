@@ -1,0 +1,460 @@
+/*
+ * main.c — vigil-station: arguments, startup (config, store, accounts,
+ * duplicate window, listeners, ready file), the once-a-second tick, signals
+ * (TERM/INT stop, HUP reload, USR1 counters) and the clean stop.
+ *
+ * Stop: stop accepting and reading, let the commit in flight finish, commit
+ * what was already parsed, answer it, close, exit 0. Must never exit with an
+ * ACK sent for anything not committed, and never print a key or passcode.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vigil-station -c FILE [--test-config]\n"
+               "  -c FILE          configuration (see packaging/vigil-station.conf)\n"
+               "  --test-config    validate the configuration and exit (0 valid)\n");
+}
+
+void stn_log_counters(const struct stn *s)
+{
+    const struct stn_counters *c = &s->c;
+    STN_INFO("stats", "frames_rx=%llu frames_ok=%llu acks=%llu naks=%llu duhs=%llu "
+             "crc_errors=%llu length_errors=%llu format_errors=%llu oversize=%llu "
+             "decrypt_failures=%llu clear_on_keyed=%llu time_rejects=%llu replays=%llu "
+             "unknown_accounts=%llu duplicates=%llu throttled=%llu batch_full_drops=%llu "
+             "polls=%llu commits=%llu commit_failures=%llu events_stored=%llu "
+             "conns_open=%llu conns_accepted=%llu conns_refused=%llu conns_timed_out=%llu "
+             "udp_rx=%llu alloc_bytes=%zu",
+             (unsigned long long)c->frames_rx, (unsigned long long)c->frames_ok,
+             (unsigned long long)c->acks, (unsigned long long)c->naks,
+             (unsigned long long)c->duhs, (unsigned long long)c->crc_errors,
+             (unsigned long long)c->length_errors, (unsigned long long)c->format_errors,
+             (unsigned long long)c->oversize, (unsigned long long)c->decrypt_failures,
+             (unsigned long long)c->clear_on_keyed, (unsigned long long)c->time_rejects,
+             (unsigned long long)c->replays, (unsigned long long)c->unknown_accounts,
+             (unsigned long long)c->duplicates, (unsigned long long)c->throttled,
+             (unsigned long long)c->batch_full_drops, (unsigned long long)c->polls,
+             (unsigned long long)c->commits, (unsigned long long)c->commit_failures,
+             (unsigned long long)c->events_stored, (unsigned long long)c->conns_open,
+             (unsigned long long)c->conns_accepted, (unsigned long long)c->conns_refused,
+             (unsigned long long)c->conns_timed_out, (unsigned long long)c->udp_rx,
+             stn_alloc_bytes());
+}
+
+/* ---- listeners -------------------------------------------------------- */
+
+static int split_hostport(const char *v, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon)
+        return -1;
+    size_t hl = (size_t)(colon - v);
+    if (hl >= 2 && v[0] == '[' && v[hl - 1] == ']') {
+        v++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= cap)
+        return -1;
+    memcpy(host, v, hl);
+    host[hl] = '\0';
+    *port = atoi(colon + 1);
+    return 0;
+}
+
+static int resolve(const char *host, int port, struct sockaddr_storage *ss)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    int rc = getaddrinfo(host, ps, &hints, &res);
+    if (rc != 0 || !res)
+        return -1;
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void set_port(struct sockaddr_storage *ss, int port)
+{
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+static void close_listener(struct stn_listener *l)
+{
+    if (l->tcp_open && !uv_is_closing((uv_handle_t *)&l->tcp))
+        uv_close((uv_handle_t *)&l->tcp, NULL);
+    if (l->udp_open && !uv_is_closing((uv_handle_t *)&l->udp))
+        uv_close((uv_handle_t *)&l->udp, NULL);
+}
+
+/* TCP first (port 0 picks one), then UDP on the same port; retried if that
+ * port happens to be taken for UDP. */
+static int open_listener(struct stn *s, struct stn_listener *l, const char *spec)
+{
+    int port;
+    if (split_hostport(spec, l->host, sizeof l->host, &port) != 0) {
+        fprintf(stderr, "vigil-station: dc09_listen %s: expected HOST:PORT\n", spec);
+        return STN_E_CONFIG;
+    }
+    struct sockaddr_storage ss;
+    if (resolve(l->host, port, &ss) != 0) {
+        fprintf(stderr, "vigil-station: dc09_listen %s: cannot resolve host\n", spec);
+        return STN_E_NET;
+    }
+    l->s = s;
+    for (int attempt = 0; attempt < 20; attempt++) {
+        int rc = stn_tcp_listen(s, l, (const struct sockaddr *)&ss);
+        if (rc != 0) {
+            fprintf(stderr, "vigil-station: dc09_listen %s: tcp: %s\n", spec, uv_strerror(rc));
+            return STN_E_NET;
+        }
+        struct sockaddr_storage bound;
+        int bl = sizeof bound;
+        uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&bound, &bl);
+        l->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                   : ((struct sockaddr_in6 *)&bound)->sin6_port);
+        struct sockaddr_storage us = ss;
+        set_port(&us, l->port);
+        rc = stn_udp_listen(s, l, (const struct sockaddr *)&us);
+        if (rc == 0)
+            return 0;
+        /* close both and retry when the port was chosen for us */
+        uv_close((uv_handle_t *)&l->tcp, NULL);
+        uv_close((uv_handle_t *)&l->udp, NULL);
+        uv_run(s->loop, UV_RUN_NOWAIT);
+        l->tcp_open = l->udp_open = false;
+        if (port != 0) {
+            fprintf(stderr, "vigil-station: dc09_listen %s: udp: %s\n", spec, uv_strerror(rc));
+            return STN_E_NET;
+        }
+    }
+    fprintf(stderr, "vigil-station: dc09_listen %s: no port free for both tcp and udp\n", spec);
+    return STN_E_NET;
+}
+
+static int write_ready_file(struct stn *s)
+{
+    if (!s->cfg.ready_file[0])
+        return 0;
+    char tmp[STN_PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->cfg.ready_file);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "vigil-station: ready_file %s: %s\n", tmp, strerror(errno));
+        return STN_E_CONFIG;
+    }
+    for (size_t i = 0; i < s->nlisteners; i++) {
+        const struct stn_listener *l = &s->listeners[i];
+        bool v6 = strchr(l->host, ':') != NULL;
+        fprintf(f, "tcp %s%s%s:%d\n", v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
+        fprintf(f, "udp %s%s%s:%d\n", v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
+    }
+    if (fclose(f) != 0 || rename(tmp, s->cfg.ready_file) != 0) {
+        fprintf(stderr, "vigil-station: ready_file %s: %s\n", s->cfg.ready_file, strerror(errno));
+        return STN_E_CONFIG;
+    }
+    return 0;
+}
+
+/* ---- stop ------------------------------------------------------------- */
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void conn_close_all(struct stn *s)
+{
+    while (s->conns)
+        stn_conn_close(s->conns);
+}
+
+static void maybe_finish(struct stn *s)
+{
+    if (!s->stopping || !stn_commit_idle(s))
+        return;
+    if (s->pending->n > 0 || s->pending->nseen > 0) {
+        stn_commit_kick(s);    /* parsed before the stop: commit, then answer */
+        return;
+    }
+    STN_INFO("main", "stopped: %llu events stored, %llu commits",
+             (unsigned long long)s->c.events_stored, (unsigned long long)s->c.commits);
+    stn_log_counters(s);
+    conn_close_all(s);
+    for (size_t i = 0; i < s->nlisteners; i++)
+        close_listener(&s->listeners[i]);
+    uv_close((uv_handle_t *)&s->tick, NULL);
+    uv_close((uv_handle_t *)&s->check, NULL);
+    uv_close((uv_handle_t *)&s->sig_term, NULL);
+    uv_close((uv_handle_t *)&s->sig_int, NULL);
+    uv_close((uv_handle_t *)&s->sig_hup, NULL);
+    uv_close((uv_handle_t *)&s->sig_usr1, NULL);
+}
+
+static void begin_stop(struct stn *s, const char *why)
+{
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    STN_INFO("main", "%s: stopping (no new frames; finishing the commit in flight)", why);
+    for (size_t i = 0; i < s->nlisteners; i++) {
+        struct stn_listener *l = &s->listeners[i];
+        if (l->tcp_open && !uv_is_closing((uv_handle_t *)&l->tcp))
+            uv_close((uv_handle_t *)&l->tcp, NULL);
+        if (l->udp_open)
+            uv_udp_recv_stop(&l->udp);
+    }
+    stn_tcp_stop(s);
+    s->want_accounts = s->force_accounts = s->want_escalate = false;
+    s->want_prune_before_ms = 0;
+    maybe_finish(s);
+}
+
+/* ---- reload ----------------------------------------------------------- */
+
+static void reload(struct stn *s)
+{
+    struct stn_config n;
+    struct conf_error err = { 0 };
+    if (stn_config_load(s->config_path, &n, &err) != 0) {
+        STN_ERROR("config", "reload refused, configuration unchanged: %s", err.msg);
+        return;
+    }
+    int applied = 0;
+    for (size_t i = 0; i < stn_config_nkeys; i++) {
+        const struct conf_key *k = &stn_config_keys[i];
+        if (!conf_differs(k, &s->cfg, &n))
+            continue;
+        if (k->reloadable) {
+            conf_copy(k, &s->cfg, &n);
+            STN_INFO("config", "key '%s' reloaded", k->name);
+            applied++;
+        } else {
+            STN_WARN("config", "key '%s' changed but takes effect only after a restart", k->name);
+        }
+    }
+    stn_log_set_level(s->cfg.log_level);
+    STN_INFO("config", "reloaded %s: %d keys changed", s->config_path, applied);
+}
+
+/* ---- callbacks -------------------------------------------------------- */
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct stn *s = h->data;
+    switch (signum) {
+    case SIGTERM: begin_stop(s, "SIGTERM"); break;
+    case SIGINT:  begin_stop(s, "SIGINT"); break;
+    case SIGHUP:  reload(s); break;
+    case SIGUSR1: stn_log_counters(s); break;
+    default: break;
+    }
+}
+
+static void on_check(uv_check_t *h)
+{
+    struct stn *s = h->data;
+    if (s->stopping) {
+        maybe_finish(s);
+        return;
+    }
+    stn_commit_kick(s);
+}
+
+static void on_tick(uv_timer_t *h)
+{
+    struct stn *s = h->data;
+    if (s->stopping) {
+        maybe_finish(s);
+        return;
+    }
+    int64_t now = stn_now_ms();
+    s->want_accounts = true;      /* the worker checks PRAGMA data_version */
+    s->want_escalate = true;
+    stn_tcp_sweep(s, now);
+    if (now - s->last_supervision_ms >= s->cfg.supervision_check_s * 1000) {
+        s->last_supervision_ms = now;
+        stn_supervision_check(s, now);
+    }
+    if (s->cfg.event_retention_days > 0 && now - s->last_prune_ms >= 3600 * 1000) {
+        s->last_prune_ms = now;
+        s->want_prune_before_ms = now - s->cfg.event_retention_days * 86400000;
+    }
+    if (s->cfg.stats_interval_s > 0 && now - s->last_stats_ms >= s->cfg.stats_interval_s * 1000) {
+        s->last_stats_ms = now;
+        stn_log_counters(s);
+    }
+    stn_commit_kick(s);
+}
+
+/* ---- startup ---------------------------------------------------------- */
+
+static uint64_t dup_hash(void *ctx, const void *p, size_t len)
+{
+    return stn_dedup_hash(ctx, p, len);
+}
+
+static int load_state(struct stn *s)
+{
+    struct stn_account_row *rows = NULL;
+    size_t n = 0;
+    int rc = stn_wstore_load_accounts(s->ws, &rows, &n);
+    if (rc) {
+        fprintf(stderr, "vigil-station: cannot read accounts from the store: %s\n",
+                stn_strerror(rc));
+        return rc;
+    }
+    rc = stn_accounts_merge(s, rows, n);
+    sodium_memzero(rows, n * sizeof *rows);
+    stn_free(rows);
+    if (rc)
+        return rc;
+    s->accounts_ready = true;
+
+    struct stn_dup_row *d = NULL;
+    size_t nd = 0;
+    int64_t since = s->started_ms - s->cfg.duplicate_window_s * 1000;
+    rc = stn_wstore_load_recent(s->ws, since, &d, &nd, dup_hash, &s->dedup);
+    if (rc) {
+        fprintf(stderr, "vigil-station: cannot read recent events from the store: %s\n",
+                stn_strerror(rc));
+        return rc;
+    }
+    for (size_t i = 0; i < nd; i++)
+        stn_dedup_insert(&s->dedup, d[i].account_id, d[i].seq, d[i].hash, d[i].time_ms, 0);
+    stn_free(d);
+    STN_INFO("main", "store %s: %zu accounts, %zu events in the duplicate window",
+             s->cfg.store_path, s->accounts.count, nd);
+    return 0;
+}
+
+static int run(struct stn *s)
+{
+    int rc;
+    char msg[512];
+    s->loop = uv_default_loop();
+    s->started_ms = stn_now_ms();
+    stn_bucket_take(&s->unknown_bucket, s->started_ms, 1, 1);  /* primes it */
+
+    if ((rc = stn_wstore_open(&s->cfg, &s->ws, msg, sizeof msg)) != 0) {
+        fprintf(stderr, "vigil-station: %s\n", msg);
+        return 1;
+    }
+    if (stn_accounts_init(&s->accounts) || stn_dedup_init(&s->dedup,
+            (size_t)s->cfg.duplicate_entries_max) || stn_commit_init(s)) {
+        fprintf(stderr, "vigil-station: out of memory at startup\n");
+        return 1;
+    }
+    if (load_state(s) != 0)
+        return 1;
+
+    s->nlisteners = s->cfg.dc09_listen.n;
+    s->listeners = stn_calloc(s->nlisteners ? s->nlisteners : 1, sizeof *s->listeners);
+    if (!s->listeners)
+        return 1;
+    for (size_t i = 0; i < s->nlisteners; i++) {
+        if (open_listener(s, &s->listeners[i], s->cfg.dc09_listen.v[i]) != 0)
+            return 1;
+        const struct stn_listener *l = &s->listeners[i];
+        bool v6 = strchr(l->host, ':') != NULL;
+        STN_INFO("main", "listening tcp %s%s%s:%d udp %s%s%s:%d", v6 ? "[" : "", l->host,
+                 v6 ? "]" : "", l->port, v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
+    }
+    if (write_ready_file(s) != 0)
+        return 1;
+
+    uv_timer_init(s->loop, &s->tick);
+    s->tick.data = s;
+    uv_timer_start(&s->tick, on_tick, 1000, 1000);
+    uv_check_init(s->loop, &s->check);
+    s->check.data = s;
+    uv_check_start(&s->check, on_check);
+    uv_signal_t *sigs[] = { &s->sig_term, &s->sig_int, &s->sig_hup, &s->sig_usr1 };
+    int nums[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+    for (int i = 0; i < 4; i++) {
+        uv_signal_init(s->loop, sigs[i]);
+        sigs[i]->data = s;
+        uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    s->last_supervision_ms = s->last_stats_ms = s->started_ms;
+    s->last_prune_ms = s->started_ms - 3600 * 1000;   /* prune once soon after start */
+
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_walk(s->loop, close_walk, NULL);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(s->loop);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool test_only = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else if (strcmp(argv[i], "--test-config") == 0) {
+            test_only = true;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "vigil-station: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!path) {
+        usage(stderr);
+        return 2;
+    }
+    static struct stn s;
+    struct conf_error err = { 0 };
+    if (stn_config_load(path, &s.cfg, &err) != 0) {
+        fprintf(stderr, "vigil-station: %s\n", err.msg);
+        return 2;
+    }
+    if (s.cfg.dc09_listen.n == 0) {
+        fprintf(stderr, "vigil-station: %s: key 'dc09_listen' is required\n", path);
+        return 2;
+    }
+    if (test_only) {
+        printf("vigil-station: configuration %s is valid\n", path);
+        return 0;
+    }
+    s.config_path = path;
+    stn_log_set_level(s.cfg.log_level);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "vigil-station: libsodium cannot start\n");
+        return 1;
+    }
+    int rc = run(&s);
+    stn_accounts_free(&s.accounts);
+    stn_dedup_free(&s.dedup);
+    stn_commit_free(&s);
+    stn_wstore_close(s.ws);
+    stn_free(s.listeners);
+    if (rc == 0)
+        STN_INFO("main", "exit 0");
+    return rc;
+}

@@ -1,0 +1,379 @@
+/*
+ * rx.c — what happens to one received frame, TCP or UDP alike: header,
+ * account lookup, full decode with that account's key and quirks, the reply
+ * rules of docs/DC09.md, duplicates, the rate limit, and the batch item that
+ * carries it to the store.
+ *
+ * Replies: CRC/length wrong → silence; timestamp outside the window → NAK
+ * (now, never waits for the store); unknown account, bad payload, wrong key,
+ * clear frame for a keyed account → DUH after the refused signal (and its
+ * alarm) is stored; accepted → ACK or *ACK only after the batch carrying it has
+ * committed. Must never ACK anything before it is durable, never throttle or
+ * hold back a duress, and never log a key or the payload of an encrypted frame.
+ */
+#include "daemon.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define UNKNOWN_RATE_PER_S 100   /* refused signals stored per second, all accounts */
+#define UNKNOWN_BURST      1000
+
+static void peer_text(struct stn_conn *conn, const struct sockaddr *peer, char *out, size_t cap)
+{
+    if (conn) {
+        snprintf(out, cap, "%s", conn->peer);
+        return;
+    }
+    char host[64] = "?";
+    int port = 0;
+    if (peer && peer->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const void *)peer;
+        uv_ip4_name(a, host, sizeof host);
+        port = ntohs(a->sin_port);
+    } else if (peer && peer->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *)peer;
+        uv_ip6_name(a, host, sizeof host);
+        port = ntohs(a->sin6_port);
+    }
+    snprintf(out, cap, "udp %s:%d", host, port);
+}
+
+static void send_now(struct stn_conn *conn, struct stn_listener *l, const struct sockaddr *peer,
+                     const uint8_t *p, size_t len)
+{
+    if (conn)
+        stn_conn_send(conn, p, len);
+    else if (l)
+        stn_udp_send(l, peer, p, len);
+}
+
+/* Sets the reply target of an item (takes a connection reference). */
+static void target(struct stn_item *it, struct stn_conn *conn, struct stn_listener *l,
+                   const struct sockaddr *peer)
+{
+    if (conn) {
+        it->conn = conn;
+        conn->refs++;
+    } else {
+        it->udp = l;
+        size_t n = peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                               : sizeof(struct sockaddr_in);
+        memcpy(it->peer_addr, peer, n);
+    }
+}
+
+static int copy_common(struct stn_job *j, struct stn_item *it, const uint8_t *frame, size_t len,
+                       const char *peer)
+{
+    if (stn_job_copy(j, frame, len, &it->raw_off))
+        return STN_E_NOMEM;
+    it->raw_len = len;
+    size_t pl = strlen(peer);
+    if (stn_job_copy(j, peer, pl, &it->peer_off))
+        return STN_E_NOMEM;
+    it->peer_len = pl;
+    return 0;
+}
+
+static void fill_payload(struct stn_item *it, const struct dc09_frame *f)
+{
+    it->seq = f->seq;
+    it->id = (uint8_t)f->id;
+    it->encrypted = f->encrypted;
+    it->has_cid = f->has_cid;
+    it->cid = f->cid;
+    it->has_sia = f->has_sia;
+    it->sia = f->sia;
+    it->has_frame_time = f->has_time;
+    it->frame_time_s = f->time_s;
+}
+
+/* A refused signal: kept with an alarm, answered DUH after it is stored. */
+static void reject(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
+                   const struct sockaddr *peer, const struct dc09_frame *head,
+                   const struct dc09_frame *full, uint32_t account_id,
+                   const uint8_t *frame, size_t len, int64_t now_ms,
+                   const char *reason, const char *kind)
+{
+    uint8_t duh[200];
+    size_t duh_len = 0;
+    if (dc09_reply_duh(head, duh, sizeof duh, &duh_len) != 0)
+        duh_len = 0;
+    if (!stn_bucket_take(&s->unknown_bucket, now_ms, UNKNOWN_RATE_PER_S, UNKNOWN_BURST) ||
+        stn_pending_full(s)) {
+        /* too many refused signals to keep them all: answer, count, do not store */
+        if (duh_len) {
+            send_now(conn, l, peer, duh, duh_len);
+            s->c.duhs++;
+        }
+        return;
+    }
+    struct stn_job *j = s->pending;
+    struct stn_item *it = stn_job_add(j);
+    if (!it)
+        return;
+    char ptxt[64];
+    peer_text(conn, peer, ptxt, sizeof ptxt);
+    if (copy_common(j, it, frame, len, ptxt)) {
+        j->n--;
+        return;
+    }
+    it->type = STN_ITEM_REJECTED;
+    it->account_id = account_id;
+    snprintf(it->account, sizeof it->account, "%s", head->account);
+    it->received_ms = now_ms;
+    it->seq = head->seq;
+    it->id = (uint8_t)head->id;
+    it->encrypted = head->encrypted;
+    it->reason = reason;
+    it->kind = kind;
+    it->priority = kind ? stn_kind_priority(kind) : 0;
+    if (full && !full->encrypted) {
+        /* a clear payload we could read: an unregistered panel's duress still ranks 1 */
+        fill_payload(it, full);
+        stn_classify_frame(full, &it->cls);
+        if (kind && it->cls.kind && !it->cls.restore && it->cls.priority > 0 &&
+            it->cls.priority < it->priority)
+            it->priority = it->cls.priority;
+    }
+    if (duh_len) {
+        memcpy(it->reply, duh, duh_len);
+        it->reply_len = (uint8_t)duh_len;
+        it->reply_kind = 'D';
+    }
+    target(it, conn, l, peer);
+    if (it->priority == 1)
+        j->has_duress = true;
+}
+
+static bool cipher_error(int rc)
+{
+    return rc == DC09_E_DECRYPT || rc == DC09_E_PAD || rc == DC09_E_NOKEY;
+}
+
+void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
+                  const struct sockaddr *peer, const uint8_t *frame, size_t len)
+{
+    int64_t now_ms = stn_now_ms();
+    int64_t now_s = now_ms / 1000;
+    s->c.frames_rx++;
+
+    struct dc09_frame head;
+    struct dc09_diag diag = { 0 };
+    int rc = dc09_decode_head(frame, len, DC09_Q_BARE_L, &head, &diag);
+    if (rc != 0)
+        rc = dc09_decode_head(frame, len, DC09_Q_BARE_L | DC09_Q_BINARY_CRC, &head, &diag);
+    if (rc != 0) {
+        /* nothing to echo in a reply: stay silent */
+        s->c.format_errors++;
+        STN_INFO("rx", "unreadable frame header from %s: %s (%s)",
+                 conn ? conn->peer : "udp", dc09_errname(rc), diag.field ? diag.field : "?");
+        return;
+    }
+
+    struct stn_account *a = stn_accounts_find(&s->accounts, head.account);
+    struct dc09_frame f;
+    struct dc09_decode_opts o;
+    dc09_decode_opts_init(&o, now_s);
+    o.window_past_s = (int32_t)s->cfg.time_window_past_s;
+    o.window_future_s = (int32_t)s->cfg.time_window_future_s;
+
+    if (!a) {
+        o.check_time = false;
+        rc = dc09_decode(frame, len, &o, &f, &diag);
+        if (rc == DC09_E_CRC || rc == DC09_E_LENGTH) {
+            if (rc == DC09_E_CRC) s->c.crc_errors++; else s->c.length_errors++;
+            STN_INFO("rx", "%s error in frame from %s: no reply", dc09_errname(rc),
+                     conn ? conn->peer : "udp");
+            return;
+        }
+        s->c.unknown_accounts++;
+        STN_WARN("rx", "unknown account %s (%s%s) from %s: DUH", head.account,
+                 head.encrypted ? "*" : "", dc09_id_name(head.id), conn ? conn->peer : "udp");
+        reject(s, conn, l, peer, &head, rc == 0 ? &f : NULL, 0, frame, len, now_ms,
+               "unknown_account", "unknown_account");
+        return;
+    }
+
+    o.quirks = a->quirks;
+    o.cipher = a->has_key ? &a->cipher.base : NULL;
+    o.check_time = true;
+    rc = dc09_decode(frame, len, &o, &f, &diag);
+    switch (rc) {
+    case 0:
+        break;
+    case DC09_E_CRC:
+    case DC09_E_LENGTH:
+        if (rc == DC09_E_CRC) s->c.crc_errors++; else s->c.length_errors++;
+        STN_INFO("rx", "%s error in frame of account %s: no reply", dc09_errname(rc), a->number);
+        return;
+    case DC09_E_TIME: {
+        uint8_t nak[96];
+        size_t nl = 0;
+        s->c.time_rejects++;
+        if (head.encrypted) {
+            s->c.replays++;
+            STN_WARN("rx", "account %s seq %04u: timestamp outside the window: possible replay; NAK",
+                     a->number, head.seq);
+        } else {
+            STN_INFO("rx", "account %s seq %04u: timestamp outside the window; NAK",
+                     a->number, head.seq);
+        }
+        if (dc09_reply_nak(now_s, nak, sizeof nak, &nl) == 0) {
+            send_now(conn, l, peer, nak, nl);
+            s->c.naks++;
+        }
+        return;
+    }
+    case DC09_E_CLEAR:
+        s->c.clear_on_keyed++;
+        STN_WARN("rx", "account %s has a key but sent a clear frame: refused (DUH), alarm",
+                 a->number);
+        reject(s, conn, l, peer, &head, NULL, a->id, frame, len, now_ms,
+               "clear_on_keyed", "clear_on_keyed");
+        return;
+    case DC09_E_CRYPTO:
+        STN_ERROR("rx", "account %s: the crypto back end failed: no reply", a->number);
+        return;
+    default:
+        if (cipher_error(rc)) {
+            s->c.decrypt_failures++;
+            STN_WARN("rx", "account %s: frame cannot be decrypted (%s): DUH, alarm",
+                     a->number, dc09_errname(rc));
+            reject(s, conn, l, peer, &head, NULL, a->id, frame, len, now_ms,
+                   "decrypt", "decrypt_failure");
+        } else {
+            s->c.format_errors++;
+            STN_WARN("rx", "account %s: malformed frame (%s at %s): DUH", a->number,
+                     dc09_errname(rc), diag.field ? diag.field : "?");
+            reject(s, conn, l, peer, &head, NULL, a->id, frame, len, now_ms,
+                   "format", "unknown_event");
+        }
+        return;
+    }
+
+    if (conn)   /* framing follows the account (a binary CRC may hold CR or LF) */
+        conn->reader.quirks = a->quirks & DC09_Q_BINARY_CRC;
+
+    stn_account_seen(s, a, now_ms);
+
+    struct stn_class cls;
+    stn_classify_frame(&f, &cls);
+    bool duress = stn_class_is_duress(&cls);
+    bool poll = f.id == DC09_ID_NULL;
+    if (!poll && !f.has_cid && !f.has_sia) {
+        s->c.format_errors++;
+        STN_WARN("rx", "account %s seq %04u: payload not understood: DUH", a->number, f.seq);
+        reject(s, conn, l, peer, &head, &f, a->id, frame, len, now_ms, "payload",
+               "unknown_event");
+        return;
+    }
+
+    /* duplicates: same account, seq and data block within the window */
+    uint64_t hash = 0;
+    if (!poll) {
+        hash = stn_dedup_hash(&s->dedup, f.data, f.data_len);
+        uint64_t obatch = 0;
+        uint64_t ogen = stn_dedup_find(&s->dedup, a->id, f.seq, hash, now_ms,
+                                       s->cfg.duplicate_window_s * 1000, &obatch);
+        if (ogen) {
+            s->c.duplicates++;
+            uint8_t ack[200];
+            size_t al = 0;
+            if (dc09_reply_ack(&f, o.cipher, &dc09_ossl_rng, now_s, ack, sizeof ack, &al) != 0)
+                return;
+            STN_INFO("rx", "account %s seq %04u: duplicate, ACK again, stored once",
+                     a->number, f.seq);
+            if (obatch <= s->committed_batch) {
+                send_now(conn, l, peer, ack, al);
+                s->c.acks++;
+                return;
+            }
+            /* the original is not durable yet: answer with its batch (or the next) */
+            struct stn_item *it = stn_job_add(s->pending);
+            if (!it)
+                return;
+            it->type = STN_ITEM_ACK_ONLY;
+            it->dedup_gen = ogen;
+            memcpy(it->reply, ack, al);
+            it->reply_len = (uint8_t)al;
+            it->reply_kind = 'A';
+            target(it, conn, l, peer);
+            return;
+        }
+    }
+
+    /* rate limit: never for a duress */
+    if (!duress) {
+        bool ok = stn_bucket_take(&a->bucket, now_ms, s->cfg.account_rate_per_s,
+                                  s->cfg.account_burst);
+        if (!ok) {
+            s->c.throttled++;
+            if (!a->flooding) {
+                a->flooding = true;
+                STN_WARN("rx", "account %s exceeds %lld frames/s: routine frames unanswered, "
+                         "flood alarm", a->number, (long long)s->cfg.account_rate_per_s);
+                stn_raise_own_alarm(s, a->number, a->id, "flood", now_ms,
+                                    "frames beyond the account's rate were not acknowledged");
+            }
+            return;
+        }
+        if (a->flooding && stn_bucket_full(&a->bucket, now_ms, s->cfg.account_rate_per_s,
+                                           s->cfg.account_burst))
+            a->flooding = false;
+        if (stn_pending_full(s)) {
+            /* the batch is full: no ACK, the panel retries; stop reading this connection */
+            s->c.batch_full_drops++;
+            if (conn && !conn->paused && !conn->closing) {
+                uv_read_stop((uv_stream_t *)&conn->tcp);
+                conn->paused = true;
+            }
+            return;
+        }
+    }
+
+    struct stn_job *j = s->pending;
+    struct stn_item *it = stn_job_add(j);
+    if (!it) {
+        STN_ERROR("rx", "out of memory: frame of account %s unanswered", a->number);
+        return;
+    }
+    uint8_t *reply = it->reply;
+    size_t rl = 0;
+    rc = dc09_reply_ack(&f, o.cipher, &dc09_ossl_rng, now_s, reply, sizeof it->reply, &rl);
+    if (rc != 0) {
+        j->n--;
+        STN_ERROR("rx", "account %s: cannot build the ACK: %s", a->number, dc09_strerror(rc));
+        return;
+    }
+    it->reply_len = (uint8_t)rl;
+    it->reply_kind = 'A';
+    it->account_id = a->id;
+    memcpy(it->account, a->number, sizeof it->account);
+    it->received_ms = now_ms;
+    fill_payload(it, &f);
+    it->cls = cls;
+    if (poll) {
+        it->type = STN_ITEM_POLL;
+        s->c.polls++;
+    } else {
+        char ptxt[64];
+        peer_text(conn, peer, ptxt, sizeof ptxt);
+        if (copy_common(j, it, frame, len, ptxt) ||
+            stn_job_copy(j, f.data, f.data_len, &it->data_off)) {
+            j->n--;
+            STN_ERROR("rx", "out of memory: frame of account %s unanswered", a->number);
+            return;
+        }
+        it->data_len = f.data_len;
+        it->type = STN_ITEM_EVENT;
+        it->dedup_gen = stn_dedup_insert(&s->dedup, a->id, f.seq, hash, now_ms, j->batch);
+        if (duress) {
+            j->has_duress = true;
+            STN_WARN("rx", "account %s: %s (priority 1) received", a->number, cls.kind);
+        }
+    }
+    target(it, conn, l, peer);
+    s->c.frames_ok++;
+}

@@ -1,0 +1,299 @@
+/*
+ * rx_tcp.c — DC-09 over TCP: persistent connections, many frames per
+ * connection, frames split across segments (one dc09_reader per connection,
+ * its buffer frame_bytes_max inside the connection's own allocation).
+ *
+ * Bounds: max_connections (accept, then close), frame_bytes_max (oversize
+ * input is dropped to the next LF, counted, logged), partial_frame_timeout_s
+ * (slowloris) and idle_timeout_s, checked by a once-a-second sweep rather than
+ * a timer per connection (memory per idle connection stays ~1.4 KiB).
+ * Must never free a connection a batch item still points at: refs count them.
+ */
+#include "daemon.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The loop reads one connection at a time and parses synchronously, so one
+ * read buffer serves every connection. */
+static uint8_t read_buf[65536];
+static size_t npaused;
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    buf->base = (char *)read_buf;
+    buf->len = sizeof read_buf;
+}
+
+static void conn_free_if_done(struct stn_conn *c)
+{
+    if (c->closing && c->refs == 0 && c->tcp.data == NULL)
+        stn_free(c);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    struct stn_conn *c = h->data ? (struct stn_conn *)h->data : NULL;
+    if (!c)
+        return;
+    c->tcp.data = NULL;   /* handle closed */
+    conn_free_if_done(c);
+}
+
+void stn_conn_unref(struct stn_conn *c)
+{
+    if (c->refs > 0)
+        c->refs--;
+    conn_free_if_done(c);
+}
+
+void stn_conn_close(struct stn_conn *c)
+{
+    if (c->closing)
+        return;
+    struct stn *s = c->s;
+    c->closing = true;
+    if (c->paused && npaused > 0)
+        npaused--;
+    c->paused = false;
+    if (c->prev) c->prev->next = c->next;
+    else s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    s->nconns--;
+    s->c.conns_open = s->nconns;
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void on_frame(void *ctx, const uint8_t *frame, size_t len, int err)
+{
+    struct stn_conn *c = ctx;
+    if (c->closing)
+        return;
+    if (err == 0) {
+        stn_rx_frame(c->s, c, NULL, NULL, frame, len);
+    } else {
+        c->s->c.oversize++;
+        STN_WARN("rx", "%s: frame longer than %lld bytes dropped (%s)", c->peer,
+                 (long long)c->s->cfg.frame_bytes_max, dc09_errname(err));
+    }
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    struct stn_conn *c = st->data;
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            STN_DEBUG("rx", "%s: read error %s", c->peer, uv_strerror((int)nread));
+        stn_conn_close(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    int64_t now = stn_now_ms();
+    c->last_rx_ms = now;
+    dc09_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
+    if (c->closing)
+        return;
+    if (c->reader.len > 0 || c->reader.in_frame) {
+        if (!c->partial_since_ms)
+            c->partial_since_ms = now;
+    } else {
+        c->partial_since_ms = 0;
+    }
+    if (c->paused)
+        npaused++;
+}
+
+static void refuse_close(uv_handle_t *h)
+{
+    stn_free(h);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct stn_listener *l = server->data;
+    struct stn *s = l->s;
+    if (status < 0) {
+        STN_WARN("rx", "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    if (s->stopping || s->nconns >= (size_t)s->cfg.max_connections) {
+        uv_tcp_t *t = stn_malloc(sizeof *t);
+        if (!t)
+            return;
+        uv_tcp_init(s->loop, t);
+        if (uv_accept(server, (uv_stream_t *)t) == 0 && !s->stopping) {
+            s->c.conns_refused++;
+            STN_WARN("rx", "connection refused: max_connections %lld reached",
+                     (long long)s->cfg.max_connections);
+        }
+        uv_close((uv_handle_t *)t, refuse_close);
+        return;
+    }
+    size_t fb = (size_t)s->cfg.frame_bytes_max;
+    struct stn_conn *c = stn_malloc(sizeof *c + fb);
+    if (!c) {
+        STN_ERROR("rx", "out of memory for a new connection");
+        uv_tcp_t *t = stn_malloc(sizeof *t);
+        if (t) {
+            uv_tcp_init(s->loop, t);
+            uv_accept(server, (uv_stream_t *)t);
+            uv_close((uv_handle_t *)t, refuse_close);
+        }
+        return;
+    }
+    memset(c, 0, sizeof *c);
+    c->s = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, on_close);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    char host[64] = "?";
+    int port = 0;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    snprintf(c->peer, sizeof c->peer, "tcp %s:%d", host, port);
+    dc09_reader_init(&c->reader, c->buf, fb, 0);
+    c->last_rx_ms = stn_now_ms();
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    s->c.conns_accepted++;
+    s->c.conns_open = s->nconns;
+    int rc = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+    if (rc != 0)
+        stn_conn_close(c);
+}
+
+int stn_tcp_listen(struct stn *s, struct stn_listener *l, const struct sockaddr *addr)
+{
+    int rc = uv_tcp_init(s->loop, &l->tcp);
+    if (rc)
+        return rc;
+    l->tcp.data = l;
+    l->tcp_open = true;
+    rc = uv_tcp_bind(&l->tcp, addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&l->tcp, 4096, on_connection);
+    return rc;
+}
+
+struct wreq {
+    uv_write_t req;
+    struct stn_conn *c;
+    size_t len;
+    uint8_t data[];
+};
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct wreq *w = (struct wreq *)req;
+    struct stn_conn *c = w->c;
+    if (status < 0 && status != UV_ECANCELED && !c->closing) {
+        STN_DEBUG("rx", "%s: write failed: %s", c->peer, uv_strerror(status));
+        stn_conn_close(c);
+    }
+    stn_free(w);
+    stn_conn_unref(c);
+}
+
+void stn_conn_send(struct stn_conn *c, const uint8_t *p, size_t len)
+{
+    if (c->closing || len == 0)
+        return;
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+    int rc = 0;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        rc = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (rc >= 0 && (size_t)rc == len)
+            return;
+        if (rc < 0 && rc != UV_EAGAIN) {
+            stn_conn_close(c);
+            return;
+        }
+        if (rc < 0)
+            rc = 0;
+    }
+    /* a slow reader: queue the rest, bounded */
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 262144) {
+        STN_WARN("rx", "%s: peer does not read its replies: closed", c->peer);
+        stn_conn_close(c);
+        return;
+    }
+    size_t rest = len - (size_t)rc;
+    struct wreq *w = stn_malloc(sizeof *w + rest);
+    if (!w) {
+        stn_conn_close(c);
+        return;
+    }
+    w->c = c;
+    w->len = rest;
+    memcpy(w->data, p + rc, rest);
+    b = uv_buf_init((char *)w->data, (unsigned)rest);
+    c->refs++;
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+        c->refs--;
+        stn_free(w);
+        stn_conn_close(c);
+    }
+}
+
+void stn_tcp_sweep(struct stn *s, int64_t now_ms)
+{
+    int64_t partial_ms = s->cfg.partial_frame_timeout_s * 1000;
+    int64_t idle_ms = s->cfg.idle_timeout_s * 1000;
+    struct stn_conn *c = s->conns;
+    while (c) {
+        struct stn_conn *next = c->next;
+        if (c->partial_since_ms && now_ms - c->partial_since_ms > partial_ms) {
+            s->c.conns_timed_out++;
+            STN_WARN("rx", "%s: stalled inside a frame for %llds: closed", c->peer,
+                     (long long)((now_ms - c->partial_since_ms) / 1000));
+            stn_conn_close(c);
+        } else if (idle_ms && now_ms - c->last_rx_ms > idle_ms) {
+            s->c.conns_timed_out++;
+            STN_INFO("rx", "%s: idle for %llds: closed", c->peer,
+                     (long long)((now_ms - c->last_rx_ms) / 1000));
+            stn_conn_close(c);
+        }
+        c = next;
+    }
+}
+
+void stn_tcp_pause_all_resume(struct stn *s)
+{
+    if (npaused == 0 || s->stopping)
+        return;
+    for (struct stn_conn *c = s->conns; c; c = c->next) {
+        if (c->paused && !c->closing) {
+            c->paused = false;
+            uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+        }
+    }
+    npaused = 0;
+}
+
+void stn_tcp_stop(struct stn *s)
+{
+    for (struct stn_conn *c = s->conns; c; c = c->next)
+        if (!c->closing)
+            uv_read_stop((uv_stream_t *)&c->tcp);
+}

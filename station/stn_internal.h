@@ -1,0 +1,229 @@
+/*
+ * stn_internal.h — private to vigil-station: the pieces its files share
+ * (allocation, logging, priority table, duplicate window, rate limiter,
+ * batch items and the commit worker's interface to the store).
+ *
+ * Nothing here is for other programs: they use vigil/station.h.
+ */
+#ifndef STN_INTERNAL_H
+#define STN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/dc09.h"
+#include "vigil/station.h"
+
+/* ---- alloc.c: every daemon allocation goes through here -------------- */
+
+void  *stn_malloc(size_t n);
+void  *stn_calloc(size_t n, size_t size);
+void  *stn_realloc(void *p, size_t n);
+void   stn_free(void *p);
+size_t stn_alloc_bytes(void);      /* bytes currently allocated */
+size_t stn_alloc_count(void);      /* blocks currently allocated */
+/* Test hook: the n-th allocation from now fails (0 = never). */
+void   stn_alloc_fail_after(unsigned long n);
+
+/* ---- log.c: one line per event, level and component first ------------ */
+
+void stn_log_set_level(int level);
+int  stn_log_level(void);
+void stn_log(int level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define STN_DEBUG(c, ...) do { if (stn_log_level() <= STN_LOG_DEBUG) stn_log(STN_LOG_DEBUG, c, __VA_ARGS__); } while (0)
+#define STN_INFO(c, ...)  stn_log(STN_LOG_INFO, c, __VA_ARGS__)
+#define STN_WARN(c, ...)  stn_log(STN_LOG_WARN, c, __VA_ARGS__)
+#define STN_ERROR(c, ...) stn_log(STN_LOG_ERROR, c, __VA_ARGS__)
+
+int64_t stn_now_ms(void);          /* wall clock, UTC, milliseconds */
+
+/* ---- priority.c: DURESS.md's priority table as data ------------------ */
+
+struct stn_class {
+    const char *kind;   /* "duress", "fire", ... or NULL: stored, no alarm */
+    int priority;       /* 1..5; 0 = none */
+    bool restore;       /* a restore of `kind` (marks an open alarm restored) */
+    bool is_user;       /* the CID ZZZ field is a user number, not a zone */
+};
+void stn_classify_cid(const struct dc09_cid *c, struct stn_class *out);
+void stn_classify_sia(const struct dc09_sia *s, struct stn_class *out);
+/* Classifies a decoded frame (NULL polls and unparsed payloads: no kind). */
+void stn_classify_frame(const struct dc09_frame *f, struct stn_class *out);
+/* Priority of the station's own alarm kinds ("comm_failure", "flood", ...). */
+int  stn_kind_priority(const char *kind);
+/* Duress or hold-up: never throttled, never merged into another kind. */
+bool stn_class_is_duress(const struct stn_class *c);
+
+/* ---- dedup.c: the retry window, in memory ---------------------------- */
+
+struct stn_dedup_entry {
+    uint64_t gen;        /* insertion number, 1-based; 0 = empty */
+    uint64_t next_gen;   /* older entry in the same bucket */
+    uint64_t hash;       /* keyed hash of the data block */
+    int64_t  time_ms;
+    uint64_t batch;      /* commit batch that carries the original */
+    uint32_t account_id;
+    uint16_t seq;
+    bool     failed;     /* its commit failed: not a duplicate of anything */
+};
+
+struct stn_dedup {
+    struct stn_dedup_entry *ring;
+    size_t   cap;        /* entries */
+    uint64_t *buckets;   /* newest gen per bucket */
+    size_t   nbuckets;   /* power of two */
+    uint64_t next_gen;
+    uint8_t  key[16];    /* SipHash key, random per process */
+};
+
+int  stn_dedup_init(struct stn_dedup *d, size_t cap);
+void stn_dedup_free(struct stn_dedup *d);
+uint64_t stn_dedup_hash(const struct stn_dedup *d, const void *data, size_t len);
+/* Newest live entry for (account, seq) within window_ms of now, with the same
+ * hash: returns its gen (0 if none) and the batch that carries it. */
+uint64_t stn_dedup_find(const struct stn_dedup *d, uint32_t account_id, uint16_t seq,
+                        uint64_t hash, int64_t now_ms, int64_t window_ms, uint64_t *batch);
+uint64_t stn_dedup_insert(struct stn_dedup *d, uint32_t account_id, uint16_t seq,
+                          uint64_t hash, int64_t time_ms, uint64_t batch);
+/* The entry's commit failed: it must not make a retry look like a duplicate. */
+void stn_dedup_forget(struct stn_dedup *d, uint64_t gen);
+/* True while gen is in the ring and not forgotten (an evicted entry is old,
+ * hence committed long ago: true). */
+bool stn_dedup_valid(const struct stn_dedup *d, uint64_t gen);
+
+/* ---- ratelimit.c: per-account token bucket --------------------------- */
+
+struct stn_bucket {
+    double  tokens;
+    int64_t last_ms;
+    bool    primed;
+};
+/* Takes one token; false when empty. rate_per_s 0 = unlimited. */
+bool stn_bucket_take(struct stn_bucket *b, int64_t now_ms, int64_t rate_per_s, int64_t burst);
+/* True when the bucket has refilled to burst (an episode of flooding is over). */
+bool stn_bucket_full(struct stn_bucket *b, int64_t now_ms, int64_t rate_per_s, int64_t burst);
+
+/* ---- batch items: what the loop hands to the commit worker ----------- */
+
+enum stn_item_type {
+    STN_ITEM_EVENT = 1,   /* store an event (+ alarm per its class), then ACK */
+    STN_ITEM_POLL,        /* NULL poll: only last-seen; then ACK */
+    STN_ITEM_ACK_ONLY,    /* duplicate of an event in a batch not yet committed */
+    STN_ITEM_REJECTED,    /* refused signal (DUH): kept + alarm */
+    STN_ITEM_ALARM,       /* station's own alarm: flood, comm_failure */
+    STN_ITEM_RESTORE,     /* mark the open alarm of (account, kind) restored */
+};
+
+struct stn_conn;
+struct stn_listener;
+
+struct stn_item {
+    uint8_t  type;
+    /* where the reply goes: a TCP connection (ref held) or a UDP peer */
+    struct stn_conn *conn;
+    struct stn_listener *udp;
+    uint8_t  peer_addr[28];       /* struct sockaddr_in6 max */
+    uint8_t  reply_len;
+    char     reply_kind;          /* 'A' ACK, 'D' DUH */
+    uint8_t  reply[200];
+    uint64_t dedup_gen;           /* EVENT: its entry; ACK_ONLY: the original's */
+    /* what is stored */
+    uint32_t account_id;          /* 0: unknown account */
+    char     account[DC09_ACCOUNT_MAX + 1];
+    int64_t  received_ms;
+    uint16_t seq;
+    uint8_t  id;                  /* enum dc09_id */
+    bool     encrypted;
+    bool     has_cid, has_sia;
+    struct dc09_cid cid;
+    struct dc09_sia sia;
+    bool     has_frame_time;
+    int64_t  frame_time_s;
+    struct stn_class cls;
+    const char *kind;             /* ALARM/REJECTED/RESTORE: kind; EVENT: cls.kind */
+    int      priority;
+    const char *reason;           /* REJECTED: "unknown_account", "decrypt", ... */
+    size_t   raw_off, raw_len;    /* in the job's arena */
+    size_t   data_off, data_len;
+    size_t   peer_off, peer_len;
+    size_t   detail_off, detail_len;
+};
+
+struct stn_seen { uint32_t account_id; int64_t ms; };
+
+/* A loaded account row (the worker reads them, the loop merges them). */
+struct stn_account_row {
+    uint32_t id;
+    char     number[DC09_ACCOUNT_MAX + 1];
+    uint8_t  key[32];
+    uint8_t  key_len;
+    uint32_t quirks;
+    int64_t  supervision_s;
+    int64_t  last_seen_ms;
+};
+
+struct stn_dup_row { uint32_t account_id; uint16_t seq; uint64_t hash; int64_t time_ms; };
+
+struct stn_job {
+    uint64_t batch;
+    struct stn_item *items;
+    size_t n, cap;
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    struct stn_seen *seen;
+    size_t nseen, seen_cap;
+    bool   has_duress;
+    /* maintenance asked by the loop */
+    bool    check_accounts;
+    bool    force_accounts;
+    int64_t prune_before_ms;      /* 0: no pruning */
+    int64_t escalate_before_ms;   /* 0: no escalation check */
+    int64_t now_ms;
+    /* results */
+    int     rc;                   /* 0 committed; STN_E_STORE: nothing of it stored */
+    bool    accounts_loaded;
+    struct stn_account_row *rows;
+    size_t  nrows;
+};
+
+int  stn_job_init(struct stn_job *j, size_t items_cap);
+void stn_job_clear(struct stn_job *j);   /* after use: releases conn refs elsewhere */
+void stn_job_free(struct stn_job *j);
+struct stn_item *stn_job_add(struct stn_job *j);
+/* Copies bytes into the arena; returns 0 or STN_E_NOMEM. */
+int  stn_job_copy(struct stn_job *j, const void *p, size_t len, size_t *off);
+
+/* ---- store_sqlite.c: the worker's side of the store ------------------ */
+
+struct stn_wstore;   /* one SQLite connection, used by one thread at a time */
+int  stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char *msg, size_t cap);
+void stn_wstore_close(struct stn_wstore *w);
+/* Runs a job in one transaction (plus maintenance); sets j->rc. */
+void stn_wstore_run(struct stn_wstore *w, struct stn_job *j);
+/* Loads accounts (startup). */
+int  stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows, size_t *n);
+/* Reads the duplicate window back (startup): events received after since_ms. */
+int  stn_wstore_load_recent(struct stn_wstore *w, int64_t since_ms,
+                            struct stn_dup_row **rows, size_t *n,
+                            uint64_t (*hash)(void *ctx, const void *p, size_t len), void *ctx);
+
+/* store_schema.c: creates / migrates the schema on a connection */
+struct sqlite3;
+int stn_schema_migrate(struct sqlite3 *db, char *msg, size_t cap);
+int stn_sqlite_open(const char *path, struct sqlite3 **out, char *msg, size_t cap);
+
+/* ---- counters --------------------------------------------------------- */
+
+struct stn_counters {
+    uint64_t frames_rx, frames_ok, acks, naks, duhs;
+    uint64_t crc_errors, length_errors, format_errors, oversize;
+    uint64_t decrypt_failures, clear_on_keyed, time_rejects, replays;
+    uint64_t unknown_accounts, duplicates, throttled, batch_full_drops, polls;
+    uint64_t commits, commit_failures, events_stored;
+    uint64_t conns_accepted, conns_refused, conns_timed_out, conns_open;
+    uint64_t udp_rx;
+};
+
+#endif /* STN_INTERNAL_H */

@@ -1,0 +1,704 @@
+/*
+ * store_admin.c — the administrative side of the store, for the `vigil` tool
+ * (and later the HTTP API): accounts and their users, zones, call list and
+ * verbal passcodes; event, alarm and refused-signal queries as JSON; a
+ * consistent backup while the daemon runs.
+ *
+ * Works on its own SQLite connection (WAL, busy_timeout); the daemon notices
+ * account changes through PRAGMA data_version. Must never return, print or
+ * log a key or a passcode (nor its hash): only "AES-128" and "set".
+ */
+#define _XOPEN_SOURCE 700   /* strptime */
+#include "stn_internal.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct stn_store {
+    sqlite3 *db;
+};
+
+int stn_store_open(const struct stn_config *cfg, struct stn_store **out, char *msg, size_t cap)
+{
+    struct stn_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(msg, cap, "out of memory");
+        return STN_E_NOMEM;
+    }
+    int rc = stn_sqlite_open(cfg->store_path, &s->db, msg, cap);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void stn_store_close(struct stn_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    free(s);
+}
+
+/* ---- time ------------------------------------------------------------- */
+
+void stn_iso8601_ms(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    if (frac < 0) {
+        frac += 1000;
+        t -= 1;
+    }
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char base[24];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%s.%03dZ", base, frac);
+}
+
+int stn_parse_since(const char *s, int64_t now_ms, int64_t *out_ms)
+{
+    size_t n = strlen(s);
+    if (n >= 2 && n < 12) {
+        char *end;
+        long long v = strtoll(s, &end, 10);
+        if (end != s && v >= 0 && end[0] && !end[1]) {
+            int64_t unit;
+            switch (end[0]) {
+            case 's': unit = 1000; break;
+            case 'm': unit = 60000; break;
+            case 'h': unit = 3600000; break;
+            case 'd': unit = 86400000; break;
+            default: unit = 0; break;
+            }
+            if (unit) {
+                *out_ms = now_ms - (int64_t)v * unit;
+                return 0;
+            }
+        }
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int ms = 0;
+    const char *p = strptime(s, "%Y-%m-%d", &tm);
+    if (!p)
+        return STN_E_INVAL;
+    if (*p == 'T' || *p == ' ') {
+        p = strptime(p + 1, "%H:%M", &tm);
+        if (!p)
+            return STN_E_INVAL;
+        if (*p == ':') {
+            p = strptime(p + 1, "%S", &tm);
+            if (!p)
+                return STN_E_INVAL;
+            if (*p == '.') {
+                p++;
+                int digits = 0;
+                while (isdigit((unsigned char)*p) && digits < 3) {
+                    ms = ms * 10 + (*p - '0');
+                    p++;
+                    digits++;
+                }
+                while (digits++ < 3)
+                    ms *= 10;
+                while (isdigit((unsigned char)*p))
+                    p++;
+            }
+        }
+    }
+    if (*p == 'Z')
+        p++;
+    if (*p)
+        return STN_E_INVAL;   /* offsets other than Z: not accepted, say UTC */
+    time_t t = timegm(&tm);
+    *out_ms = (int64_t)t * 1000 + ms;
+    return 0;
+}
+
+/* ---- accounts ----------------------------------------------------------- */
+
+static int valid_number(const char *n, char out[DC09_ACCOUNT_MAX + 1])
+{
+    size_t len = strlen(n);
+    if (len < 3 || len > DC09_ACCOUNT_MAX)
+        return STN_E_INVAL;
+    for (size_t i = 0; i < len; i++) {
+        if (!isxdigit((unsigned char)n[i]))
+            return STN_E_INVAL;
+        out[i] = (char)toupper((unsigned char)n[i]);
+    }
+    out[len] = '\0';
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int store_err(sqlite3 *db, int rc)
+{
+    if (rc == SQLITE_CONSTRAINT)
+        return STN_E_EXISTS;
+    (void)db;
+    return STN_E_STORE;
+}
+
+static int exec_account(struct stn_store *s, const char *sql, const char *number,
+                        const struct stn_account_input *in, bool add)
+{
+    char num[DC09_ACCOUNT_MAX + 1];
+    if (valid_number(number, num))
+        return STN_E_INVAL;
+    if (in->has_key && in->key_len && in->key_len != 16 && in->key_len != 24 && in->key_len != 32)
+        return STN_E_INVAL;
+    if (in->has_supervision && in->supervision_s < 0)
+        return STN_E_INVAL;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    bind_opt(st, 1, in->name);
+    bind_opt(st, 2, in->address);
+    bind_opt(st, 3, in->time_zone);
+    bind_opt(st, 4, in->phone);
+    bind_opt(st, 5, in->agency);
+    bind_opt(st, 6, in->permit);
+    sqlite3_bind_int(st, 7, in->has_key);
+    if (in->has_key && in->key_len)
+        sqlite3_bind_blob(st, 8, in->key, in->key_len, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 8);
+    sqlite3_bind_int(st, 9, in->has_supervision);
+    sqlite3_bind_int64(st, 10, in->has_supervision ? in->supervision_s : 0);
+    sqlite3_bind_int(st, 11, in->has_quirks);
+    sqlite3_bind_int64(st, 12, in->has_quirks ? in->quirks : 0);
+    sqlite3_bind_int64(st, 13, now_ms());
+    sqlite3_bind_text(st, 14, num, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_err(s->db, rc);
+    if (!add && sqlite3_changes(s->db) == 0)
+        return STN_E_NOTFOUND;
+    return 0;
+}
+
+int stn_account_add(struct stn_store *s, const char *number, const struct stn_account_input *in)
+{
+    return exec_account(s,
+        "INSERT INTO accounts (name, address, time_zone, phone, agency, permit, key,"
+        " supervision_s, quirks, created_at_ms, updated_at_ms, number)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?7 THEN ?8 ELSE NULL END,"
+        " CASE WHEN ?9 THEN ?10 ELSE 0 END, CASE WHEN ?11 THEN ?12 ELSE 0 END, ?13, ?13, ?14)",
+        number, in, true);
+}
+
+int stn_account_edit(struct stn_store *s, const char *number, const struct stn_account_input *in)
+{
+    return exec_account(s,
+        "UPDATE accounts SET name=COALESCE(?1,name), address=COALESCE(?2,address),"
+        " time_zone=COALESCE(?3,time_zone), phone=COALESCE(?4,phone),"
+        " agency=COALESCE(?5,agency), permit=COALESCE(?6,permit),"
+        " key=CASE WHEN ?7 THEN ?8 ELSE key END,"
+        " supervision_s=CASE WHEN ?9 THEN ?10 ELSE supervision_s END,"
+        " quirks=CASE WHEN ?11 THEN ?12 ELSE quirks END, updated_at_ms=?13"
+        " WHERE number=?14",
+        number, in, false);
+}
+
+static int simple_exec(struct stn_store *s, const char *sql, const char *number,
+                       const char *t1, int64_t i1, bool has_i1, bool need_change)
+{
+    char num[DC09_ACCOUNT_MAX + 1];
+    if (valid_number(number, num))
+        return STN_E_INVAL;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
+    if (has_i1)
+        sqlite3_bind_int64(st, 2, i1);
+    if (t1)
+        sqlite3_bind_text(st, 3, t1, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_err(s->db, rc);
+    if (need_change && sqlite3_changes(s->db) == 0)
+        return STN_E_NOTFOUND;
+    return 0;
+}
+
+static bool account_exists(struct stn_store *s, const char *number)
+{
+    char num[DC09_ACCOUNT_MAX + 1];
+    if (valid_number(number, num))
+        return false;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM accounts WHERE number=?", -1, &st, NULL))
+        return false;
+    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return ok;
+}
+
+int stn_account_remove(struct stn_store *s, const char *number)
+{
+    return simple_exec(s, "DELETE FROM accounts WHERE number=?1", number, NULL, 0, false, true);
+}
+
+int stn_account_user_set(struct stn_store *s, const char *number, int64_t user, const char *name)
+{
+    if (user < 0 || user > 9999 || !name || !*name)
+        return STN_E_INVAL;
+    if (!account_exists(s, number))
+        return STN_E_NOTFOUND;
+    return simple_exec(s, "INSERT INTO account_users (account_id, user_number, name)"
+                          " SELECT id, ?2, ?3 FROM accounts WHERE number=?1"
+                          " ON CONFLICT (account_id, user_number) DO UPDATE SET name=excluded.name",
+                       number, name, user, true, true);
+}
+
+int stn_account_user_remove(struct stn_store *s, const char *number, int64_t user)
+{
+    return simple_exec(s, "DELETE FROM account_users WHERE user_number=?2 AND account_id="
+                          "(SELECT id FROM accounts WHERE number=?1)", number, NULL, user, true, true);
+}
+
+int stn_account_zone_set(struct stn_store *s, const char *number, int64_t zone, const char *name)
+{
+    if (zone < 0 || zone > 9999 || !name || !*name)
+        return STN_E_INVAL;
+    if (!account_exists(s, number))
+        return STN_E_NOTFOUND;
+    return simple_exec(s, "INSERT INTO account_zones (account_id, zone_number, name)"
+                          " SELECT id, ?2, ?3 FROM accounts WHERE number=?1"
+                          " ON CONFLICT (account_id, zone_number) DO UPDATE SET name=excluded.name",
+                       number, name, zone, true, true);
+}
+
+int stn_account_zone_remove(struct stn_store *s, const char *number, int64_t zone)
+{
+    return simple_exec(s, "DELETE FROM account_zones WHERE zone_number=?2 AND account_id="
+                          "(SELECT id FROM accounts WHERE number=?1)", number, NULL, zone, true, true);
+}
+
+int stn_account_contact_add(struct stn_store *s, const char *number, const char *name,
+                            const char *phone, const char *relation, bool lives_at_premises)
+{
+    char num[DC09_ACCOUNT_MAX + 1];
+    if (valid_number(number, num) || !name || !*name || !phone || !*phone)
+        return STN_E_INVAL;
+    if (!account_exists(s, number))
+        return STN_E_NOTFOUND;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+            "INSERT INTO account_contacts (account_id, position, name, phone, relation,"
+            " lives_at_premises) SELECT a.id, COALESCE((SELECT max(position) FROM"
+            " account_contacts WHERE account_id=a.id),0)+1, ?2, ?3, ?4, ?5"
+            " FROM accounts a WHERE a.number=?1", -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, phone, -1, SQLITE_TRANSIENT);
+    bind_opt(st, 4, relation);
+    sqlite3_bind_int(st, 5, lives_at_premises);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : store_err(s->db, rc);
+}
+
+int stn_account_contact_remove(struct stn_store *s, const char *number, int64_t position)
+{
+    return simple_exec(s, "DELETE FROM account_contacts WHERE position=?2 AND account_id="
+                          "(SELECT id FROM accounts WHERE number=?1)", number, NULL, position,
+                       true, true);
+}
+
+int stn_account_passcode_set(struct stn_store *s, const char *number, bool duress,
+                             const char *passcode, size_t len)
+{
+    if (!passcode || len < 4 || len > 128)
+        return STN_E_INVAL;
+    if (!account_exists(s, number))
+        return STN_E_NOTFOUND;
+    if (sodium_init() < 0)
+        return STN_E_STORE;
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str_alg(hash, passcode, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return STN_E_NOMEM;
+    int rc = simple_exec(s, duress ? "UPDATE accounts SET duress_passcode_hash=?3 WHERE number=?1"
+                                   : "UPDATE accounts SET passcode_hash=?3 WHERE number=?1",
+                         number, hash, 0, false, true);
+    sodium_memzero(hash, sizeof hash);
+    return rc;
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+static json_t *col_text(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return json_null();
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    json_t *j = json_stringn(t, (size_t)sqlite3_column_bytes(st, i));
+    return j ? j : json_null();
+}
+
+static json_t *col_int(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return json_null();
+    return json_integer(sqlite3_column_int64(st, i));
+}
+
+static json_t *col_time(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return json_null();
+    char b[32];
+    stn_iso8601_ms(sqlite3_column_int64(st, i), b);
+    return json_string(b);
+}
+
+/* Raw frame bytes as a JSON string: bytes >= 0x80 (binary CRC quirk) map to
+ * U+0080..U+00FF so the text stays valid UTF-8 and byte-for-byte readable. */
+static json_t *col_raw(sqlite3_stmt *st, int i)
+{
+    const uint8_t *p = sqlite3_column_blob(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    if (!p || n <= 0)
+        return json_string("");
+    char *u = malloc((size_t)n * 2 + 1);
+    if (!u)
+        return json_null();
+    size_t k = 0;
+    for (int x = 0; x < n; x++) {
+        if (p[x] < 0x80) {
+            u[k++] = (char)p[x];
+        } else {
+            u[k++] = (char)(0xC0 | (p[x] >> 6));
+            u[k++] = (char)(0x80 | (p[x] & 0x3F));
+        }
+    }
+    json_t *j = json_stringn(u, k);
+    free(u);
+    return j ? j : json_null();
+}
+
+/* cid object from 4 columns starting at i, or null */
+static json_t *col_cid(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i + 1) == SQLITE_NULL)
+        return json_null();
+    return json_pack("{s:i,s:i,s:i,s:i}", "qualifier", sqlite3_column_int(st, i),
+                     "event", sqlite3_column_int(st, i + 1),
+                     "partition", sqlite3_column_int(st, i + 2),
+                     "zone", sqlite3_column_int(st, i + 3));
+}
+
+/* sia object from 5 columns (code, area, user, zone, text) at i, or null */
+static json_t *col_sia(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return json_null();
+    return json_pack("{s:o,s:o,s:o,s:o,s:o}", "code", col_text(st, i), "area", col_int(st, i + 1),
+                     "user", col_int(st, i + 2), "zone", col_int(st, i + 3),
+                     "text", col_text(st, i + 4));
+}
+
+static const char *key_label(int len)
+{
+    switch (len) {
+    case 16: return "AES-128";
+    case 24: return "AES-192";
+    case 32: return "AES-256";
+    default: return NULL;
+    }
+}
+
+static json_t *quirk_list(uint32_t q)
+{
+    json_t *a = json_array();
+    for (uint32_t bit = 1; bit && bit <= q; bit <<= 1) {
+        if (q & bit) {
+            const char *n = dc09_quirk_name(bit);
+            json_array_append_new(a, json_string(n ? n : "?"));
+        }
+    }
+    return a;
+}
+
+static int sub_list(struct stn_store *s, const char *sql, int64_t account_id, json_t *arr,
+                    int kind)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_int64(st, 1, account_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o;
+        if (kind == 0)
+            o = json_pack("{s:I,s:o}", "number", (json_int_t)sqlite3_column_int64(st, 0),
+                          "name", col_text(st, 1));
+        else
+            o = json_pack("{s:I,s:o,s:o,s:o,s:b}", "position",
+                          (json_int_t)sqlite3_column_int64(st, 0), "name", col_text(st, 1),
+                          "phone", col_text(st, 2), "relation", col_text(st, 3),
+                          "lives_at_premises", sqlite3_column_int(st, 4));
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static const char account_cols[] =
+    "SELECT id, number, name, address, time_zone, phone, agency, permit, length(key), quirks,"
+    " supervision_s, passcode_hash IS NOT NULL, duress_passcode_hash IS NOT NULL,"
+    " created_at_ms, updated_at_ms, last_seen_ms FROM accounts";
+
+static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
+{
+    const char *kl = key_label(sqlite3_column_int(st, 8));
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:b,s:b,s:o,s:o,s:o}",
+        "number", col_text(st, 1), "name", col_text(st, 2), "address", col_text(st, 3),
+        "time_zone", col_text(st, 4), "phone", col_text(st, 5), "agency", col_text(st, 6),
+        "permit", col_text(st, 7), "key", kl ? json_string(kl) : json_null(),
+        "quirks", quirk_list((uint32_t)sqlite3_column_int64(st, 9)),
+        "supervision_s", (json_int_t)sqlite3_column_int64(st, 10),
+        "passcode", sqlite3_column_int(st, 11), "duress_passcode", sqlite3_column_int(st, 12),
+        "created_at", col_time(st, 13), "updated_at", col_time(st, 14),
+        "last_seen", col_time(st, 15));
+    if (o && detail) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        json_t *users = json_array(), *zones = json_array(), *contacts = json_array();
+        sub_list(s, "SELECT user_number, name FROM account_users WHERE account_id=?"
+                    " ORDER BY user_number", id, users, 0);
+        sub_list(s, "SELECT zone_number, name FROM account_zones WHERE account_id=?"
+                    " ORDER BY zone_number", id, zones, 0);
+        sub_list(s, "SELECT position, name, phone, relation, lives_at_premises FROM"
+                    " account_contacts WHERE account_id=? ORDER BY position", id, contacts, 1);
+        json_object_set_new(o, "users", users);
+        json_object_set_new(o, "zones", zones);
+        json_object_set_new(o, "contacts", contacts);
+    }
+    return o;
+}
+
+int stn_accounts_json(struct stn_store *s, void **out)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "%s ORDER BY number", account_cols);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = account_obj(s, st, false);
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return STN_E_STORE;
+    }
+    *out = arr;
+    return 0;
+}
+
+int stn_account_json(struct stn_store *s, const char *number, void **out)
+{
+    char num[DC09_ACCOUNT_MAX + 1];
+    if (valid_number(number, num))
+        return STN_E_INVAL;
+    char sql[512];
+    snprintf(sql, sizeof sql, "%s WHERE number=?", account_cols);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    }
+    json_t *o = account_obj(s, st, true);
+    sqlite3_finalize(st);
+    if (!o)
+        return STN_E_NOMEM;
+    *out = o;
+    return 0;
+}
+
+int stn_events_json(struct stn_store *s, const struct stn_event_filter *f, void **out)
+{
+    char num[DC09_ACCOUNT_MAX + 1] = "";
+    if (f->account && valid_number(f->account, num))
+        return STN_E_INVAL;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+            "SELECT id, account, received_at_ms, seq, id_token, encrypted,"
+            " cid_q, cid_event, cid_partition, cid_zone,"
+            " sia_code, sia_area, sia_user, sia_zone, sia_text, raw, kind, priority, data, peer"
+            " FROM events WHERE (?1 IS NULL OR account=?1) AND received_at_ms>=?2"
+            " ORDER BY id LIMIT ?3", -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    if (f->account)
+        sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, f->since_ms);
+    sqlite3_bind_int64(st, 3, f->limit > 0 ? f->limit : -1);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:I,s:o,s:o,s:i,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+            "id", (json_int_t)sqlite3_column_int64(st, 0), "account", col_text(st, 1),
+            "received_at", col_time(st, 2), "seq", sqlite3_column_int(st, 3),
+            "id_token", col_text(st, 4), "encrypted", sqlite3_column_int(st, 5),
+            "cid", col_cid(st, 6), "sia", col_sia(st, 10), "raw", col_raw(st, 15),
+            "kind", col_text(st, 16), "priority", col_int(st, 17),
+            "data", col_text(st, 18),
+            "peer", col_text(st, 19));
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return STN_E_STORE;
+    }
+    *out = arr;
+    return 0;
+}
+
+int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+            "SELECT id, account, priority, state, kind, cid_q, cid_event, cid_partition, cid_zone,"
+            " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user,"
+            " received_at_ms, taken_by, event_count, last_event_at_ms, escalated_at_ms,"
+            " restored_at_ms, detail, disposition, closed_at_ms, event_id"
+            " FROM alarms WHERE (?1 OR state != 'closed')"
+            " ORDER BY priority ASC, received_at_ms ASC, id ASC", -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_int(st, 1, include_closed);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:I,s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,"
+                              "s:o,s:o,s:o,s:o,s:o}",
+            "id", (json_int_t)sqlite3_column_int64(st, 0), "account", col_text(st, 1),
+            "priority", sqlite3_column_int(st, 2), "state", col_text(st, 3),
+            "kind", col_text(st, 4), "cid", col_cid(st, 5), "sia", col_sia(st, 9),
+            "partition", col_int(st, 14), "zone", col_int(st, 15), "user", col_int(st, 16),
+            "received_at", col_time(st, 17), "taken_by", col_text(st, 18),
+            "event_count", (json_int_t)sqlite3_column_int64(st, 19),
+            "last_event_at", col_time(st, 20), "escalated_at", col_time(st, 21),
+            "restored_at", col_time(st, 22), "detail", col_text(st, 23),
+            "disposition", col_text(st, 24), "closed_at", col_time(st, 25),
+            "event_id", col_int(st, 26));
+        if (o) {
+            json_object_set_new(o, "escalated", json_boolean(
+                sqlite3_column_type(st, 21) != SQLITE_NULL));
+            json_object_set_new(o, "restored", json_boolean(
+                sqlite3_column_type(st, 22) != SQLITE_NULL));
+            json_array_append_new(arr, o);
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return STN_E_STORE;
+    }
+    *out = arr;
+    return 0;
+}
+
+int stn_rejected_json(struct stn_store *s, int64_t since_ms, void **out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+            "SELECT id, received_at_ms, account, reason, id_token, seq, peer, raw, alarm_id"
+            " FROM signals_rejected WHERE received_at_ms>=? ORDER BY id", -1, &st, NULL)
+        != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_int64(st, 1, since_ms);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+            "id", (json_int_t)sqlite3_column_int64(st, 0), "received_at", col_time(st, 1),
+            "account", col_text(st, 2), "reason", col_text(st, 3), "id_token", col_text(st, 4),
+            "seq", col_int(st, 5), "peer", col_text(st, 6), "raw", col_raw(st, 7),
+            "alarm_id", col_int(st, 8));
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return STN_E_STORE;
+    }
+    *out = arr;
+    return 0;
+}
+
+int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t cap)
+{
+    FILE *probe = fopen(path, "r");
+    if (probe) {
+        fclose(probe);
+        snprintf(msg, cap, "%s already exists: refusing to overwrite it", path);
+        return STN_E_EXISTS;
+    }
+    sqlite3 *dst = NULL;
+    if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        snprintf(msg, cap, "cannot create %s: %s", path, dst ? sqlite3_errmsg(dst) : "?");
+        sqlite3_close(dst);
+        return STN_E_OPEN;
+    }
+    sqlite3_busy_timeout(dst, 5000);
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", s->db, "main");
+    if (!b) {
+        snprintf(msg, cap, "backup to %s: %s", path, sqlite3_errmsg(dst));
+        sqlite3_close(dst);
+        remove(path);
+        return STN_E_STORE;
+    }
+    /* one step copies everything under one read transaction: a consistent copy */
+    int rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        snprintf(msg, cap, "backup to %s failed: %s", path, sqlite3_errstr(rc));
+        sqlite3_close(dst);
+        remove(path);
+        return STN_E_STORE;
+    }
+    sqlite3_close(dst);
+    return 0;
+}

@@ -1,0 +1,642 @@
+/*
+ * store_sqlite.c — the SQLite store: opening (WAL, synchronous=FULL,
+ * busy_timeout), the schema and its migrations, and the commit worker that
+ * writes one batch per transaction.
+ *
+ * Performance shape (docs/PERFORMANCE.md): `events` is append-only by rowid
+ * with no secondary index (duplicate detection lives in memory, dedup.c);
+ * alarms are few and indexed by (account, kind) for open ones. Statements are
+ * prepared once. Must never report a batch as committed unless COMMIT
+ * returned SQLITE_OK, and never log a key or passcode hash.
+ */
+#include "stn_internal.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- schema ----------------------------------------------------------- */
+
+/* Each entry moves the schema from version i to i+1. Append only. */
+static const char *const migrations[] = {
+    /* 1: accounts, events, alarms, refused signals */
+    "CREATE TABLE accounts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  number TEXT NOT NULL UNIQUE,"
+    "  name TEXT, address TEXT, time_zone TEXT, phone TEXT, agency TEXT, permit TEXT,"
+    "  key BLOB,"                         /* AES key bytes (16/24/32) or NULL */
+    "  quirks INTEGER NOT NULL DEFAULT 0,"   /* enum dc09_quirk flags */
+    "  supervision_s INTEGER NOT NULL DEFAULT 0,"
+    "  passcode_hash TEXT, duress_passcode_hash TEXT," /* argon2id (crypto_pwhash_str) */
+    "  created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL,"
+    "  last_seen_ms INTEGER);"
+    "CREATE TABLE account_users ("
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  user_number INTEGER NOT NULL, name TEXT NOT NULL,"
+    "  PRIMARY KEY (account_id, user_number));"
+    "CREATE TABLE account_zones ("
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  zone_number INTEGER NOT NULL, name TEXT NOT NULL,"
+    "  PRIMARY KEY (account_id, zone_number));"
+    "CREATE TABLE account_contacts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL, name TEXT NOT NULL, phone TEXT NOT NULL,"
+    "  relation TEXT, lives_at_premises INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX account_contacts_account ON account_contacts(account_id, position);"
+    "CREATE TABLE events ("              /* append-only: no index but the rowid */
+    "  id INTEGER PRIMARY KEY,"
+    "  account_id INTEGER NOT NULL, account TEXT NOT NULL,"
+    "  received_at_ms INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  id_token TEXT NOT NULL, encrypted INTEGER NOT NULL,"
+    "  frame_time_s INTEGER,"
+    "  cid_q INTEGER, cid_event INTEGER, cid_partition INTEGER, cid_zone INTEGER,"
+    "  sia_code TEXT, sia_area INTEGER, sia_user INTEGER, sia_zone INTEGER, sia_text TEXT,"
+    "  kind TEXT, priority INTEGER,"
+    "  data TEXT, raw BLOB NOT NULL, peer TEXT);"
+    "CREATE TABLE alarms ("
+    "  id INTEGER PRIMARY KEY,"
+    "  account TEXT NOT NULL, account_id INTEGER NOT NULL,"
+    "  priority INTEGER NOT NULL, kind TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'new'"
+    "    CHECK (state IN ('new','escalated','taken','dispatched','closed')),"
+    "  event_id INTEGER, received_at_ms INTEGER NOT NULL,"
+    "  last_event_at_ms INTEGER NOT NULL, event_count INTEGER NOT NULL DEFAULT 1,"
+    "  cid_q INTEGER, cid_event INTEGER, cid_partition INTEGER, cid_zone INTEGER,"
+    "  sia_code TEXT, sia_area INTEGER, sia_user INTEGER, sia_zone INTEGER, sia_text TEXT,"
+    "  partition INTEGER, zone INTEGER, user INTEGER, detail TEXT,"
+    "  taken_by TEXT, taken_at_ms INTEGER, dispatched_at_ms INTEGER,"
+    "  closed_at_ms INTEGER, disposition TEXT CHECK (disposition IS NULL OR disposition IN"
+    "   ('real_emergency','false_user_error','false_equipment','cancelled_before_dispatch',"
+    "    'cancelled_after_dispatch','test')),"
+    "  escalated_at_ms INTEGER, restored_at_ms INTEGER);"
+    "CREATE INDEX alarms_open ON alarms(account, kind) WHERE state != 'closed';"
+    "CREATE INDEX alarms_queue ON alarms(state, priority, received_at_ms);"
+    "CREATE TABLE alarm_events ("
+    "  alarm_id INTEGER NOT NULL, event_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (alarm_id, event_id)) WITHOUT ROWID;"
+    "CREATE TABLE signals_rejected ("     /* answered DUH: unknown account, wrong key... */
+    "  id INTEGER PRIMARY KEY,"
+    "  received_at_ms INTEGER NOT NULL, account TEXT NOT NULL, reason TEXT NOT NULL,"
+    "  id_token TEXT, seq INTEGER, peer TEXT, raw BLOB NOT NULL, alarm_id INTEGER);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+_Static_assert(sizeof migrations / sizeof migrations[0] == 1, "one migration so far");
+
+int stn_schema_migrate(sqlite3 *db, char *msg, size_t cap)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(msg, cap, "cannot read schema version: %s", sqlite3_errmsg(db));
+        return STN_E_OPEN;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SCHEMA_VERSION) {
+        snprintf(msg, cap, "store schema version %d is newer than this program's %d",
+                 version, SCHEMA_VERSION);
+        return STN_E_OPEN;
+    }
+    while (version < SCHEMA_VERSION) {
+        char *err = NULL;
+        char setv[64];
+        snprintf(setv, sizeof setv, "PRAGMA user_version=%d;", version + 1);
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, migrations[version], NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, setv, NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
+            snprintf(msg, cap, "schema migration to version %d failed: %s", version + 1,
+                     err ? err : sqlite3_errmsg(db));
+            sqlite3_free(err);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return STN_E_OPEN;
+        }
+        version++;
+    }
+    return 0;
+}
+
+int stn_sqlite_open(const char *path, sqlite3 **out, char *msg, size_t cap)
+{
+    sqlite3 *db = NULL;
+    *out = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                             SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(msg, cap, "cannot open store %s: %s", path,
+                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return STN_E_OPEN;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    char *err = NULL;
+    /* journal_mode returns a row; exec ignores it. WAL + FULL: a commit is on disk. */
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                         "PRAGMA foreign_keys=ON;", NULL, NULL, &err) != SQLITE_OK) {
+        snprintf(msg, cap, "cannot open store %s: %s", path, err ? err : sqlite3_errmsg(db));
+        sqlite3_free(err);
+        sqlite3_close(db);
+        return STN_E_OPEN;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) != SQLITE_ROW ||
+            strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
+            sqlite3_finalize(st);
+            snprintf(msg, cap, "store %s: cannot switch to WAL mode", path);
+            sqlite3_close(db);
+            return STN_E_OPEN;
+        }
+        sqlite3_finalize(st);
+    }
+    rc = stn_schema_migrate(db, msg, cap);
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+/* ---- the commit worker ------------------------------------------------ */
+
+enum {
+    S_INS_EVENT, S_FIND_ALARM, S_INS_ALARM, S_ATTACH_ALARM, S_INS_ALARM_EVENT,
+    S_RESTORE, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_DATA_VERSION, S_PRUNE_FIRST,
+    S_PRUNE, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+};
+
+static const char *const sql_text[S_COUNT] = {
+    [S_INS_EVENT] = "INSERT INTO events (account_id, account, received_at_ms, seq, id_token,"
+        " encrypted, frame_time_s, cid_q, cid_event, cid_partition, cid_zone, sia_code,"
+        " sia_area, sia_user, sia_zone, sia_text, kind, priority, data, raw, peer)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_FIND_ALARM] = "SELECT id FROM alarms WHERE account=? AND kind=? AND state!='closed'"
+        " ORDER BY id DESC LIMIT 1",
+    [S_INS_ALARM] = "INSERT INTO alarms (account, account_id, priority, kind, event_id,"
+        " received_at_ms, last_event_at_ms, cid_q, cid_event, cid_partition, cid_zone,"
+        " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user, detail)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_ATTACH_ALARM] = "UPDATE alarms SET event_count=event_count+1, last_event_at_ms=?"
+        " WHERE id=?",
+    [S_INS_ALARM_EVENT] = "INSERT OR IGNORE INTO alarm_events (alarm_id, event_id) VALUES (?,?)",
+    [S_RESTORE] = "UPDATE alarms SET restored_at_ms=? WHERE account=? AND kind=?"
+        " AND state!='closed' AND restored_at_ms IS NULL",
+    [S_INS_REJECTED] = "INSERT INTO signals_rejected (received_at_ms, account, reason,"
+        " id_token, seq, peer, raw, alarm_id) VALUES (?,?,?,?,?,?,?,?)",
+    [S_SEEN] = "UPDATE accounts SET last_seen_ms=? WHERE id=?"
+        " AND (last_seen_ms IS NULL OR last_seen_ms<?1)",
+    [S_ESCALATE] = "UPDATE alarms SET state='escalated', escalated_at_ms=?"
+        " WHERE priority=1 AND state='new' AND received_at_ms<=? RETURNING id, account, kind",
+    [S_DATA_VERSION] = "PRAGMA data_version",
+    [S_PRUNE_FIRST] = "SELECT id FROM events WHERE received_at_ms>=? ORDER BY id LIMIT 1",
+    [S_PRUNE] = "DELETE FROM events WHERE id < ? AND id < (SELECT min(id) FROM events)+20000",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+};
+
+struct stn_wstore {
+    sqlite3 *db;
+    sqlite3_stmt *st[S_COUNT];
+    int64_t data_version;
+    char path[STN_PATH_MAX];
+};
+
+int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char *msg, size_t cap)
+{
+    struct stn_wstore *w = stn_calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(msg, cap, "out of memory");
+        return STN_E_NOMEM;
+    }
+    snprintf(w->path, sizeof w->path, "%s", cfg->store_path);
+    int rc = stn_sqlite_open(cfg->store_path, &w->db, msg, cap);
+    if (rc) {
+        stn_free(w);
+        return rc;
+    }
+    for (int i = 0; i < S_COUNT; i++) {
+        if (sqlite3_prepare_v3(w->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &w->st[i], NULL) != SQLITE_OK) {
+            snprintf(msg, cap, "store %s: cannot prepare statement %d: %s", cfg->store_path,
+                     i, sqlite3_errmsg(w->db));
+            stn_wstore_close(w);
+            return STN_E_OPEN;
+        }
+    }
+    w->data_version = -1;
+    *out = w;
+    return 0;
+}
+
+void stn_wstore_close(struct stn_wstore *w)
+{
+    if (!w)
+        return;
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(w->st[i]);
+    sqlite3_close(w->db);
+    stn_free(w);
+}
+
+static int step_done(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : rc;
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t, size_t len)
+{
+    if (t && len)
+        sqlite3_bind_text(s, i, t, (int)len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+/* Binds cid_q..sia_text at first (9 columns). */
+static void bind_payload(sqlite3_stmt *s, int first, const struct stn_item *it)
+{
+    if (it->has_cid) {
+        sqlite3_bind_int(s, first, it->cid.qualifier);
+        sqlite3_bind_int(s, first + 1, it->cid.event);
+        sqlite3_bind_int(s, first + 2, it->cid.partition);
+        sqlite3_bind_int(s, first + 3, it->cid.zone);
+    } else {
+        for (int k = 0; k < 4; k++)
+            sqlite3_bind_null(s, first + k);
+    }
+    if (it->has_sia) {
+        sqlite3_bind_text(s, first + 4, it->sia.code, -1, SQLITE_STATIC);
+        if (it->sia.has_area) sqlite3_bind_int(s, first + 5, it->sia.area);
+        else sqlite3_bind_null(s, first + 5);
+        if (it->sia.has_user) sqlite3_bind_int(s, first + 6, it->sia.user);
+        else sqlite3_bind_null(s, first + 6);
+        if (it->sia.has_zone) sqlite3_bind_int(s, first + 7, it->sia.zone);
+        else sqlite3_bind_null(s, first + 7);
+        bind_text_or_null(s, first + 8, it->sia.text, strlen(it->sia.text));
+    } else {
+        for (int k = 4; k < 9; k++)
+            sqlite3_bind_null(s, first + k);
+    }
+}
+
+static int insert_event(struct stn_wstore *w, struct stn_job *j, struct stn_item *it,
+                        int64_t *event_id)
+{
+    sqlite3_stmt *s = w->st[S_INS_EVENT];
+    sqlite3_bind_int64(s, 1, it->account_id);
+    sqlite3_bind_text(s, 2, it->account, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, it->received_ms);
+    sqlite3_bind_int(s, 4, it->seq);
+    sqlite3_bind_text(s, 5, dc09_id_name((enum dc09_id)it->id), -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 6, it->encrypted);
+    if (it->has_frame_time) sqlite3_bind_int64(s, 7, it->frame_time_s);
+    else sqlite3_bind_null(s, 7);
+    bind_payload(s, 8, it);
+    if (it->cls.kind) {
+        sqlite3_bind_text(s, 17, it->cls.kind, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 18, it->cls.priority);
+    } else {
+        sqlite3_bind_null(s, 17);
+        sqlite3_bind_null(s, 18);
+    }
+    bind_text_or_null(s, 19, (const char *)j->arena + it->data_off, it->data_len);
+    sqlite3_bind_blob(s, 20, j->arena + it->raw_off, (int)it->raw_len, SQLITE_STATIC);
+    bind_text_or_null(s, 21, (const char *)j->arena + it->peer_off, it->peer_len);
+    int rc = step_done(s);
+    sqlite3_clear_bindings(s);
+    if (rc)
+        return rc;
+    *event_id = sqlite3_last_insert_rowid(w->db);
+    return 0;
+}
+
+/* Opens an alarm for (account, kind) or attaches to the open one. A duress
+ * only ever finds duress alarms: kinds never mix. */
+static int raise_alarm(struct stn_wstore *w, struct stn_job *j, const struct stn_item *it,
+                       const char *kind, int priority, int64_t event_id, int64_t *alarm_id)
+{
+    sqlite3_stmt *f = w->st[S_FIND_ALARM];
+    sqlite3_bind_text(f, 1, it->account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(f, 2, kind, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(f);
+    int64_t open_id = rc == SQLITE_ROW ? sqlite3_column_int64(f, 0) : 0;
+    sqlite3_reset(f);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rc;
+    if (open_id) {
+        sqlite3_stmt *a = w->st[S_ATTACH_ALARM];
+        sqlite3_bind_int64(a, 1, it->received_ms);
+        sqlite3_bind_int64(a, 2, open_id);
+        if ((rc = step_done(a)) != 0)
+            return rc;
+    } else {
+        sqlite3_stmt *s = w->st[S_INS_ALARM];
+        sqlite3_bind_text(s, 1, it->account, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, it->account_id);
+        sqlite3_bind_int(s, 3, priority);
+        sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
+        if (event_id) sqlite3_bind_int64(s, 5, event_id);
+        else sqlite3_bind_null(s, 5);
+        sqlite3_bind_int64(s, 6, it->received_ms);
+        sqlite3_bind_int64(s, 7, it->received_ms);
+        bind_payload(s, 8, it);
+        sqlite3_bind_null(s, 17);
+        sqlite3_bind_null(s, 18);
+        sqlite3_bind_null(s, 19);
+        if (it->has_cid) {
+            sqlite3_bind_int(s, 17, it->cid.partition);
+            sqlite3_bind_int(s, it->cls.is_user ? 19 : 18, it->cid.zone);
+        } else if (it->has_sia) {
+            if (it->sia.has_area) sqlite3_bind_int(s, 17, it->sia.area);
+            if (it->sia.has_zone) sqlite3_bind_int(s, 18, it->sia.zone);
+            if (it->sia.has_user) sqlite3_bind_int(s, 19, it->sia.user);
+        }
+        bind_text_or_null(s, 20, (const char *)j->arena + it->detail_off, it->detail_len);
+        rc = step_done(s);
+        sqlite3_clear_bindings(s);
+        if (rc)
+            return rc;
+        open_id = sqlite3_last_insert_rowid(w->db);
+        if (priority == 1)
+            STN_WARN("alarm", "alarm %lld opened: priority 1 %s account %s",
+                     (long long)open_id, kind, it->account);
+        else
+            STN_INFO("alarm", "alarm %lld opened: priority %d %s account %s",
+                     (long long)open_id, priority, kind, it->account);
+    }
+    if (event_id) {
+        sqlite3_stmt *l = w->st[S_INS_ALARM_EVENT];
+        sqlite3_bind_int64(l, 1, open_id);
+        sqlite3_bind_int64(l, 2, event_id);
+        if ((rc = step_done(l)) != 0)
+            return rc;
+    }
+    *alarm_id = open_id;
+    return 0;
+}
+
+static int restore_alarm(struct stn_wstore *w, const struct stn_item *it, const char *kind)
+{
+    sqlite3_stmt *s = w->st[S_RESTORE];
+    sqlite3_bind_int64(s, 1, it->received_ms);
+    sqlite3_bind_text(s, 2, it->account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
+    return step_done(s);
+}
+
+static int insert_rejected(struct stn_wstore *w, struct stn_job *j, const struct stn_item *it,
+                           int64_t alarm_id)
+{
+    sqlite3_stmt *s = w->st[S_INS_REJECTED];
+    sqlite3_bind_int64(s, 1, it->received_ms);
+    sqlite3_bind_text(s, 2, it->account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, it->reason ? it->reason : "unknown", -1, SQLITE_STATIC);
+    if (it->id) sqlite3_bind_text(s, 4, dc09_id_name((enum dc09_id)it->id), -1, SQLITE_STATIC);
+    else sqlite3_bind_null(s, 4);
+    sqlite3_bind_int(s, 5, it->seq);
+    bind_text_or_null(s, 6, (const char *)j->arena + it->peer_off, it->peer_len);
+    sqlite3_bind_blob(s, 7, j->arena + it->raw_off, (int)it->raw_len, SQLITE_STATIC);
+    if (alarm_id) sqlite3_bind_int64(s, 8, alarm_id);
+    else sqlite3_bind_null(s, 8);
+    int rc = step_done(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+static int run_items(struct stn_wstore *w, struct stn_job *j)
+{
+    int rc;
+    for (size_t i = 0; i < j->n; i++) {
+        struct stn_item *it = &j->items[i];
+        int64_t event_id = 0, alarm_id = 0;
+        switch (it->type) {
+        case STN_ITEM_EVENT:
+            if ((rc = insert_event(w, j, it, &event_id)) != 0)
+                return rc;
+            if (it->cls.kind && it->cls.restore) {
+                if ((rc = restore_alarm(w, it, it->cls.kind)) != 0)
+                    return rc;
+            } else if (it->cls.kind && it->cls.priority > 0) {
+                if ((rc = raise_alarm(w, j, it, it->cls.kind, it->cls.priority, event_id,
+                                      &alarm_id)) != 0)
+                    return rc;
+            }
+            break;
+        case STN_ITEM_REJECTED:
+            if (it->kind && (rc = raise_alarm(w, j, it, it->kind, it->priority, 0,
+                                              &alarm_id)) != 0)
+                return rc;
+            if ((rc = insert_rejected(w, j, it, alarm_id)) != 0)
+                return rc;
+            break;
+        case STN_ITEM_ALARM:
+            if ((rc = raise_alarm(w, j, it, it->kind, it->priority, 0, &alarm_id)) != 0)
+                return rc;
+            break;
+        case STN_ITEM_RESTORE:
+            if ((rc = restore_alarm(w, it, it->kind)) != 0)
+                return rc;
+            STN_INFO("alarm", "%s of account %s restored", it->kind, it->account);
+            break;
+        case STN_ITEM_POLL:
+        case STN_ITEM_ACK_ONLY:
+        default:
+            break;
+        }
+    }
+    for (size_t i = 0; i < j->nseen; i++) {
+        sqlite3_stmt *s = w->st[S_SEEN];
+        sqlite3_bind_int64(s, 1, j->seen[i].ms);
+        sqlite3_bind_int64(s, 2, j->seen[i].account_id);
+        if ((rc = step_done(s)) != 0)
+            return rc;
+    }
+    if (j->escalate_before_ms) {
+        sqlite3_stmt *s = w->st[S_ESCALATE];
+        sqlite3_bind_int64(s, 1, j->now_ms);
+        sqlite3_bind_int64(s, 2, j->escalate_before_ms);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            STN_WARN("alarm", "alarm %lld escalated: priority 1 %s account %s untaken",
+                     (long long)sqlite3_column_int64(s, 0),
+                     (const char *)sqlite3_column_text(s, 2),
+                     (const char *)sqlite3_column_text(s, 1));
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return rc;
+    }
+    return 0;
+}
+
+static void prune(struct stn_wstore *w, int64_t before_ms)
+{
+    sqlite3_stmt *f = w->st[S_PRUNE_FIRST];
+    sqlite3_bind_int64(f, 1, before_ms);
+    int rc = sqlite3_step(f);
+    int64_t first_kept = rc == SQLITE_ROW ? sqlite3_column_int64(f, 0) : INT64_MAX;
+    sqlite3_reset(f);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return;
+    int64_t total = 0;
+    for (int round = 0; round < 50; round++) {   /* bounded: 1M rows per pass */
+        sqlite3_stmt *d = w->st[S_PRUNE];
+        sqlite3_bind_int64(d, 1, first_kept);
+        if (step_done(d) != 0)
+            break;
+        int ch = sqlite3_changes(w->db);
+        total += ch;
+        if (ch == 0)
+            break;
+    }
+    if (total)
+        STN_INFO("store", "pruned %lld events past retention", (long long)total);
+}
+
+static void load_accounts_if_changed(struct stn_wstore *w, struct stn_job *j)
+{
+    sqlite3_stmt *s = w->st[S_DATA_VERSION];
+    int64_t v = -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (!j->force_accounts && v == w->data_version)
+        return;
+    if (stn_wstore_load_accounts(w, &j->rows, &j->nrows) == 0) {
+        j->accounts_loaded = true;
+        w->data_version = v;
+    }
+}
+
+void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
+{
+    j->rc = 0;
+    bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms;
+    if (has_work) {
+        int rc = step_done(w->st[S_BEGIN]);
+        if (rc == 0)
+            rc = run_items(w, j);
+        if (rc == 0)
+            rc = step_done(w->st[S_COMMIT]);
+        if (rc != 0) {
+            STN_ERROR("store", "commit of batch %llu (%zu items) failed: %s",
+                      (unsigned long long)j->batch, j->n, sqlite3_errstr(rc));
+            if (!sqlite3_get_autocommit(w->db))
+                step_done(w->st[S_ROLLBACK]);
+            j->rc = STN_E_STORE;
+        }
+    }
+    if (j->prune_before_ms)
+        prune(w, j->prune_before_ms);
+    if (j->check_accounts || j->force_accounts)
+        load_accounts_if_changed(w, j);
+}
+
+int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows, size_t *n)
+{
+    sqlite3_stmt *s;
+    *rows = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(w->db, "SELECT id, number, key, quirks, supervision_s,"
+                           " last_seen_ms FROM accounts ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    size_t cap = 64, cnt = 0;
+    struct stn_account_row *r = stn_calloc(cap, sizeof *r);
+    int rc;
+    while (r && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            struct stn_account_row *nr = stn_realloc(r, cap * 2 * sizeof *r);
+            if (!nr) {
+                stn_free(r);
+                r = NULL;
+                break;
+            }
+            r = nr;
+            cap *= 2;
+        }
+        struct stn_account_row *a = &r[cnt];
+        memset(a, 0, sizeof *a);
+        a->id = (uint32_t)sqlite3_column_int64(s, 0);
+        snprintf(a->number, sizeof a->number, "%s", (const char *)sqlite3_column_text(s, 1));
+        int kl = sqlite3_column_bytes(s, 2);
+        if (kl == 16 || kl == 24 || kl == 32) {
+            memcpy(a->key, sqlite3_column_blob(s, 2), (size_t)kl);
+            a->key_len = (uint8_t)kl;
+        }
+        a->quirks = (uint32_t)sqlite3_column_int64(s, 3);
+        a->supervision_s = sqlite3_column_int64(s, 4);
+        a->last_seen_ms = sqlite3_column_int64(s, 5);
+        cnt++;
+    }
+    sqlite3_finalize(s);
+    if (!r)
+        return STN_E_NOMEM;
+    if (rc != SQLITE_DONE) {
+        stn_free(r);
+        return STN_E_STORE;
+    }
+    *rows = r;
+    *n = cnt;
+    return 0;
+}
+
+int stn_wstore_load_recent(struct stn_wstore *w, int64_t since_ms,
+                           struct stn_dup_row **rows, size_t *n,
+                           uint64_t (*hash)(void *ctx, const void *p, size_t len), void *ctx)
+{
+    sqlite3_stmt *s;
+    *rows = NULL;
+    *n = 0;
+    /* Newest first by rowid; stop at the window's edge (rowid follows time). */
+    if (sqlite3_prepare_v2(w->db, "SELECT account_id, seq, data, received_at_ms FROM events"
+                           " ORDER BY id DESC", -1, &s, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    size_t cap = 256, cnt = 0;
+    struct stn_dup_row *r = stn_malloc(cap * sizeof *r);
+    int rc = SQLITE_DONE;
+    int older = 0;
+    while (r && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t t = sqlite3_column_int64(s, 3);
+        if (t < since_ms) {
+            if (++older > 1000)   /* tolerate a little clock disorder */
+                break;
+            continue;
+        }
+        if (cnt == cap) {
+            struct stn_dup_row *nr = stn_realloc(r, cap * 2 * sizeof *r);
+            if (!nr) {
+                stn_free(r);
+                r = NULL;
+                break;
+            }
+            r = nr;
+            cap *= 2;
+        }
+        r[cnt].account_id = (uint32_t)sqlite3_column_int64(s, 0);
+        r[cnt].seq = (uint16_t)sqlite3_column_int(s, 1);
+        const void *d = sqlite3_column_text(s, 2);
+        int dl = sqlite3_column_bytes(s, 2);
+        r[cnt].hash = hash(ctx, d ? d : "", (size_t)dl);
+        r[cnt].time_ms = t;
+        cnt++;
+    }
+    sqlite3_finalize(s);
+    if (!r)
+        return STN_E_NOMEM;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        stn_free(r);
+        return STN_E_STORE;
+    }
+    /* oldest first, as the ring wants them */
+    for (size_t i = 0; i < cnt / 2; i++) {
+        struct stn_dup_row t = r[i];
+        r[i] = r[cnt - 1 - i];
+        r[cnt - 1 - i] = t;
+    }
+    *rows = r;
+    *n = cnt;
+    return 0;
+}
