@@ -26,5 +26,10 @@ struct cli_verb {
 int cmd_dc09(const struct cli_global *g, int argc, char **argv);
 int cmd_bench(const struct cli_global *g, int argc, char **argv);
 int cmd_code(const struct cli_global *g, int argc, char **argv);
+int cmd_account(const struct cli_global *g, int argc, char **argv);
+int cmd_events(const struct cli_global *g, int argc, char **argv);
+int cmd_alarms(const struct cli_global *g, int argc, char **argv);
+int cmd_signals(const struct cli_global *g, int argc, char **argv);
+int cmd_backup(const struct cli_global *g, int argc, char **argv);
 
 #endif

@@ -16,6 +16,11 @@ static const struct cli_verb verbs[] = {
     { "dc09", cmd_dc09, "encode, decode and send SIA DC-09 frames" },
     { "bench", cmd_bench, "load generator for vigil-station (msgs/s, ACK latency, echo baseline)" },
     { "code", cmd_code, "check a new code against the duress code policy (R1-R8)" },
+    { "account", cmd_account, "station accounts: add, edit, list, show, remove, user, zone, contact, passcode" },
+    { "events", cmd_events, "events received by the station [--account A] [--since T] [--json]" },
+    { "alarms", cmd_alarms, "open alarms in queue order (priority, then age) [--all] [--json]" },
+    { "signals", cmd_signals, "signals the station refused (DUH): unknown account, wrong key..." },
+    { "backup", cmd_backup, "a consistent copy of the station store while it runs" },
 };
 
 static void usage(FILE *f)
