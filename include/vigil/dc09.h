@@ -76,6 +76,19 @@ enum dc09_quirk {
     DC09_Q_NO_DATA_ACCT   = 1u << 4, /* data block without "#acct|" (Ajax) */
     DC09_Q_IGNORE_LENGTH  = 1u << 5, /* length field wrong: ignore it */
 };
+/*
+ * A quirk only widens what is accepted; the standard form stays valid:
+ *  - BINARY_CRC: LF, 2 CRC bytes big-endian (high byte first), LLLL, body, CR;
+ *    hex-CRC frames are still accepted. The reader then takes the frame's end
+ *    from the length field (the CRC bytes may be CR or LF).
+ *  - CRC_WITH_CR: CRC over body + 0x0D, or over the body alone.
+ *  - BARE_L: line "" ; digits still accepted.
+ *  - PAD_NO_BAR: only when the decrypted text has no '|' at all: everything
+ *    up to the first ']' is pad and the data block is empty (the Hikvision poll).
+ *  - NO_DATA_ACCT: "[|payload]" or "[payload]" (payload_off 1 or 0,
+ *    has_data_account false). Strictly a non-empty data block needs "#acct|".
+ *  - IGNORE_LENGTH: the length must still be 4 hex digits, its value is ignored.
+ */
 /* Parses a quirk name ("binary-crc", "crc-with-cr", "bare-l", "pad-no-bar",
  * "no-data-account", "ignore-length") into its flag; DC09_E_INVAL if unknown. */
 int dc09_quirk_parse(const char *name, uint32_t *flag);
@@ -131,7 +144,7 @@ struct dc09_xdata {
     char value[DC09_XDATA_LEN_MAX + 1];     /* NUL-terminated */
 };
 
-/* Contact ID: QEEE GG ZZZ */
+/* Contact ID: QEEE GG ZZZ (decimal digits; qualifier 1, 3 or 6) */
 struct dc09_cid {
     uint8_t  qualifier;   /* 1 new/opening, 3 restore/closing, 6 still present */
     uint16_t event;       /* 000..999 */
@@ -139,7 +152,15 @@ struct dc09_cid {
     uint16_t zone;        /* 000..999: zone or user */
 };
 
-/* SIA DC-03: N[ri<area>/][id<user>/][ti<hh:mm>/]<CODE><zone>[^text^] */
+/* SIA DC-03: N[ri<area>/][id<user>/][ti<hh:mm>/]<CODE><zone>[^text^]
+ * As parsed: the ri/id/ti modifiers in any order, each at most once, the '/'
+ * after each optional (real panels: "Nri1CL0^..^", "Nti19:44/id1/RP");
+ * area, user and zone 1..4 digits; zone optional ("NRP"); CODE two capitals;
+ * text longer than DC09_SIA_TEXT_MAX is cut and flagged, not refused (an
+ * event must not be lost over its label); up to DC09_SIA_EXTRA_MAX trailing
+ * alphanumerics kept in `extra`. Anything else → DC09_E_PAYLOAD.
+ * dc09_sia_format writes "N", ri, id, ti (each with '/'), CODE, the zone with
+ * at least 3 digits, ^text^ (if has_text or text non-empty), extra. */
 #define DC09_SIA_TEXT_MAX 64u
 #define DC09_SIA_EXTRA_MAX 16u
 struct dc09_sia {
@@ -205,13 +226,17 @@ struct dc09_decode_opts {
 };
 #define DC09_WINDOW_PAST_S   40
 #define DC09_WINDOW_FUTURE_S 20
-/* Strict defaults: no quirks, no key, window checked at now_s. */
+/* Strict defaults: no quirks, no key, window checked at now_s.
+ * The window accepts time_s in [now_s - window_past_s, now_s + window_future_s],
+ * both ends inclusive. */
 void dc09_decode_opts_init(struct dc09_decode_opts *o, int64_t now_s);
 
 /*
  * Reads only the clear header (id, '*', seq, receiver, line, account) so a
  * receiver can look the account up before the full decode. No CRC check.
- * `frame` is one frame, with or without its LF and CR.
+ * `frame` is one frame, with or without its LF and CR (or just the body,
+ * starting at the '"'). The other fields of *out are set empty.
+ * A NAK's account may be written "A0" (as receivers send it): account "0".
  */
 int dc09_decode_head(const uint8_t *frame, size_t len, uint32_t quirks,
                      struct dc09_frame *out, struct dc09_diag *diag);
@@ -223,6 +248,16 @@ int dc09_decode_head(const uint8_t *frame, size_t len, uint32_t quirks,
  * then format, then decryption, then time.
  * A clear SIA-DCS/ADM-CID/NULL frame with opts->cipher set → DC09_E_CLEAR.
  * An unparseable payload is not a decode failure: has_cid/has_sia stay false.
+ * `frame` may come with or without its LF and CR.
+ * Encrypted frames: the decrypted text must end with "_HH:MM:SS,MM-DD-YYYY";
+ * if it does not and is not printable text → DC09_E_DECRYPT (almost surely a
+ * wrong key); printable text without a timestamp → DC09_E_FORMAT "timestamp".
+ * Then the pad: everything before the first '|' (any length), none of it
+ * '[' or ']' → else DC09_E_PAD; no '|' at all → DC09_E_PAD (see PAD_NO_BAR).
+ * On failure *out holds no stale data from an earlier call but is otherwise
+ * unspecified; diag->field names the field ("crc", "length", "frame", "id",
+ * "seq", "receiver", "line", "account", "data", "xdata", "trailer",
+ * "timestamp", "pad").
  */
 int dc09_decode(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
                 struct dc09_frame *out, struct dc09_diag *diag);
@@ -230,11 +265,17 @@ int dc09_decode(const uint8_t *frame, size_t len, const struct dc09_decode_opts 
 /* ---- encoding -------------------------------------------------------- */
 
 /*
- * Writes LF CRC LLLL body CR into out. If cipher is non-NULL the frame is
+ * Writes LF CRC LLLL body CR into out. A line of "" writes a bare "L"; a NAK's
+ * account is written "A<acct>". If cipher is non-NULL the frame is
  * encrypted (token gets '*'; the frame must have a timestamp) with a fresh
  * random pad of at least DC09_PAD_MIN bytes from rng, none of them '|' '[' ']'.
  * Uses f->data/data_len as the data block content verbatim (build it with
  * dc09_build_data() or by hand), f->xdata and f->has_time/time_s.
+ * Pad bytes: printable ASCII except space | [ ], drawn uniformly from rng by
+ * rejection sampling; DC09_PAD_MIN..DC09_PAD_MIN+15 of them.
+ * DC09_E_INVAL for fields a receiver would refuse (NAK/DUH encrypted,
+ * encrypted without timestamp, '[' ']' CR LF in data/xdata, bad hex fields);
+ * DC09_E_OVERSIZE if the frame would exceed DC09_FRAME_MAX.
  */
 int dc09_encode(const struct dc09_frame *f, struct dc09_cipher *cipher,
                 struct dc09_rng *rng, uint8_t *out, size_t cap, size_t *out_len);
@@ -245,8 +286,9 @@ int dc09_build_data(struct dc09_frame *f, const char *account, const char *paylo
 
 /* ---- replies (receiver side) ---------------------------------------- */
 
-/* ACK echoing req's seq, receiver (only if it came), line, account.
- * If req was encrypted: *ACK with a fresh random pad and timestamp now_s. */
+/* ACK echoing req's seq, receiver (only if it came), line, account; a clear
+ * ACK carries no timestamp. If req was encrypted: *ACK with a fresh random
+ * pad and timestamp now_s (cipher and rng required, else DC09_E_NOKEY). */
 int dc09_reply_ack(const struct dc09_frame *req, struct dc09_cipher *cipher,
                    struct dc09_rng *rng, int64_t now_s,
                    uint8_t *out, size_t cap, size_t *out_len);
@@ -276,9 +318,14 @@ struct dc09_reader {
 };
 
 /* Called per frame (err == 0, frame = LF..CR) or per problem (err < 0:
- * DC09_E_OVERSIZE, frame/len = what was dropped so far, may be truncated). */
+ * DC09_E_OVERSIZE, frame/len = what was dropped so far, may be truncated).
+ * `frame` points into the caller's data (a frame whole inside one feed is
+ * not copied) or into r->buf: valid only during the call.
+ * An LF before the CR aborts the partial frame silently and starts a new one. */
 typedef void (*dc09_frame_fn)(void *ctx, const uint8_t *frame, size_t len, int err);
 
+/* Frames are bounded by min(cap, DC09_FRAME_MAX); cap must be at least 8
+ * (feed does nothing otherwise). */
 void dc09_reader_init(struct dc09_reader *r, uint8_t *buf, size_t cap, uint32_t quirks);
 void dc09_reader_reset(struct dc09_reader *r);
 /* Returns the number of complete frames delivered by this call. */
@@ -306,7 +353,9 @@ const char *dc09_cid_describe(uint16_t event);
 
 /* ---- time ------------------------------------------------------------ */
 
-/* "_HH:MM:SS,MM-DD-YYYY" (without the '_') <-> Unix seconds, UTC. */
+/* "_HH:MM:SS,MM-DD-YYYY" (without the '_') <-> Unix seconds, UTC.
+ * Years 1970..9999; parse checks ranges and days per month (DC09_E_FORMAT);
+ * format refuses times outside that range (DC09_E_INVAL). */
 int dc09_time_parse(const char *s, size_t len, int64_t *out_s);
 int dc09_time_format(int64_t t_s, char *out, size_t cap); /* 19 chars + NUL */
 

@@ -17,7 +17,8 @@ struct dc09_ossl {
 int  dc09_ossl_init(struct dc09_ossl *c, const struct dc09_key *key);
 void dc09_ossl_free(struct dc09_ossl *c);
 
-/* A dc09_rng backed by the OS CSPRNG (RAND_bytes). */
+/* A dc09_rng backed by the OS CSPRNG (RAND_bytes). If RAND_bytes ever fails
+ * it calls abort(): the port must not fail, and a predictable pad is worse. */
 extern struct dc09_rng dc09_ossl_rng;
 
 #endif

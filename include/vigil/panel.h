@@ -74,6 +74,7 @@ enum pnl_err {
     PNL_E_QUEUE_EMPTY  = -16, /* no event in the outbound queue */
     PNL_E_NOENT        = -17, /* no queued event with that id */
     PNL_E_NOSPACE      = -18, /* caller's buffer or the storage slot is too small */
+    PNL_E_KEY_MISMATCH = -19, /* the device key does not open the stored codes */
 };
 /* Positive result of pnl_load(): loaded, but the newer slot was torn or damaged
  * (power cut during a save): the previous state was loaded and is intact. */
@@ -383,8 +384,10 @@ size_t pnl_record_size(void);
 /*
  * Loads the newest valid record. PNL_OK, or PNL_LOAD_RECOVERED (the newer slot
  * was torn; the previous state was loaded), or PNL_E_EMPTY / PNL_E_CORRUPT /
- * PNL_E_TRUNCATED / PNL_E_VERSION / PNL_E_NOKEY / PNL_E_STORAGE — these are
- * all found before `p` is touched (checksums first, then a probe of the key),
+ * PNL_E_TRUNCATED / PNL_E_VERSION / PNL_E_NOKEY / PNL_E_KEY_MISMATCH /
+ * PNL_E_STORAGE — these are
+ * all found before `p` is touched (checksums first, then the key is checked
+ * on the first encrypted block),
  * so on an error `p` keeps what it held before. Storage is never written.
  */
 int pnl_load(struct pnl *p, uint64_t now_ms);
