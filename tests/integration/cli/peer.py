@@ -4,7 +4,8 @@
 gets in the way --mode says, then exits. Listens on 127.0.0.1 only, on an
 ephemeral port that it prints as the first line of stdout.
 
-Modes: ack, nak, duh, badcrc (ACK with a wrong CRC), wrongseq (ACK for
+Modes: ack, split (garbage, then the ACK in three pieces), echo (sends the
+frame back: not a reply), nak, duh, badcrc (ACK with a wrong CRC), wrongseq (ACK for
 another sequence number), clearack (clear ACK even to an encrypted frame),
 wrongkey (*ACK encrypted with another key), oldack (*ACK with a stale
 timestamp), silent (never answers), close (closes without answering).
@@ -87,9 +88,20 @@ def main():
         return
     if a.mode == "close":
         return
-    out = reply_for(data, a.mode, key)
-    print("peer: sent " + out, file=sys.stderr, flush=True)
-    send(b"\n" + out.encode("latin-1") + b"\r")
+    if a.mode == "echo":
+        send(data)
+        print("peer: echoed the frame", file=sys.stderr, flush=True)
+    elif a.mode == "split" and conn is not None:
+        out = reply_for(data, "ack", key)
+        wire = b"\x00junk\r" + b"\n" + out.encode("latin-1") + b"\r"
+        for piece in (wire[:9], wire[9:20], wire[20:]):
+            send(piece)
+            time.sleep(0.05)
+        print("peer: sent " + out + " after garbage, in 3 pieces", file=sys.stderr, flush=True)
+    else:
+        out = reply_for(data, a.mode, key)
+        print("peer: sent " + out, file=sys.stderr, flush=True)
+        send(b"\n" + out.encode("latin-1") + b"\r")
     if conn is not None:
         time.sleep(0.2)
         conn.close()
