@@ -40,6 +40,7 @@ const char *pnl_strerror(int err)
     case PNL_E_QUEUE_EMPTY: return "event queue empty";
     case PNL_E_NOENT: return "no such event";
     case PNL_E_NOSPACE: return "no space";
+    case PNL_E_KEY_MISMATCH: return "device key does not open the stored codes";
     default: return "unknown error";
     }
 }

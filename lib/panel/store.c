@@ -22,6 +22,10 @@
 #define HDR_SIZE 32u
 #define REC_VERSION 1u
 static const uint8_t magic[4] = { 'V', 'P', 'N', 'L' };
+/* The last 4 bytes of the encrypted section's first block: a wrong device key
+ * decrypts them to something else, and pnl_load() says so before parsing. */
+static const uint8_t key_check[4] = { 'V', 'K', 'E', 'Y' };
+#define USERS_OFF (HDR_SIZE + 35u)  /* where the encrypted section starts */
 
 /* ---- CRC-32 (IEEE 802.3, reflected 0xEDB88320) ------------------------ */
 
@@ -61,8 +65,12 @@ struct rio {
 
 static void rio_flush(struct rio *r)
 {
-    if (r->mode != RIO_WRITE || r->n == 0 || r->err)
+    if (r->mode != RIO_WRITE || r->n == 0)
         return;
+    if (r->err) {
+        r->n = 0;               /* the save already failed: drop the rest */
+        return;
+    }
     r->crc = pnl__crc32(r->crc, r->buf, r->n);
     int e = r->st->write(r->st, r->slot, r->off, r->buf, r->n);
     if (e < 0)
@@ -321,7 +329,9 @@ int pnl_save(struct pnl *p)
         return e;
 
     uint8_t nonce[16];
-    p->ports.rng->fill(p->ports.rng, nonce, sizeof nonce);
+    p->ports.rng->fill(p->ports.rng, nonce, 12);
+    for (int i = 0; i < 4; i++)
+        nonce[12 + i] = key_check[i];
     unsigned slot = p->has_record ? (unsigned)(p->save_slot ^ 1u) : 0u;
     uint32_t seq = p->save_seq + 1u;
 
@@ -432,6 +442,16 @@ int pnl_load(struct pnl *p, uint64_t now_ms)
     int e = probe_key(p, false);
     if (e < 0)
         return e;
+    uint8_t blk[16];
+    e = st->read(st, (unsigned)pick, USERS_OFF, blk, sizeof blk);
+    if (e < 0)
+        return e == PNL_E_TRUNCATED ? e : PNL_E_STORAGE;
+    e = p->ports.key->decrypt_block(p->ports.key, blk);   /* first block: zero IV */
+    if (e < 0)
+        return e == PNL_E_NOKEY ? e : PNL_E_CRYPTO;
+    for (int i = 0; i < 4; i++)
+        if (blk[12 + i] != key_check[i])
+            return PNL_E_KEY_MISMATCH;
 
     /* Checked: now parse into p. The header read is not repeated. */
     uint8_t nonce[16] = { 0 };

@@ -1,0 +1,931 @@
+/*
+ * core_tests.c — the panel core's tests, one body for two runners: cmocka on
+ * the host (test_panel_core.c, ASan/UBSan) and the Cortex-M0 harness under
+ * QEMU (tests/target/panel_target.c). Included, not compiled on its own.
+ *
+ * Covers: the code policy R1–R8, the constant-time lookup's answers, duress
+ * (reports, priority, invisibility tick for tick, never withdrawn, lockout),
+ * arming and zones (CP-01), persistence (A/B record, torn write, corrupt,
+ * truncated, version, missing/wrong key) and bad input leaving storage as it was.
+ * Never weaken an assertion to make a run pass.
+ */
+#include "tshim.h"
+#include "panel_fixture.h"
+#include "panel_internal.h"  /* white-box: record size, CRC-32 */
+
+static struct fx F;
+static struct fx_rec saved[FX_REC_MAX];
+static unsigned nsaved;
+static uint8_t snap[2][FX_SLOT_BYTES];
+
+/* Codes of the reference set-up (slots 1..7). */
+#define C_MASTER  "1234"   /* slot 1: master, partitions 1+2 */
+#define C_USER    "5790"   /* slot 2: user, partition 1 */
+#define C_DURESS2 "8642"   /* slot 3: personal duress, linked to user 2 */
+#define C_DURESS  "3071"   /* slot 4: general duress, partition 1 */
+#define C_INST    "9517"   /* slot 5: installer */
+#define C_ARMONLY "4419"   /* slot 6: arm-only, partition 1 */
+#define C_USER_P2 "6655"   /* slot 7: user, partition 2 only */
+
+static void zone(struct fx *f, unsigned z, uint8_t type, uint8_t part, uint8_t flags)
+{
+    struct pnl_zone_cfg c = { .type = type, .part = part, .flags = flags };
+    CHECK_EQ(pnl_zone_config(&f->p, z, &c), PNL_OK);
+}
+
+static void user(struct fx *f, unsigned slot, const char *code, enum pnl_role role,
+                 uint8_t parts, bool duress, unsigned link)
+{
+    struct pnl_policy_result r;
+    unsigned got = 0;
+    CHECK_EQ(pnl_user_set(&f->p, slot, code, strlen(code), role, parts, duress, link, &r, &got),
+             PNL_OK);
+    CHECK_EQ(got, slot);
+}
+
+/* Zones: 1 entry/exit, 2 interior, 3 instant, 4 fire, 5 hold-up, 6 panic,
+ * 7 tamper, 8 interior (night), all partition 1; 9 entry/exit on partition 2. */
+static void setup(struct fx *f)
+{
+    fx_init(f);
+    zone(f, 1, PNL_ZONE_ENTRY_EXIT, 1, PNL_ZF_CHIME);
+    zone(f, 2, PNL_ZONE_INTERIOR, 1, 0);
+    zone(f, 3, PNL_ZONE_INSTANT, 1, 0);
+    zone(f, 4, PNL_ZONE_FIRE, 1, 0);
+    zone(f, 5, PNL_ZONE_HOLDUP, 1, 0);
+    zone(f, 6, PNL_ZONE_PANIC, 1, 0);
+    zone(f, 7, PNL_ZONE_TAMPER, 1, 0);
+    zone(f, 8, PNL_ZONE_INTERIOR, 1, PNL_ZF_NIGHT);
+    zone(f, 9, PNL_ZONE_ENTRY_EXIT, 2, 0);
+    user(f, 1, C_MASTER, PNL_ROLE_MASTER, 0x03, false, 0);
+    user(f, 2, C_USER, PNL_ROLE_USER, 0x01, false, 0);
+    user(f, 3, C_DURESS2, PNL_ROLE_USER, 0x01, true, 2);
+    user(f, 4, C_DURESS, PNL_ROLE_USER, 0x01, true, 0);
+    user(f, 5, C_INST, PNL_ROLE_INSTALLER, 0x01, false, 0);
+    user(f, 6, C_ARMONLY, PNL_ROLE_ARM_ONLY, 0x01, false, 0);
+    user(f, 7, C_USER_P2, PNL_ROLE_USER, 0x02, false, 0);
+    pnl_tick(&f->p, f->clk);
+    f->nrec = 0;
+}
+
+/* Arms away with the user code, leaving through the door, fully armed. */
+static void arm_away(struct fx *f)
+{
+    fx_keys(f, C_USER "#");
+    CHECK_EQ(pnl_part_state(&f->p, 1), PNL_ST_EXIT);
+    pnl_zone_set(&f->p, 1, true, f->clk);
+    pnl_zone_set(&f->p, 1, false, f->clk);
+    fx_run(f, 61000);
+    CHECK_EQ(pnl_part_state(&f->p, 1), PNL_ST_ARMED);
+    CHECK_EQ(pnl_part_mode(&f->p, 1), PNL_MODE_AWAY);
+}
+
+static void ack_all(struct fx *f)
+{
+    struct pnl_event e;
+    while (pnl_queue_peek(&f->p, &e) == PNL_OK)
+        CHECK_EQ(pnl_queue_ack(&f->p, e.id), PNL_OK);
+}
+
+static void save_records(const struct fx *f)
+{
+    memcpy(saved, f->rec, sizeof saved);
+    nsaved = f->nrec;
+}
+
+/* The premises' view of two runs, tick for tick. */
+static void check_same_records(const struct fx *f)
+{
+    CHECK(nsaved > 0);
+    CHECK_EQ(f->nrec, nsaved);
+    for (unsigned i = 0; i < nsaved; i++) {
+        CHECK_EQ(f->rec[i].tick, saved[i].tick);
+        CHECK_EQ(f->rec[i].o.kind, saved[i].o.kind);
+        CHECK_EQ(f->rec[i].o.part, saved[i].o.part);
+        CHECK_EQ(f->rec[i].o.value, saved[i].o.value);
+        CHECK_EQ(f->rec[i].o.value2, saved[i].o.value2);
+    }
+}
+
+static void snapshot(const struct fx *f) { memcpy(snap, f->slot, sizeof snap); }
+static bool storage_unchanged(const struct fx *f) { return memcmp(snap, f->slot, sizeof snap) == 0; }
+
+static bool has_hit(const struct pnl_policy_result *r, enum pnl_rule rule, unsigned slot)
+{
+    for (unsigned i = 0; i < r->hit_count; i++)
+        if (r->hits[i].rule == rule && r->hits[i].slot == slot)
+            return true;
+    return false;
+}
+
+static struct pnl_policy_result check1(const char *code, bool duress, const char *other,
+                                       bool other_duress, const struct pnl_layout *l)
+{
+    struct pnl_policy_code ex = { .slot = 1, .duress = other_duress };
+    strcpy(ex.digits, other);
+    struct pnl_policy_result r;
+    CHECK_EQ(pnl_policy_check(code, strlen(code), duress, &ex, 1, l, &r), PNL_OK);
+    return r;
+}
+
+/* ---- policy ---------------------------------------------------------- */
+
+TEST(policy_rules_examples)
+{
+    /* DURESS.md's table, each against 1234 as a duress code. */
+    static const struct { const char *code; enum pnl_rule rule; } ex[] = {
+        { "1234", PNL_R1_EQUAL },
+        { "1235", PNL_R2_ONE_EDIT }, { "1534", PNL_R2_ONE_EDIT }, { "1243", PNL_R2_ONE_EDIT },
+        { "2134", PNL_R2_ONE_EDIT }, { "12345", PNL_R2_ONE_EDIT },
+        { "12340", PNL_R3_PREFIX }, { "91234", PNL_R3_PREFIX },
+        { "1236", PNL_R4_NUMERIC }, { "1232", PNL_R4_NUMERIC },
+        { "4321", PNL_R6_SAME_DIGITS }, { "3412", PNL_R6_SAME_DIGITS },
+    };
+    for (unsigned i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+        struct pnl_policy_result r = check1(ex[i].code, true, "1234", false, NULL);
+        CHECK(!r.accepted);
+        CHECK(has_hit(&r, ex[i].rule, 1));
+    }
+    struct pnl_policy_result r = check1("1301", true, "1299", false, NULL);
+    CHECK(!r.accepted);
+    CHECK(has_hit(&r, PNL_R4_NUMERIC, 1));          /* the carry */
+    r = check1("1133", true, "1122", false, NULL);
+    CHECK(has_hit(&r, PNL_R5_TWIN, 1));
+    r = check1("5790", true, "1234", false, NULL);
+    CHECK(r.accepted);
+    CHECK_EQ(r.hit_total, 0);
+    /* R2 is one edit, not two; R4 is 2 or less. */
+    r = check1("1256", true, "1234", false, NULL);
+    CHECK(!has_hit(&r, PNL_R2_ONE_EDIT, 1));
+    r = check1("1237", true, "1234", false, NULL);
+    CHECK(!has_hit(&r, PNL_R4_NUMERIC, 1));
+    CHECK(has_hit(&r, PNL_R2_ONE_EDIT, 1));
+    r = check1("1238", true, "1234", false, NULL);
+    CHECK(!has_hit(&r, PNL_R4_NUMERIC, 1));
+}
+
+TEST(policy_r7_only_with_layout)
+{
+    struct pnl_layout l;
+    CHECK_EQ(pnl_layout_parse("12,34,56,78,90", &l), PNL_OK);
+    /* 1357 and 2468 press the same keys on a 12/34/56/78/90 keypad. */
+    struct pnl_policy_result r = check1("2468", true, "1357", false, &l);
+    CHECK(has_hit(&r, PNL_R7_SAME_KEYS, 1));
+    r = check1("2468", true, "1357", false, NULL);
+    CHECK(r.accepted);
+    CHECK_EQ(pnl_layout_parse("12,34,56,78", &l), PNL_E_INVAL);
+    CHECK_EQ(pnl_layout_parse("12,34,56,78,99", &l), PNL_E_INVAL);
+}
+
+TEST(policy_r8_weak)
+{
+    static const char *const weak[] = {
+        "1111", "0000", "1212", "7777", "1004", "2000", "4444", "2222", "6969", "9999",
+        "3333", "5555", "6666", "1122", "1313", "8888", "4321", "2001", "1010", "1234",
+        "2580", "0852", "1397", "7931", "7410", "0147", "1478", "3698", "9874",
+        "1940", "1987", "2040", "3456", "9876", "11111111", "345678", "87654",
+    };
+    for (unsigned i = 0; i < sizeof weak / sizeof weak[0]; i++)
+        CHECK(pnl_code_is_weak(weak[i], strlen(weak[i])));
+    static const char *const fine[] = { "1939", "2041", "5790", "8642", "3071", "13572468" };
+    for (unsigned i = 0; i < sizeof fine / sizeof fine[0]; i++)
+        CHECK(!pnl_code_is_weak(fine[i], strlen(fine[i])));
+    /* Refused (no slot) for a duress code, a warning only for a user code. */
+    struct pnl_policy_result r;
+    CHECK_EQ(pnl_policy_check("2580", 4, true, NULL, 0, NULL, &r), PNL_OK);
+    CHECK(!r.accepted);
+    CHECK(has_hit(&r, PNL_R8_WEAK, 0));
+    CHECK_EQ(pnl_policy_check("2580", 4, false, NULL, 0, NULL, &r), PNL_OK);
+    CHECK(r.accepted);
+    CHECK(r.weak_warning);
+    CHECK_EQ(r.hit_total, 0);
+}
+
+TEST(policy_both_directions_and_format)
+{
+    /* A user code near a duress code is refused too; two user codes may be alike. */
+    struct pnl_policy_result r = check1("1235", false, "1234", true, NULL);
+    CHECK(!r.accepted);
+    CHECK(has_hit(&r, PNL_R2_ONE_EDIT, 1));
+    r = check1("1235", false, "1234", false, NULL);
+    CHECK(r.accepted);
+    CHECK_EQ(pnl_policy_check("123", 3, true, NULL, 0, NULL, &r), PNL_E_CODE_FORMAT);
+    CHECK_EQ(pnl_policy_check("123456789", 9, true, NULL, 0, NULL, &r), PNL_E_CODE_FORMAT);
+    CHECK_EQ(pnl_policy_check("12a4", 4, true, NULL, 0, NULL, &r), PNL_E_CODE_FORMAT);
+    CHECK_EQ(strcmp(pnl_rule_id(PNL_R2_ONE_EDIT), "R2"), 0);
+    CHECK_EQ(strcmp(pnl_rule_name(PNL_R3_PREFIX), "prefix-suffix"), 0);
+}
+
+TEST(policy_in_panel_across_partitions)
+{
+    setup(&F);
+    snapshot(&F);
+    struct pnl_policy_result r;
+    /* A duress code for partition 2 against user 2's code on partition 1. */
+    CHECK_EQ(pnl_user_set(&F.p, 10, "5791", 4, PNL_ROLE_USER, 0x02, true, 0, &r, NULL),
+             PNL_E_POLICY);
+    CHECK(has_hit(&r, PNL_R2_ONE_EDIT, 2));
+    CHECK(has_hit(&r, PNL_R4_NUMERIC, 2));
+    /* A user code on partition 2 against the duress code of slot 4. */
+    CHECK_EQ(pnl_user_set(&F.p, 10, "3017", 4, PNL_ROLE_USER, 0x02, false, 0, &r, NULL),
+             PNL_E_POLICY);
+    CHECK(has_hit(&r, PNL_R2_ONE_EDIT, 4));
+    /* Two equal user codes: the lookup could not tell them apart. */
+    CHECK_EQ(pnl_user_set(&F.p, 10, C_USER, 4, PNL_ROLE_USER, 0x02, false, 0, &r, NULL),
+             PNL_E_POLICY);
+    CHECK(has_hit(&r, PNL_R1_EQUAL, 2));
+    CHECK(storage_unchanged(&F));
+    /* Refusal at the keypad names rule and slot, and only that. */
+    F.nrec = 0;
+    fx_keys(&F, "*8" C_MASTER "#" "1000" "3072#");
+    CHECK(F.nrec > 0);
+    CHECK_EQ(F.rec[F.nrec - 1].o.kind, PNL_OUT_DISPLAY);
+    CHECK_EQ(F.rec[F.nrec - 1].o.value, PNL_DISP_REFUSED);
+    CHECK_EQ(F.rec[F.nrec - 1].o.value2, (PNL_R2_ONE_EDIT << 8) | 4);
+    CHECK_EQ(F.p.users[9].len, 0);
+}
+
+/* ---- lookup ---------------------------------------------------------- */
+
+static unsigned look(const struct fx *f, const char *c)
+{
+    uint8_t code[PNL_CODE_LEN_MAX];
+    size_t n = strlen(c);
+    for (unsigned k = 0; k < PNL_CODE_LEN_MAX; k++)
+        code[k] = k < n ? (uint8_t)(c[k] - '0') : 0xFF;
+    return pnl__lookup(f->p.users, PNL_USERS_MAX, code, (uint8_t)n);
+}
+
+TEST(lookup_answers)
+{
+    setup(&F);
+    CHECK_EQ(look(&F, C_MASTER), 1);
+    CHECK_EQ(look(&F, C_DURESS), 4);
+    CHECK_EQ(look(&F, C_USER_P2), 7);
+    CHECK_EQ(look(&F, "0000"), 0);
+    CHECK_EQ(look(&F, "12345"), 0);
+    CHECK_EQ(look(&F, "123"), 0);
+    user(&F, PNL_USERS_MAX, "24681357", PNL_ROLE_USER, 1, false, 0);
+    CHECK_EQ(look(&F, "24681357"), PNL_USERS_MAX);
+    CHECK_EQ(look(&F, "2468135"), 0);
+}
+
+/* ---- duress ---------------------------------------------------------- */
+
+TEST(duress_disarm_reports_first_as_linked_user)
+{
+    setup(&F);
+    arm_away(&F);
+    ack_all(&F);
+    /* Routine traffic waiting: a periodic test. */
+    fx_run(&F, 86400000ull - 61000);
+    CHECK_EQ(fx_count_cid(&F, 602, 1), 1);
+    fx_keys(&F, C_DURESS2 "#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);    /* it disarmed, as usual */
+    struct pnl_event e;
+    CHECK_EQ(pnl_queue_peek(&F.p, &e), PNL_OK);
+    CHECK_EQ(e.cid, 121);
+    CHECK_EQ(e.qualifier, 1);
+    CHECK_EQ(e.part, 1);
+    CHECK_EQ(e.zone, 2);                                    /* the linked user */
+    CHECK_EQ(e.prio, 1);
+    CHECK(strcmp(pnl_event_sia(&e), "HA") == 0);
+    CHECK_EQ(pnl_queue_at(&F.p, 1, &e), PNL_OK);
+    CHECK_EQ(e.cid, 602);                                   /* older, but routine */
+    CHECK(fx_find_cid(&F, 401, &e));
+    CHECK_EQ(e.qualifier, 1);
+    CHECK_EQ(e.zone, 2);                                    /* opening as user 2 */
+    struct pnl_history h;
+    CHECK_EQ(pnl_history_get(&F.p, 0, &h), PNL_OK);
+    CHECK_EQ(h.kind, PNL_H_DISARM);
+    CHECK_EQ(h.who, 2);
+    /* A general duress code arms too, and reports its own slot. */
+    ack_all(&F);
+    fx_keys(&F, C_DURESS "#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_EXIT);
+    CHECK(fx_find_cid(&F, 121, &e));
+    CHECK_EQ(e.zone, 4);
+    fx_run(&F, 61000);
+    CHECK(fx_find_cid(&F, 441, &e) || fx_find_cid(&F, 401, &e));
+    CHECK_EQ(e.qualifier, 3);
+    CHECK_EQ(e.zone, 4);
+}
+
+/* Runs a scenario with the normal or the duress code; keypad records compared. */
+static void scenario(int which, bool duress)
+{
+    setup(&F);
+    const char *code = duress ? C_DURESS2 "#" : C_USER "#";
+    switch (which) {
+    case 0: /* disarm while armed */
+        arm_away(&F);
+        F.nrec = 0;
+        pnl_zone_set(&F.p, 1, true, F.clk);
+        fx_run(&F, 5000);
+        fx_keys(&F, code);
+        break;
+    case 1: /* arm */
+        F.nrec = 0;
+        fx_keys(&F, code);
+        fx_run(&F, 61000);
+        break;
+    case 2: /* inside the abort window */
+        arm_away(&F);
+        F.nrec = 0;
+        pnl_zone_set(&F.p, 3, true, F.clk);
+        fx_run(&F, 5000);
+        fx_keys(&F, code);
+        fx_run(&F, 40000);
+        break;
+    case 3: /* inside the cancel window */
+        arm_away(&F);
+        F.nrec = 0;
+        pnl_zone_set(&F.p, 3, true, F.clk);
+        fx_run(&F, 35000);
+        fx_keys(&F, code);
+        fx_run(&F, 5000);
+        break;
+    case 4: /* during wrong-code lockout */
+        arm_away(&F);
+        fx_keys(&F, "0001#0002#0003#0004#0005#");
+        F.nrec = 0;
+        fx_keys(&F, code);
+        fx_run(&F, 100000);
+        break;
+    default:
+        break;
+    }
+}
+
+TEST(duress_invisible_tick_for_tick)
+{
+    for (int which = 0; which <= 4; which++) {
+        scenario(which, false);
+        unsigned writes = F.writes;
+        size_t bytes = F.bytes_written;
+        save_records(&F);
+        CHECK_EQ(fx_count_cid(&F, 121, 0), 0);
+        scenario(which, true);
+        CHECK_EQ(fx_count_cid(&F, 121, 0), 1);              /* it did report */
+        check_same_records(&F);                             /* and nobody could see it */
+        CHECK_EQ(F.writes, writes);
+        CHECK_EQ(F.bytes_written, bytes);
+    }
+}
+
+TEST(duress_not_withdrawn)
+{
+    /* Abort window: the burglary report still goes, and no 406. */
+    scenario(2, true);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    CHECK_EQ(fx_count_cid(&F, 131, 1), 1);
+    CHECK_EQ(fx_count_cid(&F, 406, 0), 0);
+    scenario(2, false);                                     /* control: aborted */
+    CHECK_EQ(fx_count_cid(&F, 131, 0), 0);
+    /* Cancel window: no 406 after a duress disarm... */
+    scenario(3, true);
+    CHECK_EQ(fx_count_cid(&F, 131, 1), 1);
+    CHECK_EQ(fx_count_cid(&F, 406, 0), 0);
+    /* ...and the normal code afterwards sends nothing that withdraws it. */
+    pnl_zone_set(&F.p, 3, false, F.clk);
+    fx_keys(&F, C_USER "#");
+    fx_run(&F, 61000);
+    fx_keys(&F, C_USER "#");
+    CHECK_EQ(fx_count_cid(&F, 121, 1), 1);
+    CHECK_EQ(fx_count_cid(&F, 121, 3), 0);                  /* no restore */
+    CHECK_EQ(fx_count_cid(&F, 406, 0), 0);
+    scenario(3, false);                                     /* control: cancelled */
+    CHECK_EQ(fx_count_cid(&F, 406, 1), 1);
+}
+
+TEST(duress_during_lockout)
+{
+    scenario(4, true);
+    /* Refused like any code: still armed, keypad says locked. */
+    CHECK_EQ(fx_count_cid(&F, 461, 1), 1);
+    CHECK_EQ(fx_count_cid(&F, 121, 1), 1);
+    struct pnl_event e;
+    CHECK_EQ(pnl_queue_peek(&F.p, &e), PNL_OK);
+    CHECK_EQ(e.cid, 121);
+    CHECK(fx_count_out(&F, PNL_OUT_DISPLAY, PNL_DISP_LOCKED) >= 1);
+    /* A normal code during lockout does nothing either; after 90 s it works. */
+    setup(&F);
+    arm_away(&F);
+    fx_keys(&F, "0001#0002#0003#0004#");
+    CHECK(!F.p.parts[0].locked);
+    fx_keys(&F, "0005#");
+    CHECK(F.p.parts[0].locked);
+    fx_keys(&F, C_USER "#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ARMED);
+    fx_run(&F, 90000);
+    CHECK(!F.p.parts[0].locked);
+    fx_keys(&F, C_USER "#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+}
+
+TEST(duress_ahead_of_full_queue)
+{
+    setup(&F);
+    /* Fill with routine: arm, exit, disarm cycles queue 441/401 pairs. */
+    for (unsigned i = 0; i < PNL_QUEUE_MAX; i++) {
+        fx_keys(&F, C_USER "#");
+        fx_run(&F, 60100);
+        fx_keys(&F, C_USER "#");
+    }
+    CHECK_EQ(pnl_queue_count(&F.p), PNL_QUEUE_MAX);
+    fx_keys(&F, C_DURESS "#");
+    CHECK_EQ(pnl_queue_count(&F.p), PNL_QUEUE_MAX);
+    struct pnl_event e;
+    CHECK_EQ(pnl_queue_peek(&F.p, &e), PNL_OK);
+    CHECK_EQ(e.cid, 121);
+    CHECK(F.p.dropped >= 1);
+}
+
+/* ---- the outbound queue ---------------------------------------------- */
+
+TEST(queue_peek_sent_ack)
+{
+    setup(&F);
+    arm_away(&F);
+    ack_all(&F);
+    fx_keys(&F, C_USER "#");
+    struct pnl_event e, e2;
+    CHECK_EQ(pnl_queue_peek(&F.p, &e), PNL_OK);
+    CHECK_EQ(e.cid, 401);
+    CHECK_EQ(pnl_queue_mark_sent(&F.p, e.id), PNL_OK);
+    CHECK_EQ(pnl_queue_peek(&F.p, &e2), PNL_OK);           /* held until ACK */
+    CHECK_EQ(e2.id, e.id);
+    CHECK(e2.sent);
+    CHECK_EQ(pnl_queue_ack(&F.p, e.id + 1000), PNL_E_NOENT);
+    CHECK_EQ(pnl_queue_ack(&F.p, e.id), PNL_OK);
+    CHECK_EQ(pnl_queue_peek(&F.p, &e2), PNL_E_QUEUE_EMPTY);
+    /* Persisted: a reload sees the queue as it was after the ACK. */
+    fx_reinit_panel(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    CHECK_EQ(pnl_queue_count(&F.p), 0);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+}
+
+/* ---- arming and zones (CP-01) ---------------------------------------- */
+
+TEST(arming_exit_entry_autostay)
+{
+    setup(&F);
+    /* Nobody leaves: auto-stay, closing reported as stay (441). */
+    fx_keys(&F, C_USER "#");
+    fx_run(&F, 59000);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_EXIT);
+    fx_run(&F, 2000);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ARMED);
+    CHECK_EQ(pnl_part_mode(&F.p, 1), PNL_MODE_STAY);
+    CHECK_EQ(fx_count_cid(&F, 441, 3), 1);
+    pnl_zone_set(&F.p, 2, true, F.clk);                     /* interior off in stay */
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ARMED);
+    pnl_zone_set(&F.p, 2, false, F.clk);
+    fx_keys(&F, C_USER "#");
+    /* Leaving through the door: away; entry delay; disarm in time: opening only. */
+    ack_all(&F);
+    arm_away(&F);
+    CHECK_EQ(fx_count_cid(&F, 401, 3), 1);
+    pnl_zone_set(&F.p, 1, true, F.clk);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ENTRY);
+    pnl_zone_set(&F.p, 2, true, F.clk);                     /* follower follows */
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ENTRY);
+    fx_run(&F, 20000);
+    fx_keys(&F, C_USER "#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    CHECK_EQ(fx_count_cid(&F, 401, 1), 1);
+    CHECK_EQ(fx_count_cid(&F, 134, 0) + fx_count_cid(&F, 132, 0), 0);
+}
+
+TEST(arming_exit_restart_once)
+{
+    setup(&F);
+    fx_keys(&F, C_USER "#");
+    uint64_t end0 = F.p.parts[0].exit_end_ms;
+    pnl_zone_set(&F.p, 1, true, F.clk);
+    pnl_zone_set(&F.p, 1, false, F.clk);
+    fx_run(&F, 30000);
+    pnl_zone_set(&F.p, 1, true, F.clk);                     /* came back in: restart */
+    CHECK(F.p.parts[0].exit_end_ms > end0);
+    uint64_t end1 = F.p.parts[0].exit_end_ms;
+    CHECK_EQ(end1, F.clk + 60000);
+    pnl_zone_set(&F.p, 1, false, F.clk);
+    fx_run(&F, 10000);
+    pnl_zone_set(&F.p, 1, true, F.clk);                     /* only once */
+    CHECK_EQ(F.p.parts[0].exit_end_ms, end1);
+    pnl_zone_set(&F.p, 1, false, F.clk);
+    fx_run(&F, 51000);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ARMED);
+}
+
+TEST(alarm_abort_report_cancel_siren)
+{
+    setup(&F);
+    arm_away(&F);
+    ack_all(&F);
+    fx_run(&F, 120000);                                     /* past recent closing */
+    pnl_zone_set(&F.p, 1, true, F.clk);
+    fx_run(&F, 30100);                                      /* entry delay runs out */
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ALARM);
+    CHECK(pnl_siren_on(&F.p, 1));
+    CHECK_EQ(fx_count_cid(&F, 134, 0), 0);                  /* abort window */
+    fx_run(&F, 30000);
+    CHECK_EQ(fx_count_cid(&F, 134, 1), 1);                  /* reported */
+    CHECK_EQ(fx_count_cid(&F, 459, 0), 0);                  /* not a recent closing */
+    fx_run(&F, 240000);
+    CHECK(!pnl_siren_on(&F.p, 1));                          /* bell cut-off 4 min */
+    fx_keys(&F, C_USER "#");                                /* inside 5 min: cancel */
+    CHECK_EQ(fx_count_cid(&F, 406, 1), 1);
+    struct pnl_event e;
+    CHECK(fx_find_cid(&F, 406, &e));
+    CHECK(strcmp(pnl_event_sia(&e), "OC") == 0);
+    /* After the cancel window: no 406. */
+    pnl_zone_set(&F.p, 1, false, F.clk);
+    ack_all(&F);
+    arm_away(&F);
+    pnl_zone_set(&F.p, 3, true, F.clk);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ALARM);        /* instant zone */
+    fx_run(&F, 30000 + 300000 + 1000);
+    fx_keys(&F, C_USER "#");
+    CHECK_EQ(fx_count_cid(&F, 131, 1), 1);
+    CHECK_EQ(fx_count_cid(&F, 406, 0), 0);
+}
+
+TEST(exit_error_and_recent_closing)
+{
+    setup(&F);
+    fx_keys(&F, C_USER "#");
+    pnl_zone_set(&F.p, 1, true, F.clk);                     /* door left open */
+    fx_run(&F, 60100);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ENTRY);
+    fx_run(&F, 30000);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ALARM);
+    fx_run(&F, 30000);
+    CHECK_EQ(fx_count_cid(&F, 134, 1), 1);
+    CHECK_EQ(fx_count_cid(&F, 374, 1), 1);
+    CHECK_EQ(fx_count_cid(&F, 459, 1), 1);                  /* within 2 min of exit end */
+    struct pnl_event e;
+    CHECK(fx_find_cid(&F, 374, &e));
+    CHECK(strcmp(pnl_event_sia(&e), "EA") == 0);
+}
+
+TEST(no_abort_delay_for_24h_zones)
+{
+    setup(&F);
+    pnl_zone_set(&F.p, 5, true, F.clk);                     /* hold-up: silent */
+    CHECK_EQ(fx_count_cid(&F, 122, 1), 1);
+    CHECK_EQ(F.nrec, 0);
+    pnl_zone_set(&F.p, 6, true, F.clk);                     /* panic */
+    CHECK_EQ(fx_count_cid(&F, 123, 1), 1);
+    pnl_zone_set(&F.p, 4, true, F.clk);                     /* fire */
+    CHECK_EQ(fx_count_cid(&F, 110, 1), 1);
+    CHECK_EQ(fx_count_out(&F, PNL_OUT_SIREN, 2), 1);
+    pnl_zone_set(&F.p, 7, true, F.clk);                     /* tamper */
+    CHECK_EQ(fx_count_cid(&F, 137, 1), 1);
+    struct pnl_event e;
+    CHECK_EQ(pnl_queue_peek(&F.p, &e), PNL_OK);
+    CHECK_EQ(e.cid, 122);                                   /* priority 1 first */
+    CHECK_EQ(pnl_queue_at(&F.p, 1, &e), PNL_OK);
+    CHECK_EQ(e.cid, 110);
+    CHECK_EQ(pnl_queue_at(&F.p, 2, &e), PNL_OK);
+    CHECK_EQ(e.cid, 123);
+    for (unsigned i = 0; i < pnl_queue_count(&F.p); i++) {
+        CHECK_EQ(pnl_queue_at(&F.p, i, &e), PNL_OK);
+        CHECK(pnl_event_sia(&e) != NULL);
+    }
+}
+
+TEST(swinger_shutdown)
+{
+    setup(&F);
+    arm_away(&F);
+    ack_all(&F);
+    for (int i = 0; i < 4; i++) {
+        pnl_zone_set(&F.p, 3, true, F.clk);
+        fx_run(&F, 31000);
+        pnl_zone_set(&F.p, 3, false, F.clk);
+    }
+    CHECK_EQ(fx_count_cid(&F, 131, 1), 2);                  /* default: 2 trips */
+}
+
+TEST(modes_stay_night_instant_bypass_chime)
+{
+    setup(&F);
+    fx_keys(&F, "*2" C_USER "#");                           /* night */
+    fx_run(&F, 61000);
+    CHECK_EQ(pnl_part_mode(&F.p, 1), PNL_MODE_NIGHT);
+    pnl_zone_set(&F.p, 2, true, F.clk);                     /* plain interior: off */
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ARMED);
+    pnl_zone_set(&F.p, 8, true, F.clk);                     /* night interior: on */
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ALARM);
+    fx_keys(&F, C_USER "#");
+    pnl_zone_set(&F.p, 2, false, F.clk);
+    pnl_zone_set(&F.p, 8, false, F.clk);
+    fx_keys(&F, "*3" C_USER "#");                           /* instant */
+    fx_run(&F, 61000);
+    CHECK_EQ(pnl_part_mode(&F.p, 1), PNL_MODE_INSTANT);
+    pnl_zone_set(&F.p, 1, true, F.clk);                     /* no entry delay */
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ALARM);
+    fx_keys(&F, C_USER "#");
+    pnl_zone_set(&F.p, 1, false, F.clk);
+    /* Not ready with an instant zone open; bypass it and arm. */
+    pnl_zone_set(&F.p, 3, true, F.clk);
+    fx_keys(&F, "*1" C_USER "#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    CHECK(fx_count_out(&F, PNL_OUT_DISPLAY, PNL_DISP_NOT_READY) >= 1);
+    fx_keys(&F, "*5" C_USER "#03#");
+    CHECK(F.p.zones[2].bypass);
+    fx_keys(&F, "*1" C_USER "#");
+    fx_run(&F, 61000);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ARMED);
+    CHECK_EQ(pnl_part_mode(&F.p, 1), PNL_MODE_STAY);
+    fx_keys(&F, C_USER "#");
+    /* Chime: toggled with *6#, sounds for chime zones while disarmed. */
+    F.nrec = 0;
+    pnl_zone_set(&F.p, 1, true, F.clk);
+    CHECK_EQ(fx_count_out(&F, PNL_OUT_CHIME, 1), 0);
+    pnl_zone_set(&F.p, 1, false, F.clk);
+    fx_keys(&F, "*6#");
+    pnl_zone_set(&F.p, 1, true, F.clk);
+    CHECK_EQ(fx_count_out(&F, PNL_OUT_CHIME, 1), 1);
+}
+
+TEST(roles_and_partitions)
+{
+    setup(&F);
+    fx_keys(&F, C_ARMONLY "#");                             /* arm-only arms */
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_EXIT);
+    fx_keys(&F, C_ARMONLY "#");                             /* but cannot disarm */
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_EXIT);
+    fx_keys(&F, C_MASTER "#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    fx_keys(&F, C_INST "#");                                /* installer does not arm */
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    fx_keys(&F, C_USER_P2 "#");                             /* partition 2 code on 1 */
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    fx_keys_at(&F, 2, C_USER_P2 "#");
+    CHECK_EQ(pnl_part_state(&F.p, 2), PNL_ST_EXIT);
+    /* The partition-1 duress code at partition 2's keypad: refused, still reported. */
+    fx_keys_at(&F, 2, C_DURESS "#");
+    CHECK_EQ(pnl_part_state(&F.p, 2), PNL_ST_EXIT);
+    CHECK_EQ(fx_count_cid(&F, 121, 1), 1);
+}
+
+TEST(keypad_programming)
+{
+    setup(&F);
+    /* Master adds user 12 (weak code: accepted with a warning), then deletes it. */
+    F.nrec = 0;
+    fx_keys(&F, "*7" C_MASTER "#" "12" "2580#");
+    CHECK_EQ(F.p.users[11].len, 4);
+    CHECK_EQ(F.p.users[11].role, PNL_ROLE_USER);
+    CHECK_EQ(fx_count_out(&F, PNL_OUT_DISPLAY, PNL_DISP_WEAK), 1);
+    fx_keys(&F, "*7" C_MASTER "#" "12#");
+    CHECK_EQ(F.p.users[11].len, 0);
+    /* A user may not program. */
+    fx_keys(&F, "*7" C_USER "#" "12" "7351#");
+    CHECK_EQ(F.p.users[11].len, 0);
+    /* Master programs a personal duress code for user 2 from the keypad. */
+    fx_keys(&F, "*8" C_MASTER "#" "13" "02" "61538#");
+    CHECK_EQ(F.p.users[12].len, 5);
+    CHECK(F.p.users[12].duress);
+    CHECK_EQ(F.p.users[12].link, 2);
+    /* Installer sets the exit delay; out of range is refused and stores nothing. */
+    fx_keys(&F, "*9" C_INST "#" "01" "90#");
+    CHECK_EQ(F.p.cfg.exit_delay_s, 90);
+    snapshot(&F);
+    F.nrec = 0;
+    fx_keys(&F, "*9" C_INST "#" "01" "300#");
+    CHECK_EQ(F.p.cfg.exit_delay_s, 90);
+    CHECK_EQ(fx_count_out(&F, PNL_OUT_ERR_BEEP, 0), 1);
+    /* The master cannot change settings. */
+    fx_keys(&F, "*9" C_MASTER "#" "01" "120#");
+    CHECK_EQ(F.p.cfg.exit_delay_s, 90);
+}
+
+TEST(periodic_test_report)
+{
+    setup(&F);
+    fx_run(&F, 86400000ull - 1000);
+    CHECK_EQ(fx_count_cid(&F, 602, 0), 0);
+    fx_run(&F, 2000);
+    CHECK_EQ(fx_count_cid(&F, 602, 1), 1);
+    struct pnl_event e;
+    CHECK(fx_find_cid(&F, 602, &e));
+    CHECK(strcmp(pnl_event_sia(&e), "RP") == 0);
+}
+
+/* ---- settings and bad input ------------------------------------------ */
+
+TEST(settings_ranges_refused_unchanged)
+{
+    setup(&F);
+    snapshot(&F);
+    struct pnl_config c0 = F.p.cfg;
+    static const struct { unsigned set; uint32_t bad_lo, bad_hi; } r[] = {
+        { PNL_SET_EXIT_DELAY, 44, 256 }, { PNL_SET_ENTRY_DELAY, 29, 241 },
+        { PNL_SET_ABORT_WINDOW, 14, 46 }, { PNL_SET_CANCEL_WINDOW, 299, 3601 },
+        { PNL_SET_SWINGER, 0, 7 }, { PNL_SET_LOCKOUT_TRIES, 0, 11 },
+        { PNL_SET_LOCKOUT, 89, 3601 }, { PNL_SET_SIREN_LIMIT, 239, 901 },
+        { PNL_SET_TEST_INTERVAL, 3599, 2592001 }, { PNL_SET_EXIT_RESTART, 2, 2 },
+    };
+    for (unsigned i = 0; i < sizeof r / sizeof r[0]; i++) {
+        CHECK_EQ(pnl_set_setting(&F.p, r[i].set, r[i].bad_lo), PNL_E_RANGE);
+        CHECK_EQ(pnl_set_setting(&F.p, r[i].set, r[i].bad_hi), PNL_E_RANGE);
+    }
+    /* entry 40 + abort 30 > 60 (UL) */
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_ENTRY_DELAY, 40), PNL_E_RANGE);
+    CHECK_EQ(pnl_set_setting(&F.p, 99, 1), PNL_E_INVAL);
+    CHECK(storage_unchanged(&F));
+    CHECK_EQ(memcmp(&c0, &F.p.cfg, sizeof c0), 0);
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_ENTRY_DELAY, 30), PNL_OK);
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_ABORT_WINDOW, 15), PNL_OK);
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_ENTRY_DELAY, 45), PNL_OK);
+    struct pnl_zone_cfg z = { .type = 99, .part = 1 };
+    CHECK_EQ(pnl_zone_config(&F.p, 10, &z), PNL_E_RANGE);
+    z.type = PNL_ZONE_INSTANT;
+    z.part = PNL_PARTS_MAX + 1;
+    CHECK_EQ(pnl_zone_config(&F.p, 10, &z), PNL_E_RANGE);
+    CHECK_EQ(pnl_zone_config(&F.p, PNL_ZONES_MAX + 1, &z), PNL_E_SLOT);
+}
+
+TEST(bad_codes_full_table_unchanged)
+{
+    setup(&F);
+    snapshot(&F);
+    struct pnl_policy_result r;
+    CHECK_EQ(pnl_user_set(&F.p, 20, "123", 3, PNL_ROLE_USER, 1, false, 0, &r, NULL), PNL_E_CODE_FORMAT);
+    CHECK_EQ(pnl_user_set(&F.p, 20, "123456789", 9, PNL_ROLE_USER, 1, false, 0, &r, NULL), PNL_E_CODE_FORMAT);
+    CHECK_EQ(pnl_user_set(&F.p, 20, "12#4", 4, PNL_ROLE_USER, 1, false, 0, &r, NULL), PNL_E_CODE_FORMAT);
+    CHECK_EQ(pnl_user_set(&F.p, 20, "7351", 4, PNL_ROLE_USER, 0, false, 0, &r, NULL), PNL_E_INVAL);
+    CHECK_EQ(pnl_user_set(&F.p, 99, "7351", 4, PNL_ROLE_USER, 1, false, 0, &r, NULL), PNL_E_SLOT);
+    CHECK_EQ(pnl_user_set(&F.p, 20, "7351", 4, PNL_ROLE_USER, 1, true, 4, &r, NULL), PNL_E_SLOT);
+    CHECK(storage_unchanged(&F));
+    CHECK_EQ(F.p.users[19].len, 0);
+    /* Fill the table with distinct codes, then one more. */
+    unsigned n = 0;
+    for (unsigned s = 8; s <= PNL_USERS_MAX; s++) {
+        char c[6] = { '7', (char)('0' + s / 10), (char)('0' + s % 10), '5', '8', 0 };
+        user(&F, s, c, PNL_ROLE_USER, 1, false, 0);
+        n++;
+    }
+    CHECK_EQ(n, PNL_USERS_MAX - 7);
+    snapshot(&F);
+    CHECK_EQ(pnl_user_set(&F.p, 0, "71234", 5, PNL_ROLE_USER, 1, false, 0, &r, NULL), PNL_E_FULL);
+    CHECK(storage_unchanged(&F));
+}
+
+/* ---- persistence ----------------------------------------------------- */
+
+TEST(persist_roundtrip_encrypted)
+{
+    setup(&F);
+    CHECK_EQ(pnl_record_size(), 32u + PNL__BODY_SIZE);
+    user(&F, 20, "13572468", PNL_ROLE_USER, 1, false, 0);
+    unsigned w0 = F.writes;
+    size_t b0 = F.bytes_written;
+    fx_keys(&F, "0000#");                                   /* a wrong code: one save */
+    CHECK_EQ(F.bytes_written - b0, pnl_record_size());
+    unsigned per_save = F.writes - w0;
+    fx_keys(&F, C_USER "#");                                /* right code: same save */
+    CHECK_EQ(F.writes - w0, 2 * per_save);
+    CHECK_EQ(F.bytes_written - b0, 2 * pnl_record_size());
+    /* No code in the clear: the BCD of 13572468 appears in neither slot. */
+    static const uint8_t bcd[4] = { 0x13, 0x57, 0x24, 0x68 };
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i + 4 <= FX_SLOT_BYTES; i++)
+            CHECK(memcmp(F.slot[s] + i, bcd, 4) != 0);
+    struct pnl_config cfg = F.p.cfg;
+    cfg.exit_delay_s = 120;
+    CHECK_EQ(pnl_set_config(&F.p, &cfg), PNL_OK);
+    unsigned qn = pnl_queue_count(&F.p);
+    fx_reinit_panel(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    CHECK_EQ(F.p.cfg.exit_delay_s, 120);
+    CHECK_EQ(pnl_queue_count(&F.p), qn);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ARMED);       /* armed comes back armed */
+    CHECK_EQ(look(&F, "13572468"), 20);
+    CHECK_EQ(look(&F, C_DURESS2), 3);
+    CHECK_EQ(F.p.users[2].link, 2);
+    CHECK_EQ(F.p.zones[8].cfg.part, 2);
+    struct pnl_history h;
+    CHECK_EQ(pnl_history_get(&F.p, 0, &h), PNL_OK);
+    CHECK_EQ(h.kind, PNL_H_ARM);
+    CHECK_EQ(h.who, 2);
+}
+
+TEST(persist_torn_write_keeps_previous)
+{
+    /* Cut the save at several points: in the body, at its end, in the header. */
+    static const long cuts[] = { 0, 1, 40, 700, 1405, 1406, 1420 };
+    for (unsigned i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        setup(&F);
+        CHECK_EQ(F.p.users[19].len, 0);
+        snapshot(&F);
+        F.fail_after = cuts[i];
+        struct pnl_policy_result r;
+        CHECK_EQ(pnl_user_set(&F.p, 20, "73515", 5, PNL_ROLE_USER, 1, false, 0, &r, NULL),
+                 PNL_E_STORAGE);
+        CHECK_EQ(F.p.users[19].len, 0);                     /* not kept: reverted */
+        F.fail_after = -1;
+        fx_reinit_panel(&F);
+        int e = pnl_load(&F.p, F.clk);
+        /* A cut before any byte changed damages nothing, and load says nothing;
+         * from 40 bytes on the slot is damaged and load says it fell back. */
+        bool damaged = !storage_unchanged(&F);
+        CHECK(damaged || cuts[i] < 40);
+        CHECK_EQ(e, damaged ? PNL_LOAD_RECOVERED : PNL_OK);
+        CHECK_EQ(F.p.users[19].len, 0);
+        CHECK_EQ(look(&F, C_USER_P2), 7);                   /* the previous state */
+        CHECK_EQ(F.p.zones[8].cfg.type, PNL_ZONE_ENTRY_EXIT);
+        /* and the next save goes on from there */
+        user(&F, 20, "73515", PNL_ROLE_USER, 1, false, 0);
+        fx_reinit_panel(&F);
+        CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+        CHECK_EQ(look(&F, "73515"), 20);
+    }
+}
+
+TEST(persist_corrupt_truncated_version_empty)
+{
+    fx_init(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_EMPTY);
+    setup(&F);
+    struct pnl before = F.p;
+    /* Both slots damaged: corrupt, and p untouched. */
+    F.slot[0][100] ^= 0x01;
+    F.slot[1][200] ^= 0x80;
+    snapshot(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_CORRUPT);
+    CHECK_EQ(memcmp(&before, &F.p, sizeof before), 0);
+    CHECK(storage_unchanged(&F));
+    /* One slot damaged: the other loads, and it says so. */
+    F.slot[0][100] ^= 0x01;
+    int e = pnl_load(&F.p, F.clk);
+    CHECK(e == PNL_LOAD_RECOVERED);
+    /* Truncated: the slot holds fewer bytes than the record. */
+    setup(&F);
+    F.slot_len[0] = F.slot_len[1] = 600;
+    before = F.p;
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_TRUNCATED);
+    CHECK_EQ(memcmp(&before, &F.p, sizeof before), 0);
+    /* A header that claims a shorter body. */
+    setup(&F);
+    for (int s = 0; s < 2; s++) {
+        F.slot[s][12] = 10;
+        F.slot[s][13] = 0;
+        uint32_t c = pnl__crc32(0, F.slot[s], 28);
+        for (int k = 0; k < 4; k++)
+            F.slot[s][28 + k] = (uint8_t)(c >> (8 * k));
+    }
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_TRUNCATED);
+    /* Another version. */
+    setup(&F);
+    for (int s = 0; s < 2; s++) {
+        F.slot[s][4] = 2;
+        uint32_t c = pnl__crc32(0, F.slot[s], 28);
+        for (int k = 0; k < 4; k++)
+            F.slot[s][28 + k] = (uint8_t)(c >> (8 * k));
+    }
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_VERSION);
+}
+
+TEST(persist_missing_and_wrong_key)
+{
+    setup(&F);
+    snapshot(&F);
+    struct pnl_policy_result r;
+    F.nokey = 1;
+    CHECK_EQ(pnl_user_set(&F.p, 20, "73515", 5, PNL_ROLE_USER, 1, false, 0, &r, NULL), PNL_E_NOKEY);
+    CHECK_EQ(F.p.users[19].len, 0);
+    struct pnl_config c = F.p.cfg;
+    c.exit_delay_s = 100;
+    CHECK_EQ(pnl_set_config(&F.p, &c), PNL_E_NOKEY);
+    CHECK_EQ(F.p.cfg.exit_delay_s, 60);
+    CHECK(storage_unchanged(&F));
+    struct pnl before = F.p;
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_NOKEY);
+    CHECK_EQ(memcmp(&before, &F.p, sizeof before), 0);
+    F.nokey = 0;
+    F.keybyte = 0x33;                                       /* another device's key */
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_KEY_MISMATCH);
+    CHECK_EQ(memcmp(&before, &F.p, sizeof before), 0);
+    F.keybyte = 0x5A;
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    CHECK(storage_unchanged(&F));
+}
+
+#define PANEL_CORE_TESTS(X) \
+    X(policy_rules_examples) X(policy_r7_only_with_layout) X(policy_r8_weak) \
+    X(policy_both_directions_and_format) X(policy_in_panel_across_partitions) \
+    X(lookup_answers) X(duress_disarm_reports_first_as_linked_user) \
+    X(duress_invisible_tick_for_tick) X(duress_not_withdrawn) X(duress_during_lockout) \
+    X(duress_ahead_of_full_queue) X(queue_peek_sent_ack) X(arming_exit_entry_autostay) \
+    X(arming_exit_restart_once) X(alarm_abort_report_cancel_siren) \
+    X(exit_error_and_recent_closing) X(no_abort_delay_for_24h_zones) X(swinger_shutdown) \
+    X(modes_stay_night_instant_bypass_chime) X(roles_and_partitions) X(keypad_programming) \
+    X(periodic_test_report) X(settings_ranges_refused_unchanged) \
+    X(bad_codes_full_table_unchanged) X(persist_roundtrip_encrypted) \
+    X(persist_torn_write_keeps_previous) X(persist_corrupt_truncated_version_empty) \
+    X(persist_missing_and_wrong_key)
