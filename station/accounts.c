@@ -147,7 +147,7 @@ int stn_accounts_merge(struct stn *s, const struct stn_account_row *rows, size_t
     for (size_t i = 0; i < t->nslots; i++)
         if (t->slots[i])
             t->slots[i]->mark = false;
-    size_t added = 0, changed = 0;
+    size_t added = 0, changed = 0, before = t->count;
     /* grow first so inserts always find a free slot */
     if ((t->count + n) * 2 > t->nslots) {
         for (size_t i = 0; i < t->nslots; i++)
@@ -173,7 +173,8 @@ int stn_accounts_merge(struct stn *s, const struct stn_account_row *rows, size_t
                 return STN_E_NOMEM;
             a->id = r->id;
             snprintf(a->number, sizeof a->number, "%s", r->number);
-            int64_t start = s->started_ms;
+            /* the supervision clock starts when the station learns of the account */
+            int64_t start = s->accounts_ready ? stn_now_ms() : s->started_ms;
             a->last_seen_ms = r->last_seen_ms > start ? r->last_seen_ms : start;
             if (set_key(a, r) != 0) {
                 account_free(a);
@@ -195,14 +196,17 @@ int stn_accounts_merge(struct stn *s, const struct stn_account_row *rows, size_t
         a->quirks = r->quirks;
         if (a->supervision_s != r->supervision_s) {
             a->supervision_s = r->supervision_s;
-            if (a->last_seen_ms < s->started_ms)
-                a->last_seen_ms = s->started_ms;
+            int64_t now = stn_now_ms();
+            if (a->last_seen_ms < now)
+                a->last_seen_ms = now;   /* a new interval counts from now */
         }
         a->mark = true;
     }
     int rc = rebuild(t, t->count);
     if (rc)
         return rc;
-    STN_INFO("accounts", "%zu accounts loaded (%zu new, %zu changed)", t->count, added, changed);
+    if (added || changed || before != t->count || !s->accounts_ready)
+        STN_INFO("accounts", "%zu accounts loaded (%zu new, %zu changed)", t->count, added,
+                 changed);
     return 0;
 }
