@@ -53,7 +53,7 @@ static inline struct fx *fx_of_st(struct pnl_storage *s)
     return (struct fx *)(void *)((char *)s - offsetof(struct fx, st));
 }
 
-static int fx_read(struct pnl_storage *s, unsigned slot, size_t off, uint8_t *buf, size_t len)
+static inline int fx_read(struct pnl_storage *s, unsigned slot, size_t off, uint8_t *buf, size_t len)
 {
     struct fx *f = fx_of_st(s);
     if (slot > 1)
@@ -68,7 +68,7 @@ static int fx_read(struct pnl_storage *s, unsigned slot, size_t off, uint8_t *bu
     return 0;
 }
 
-static int fx_write(struct pnl_storage *s, unsigned slot, size_t off, const uint8_t *buf, size_t len)
+static inline int fx_write(struct pnl_storage *s, unsigned slot, size_t off, const uint8_t *buf, size_t len)
 {
     struct fx *f = fx_of_st(s);
     if (slot > 1 || off + len > FX_SLOT_BYTES)
@@ -88,13 +88,13 @@ static int fx_write(struct pnl_storage *s, unsigned slot, size_t off, const uint
     return torn ? PNL_E_STORAGE : 0;
 }
 
-static struct fx *fx_of_key(struct pnl_keyport *k)
+static inline struct fx *fx_of_key(struct pnl_keyport *k)
 {
     return (struct fx *)(void *)((char *)k - offsetof(struct fx, key));
 }
 
 /* A toy block cipher: xor with a key-derived byte and rotate the block. */
-static int fx_enc(struct pnl_keyport *k, uint8_t b[16])
+static inline int fx_enc(struct pnl_keyport *k, uint8_t b[16])
 {
     struct fx *f = fx_of_key(k);
     if (f->nokey)
@@ -106,7 +106,7 @@ static int fx_enc(struct pnl_keyport *k, uint8_t b[16])
     return 0;
 }
 
-static int fx_dec(struct pnl_keyport *k, uint8_t b[16])
+static inline int fx_dec(struct pnl_keyport *k, uint8_t b[16])
 {
     struct fx *f = fx_of_key(k);
     if (f->nokey)
@@ -118,7 +118,7 @@ static int fx_dec(struct pnl_keyport *k, uint8_t b[16])
     return 0;
 }
 
-static void fx_fill(struct dc09_rng *r, uint8_t *buf, size_t len)
+static inline void fx_fill(struct dc09_rng *r, uint8_t *buf, size_t len)
 {
     struct fx *f = (struct fx *)(void *)((char *)r - offsetof(struct fx, rng));
     for (size_t i = 0; i < len; i++) {
@@ -127,7 +127,7 @@ static void fx_fill(struct dc09_rng *r, uint8_t *buf, size_t len)
     }
 }
 
-static void fx_out(struct pnl_keypad *k, const struct pnl_out *o)
+static inline void fx_out(struct pnl_keypad *k, const struct pnl_out *o)
 {
     struct fx *f = (struct fx *)(void *)((char *)k - offsetof(struct fx, kp));
     if (f->nrec < FX_REC_MAX) {
@@ -138,7 +138,7 @@ static void fx_out(struct pnl_keypad *k, const struct pnl_out *o)
     }
 }
 
-static void fx_init(struct fx *f)
+static inline void fx_init(struct fx *f)
 {
     memset(f, 0, sizeof *f);
     f->st.slot_size = FX_SLOT_BYTES;
@@ -160,7 +160,7 @@ static void fx_init(struct fx *f)
 }
 
 /* Re-attach the fixture's ports (after a struct copy of the panel). */
-static void fx_reinit_panel(struct fx *f)
+static inline void fx_reinit_panel(struct fx *f)
 {
     struct pnl_ports ports = { .storage = &f->st, .key = &f->key, .rng = &f->rng,
                                .keypad = &f->kp };
@@ -168,7 +168,7 @@ static void fx_reinit_panel(struct fx *f)
 }
 
 /* Types keys at the keypad of partition `part`, one per 100 ms of test clock. */
-static void fx_keys_at(struct fx *f, unsigned part, const char *keys)
+static inline void fx_keys_at(struct fx *f, unsigned part, const char *keys)
 {
     for (const char *k = keys; *k; k++) {
         f->clk += 100;
@@ -176,10 +176,10 @@ static void fx_keys_at(struct fx *f, unsigned part, const char *keys)
     }
 }
 
-static void fx_keys(struct fx *f, const char *keys) { fx_keys_at(f, 1, keys); }
+static inline void fx_keys(struct fx *f, const char *keys) { fx_keys_at(f, 1, keys); }
 
 /* Advances the test clock in 100 ms ticks. */
-static void fx_run(struct fx *f, uint64_t ms)
+static inline void fx_run(struct fx *f, uint64_t ms)
 {
     uint64_t end = f->clk + ms;
     while (f->clk < end) {
@@ -189,7 +189,7 @@ static void fx_run(struct fx *f, uint64_t ms)
 }
 
 /* Is an event with this CID (and qualifier, 0 = any) in the queue? How many? */
-static unsigned fx_count_cid(const struct fx *f, uint16_t cid, uint8_t q)
+static inline unsigned fx_count_cid(const struct fx *f, uint16_t cid, uint8_t q)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < f->p.queue_len; i++)
@@ -198,7 +198,7 @@ static unsigned fx_count_cid(const struct fx *f, uint16_t cid, uint8_t q)
     return n;
 }
 
-static int fx_find_cid(const struct fx *f, uint16_t cid, struct pnl_event *out)
+static inline int fx_find_cid(const struct fx *f, uint16_t cid, struct pnl_event *out)
 {
     for (unsigned i = 0; i < f->p.queue_len; i++)
         if (f->p.queue[i].cid == cid) {
@@ -208,7 +208,7 @@ static int fx_find_cid(const struct fx *f, uint16_t cid, struct pnl_event *out)
     return 0;
 }
 
-static unsigned fx_count_out(const struct fx *f, uint8_t kind, uint16_t value)
+static inline unsigned fx_count_out(const struct fx *f, uint8_t kind, uint16_t value)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < f->nrec; i++)
