@@ -1,0 +1,231 @@
+/*
+ * vigil/comm.h — the panel's communicator: delivers every event of the panel
+ * core's outbound queue to the monitoring station as SIA DC-09 ADM-CID frames
+ * (AES-CBC when the account has a key), matches the receiver's replies, retries
+ * with backoff and jitter, keeps sequence numbers across restarts, supervises
+ * the line with NULL polls, and runs a primary and a backup path.
+ *
+ * Portable C11 like the core: no allocation, no clock reads, no I/O of its
+ * own. Time arrives as `now_ms` (monotonic); wall time for DC-09 timestamps is
+ * `now_ms` plus an offset the caller sets once (comm_set_wall) and that NAKs
+ * may correct within a bound. The network is a port: comm hands whole frames
+ * to net->send(path, bytes) and the caller feeds back whatever bytes arrive,
+ * with the path they came from (comm_receive).
+ *
+ * What it must never do: count an ACK from a path the frame did not go to,
+ * with another sequence, or (encrypted) one older than the send; reuse a
+ * sequence number still unacknowledged, even across a power cut; give up on
+ * a priority-1 (duress, hold-up) event; let routine traffic delay one
+ * (priority-1 events never wait for a routine frame in flight); log a key.
+ *
+ * Delivery order: pnl_queue_at() order (priority, then age). Priority-1
+ * events each get a frame at once (up to COMM_INFLIGHT_MAX in flight); every
+ * other event goes one at a time, in order (stop-and-wait), so the station
+ * receives routine events in the order they happened.
+ *
+ * Errors: 0 or a negative enum comm_err; comm_strerror() names each.
+ */
+#ifndef VIGIL_COMM_H
+#define VIGIL_COMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/dc09.h"
+#include "vigil/panel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COMM_PATHS          2u    /* 0 primary, 1 backup */
+#define COMM_INFLIGHT_MAX   4u    /* frames awaiting an ACK at once */
+#define COMM_TROUBLE_MAX    4u    /* the communicator's own trouble events (CID 350) */
+#define COMM_RX_BUF         256u  /* reply reassembly per path (replies are short) */
+
+enum comm_err {
+    COMM_OK          = 0,
+    COMM_E_INVAL     = -1,   /* caller passed an invalid argument / config */
+    COMM_E_STORAGE   = -2,   /* the storage port failed */
+    COMM_E_EMPTY     = -3,   /* no record stored yet */
+    COMM_E_CORRUPT   = -4,   /* no slot holds a record whose checksum matches */
+    COMM_E_VERSION   = -5,   /* record of an unknown format version */
+    COMM_E_TRUNCATED = -6,   /* a slot shorter than the record */
+    COMM_E_NOSPACE   = -7,   /* storage slot smaller than comm_record_size() */
+    COMM_E_ENCODE    = -8,   /* the DC-09 encoder refused the frame (bad account...) */
+};
+const char *comm_strerror(int err);
+
+/* ---- ports ----------------------------------------------------------- */
+
+/* The network. send: one whole frame on `path`; 0 when handed to the
+ * transport, negative when the path cannot send now (e.g. TCP not
+ * connected): counted as a failed attempt, retried later. Never blocks. */
+struct comm_net {
+    int (*send)(struct comm_net *n, unsigned path, const uint8_t *frame, size_t len);
+};
+
+/* What happened, for logs and the simulator's `tx`/`rx` lines. Never holds a
+ * key. `frame` (COMM_N_TX, COMM_N_RX) points into comm's scratch: valid only
+ * during the call. */
+enum comm_note_kind {
+    COMM_N_TX = 1,       /* frame sent: path, seq, event_id (0 poll), attempt, cid */
+    COMM_N_RX,           /* a reply arrived (raw frame), before judging it */
+    COMM_N_ACKED,        /* event delivered: event_id, seq, path, latency_ms */
+    COMM_N_POLL_ACKED,   /* NULL poll answered: path */
+    COMM_N_IGNORED,      /* a reply that did not count: reason */
+    COMM_N_CLOCK,        /* NAK: clock corrected: delta_s asked, applied_s taken */
+    COMM_N_DUH,          /* receiver cannot process: event_id, seq, path */
+    COMM_N_GIVE_UP,      /* a routine event refused (DUH) on every path: dropped */
+    COMM_N_TIMEOUT,      /* no ACK in time: event_id, seq, path, attempt */
+    COMM_N_PATH_FAIL,    /* path declared failed; traffic moves to the other */
+    COMM_N_PATH_RESTORE, /* path answers again */
+    COMM_N_STORAGE,      /* the comm record could not be saved: err */
+};
+struct comm_note {
+    uint8_t  kind;         /* enum comm_note_kind */
+    uint8_t  path;
+    uint16_t seq;
+    uint32_t event_id;     /* core event id; trouble events have COMM_TROUBLE_ID set */
+    uint16_t attempt;
+    struct dc09_cid cid;   /* the event (COMM_N_TX, ACKED, DUH, TIMEOUT, GIVE_UP) */
+    bool     encrypted;
+    int64_t  delta_s;      /* COMM_N_CLOCK: what the NAK asked */
+    int64_t  applied_s;    /* COMM_N_CLOCK: what was applied (bounded) */
+    uint64_t latency_ms;   /* COMM_N_ACKED: first send → ACK */
+    int      err;
+    const char *reason;    /* COMM_N_IGNORED: static text */
+    const uint8_t *frame;
+    size_t   frame_len;
+};
+struct comm_notes {
+    void (*note)(struct comm_notes *n, const struct comm_note *note);
+};
+
+/* Trouble events the communicator raises itself carry this bit in their id. */
+#define COMM_TROUBLE_ID 0x80000000u
+
+struct comm_ports {
+    struct pnl         *panel;    /* required: the queue to drain */
+    struct comm_net    *net;      /* required */
+    struct pnl_storage *storage;  /* required: its own two slots (A/B) */
+    struct dc09_cipher *cipher;   /* NULL: clear frames (account without key) */
+    struct dc09_rng    *rng;      /* required: pad bytes and retry jitter */
+    struct comm_notes  *notes;    /* may be NULL */
+};
+
+struct comm_config {
+    char     account[DC09_ACCOUNT_MAX + 1];  /* 3..16 hex chars */
+    char     receiver[DC09_RECEIVER_MAX + 1];/* "" = no R token */
+    char     line[DC09_LINE_MAX + 1];        /* default "0" */
+    uint8_t  paths;              /* 1 (primary only) or 2 (primary + backup) */
+    uint32_t ack_timeout_ms;     /* first retry after; default 3000 */
+    uint32_t backoff_max_ms;     /* retry interval cap; default 60000 */
+    uint32_t urgent_backoff_max_ms; /* cap for priority 1; default 6000 */
+    uint8_t  path_fail_max;      /* timeouts in a row before a path fails; default 3 */
+    uint32_t supervision_s;      /* NULL poll interval; 0 = no polls; default 0 */
+    uint32_t probe_s;            /* while on backup, poll the primary every; default 60 */
+    uint32_t clock_max_s;        /* NAK corrections move the clock at most this
+                                    far from the set wall time; default 3600 */
+    uint32_t ack_tolerance_s;    /* an *ACK may be this much older than the first
+                                    send (receiver clock skew); default 25 */
+};
+void comm_config_defaults(struct comm_config *c);
+int  comm_config_validate(const struct comm_config *c);
+
+/* ---- the communicator ------------------------------------------------ */
+
+/* Internal layout: read through the functions. */
+struct comm__flight {
+    uint32_t id;            /* core event id, or COMM_TROUBLE_ID|n; 0 = slot free */
+    uint16_t seq;
+    uint8_t  urgent;        /* priority 1 */
+    uint8_t  sent_once;     /* 0: restored / new, never sent in this run */
+    uint8_t  path;          /* path of the last send */
+    uint8_t  path_mask;     /* paths this seq went to (an ACK may come from any) */
+    uint8_t  duh_mask;      /* paths that answered DUH */
+    uint8_t  duh;           /* DUHs in total */
+    uint8_t  naks;          /* NAK-triggered resends */
+    uint8_t  known;         /* cid/urgent filled (a restored flight is not yet) */
+    uint8_t  waiting;       /* a send is out and its timer runs until due_ms */
+    uint16_t attempt;
+    struct dc09_cid cid;
+    int64_t  first_wall_s;  /* wall time of the first send in this run */
+    uint64_t first_ms;
+    uint64_t due_ms;        /* next (re)send */
+};
+struct comm__trouble {
+    uint32_t id;            /* COMM_TROUBLE_ID | n; 0 = free */
+    struct dc09_cid cid;
+};
+struct comm__poll {
+    uint8_t  active;
+    int64_t  sent_wall_s;
+    uint64_t due_ms;        /* timeout */
+};
+
+struct comm {
+    struct comm_ports  ports;
+    struct comm_config cfg;
+    int64_t  wall_offset_ms;     /* wall = now_ms + offset */
+    int64_t  wall_set_offset_ms; /* as set by comm_set_wall: NAKs stay within clock_max_s */
+    uint16_t next_seq;           /* 1..9999 */
+    uint32_t next_trouble;
+    struct comm__flight fl[COMM_INFLIGHT_MAX];
+    struct comm__trouble tr[COMM_TROUBLE_MAX];
+    uint8_t  active;             /* path in use */
+    uint8_t  fails[COMM_PATHS];  /* timeouts in a row */
+    uint8_t  down[COMM_PATHS];
+    struct comm__poll poll[COMM_PATHS];
+    uint64_t next_poll_ms;       /* supervision on the active path */
+    uint64_t next_probe_ms;      /* primary probe while on backup */
+    uint64_t now_ms;
+    uint32_t save_seq;
+    uint8_t  save_slot;
+    uint8_t  has_record;
+    uint8_t  dirty;
+    uint32_t acked;              /* counters */
+    uint32_t ignored;
+    struct dc09_reader rd[COMM_PATHS];
+    uint8_t  rdbuf[COMM_PATHS][COMM_RX_BUF];
+    uint8_t  rx_path;
+    struct dc09_frame scratch;   /* encode / decode, one at a time */
+    uint8_t  out[DC09_FRAME_MAX];
+};
+
+/* Size of one stored record (every save writes exactly this many bytes). */
+size_t comm_record_size(void);
+
+/* Sets up a communicator (does not touch storage or the network). */
+int comm_init(struct comm *c, const struct comm_ports *ports, const struct comm_config *cfg,
+              uint64_t now_ms);
+/* Loads the sequence counter, the sequences of unacknowledged events and the
+ * trouble events. COMM_E_EMPTY on a fresh panel (not an error to the caller:
+ * start from sequence 1). Never writes storage; on error *c is unchanged. */
+int comm_load(struct comm *c);
+/* Wall clock: at monotonic `now_ms` it is `unix_ms` (e.g. from the RTC). */
+void comm_set_wall(struct comm *c, uint64_t now_ms, int64_t unix_ms);
+int64_t comm_wall_s(const struct comm *c, uint64_t now_ms);
+
+/* Sends what is due: new events at once (call after anything that may have
+ * queued one, e.g. each key press), retries whose timer ran out, polls. */
+int comm_tick(struct comm *c, uint64_t now_ms);
+/* Bytes that arrived on `path`. datagram: one UDP datagram (a whole frame). */
+void comm_receive(struct comm *c, unsigned path, const uint8_t *data, size_t len,
+                  bool datagram, uint64_t now_ms);
+/* The transport lost `path` (TCP closed): partial input is dropped and the
+ * frames in flight there are resent at once (on the path then active). */
+void comm_path_lost(struct comm *c, unsigned path, uint64_t now_ms);
+
+/* Inspection. */
+unsigned comm_active_path(const struct comm *c);
+unsigned comm_inflight(const struct comm *c);
+unsigned comm_trouble_count(const struct comm *c);
+/* Earliest time comm_tick has something to do (for an event loop's timer). */
+uint64_t comm_next_due_ms(const struct comm *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VIGIL_COMM_H */

@@ -1,0 +1,958 @@
+/*
+ * comm.c — the panel's communicator (vigil/comm.h): drains the core's
+ * outbound queue as DC-09 ADM-CID frames, matches ACK/NAK/DUH, retries with
+ * backoff and jitter, persists sequence numbers, supervises with NULL polls,
+ * and switches between a primary and a backup path.
+ *
+ * It must never: allocate, read a clock, print; count a reply that is not
+ * from the path the frame went to, not for its sequence, or (encrypted) older
+ * than the first send; reuse a sequence still unacknowledged across a restart
+ * (the record is saved BEFORE a frame with a new sequence leaves); give up on
+ * a priority-1 event; make a priority-1 event wait for routine traffic.
+ *
+ * Stored record (little endian, written body first, header last, so a torn
+ * save fails its checksum and the other slot — the previous state — is used):
+ *   header: 0 "VCOM"  4 u16 version  6 u16 body size  8 u32 save sequence
+ *           12 u32 CRC-32 of body  16 u32 CRC-32 of bytes 0..15
+ *   body:   u16 next_seq, u32 next_trouble,
+ *           COMM_INFLIGHT_MAX x (u32 event id, u16 seq),
+ *           COMM_TROUBLE_MAX x (u32 id, u8 qualifier, u16 event, u8 partition, u16 zone)
+ */
+#include <string.h>
+
+#include "vigil/comm.h"
+
+#define HDR_SIZE 20u
+#define BODY_SIZE (2u + 4u + COMM_INFLIGHT_MAX * 6u + COMM_TROUBLE_MAX * 10u)
+#define REC_VERSION 1u
+#define SEQ_MAX 9999u
+#define NAK_RESENDS_MAX 3u
+_Static_assert(HDR_SIZE + BODY_SIZE <= 128u, "comm record stays small");
+
+static const uint8_t magic[4] = { 'V', 'C', 'O', 'M' };
+
+const char *comm_strerror(int err)
+{
+    switch (err) {
+    case COMM_OK: return "ok";
+    case COMM_E_INVAL: return "invalid argument or configuration";
+    case COMM_E_STORAGE: return "storage failed";
+    case COMM_E_EMPTY: return "no stored communicator record";
+    case COMM_E_CORRUPT: return "communicator record corrupt (checksum)";
+    case COMM_E_VERSION: return "communicator record of an unknown version";
+    case COMM_E_TRUNCATED: return "communicator record truncated";
+    case COMM_E_NOSPACE: return "storage slot too small for the communicator record";
+    case COMM_E_ENCODE: return "DC-09 encoder refused the frame";
+    default: return "unknown error";
+    }
+}
+
+/* ---- configuration --------------------------------------------------- */
+
+void comm_config_defaults(struct comm_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->line[0] = '0';
+    c->paths = 1;
+    c->ack_timeout_ms = 3000;
+    c->backoff_max_ms = 60000;
+    c->urgent_backoff_max_ms = 6000;
+    c->path_fail_max = 3;
+    c->supervision_s = 0;
+    c->probe_s = 60;
+    c->clock_max_s = 3600;
+    c->ack_tolerance_s = 25;
+}
+
+static bool is_hex(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'F') || (ch >= 'a' && ch <= 'f');
+}
+
+static bool hex_field(const char *s, size_t min, size_t max)
+{
+    size_t n = 0;
+    while (n <= max && s[n] != '\0') {
+        if (!is_hex(s[n]))
+            return false;
+        n++;
+    }
+    return n >= min && n <= max;
+}
+
+int comm_config_validate(const struct comm_config *c)
+{
+    if (c == NULL || !hex_field(c->account, 3, DC09_ACCOUNT_MAX) ||
+        !hex_field(c->receiver, 0, DC09_RECEIVER_MAX) || !hex_field(c->line, 1, DC09_LINE_MAX) ||
+        c->paths < 1 || c->paths > COMM_PATHS || c->ack_timeout_ms < 10 ||
+        c->backoff_max_ms < c->ack_timeout_ms || c->urgent_backoff_max_ms < c->ack_timeout_ms ||
+        c->path_fail_max < 1 || c->probe_s < 1 || c->clock_max_s > 86400u ||
+        c->supervision_s > 90000u)
+        return COMM_E_INVAL;
+    return COMM_OK;
+}
+
+/* ---- small helpers --------------------------------------------------- */
+
+static void note(struct comm *c, struct comm_note *n)
+{
+    if (c->ports.notes != NULL)
+        c->ports.notes->note(c->ports.notes, n);
+}
+
+static void note_flight(struct comm *c, uint8_t kind, const struct comm__flight *f)
+{
+    struct comm_note n = { .kind = kind, .path = f->path, .seq = f->seq, .event_id = f->id,
+                           .attempt = f->attempt, .cid = f->cid,
+                           .encrypted = c->ports.cipher != NULL };
+    note(c, &n);
+}
+
+static int64_t wall_ms(const struct comm *c, uint64_t now_ms)
+{
+    return (int64_t)now_ms + c->wall_offset_ms;
+}
+
+int64_t comm_wall_s(const struct comm *c, uint64_t now_ms)
+{
+    int64_t w = wall_ms(c, now_ms);
+    return w >= 0 ? w / 1000 : -((999 - w) / 1000);
+}
+
+void comm_set_wall(struct comm *c, uint64_t now_ms, int64_t unix_ms)
+{
+    c->wall_offset_ms = unix_ms - (int64_t)now_ms;
+    c->wall_set_offset_ms = c->wall_offset_ms;
+}
+
+static uint32_t crc32(uint32_t crc, const uint8_t *p, size_t n)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static void put16(uint8_t *b, uint16_t v) { b[0] = (uint8_t)v; b[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *b, uint32_t v)
+{
+    put16(b, (uint16_t)v);
+    put16(b + 2, (uint16_t)(v >> 16));
+}
+static uint16_t get16(const uint8_t *b) { return (uint16_t)(b[0] | b[1] << 8); }
+static uint32_t get32(const uint8_t *b) { return (uint32_t)get16(b) | (uint32_t)get16(b + 2) << 16; }
+
+/* ---- the stored record ------------------------------------------------ */
+
+size_t comm_record_size(void) { return HDR_SIZE + BODY_SIZE; }
+
+static void body_write(const struct comm *c, uint8_t *b)
+{
+    put16(b, c->next_seq);
+    put32(b + 2, c->next_trouble);
+    uint8_t *q = b + 6;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++, q += 6) {
+        put32(q, c->fl[i].id);
+        put16(q + 4, c->fl[i].id != 0 ? c->fl[i].seq : 0);
+    }
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += 10) {
+        const struct comm__trouble *t = &c->tr[i];
+        put32(q, t->id);
+        q[4] = t->cid.qualifier;
+        put16(q + 5, t->cid.event);
+        q[7] = t->cid.partition;
+        put16(q + 8, t->cid.zone);
+    }
+}
+
+static int comm_save(struct comm *c)
+{
+    struct pnl_storage *st = c->ports.storage;
+    if (st->slot_size < comm_record_size())
+        return COMM_E_NOSPACE;
+    uint8_t body[BODY_SIZE], h[HDR_SIZE];
+    body_write(c, body);
+    unsigned slot = c->has_record ? (unsigned)(c->save_slot ^ 1u) : 0u;
+    uint32_t seq = c->save_seq + 1u;
+    memset(h, 0, sizeof h);
+    memcpy(h, magic, 4);
+    put16(h + 4, REC_VERSION);
+    put16(h + 6, BODY_SIZE);
+    put32(h + 8, seq);
+    put32(h + 12, crc32(0, body, sizeof body));
+    put32(h + 16, crc32(0, h, 16));
+    if (st->write(st, slot, HDR_SIZE, body, sizeof body) < 0 ||
+        st->write(st, slot, 0, h, sizeof h) < 0)
+        return COMM_E_STORAGE;
+    c->save_slot = (uint8_t)slot;
+    c->save_seq = seq;
+    c->has_record = 1;
+    c->dirty = 0;
+    return COMM_OK;
+}
+
+/* Reads and checks one slot into body; 0, or a negative comm_err. */
+static int slot_read(struct pnl_storage *st, unsigned slot, uint8_t body[BODY_SIZE], uint32_t *seq)
+{
+    uint8_t h[HDR_SIZE];
+    int e = st->read(st, slot, 0, h, sizeof h);
+    if (e == PNL_E_TRUNCATED)
+        return COMM_E_TRUNCATED;
+    if (e < 0)
+        return COMM_E_STORAGE;
+    bool blank = true;
+    for (unsigned i = 0; i < HDR_SIZE; i++)
+        if (h[i] != 0 && h[i] != 0xFF)
+            blank = false;
+    if (blank)
+        return COMM_E_EMPTY;
+    if (memcmp(h, magic, 4) != 0 || get32(h + 16) != crc32(0, h, 16))
+        return COMM_E_CORRUPT;
+    if (get16(h + 4) != REC_VERSION || get16(h + 6) != BODY_SIZE)
+        return COMM_E_VERSION;
+    e = st->read(st, slot, HDR_SIZE, body, BODY_SIZE);
+    if (e == PNL_E_TRUNCATED)
+        return COMM_E_TRUNCATED;
+    if (e < 0)
+        return COMM_E_STORAGE;
+    if (get32(h + 12) != crc32(0, body, BODY_SIZE))
+        return COMM_E_CORRUPT;
+    *seq = get32(h + 8);
+    return COMM_OK;
+}
+
+int comm_load(struct comm *c)
+{
+    struct pnl_storage *st = c->ports.storage;
+    if (st->slot_size < comm_record_size())
+        return COMM_E_NOSPACE;
+    uint8_t body[2][BODY_SIZE];
+    uint32_t seq[2] = { 0, 0 };
+    int r[2];
+    for (unsigned s = 0; s < 2; s++)
+        r[s] = slot_read(st, s, body[s], &seq[s]);
+    int pick = -1;
+    for (int s = 0; s < 2; s++)
+        if (r[s] == COMM_OK && (pick < 0 || (int32_t)(seq[s] - seq[pick]) > 0))
+            pick = s;
+    if (pick < 0) {
+        if (r[0] == COMM_E_EMPTY && r[1] == COMM_E_EMPTY)
+            return COMM_E_EMPTY;
+        return r[0] != COMM_E_EMPTY ? r[0] : r[1];
+    }
+    const uint8_t *b = body[pick];
+    uint16_t next_seq = get16(b);
+    if (next_seq < 1 || next_seq > SEQ_MAX)
+        return COMM_E_CORRUPT;
+    const uint8_t *q = b + 6;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++, q += 6)
+        if (get32(q) != 0 && (get16(q + 4) < 1 || get16(q + 4) > SEQ_MAX))
+            return COMM_E_CORRUPT;
+    /* Checked: now apply. */
+    c->next_seq = next_seq;
+    c->next_trouble = get32(b + 2);
+    q = b + 6;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++, q += 6) {
+        /* id and seq only: cid and priority are filled from the queues at
+         * the next drain, which also frees those no longer queued. */
+        c->fl[i] = (struct comm__flight){ .id = get32(q), .seq = get16(q + 4),
+                                          .due_ms = c->now_ms };
+    }
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += 10) {
+        c->tr[i].id = get32(q);
+        c->tr[i].cid = (struct dc09_cid){ .qualifier = q[4], .event = get16(q + 5),
+                                          .partition = q[7], .zone = get16(q + 8) };
+    }
+    c->save_slot = (uint8_t)pick;
+    c->save_seq = seq[pick];
+    c->has_record = 1;
+    c->dirty = 0;
+    return COMM_OK;
+}
+
+/* ---- setup ----------------------------------------------------------- */
+
+static void on_frame(void *ctx, const uint8_t *frame, size_t len, int err);
+
+int comm_init(struct comm *c, const struct comm_ports *ports, const struct comm_config *cfg,
+              uint64_t now_ms)
+{
+    if (c == NULL || ports == NULL || ports->panel == NULL || ports->net == NULL ||
+        ports->storage == NULL || ports->rng == NULL || comm_config_validate(cfg) < 0)
+        return COMM_E_INVAL;
+    memset(c, 0, sizeof *c);
+    c->ports = *ports;
+    c->cfg = *cfg;
+    c->next_seq = 1;
+    c->next_trouble = 1;
+    c->now_ms = now_ms;
+    c->next_poll_ms = now_ms + (uint64_t)cfg->supervision_s * 1000u;
+    for (unsigned p = 0; p < COMM_PATHS; p++)
+        dc09_reader_init(&c->rd[p], c->rdbuf[p], COMM_RX_BUF, 0);
+    return COMM_OK;
+}
+
+unsigned comm_active_path(const struct comm *c) { return c->active; }
+
+unsigned comm_inflight(const struct comm *c)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
+        n += c->fl[i].id != 0;
+    return n;
+}
+
+unsigned comm_trouble_count(const struct comm *c)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++)
+        n += c->tr[i].id != 0;
+    return n;
+}
+
+/* ---- trouble events (the communicator's own, CID 350) ----------------- */
+
+static struct comm__trouble *trouble_find(struct comm *c, uint32_t id)
+{
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++)
+        if (c->tr[i].id != 0 && c->tr[i].id == id)
+            return &c->tr[i];
+    return NULL;
+}
+
+static void trouble_add(struct comm *c, uint8_t qualifier, unsigned path)
+{
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++) {
+        if (c->tr[i].id != 0)
+            continue;
+        c->tr[i].id = COMM_TROUBLE_ID | (c->next_trouble & 0x7FFFFFFFu);
+        c->next_trouble = (c->next_trouble + 1u) & 0x7FFFFFFFu;
+        if (c->next_trouble == 0)
+            c->next_trouble = 1;
+        c->tr[i].cid = (struct dc09_cid){ .qualifier = qualifier, .event = 350, .partition = 0,
+                                          .zone = (uint16_t)(path + 1u) };
+        c->dirty = 1;
+        return;
+    }
+    /* Full: the oldest trouble reports are still waiting; this one is lost,
+     * which is acceptable for trouble (priority 5), never for an alarm. */
+}
+
+/* ---- paths ----------------------------------------------------------- */
+
+static void flush(struct comm *c)
+{
+    if (!c->dirty)
+        return;
+    int e = comm_save(c);
+    if (e < 0) {
+        struct comm_note n = { .kind = COMM_N_STORAGE, .err = e };
+        note(c, &n);
+    }
+}
+
+static void path_ok(struct comm *c, unsigned path)
+{
+    c->fails[path] = 0;
+    if (c->down[path]) {
+        c->down[path] = 0;
+        struct comm_note n = { .kind = COMM_N_PATH_RESTORE, .path = (uint8_t)path };
+        note(c, &n);
+        trouble_add(c, 3, path);
+    }
+    if (path == 0 && c->active != 0) {
+        c->active = 0;                  /* back to the primary */
+        c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
+    }
+}
+
+/* A timeout (or lost connection) on `path`. */
+static void path_failed_once(struct comm *c, unsigned path)
+{
+    if (c->fails[path] < 255)
+        c->fails[path]++;
+    if (c->fails[path] < c->cfg.path_fail_max)
+        return;
+    if (!c->down[path]) {
+        c->down[path] = 1;
+        struct comm_note n = { .kind = COMM_N_PATH_FAIL, .path = (uint8_t)path };
+        note(c, &n);
+        trouble_add(c, 1, path);
+    }
+    if (c->cfg.paths == 2 && c->active == path) {
+        c->active = (uint8_t)(path ^ 1u);
+        c->fails[c->active] = 0;
+        c->fails[path] = 0;             /* probed again from the other side */
+        c->next_probe_ms = c->now_ms + (uint64_t)c->cfg.probe_s * 1000u;
+        c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
+        /* Frames waiting on the failed path go again at once on the other. */
+        for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
+            struct comm__flight *f = &c->fl[i];
+            if (f->id != 0 && f->path == path && f->waiting) {
+                f->waiting = 0;
+                f->due_ms = c->now_ms;
+            }
+        }
+    }
+}
+
+/* ---- sending --------------------------------------------------------- */
+
+static uint64_t backoff_ms(struct comm *c, unsigned attempt, bool urgent)
+{
+    uint64_t t = c->cfg.ack_timeout_ms;
+    for (unsigned i = 1; i < attempt && i < 16; i++)
+        t *= 2u;
+    uint64_t cap = urgent ? c->cfg.urgent_backoff_max_ms : c->cfg.backoff_max_ms;
+    if (t > cap)
+        t = cap;
+    uint8_t r = 0;
+    c->ports.rng->fill(c->ports.rng, &r, 1);
+    /* jitter: 75%..125% so panels cut off together do not retry together */
+    return t * 3u / 4u + t * r / 510u;
+}
+
+static void frame_head(struct comm *c, enum dc09_id id, uint16_t seq)
+{
+    struct dc09_frame *f = &c->scratch;
+    memset(f, 0, sizeof *f);
+    f->id = id;
+    f->seq = seq;
+    if (c->cfg.receiver[0] != '\0') {
+        f->has_receiver = true;
+        memcpy(f->receiver, c->cfg.receiver, sizeof f->receiver);
+    }
+    memcpy(f->line, c->cfg.line, sizeof f->line);
+    memcpy(f->account, c->cfg.account, sizeof f->account);
+    f->has_time = true;
+    f->time_s = comm_wall_s(c, c->now_ms);
+}
+
+static int encode_send(struct comm *c, unsigned path, size_t *len)
+{
+    int e = dc09_encode(&c->scratch, c->ports.cipher, c->ports.rng, c->out, sizeof c->out, len);
+    if (e < 0)
+        return COMM_E_ENCODE;
+    return c->ports.net->send(c->ports.net, path, c->out, *len);
+}
+
+static unsigned choose_path(const struct comm *c, const struct comm__flight *f)
+{
+    unsigned p = c->active;
+    if ((f->duh_mask & (1u << p)) != 0 && c->cfg.paths == 2 &&
+        (f->duh_mask & (1u << (p ^ 1u))) == 0)
+        p ^= 1u;                        /* refused here: try the other receiver */
+    return p;
+}
+
+static void send_flight(struct comm *c, struct comm__flight *f)
+{
+    unsigned path = choose_path(c, f);
+    frame_head(c, DC09_ID_ADM_CID, f->seq);
+    char payload[16];
+    size_t len = 0;
+    int e = dc09_cid_format(&f->cid, payload, sizeof payload);
+    if (e == 0)
+        e = dc09_build_data(&c->scratch, c->cfg.account, payload, 11);
+    if (!f->sent_once) {
+        f->first_wall_s = c->scratch.time_s;
+        f->first_ms = c->now_ms;
+        f->sent_once = 1;
+    }
+    f->attempt++;
+    f->path = (uint8_t)path;
+    f->waiting = 1;
+    f->due_ms = c->now_ms + backoff_ms(c, f->attempt, f->urgent);
+    int rc = e == 0 ? encode_send(c, path, &len) : COMM_E_ENCODE;
+    if (rc >= 0)
+        f->path_mask |= (uint8_t)(1u << path);
+    struct comm_note n = { .kind = COMM_N_TX, .path = (uint8_t)path, .seq = f->seq,
+                           .event_id = f->id, .attempt = f->attempt, .cid = f->cid,
+                           .encrypted = c->ports.cipher != NULL, .err = rc < 0 ? rc : 0,
+                           .frame = c->out, .frame_len = len };
+    note(c, &n);
+    if (path == c->active)
+        c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
+}
+
+static void send_poll(struct comm *c, unsigned path)
+{
+    frame_head(c, DC09_ID_NULL, 0);
+    c->scratch.data_len = 0;
+    c->scratch.data[0] = '\0';
+    size_t len = 0;
+    int rc = encode_send(c, path, &len);
+    c->poll[path] = (struct comm__poll){ .active = 1, .sent_wall_s = c->scratch.time_s,
+                                         .due_ms = c->now_ms + c->cfg.ack_timeout_ms };
+    struct comm_note n = { .kind = COMM_N_TX, .path = (uint8_t)path, .seq = 0,
+                           .encrypted = c->ports.cipher != NULL, .err = rc < 0 ? rc : 0,
+                           .frame = c->out, .frame_len = len };
+    note(c, &n);
+    if (path == c->active)
+        c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
+}
+
+/* ---- the drain: which events get a frame ------------------------------ */
+
+static struct comm__flight *flight_by_id(struct comm *c, uint32_t id)
+{
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
+        if (c->fl[i].id != 0 && c->fl[i].id == id)
+            return &c->fl[i];
+    return NULL;
+}
+
+static struct comm__flight *flight_free(struct comm *c)
+{
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
+        if (c->fl[i].id == 0)
+            return &c->fl[i];
+    return NULL;
+}
+
+static uint16_t seq_alloc(struct comm *c)
+{
+    for (;;) {
+        uint16_t s = c->next_seq;
+        c->next_seq = (uint16_t)(s >= SEQ_MAX ? 1u : s + 1u);
+        bool used = false;
+        for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
+            if (c->fl[i].id != 0 && c->fl[i].seq == s)
+                used = true;
+        if (!used)
+            return s;
+    }
+}
+
+static void assign(struct comm *c, struct comm__flight *f, uint32_t id, struct dc09_cid cid,
+                   bool urgent)
+{
+    *f = (struct comm__flight){ .id = id, .seq = seq_alloc(c), .urgent = urgent ? 1 : 0,
+                                .known = 1, .cid = cid, .due_ms = c->now_ms };
+    c->dirty = 1;
+}
+
+static struct dc09_cid event_cid(const struct pnl_event *e)
+{
+    return (struct dc09_cid){ .qualifier = e->qualifier, .event = e->cid,
+                              .partition = e->part, .zone = e->zone };
+}
+
+/* Fills restored flights (id + seq only) from the queues, frees stale ones. */
+static void refresh_flights(struct comm *c)
+{
+    struct pnl *p = c->ports.panel;
+    bool unknown = false;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
+        struct comm__flight *f = &c->fl[i];
+        if (f->id == 0)
+            continue;
+        if ((f->id & COMM_TROUBLE_ID) != 0) {
+            struct comm__trouble *t = trouble_find(c, f->id);
+            if (t == NULL) {
+                *f = (struct comm__flight){ 0 };
+                c->dirty = 1;
+            } else if (!f->known) {
+                f->cid = t->cid;
+                f->known = 1;
+            }
+        } else if (pnl_queue_mark_sent(p, f->id) == PNL_E_NOENT) {
+            *f = (struct comm__flight){ 0 };   /* gone (evicted or already ACKed) */
+            c->dirty = 1;
+        } else if (!f->known) {
+            unknown = true;
+        }
+    }
+    if (!unknown)
+        return;
+    unsigned n = pnl_queue_count(p);
+    for (unsigned i = 0; i < n; i++) {
+        struct pnl_event e;
+        if (pnl_queue_at(p, i, &e) < 0)
+            break;
+        struct comm__flight *f = flight_by_id(c, e.id);
+        if (f != NULL && !f->known) {
+            f->cid = event_cid(&e);
+            f->urgent = e.prio == 1;
+            f->known = 1;
+        }
+    }
+}
+
+static const struct comm__trouble *oldest_trouble(const struct comm *c)
+{
+    const struct comm__trouble *t = NULL;
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++)
+        if (c->tr[i].id != 0 && (t == NULL || c->tr[i].id < t->id))
+            t = &c->tr[i];
+    return t;
+}
+
+static void drain(struct comm *c)
+{
+    struct pnl *p = c->ports.panel;
+    refresh_flights(c);
+    bool routine_busy = false;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
+        if (c->fl[i].id != 0 && !c->fl[i].urgent)
+            routine_busy = true;
+
+    unsigned n = pnl_queue_count(p);
+    bool routine_seen = false;
+    for (unsigned i = 0; i < n; i++) {
+        struct pnl_event e;
+        if (pnl_queue_at(p, i, &e) < 0)
+            break;
+        if (e.prio == 1) {
+            if (flight_by_id(c, e.id) != NULL)
+                continue;
+            struct comm__flight *f = flight_free(c);
+            if (f == NULL)
+                break;
+            assign(c, f, e.id, event_cid(&e), true);
+            (void)pnl_queue_mark_sent(p, e.id);
+            continue;
+        }
+        /* The first event that is not priority 1: one at a time, in order,
+         * with the communicator's trouble reports (priority 5) in between. */
+        routine_seen = true;
+        if (!routine_busy) {
+            const struct comm__trouble *t = oldest_trouble(c);
+            struct comm__flight *f = flight_free(c);
+            if (f != NULL) {
+                if (t != NULL && e.prio > 5) {
+                    assign(c, f, t->id, t->cid, false);
+                } else {
+                    assign(c, f, e.id, event_cid(&e), false);
+                    (void)pnl_queue_mark_sent(p, e.id);
+                }
+                routine_busy = true;
+            }
+        }
+        break;
+    }
+    if (!routine_seen && !routine_busy) {
+        const struct comm__trouble *t = oldest_trouble(c);
+        struct comm__flight *f = flight_free(c);
+        if (t != NULL && f != NULL && flight_by_id(c, t->id) == NULL)
+            assign(c, f, t->id, t->cid, false);
+    }
+    /* New sequence numbers are on storage before any frame carries them. */
+    flush(c);
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
+        struct comm__flight *f = &c->fl[i];
+        if (f->id != 0 && f->known && !f->waiting && f->due_ms <= c->now_ms)
+            send_flight(c, f);
+    }
+}
+
+/* ---- timers ---------------------------------------------------------- */
+
+int comm_tick(struct comm *c, uint64_t now_ms)
+{
+    c->now_ms = now_ms;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
+        struct comm__flight *f = &c->fl[i];
+        if (f->id == 0 || !f->waiting || f->due_ms > now_ms)
+            continue;
+        f->waiting = 0;
+        note_flight(c, COMM_N_TIMEOUT, f);
+        path_failed_once(c, f->path);
+    }
+    for (unsigned p = 0; p < COMM_PATHS; p++) {
+        if (!c->poll[p].active || c->poll[p].due_ms > now_ms)
+            continue;
+        c->poll[p].active = 0;
+        struct comm_note n = { .kind = COMM_N_TIMEOUT, .path = (uint8_t)p };
+        note(c, &n);
+        path_failed_once(c, p);
+    }
+    drain(c);
+    if (c->cfg.paths == 2 && c->active == 1 && now_ms >= c->next_probe_ms && !c->poll[0].active) {
+        send_poll(c, 0);                /* is the primary back? */
+        c->next_probe_ms = now_ms + (uint64_t)c->cfg.probe_s * 1000u;
+    }
+    if (c->cfg.supervision_s != 0 && now_ms >= c->next_poll_ms && !c->poll[c->active].active)
+        send_poll(c, c->active);
+    flush(c);
+    return COMM_OK;
+}
+
+uint64_t comm_next_due_ms(const struct comm *c)
+{
+    uint64_t t = UINT64_MAX;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
+        if (c->fl[i].id != 0 && c->fl[i].due_ms < t)
+            t = c->fl[i].due_ms;
+    for (unsigned p = 0; p < COMM_PATHS; p++)
+        if (c->poll[p].active && c->poll[p].due_ms < t)
+            t = c->poll[p].due_ms;
+    if (c->cfg.supervision_s != 0 && c->next_poll_ms < t)
+        t = c->next_poll_ms;
+    if (c->cfg.paths == 2 && c->active == 1 && c->next_probe_ms < t)
+        t = c->next_probe_ms;
+    return t;
+}
+
+/* ---- replies --------------------------------------------------------- */
+
+static void ignored(struct comm *c, unsigned path, uint16_t seq, const char *why)
+{
+    c->ignored++;
+    struct comm_note n = { .kind = COMM_N_IGNORED, .path = (uint8_t)path, .seq = seq,
+                           .reason = why };
+    note(c, &n);
+}
+
+static void complete(struct comm *c, struct comm__flight *f, unsigned path)
+{
+    struct comm_note n = { .kind = COMM_N_ACKED, .path = (uint8_t)path, .seq = f->seq,
+                           .event_id = f->id, .attempt = f->attempt, .cid = f->cid,
+                           .encrypted = c->ports.cipher != NULL,
+                           .latency_ms = c->now_ms - f->first_ms };
+    uint32_t id = f->id;
+    *f = (struct comm__flight){ 0 };
+    c->dirty = 1;
+    if ((id & COMM_TROUBLE_ID) != 0) {
+        struct comm__trouble *t = trouble_find(c, id);
+        if (t != NULL)
+            *t = (struct comm__trouble){ 0 };
+    } else {
+        int e = pnl_queue_ack(c->ports.panel, id);     /* removed and saved by the core */
+        if (e < 0 && e != PNL_E_NOENT) {
+            struct comm_note s = { .kind = COMM_N_STORAGE, .err = e };
+            note(c, &s);
+        }
+    }
+    c->acked++;
+    note(c, &n);
+}
+
+static void on_ack(struct comm *c, unsigned path, const struct dc09_frame *r)
+{
+    int64_t tol = c->cfg.ack_tolerance_s;
+    if (c->ports.cipher != NULL && !r->encrypted) {
+        ignored(c, path, r->seq, "clear ACK for an encrypted account");
+        return;
+    }
+    if (r->seq == 0) {
+        struct comm__poll *pl = &c->poll[path];
+        if (!pl->active) {
+            ignored(c, path, 0, "ACK 0000 with no poll in flight on this path");
+            return;
+        }
+        if (r->encrypted && (!r->has_time || r->time_s < pl->sent_wall_s - tol)) {
+            ignored(c, path, 0, "stale ACK timestamp");
+            return;
+        }
+        pl->active = 0;
+        path_ok(c, path);
+        struct comm_note n = { .kind = COMM_N_POLL_ACKED, .path = (uint8_t)path };
+        note(c, &n);
+        return;
+    }
+    struct comm__flight *f = NULL;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX && f == NULL; i++)
+        if (c->fl[i].id != 0 && c->fl[i].sent_once && c->fl[i].seq == r->seq)
+            f = &c->fl[i];
+    if (f == NULL) {
+        ignored(c, path, r->seq, "ACK for a sequence not in flight");
+        return;
+    }
+    if ((f->path_mask & (1u << path)) == 0) {
+        ignored(c, path, r->seq, "ACK from a path the frame did not go to");
+        return;
+    }
+    if (r->encrypted && (!r->has_time || r->time_s < f->first_wall_s - tol)) {
+        ignored(c, path, r->seq, "stale ACK timestamp");
+        return;
+    }
+    path_ok(c, path);
+    complete(c, f, path);
+}
+
+static void on_nak(struct comm *c, unsigned path, const struct dc09_frame *r)
+{
+    bool pending = c->poll[path].active;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
+        if (c->fl[i].id != 0 && c->fl[i].waiting && c->fl[i].path == path)
+            pending = true;
+    if (!pending) {
+        ignored(c, path, r->seq, "NAK with nothing in flight on this path");
+        return;
+    }
+    if (!r->has_time) {
+        ignored(c, path, r->seq, "NAK without the receiver's time");
+        return;
+    }
+    /* Bounded: NAKs are never authenticated, so they may move the clock at
+     * most clock_max_s away from the time the panel was set to. */
+    int64_t delta_s = r->time_s - comm_wall_s(c, c->now_ms);
+    int64_t want = c->wall_offset_ms + delta_s * 1000;
+    int64_t lo = c->wall_set_offset_ms - (int64_t)c->cfg.clock_max_s * 1000;
+    int64_t hi = c->wall_set_offset_ms + (int64_t)c->cfg.clock_max_s * 1000;
+    if (want < lo)
+        want = lo;
+    if (want > hi)
+        want = hi;
+    int64_t applied_s = (want - c->wall_offset_ms) / 1000;
+    c->wall_offset_ms += applied_s * 1000;
+    struct comm_note n = { .kind = COMM_N_CLOCK, .path = (uint8_t)path, .delta_s = delta_s,
+                           .applied_s = applied_s };
+    note(c, &n);
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
+        struct comm__flight *f = &c->fl[i];
+        if (f->id == 0)
+            continue;
+        f->first_wall_s += applied_s;   /* the ACK freshness bound moves with the clock */
+        if (f->waiting && f->path == path && f->naks < NAK_RESENDS_MAX) {
+            f->naks++;
+            f->waiting = 0;
+            f->due_ms = c->now_ms;      /* again, with a corrected timestamp */
+        }
+    }
+    for (unsigned p = 0; p < COMM_PATHS; p++)
+        c->poll[p].sent_wall_s += applied_s;
+    if (c->poll[path].active) {
+        c->poll[path].active = 0;
+        if (path == c->active)
+            c->next_poll_ms = c->now_ms;
+        else
+            c->next_probe_ms = c->now_ms;
+    }
+}
+
+static void on_duh(struct comm *c, unsigned path, const struct dc09_frame *r)
+{
+    struct comm__flight *f = NULL;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX && f == NULL; i++)
+        if (c->fl[i].id != 0 && c->fl[i].sent_once && c->fl[i].seq == r->seq &&
+            (c->fl[i].path_mask & (1u << path)) != 0)
+            f = &c->fl[i];
+    if (f == NULL) {
+        if (r->seq == 0 && c->poll[path].active) {
+            c->poll[path].active = 0;   /* the receiver refuses our polls: trouble */
+            struct comm_note n = { .kind = COMM_N_DUH, .path = (uint8_t)path };
+            note(c, &n);
+            return;
+        }
+        ignored(c, path, r->seq, "DUH for a sequence not in flight on this path");
+        return;
+    }
+    if (f->duh < 255)
+        f->duh++;
+    f->duh_mask |= (uint8_t)(1u << path);
+    f->path = (uint8_t)path;
+    note_flight(c, COMM_N_DUH, f);
+    uint8_t all = (uint8_t)((1u << c->cfg.paths) - 1u);
+    if ((f->duh_mask & all) != all) {
+        f->waiting = 0;                 /* try the other receiver now */
+        f->due_ms = c->now_ms;
+        return;
+    }
+    if (f->urgent) {
+        /* Never given up: the trouble is reported (COMM_N_DUH) and the event
+         * goes again at the slowest pace, in case the receiver is fixed. */
+        f->duh_mask = 0;
+        f->waiting = 1;
+        f->due_ms = c->now_ms + c->cfg.backoff_max_ms;
+        return;
+    }
+    note_flight(c, COMM_N_GIVE_UP, f);
+    uint32_t id = f->id;
+    *f = (struct comm__flight){ 0 };
+    c->dirty = 1;
+    if ((id & COMM_TROUBLE_ID) != 0) {
+        struct comm__trouble *t = trouble_find(c, id);
+        if (t != NULL)
+            *t = (struct comm__trouble){ 0 };
+    } else {
+        /* The core has no "drop": its ACK call is how an event leaves. */
+        (void)pnl_queue_ack(c->ports.panel, id);
+    }
+}
+
+static void handle_reply(struct comm *c, unsigned path, const uint8_t *frame, size_t len)
+{
+    struct comm_note rx = { .kind = COMM_N_RX, .path = (uint8_t)path, .frame = frame,
+                            .frame_len = len, .encrypted = c->ports.cipher != NULL };
+    note(c, &rx);
+    struct dc09_decode_opts o;
+    dc09_decode_opts_init(&o, comm_wall_s(c, c->now_ms));
+    o.cipher = c->ports.cipher;
+    o.check_time = false;               /* judged below, per reply kind */
+    struct dc09_frame *r = &c->scratch;
+    int e = dc09_decode(frame, len, &o, r, NULL);
+    if (e < 0) {
+        ignored(c, path, 0, dc09_errname(e));
+        return;
+    }
+    if (r->id == DC09_ID_NAK) {
+        on_nak(c, path, r);
+        return;
+    }
+    if (r->id != DC09_ID_ACK && r->id != DC09_ID_DUH) {
+        ignored(c, path, r->seq, "not a reply");
+        return;
+    }
+    size_t k = 0;
+    while (c->cfg.account[k] != '\0' && c->cfg.account[k] == r->account[k])
+        k++;
+    if (c->cfg.account[k] != r->account[k]) {
+        ignored(c, path, r->seq, "reply for another account");
+        return;
+    }
+    if (r->id == DC09_ID_ACK)
+        on_ack(c, path, r);
+    else
+        on_duh(c, path, r);
+}
+
+static void on_frame(void *ctx, const uint8_t *frame, size_t len, int err)
+{
+    struct comm *c = ctx;
+    if (err < 0) {
+        ignored(c, c->rx_path, 0, "oversize reply");
+        return;
+    }
+    handle_reply(c, c->rx_path, frame, len);
+}
+
+void comm_receive(struct comm *c, unsigned path, const uint8_t *data, size_t len,
+                  bool datagram, uint64_t now_ms)
+{
+    if (path >= c->cfg.paths)
+        return;
+    c->now_ms = now_ms;
+    c->rx_path = (uint8_t)path;
+    if (datagram)
+        dc09_reader_reset(&c->rd[path]);
+    (void)dc09_reader_feed(&c->rd[path], data, len, on_frame, c);
+    if (datagram)
+        dc09_reader_reset(&c->rd[path]);
+    drain(c);                           /* an ACK may free the way for the next event */
+    flush(c);
+}
+
+void comm_path_lost(struct comm *c, unsigned path, uint64_t now_ms)
+{
+    if (path >= c->cfg.paths)
+        return;
+    c->now_ms = now_ms;
+    dc09_reader_reset(&c->rd[path]);
+    bool had = c->poll[path].active;
+    c->poll[path].active = 0;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
+        struct comm__flight *f = &c->fl[i];
+        if (f->id != 0 && f->waiting && f->path == path) {
+            f->waiting = 0;
+            f->due_ms = now_ms;
+            had = true;
+        }
+    }
+    if (had)
+        path_failed_once(c, path);
+}
