@@ -95,7 +95,7 @@ const struct conf_key stn_config_keys[] = {
       .help = "a retry (same account, sequence, payload) within this is ACKed, stored once" },
     { .name = "duplicate_entries_max", .type = CONF_INT, .min = 1024, .max = 67108864,
       .def = "1048576", .reloadable = false, .offset = OFF(duplicate_entries_max),
-      .help = "frames remembered for duplicate detection (32 bytes each)" },
+      .help = "frames remembered for duplicate detection (48 bytes each)" },
     { .name = "supervision_grace_s", .type = CONF_INT, .min = 0, .max = 86400, .def = "60",
       .reloadable = true, .offset = OFF(supervision_grace_s),
       .help = "silence allowed past an account's supervision interval before comm failure" },
