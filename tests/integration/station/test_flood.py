@@ -76,9 +76,9 @@ def test_flood_with_duress(args):
         done = threading.Event()
 
         def flood(k):
-            for ch in chunks[k]:
+            for ch in chunks[k]:   # 30 chunks of 100 frames over ~2 s: ~3,000 frames/s
                 conns[k].send(ch)
-                time.sleep(0.005)
+                time.sleep(0.065)
                 if done.is_set():
                     break
 
@@ -86,7 +86,8 @@ def test_flood_with_duress(args):
         t_start = time.monotonic()
         for t in threads:
             t.start()
-        time.sleep(0.4)
+        time.sleep(0.6)
+        assert all(t.is_alive() for t in threads), "the flood ended before the duress was sent"
         # The flooding account's own duress, in the middle of its flood on its own connection.
         t_d = time.monotonic()
         conns[0].send(v.cid(9000, "F001", "1121 01 007"))

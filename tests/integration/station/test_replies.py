@@ -137,7 +137,14 @@ def test_duh_unknown_account(args):
         r = st.exchange(v.cid(13, "BEEE", "1130 01 015", key=KEY.encode()))
         v.expect_duh(r, 13, "BEEE")
         log = st.log_text()
-        assert "BEEF" in log, "unknown account's signal must be logged for operators"
+        assert "BEEF" in log, "unknown account's signal must be logged"
+        # Kept and listed for operators: it shows in what operators list (alarms or events).
+        import json
+        sig = json.loads(st.vigil("signals", "--json").stdout)
+        listed = [a for a in st.alarms() if str(a["account"]).upper() == "BEEF"] + \
+                 [x for x in sig if str(x["account"]).upper() == "BEEF"]
+        assert listed, "an unknown account's signal must be listed for operators " \
+                       "(vigil alarms/signals --json show nothing for BEEF)"
         assert KEY not in log, "a key appeared in the log"
 
 
@@ -206,6 +213,8 @@ def test_duress_alarms_and_order(args):
         assert (int(cd["qualifier"]), int(cd["event"]), int(cd["partition"]), int(cd["zone"])) \
             == (1, 121, 1, 3), d
         assert int(d["partition"]) == 1 and d["taken_by"] in (None, ""), d
+        assert d["user"] is not None and int(d["user"]) == 3, \
+            "CID 121's ZZZ is the user under duress (3): %r" % d
         h = by_acct.get("3456")
         assert h and h[0]["kind"] == "duress" and int(h[0]["priority"]) == 1, \
             "SIA HA must be a priority-1 duress alarm: %r" % al

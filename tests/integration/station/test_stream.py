@@ -128,6 +128,45 @@ def test_slowloris(args):
         assert ("1234", 1) not in keys
 
 
+def test_connection_bounds(args):
+    """max_connections: the connection beyond the bound is not served, the others are,
+    and a slot freed is usable again; idle_timeout_s closes a silent connection."""
+    with v.running(args, [{"number": "1234"}],
+                   config={"max_connections": 4, "idle_timeout_s": 3}) as st:
+        conns = []
+        for i in range(4):
+            c = st.conn()
+            c.send(v.null(0, "1234"))
+            v.expect_ack(c.recv_frame(), 0, "1234")
+            conns.append(c)
+        try:
+            extra = st.conn()
+            try:
+                extra.send(v.null(0, "1234"))
+                r = extra.recv_frame(timeout=1.5)
+            except OSError:
+                r = None
+            assert r is None, "a 5th connection was served with max_connections 4: %r" % r
+            extra.close()
+        except OSError:
+            pass  # refused outright: also within the bound
+        for c in conns[:3]:
+            c.send(v.null(0, "1234"))
+            v.expect_ack(c.recv_frame(), 0, "1234")
+        conns[3].close()
+        time.sleep(0.5)
+        c = st.conn()
+        c.send(v.null(0, "1234"))
+        v.expect_ack(c.recv_frame(), 0, "1234")
+        # idle_timeout_s 3: a connection that stays silent is closed by the station.
+        t0 = time.monotonic()
+        assert c.wait_closed(8.0), "silent connection still open 8 s after idle_timeout_s 3"
+        assert time.monotonic() - t0 >= 2.0, "idle connection closed before idle_timeout_s"
+        for x in conns[:3]:
+            x.close()
+        c.close()
+
+
 if __name__ == "__main__":
     v.run_cases([test_split_every_byte, test_thousand_in_one_segment,
-                 test_garbage_and_oversize, test_slowloris])
+                 test_garbage_and_oversize, test_slowloris, test_connection_bounds])

@@ -11,16 +11,33 @@ import vstation as v
 
 def comm_alarms(st, acct):
     return [a for a in st.alarms() if str(a["account"]).upper() == acct
-            and int(a["priority"]) == 4]
+            and int(a["priority"]) == 4 and re.search("comm|supervis", str(a["kind"]), re.I)]
+
+
+def poll_until_known(st, conns, accts, timeout=6.0):
+    """Accounts were just added: poll each until the daemon ACKs (picked up), so
+    supervision starts from a frame and not from the account's creation."""
+    pending = dict(zip(accts, conns))
+    deadline = time.monotonic() + timeout
+    while pending:
+        for a, c in list(pending.items()):
+            c.send(v.null(0, a))
+            r = v.Reply(c.recv_frame())
+            if r.token == "ACK":
+                del pending[a]
+        assert time.monotonic() < deadline, "accounts %r not picked up" % list(pending)
+        time.sleep(0.1)
 
 
 def test_supervision_fail_and_restore(args):
     cfg = {"supervision_grace_s": 1, "supervision_check_s": 1}
-    with v.running(args, [{"number": "5001", "supervision_s": 2},
-                          {"number": "5002", "supervision_s": 2},
-                          {"number": "5003"}], config=cfg) as st:
+    with v.running(args, [], config=cfg) as st:
         live = st.conn()
         quiet = st.conn()
+        st.add_account("5003")
+        st.add_account("5001", supervision_s=2)
+        st.add_account("5002", supervision_s=2)
+        poll_until_known(st, [quiet, live], ["5001", "5002"])
         quiet.send(v.null(0, "5001"))
         v.expect_ack(quiet.recv_frame(), 0, "5001")
         t_last = time.monotonic()
