@@ -852,7 +852,8 @@ TEST(persist_corrupt_truncated_version_empty)
     fx_init(&F);
     CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_EMPTY);
     setup(&F);
-    struct pnl before = F.p;
+    static struct pnl before;   /* static: 3 KiB is too much for the M0 stack */
+    before = F.p;
     /* Both slots damaged: corrupt, and p untouched. */
     F.slot[0][100] ^= 0x01;
     F.slot[1][200] ^= 0x80;
@@ -904,7 +905,8 @@ TEST(persist_missing_and_wrong_key)
     CHECK_EQ(pnl_set_config(&F.p, &c), PNL_E_NOKEY);
     CHECK_EQ(F.p.cfg.exit_delay_s, 60);
     CHECK(storage_unchanged(&F));
-    struct pnl before = F.p;
+    static struct pnl before;   /* static: 3 KiB is too much for the M0 stack */
+    before = F.p;
     CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_NOKEY);
     CHECK_EQ(memcmp(&before, &F.p, sizeof before), 0);
     F.nokey = 0;
