@@ -48,14 +48,20 @@ void *stn_malloc(size_t n)
     return h + 1;
 }
 
+/* calloc underneath: large zeroed blocks stay untouched (lazily mapped) until used. */
 void *stn_calloc(size_t n, size_t size)
 {
-    if (size && n > SIZE_MAX / size)
+    if ((size && n > SIZE_MAX / size) || n * size > SIZE_MAX - sizeof(struct hdr) ||
+        inject_failure())
         return NULL;
-    void *p = stn_malloc(n * size);
-    if (p)
-        memset(p, 0, n * size);
-    return p;
+    struct hdr *h = calloc(1, sizeof *h + n * size);
+    if (!h)
+        return NULL;
+    h->size = n * size;
+    h->magic = STN_ALLOC_MAGIC;
+    atomic_fetch_add(&bytes_now, n * size);
+    atomic_fetch_add(&blocks_now, 1);
+    return h + 1;
 }
 
 void *stn_realloc(void *p, size_t n)

@@ -41,6 +41,16 @@ static void answer(struct stn *s, struct stn_job *j)
         case STN_ITEM_REJECTED:
             send = j->rc == 0;
             break;
+        case STN_ITEM_ALARM:
+            if (j->rc != 0) {
+                /* not stored: let the next check or frame raise it again */
+                struct stn_account *a = stn_accounts_find(&s->accounts, it->account);
+                if (a && strcmp(it->kind, "comm_failure") == 0)
+                    a->comm_failed = false;
+                else if (a && strcmp(it->kind, "flood") == 0)
+                    a->flooding = false;
+            }
+            break;
         default:
             break;
         }
