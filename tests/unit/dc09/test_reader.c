@@ -327,6 +327,17 @@ static void test_binary_crc(void **state)
     assert_int_equal(g->n, 2);
     assert_int_equal(g->len[0], 4); /* "\nab\r" handed out; decode rejects it */
     expect_frame(g, 1, t + 6, tn - 6);
+    /* a binary frame whose length field is beyond the buffer: reported once,
+     * then the next frame is found */
+    uint8_t small[128];
+    dc09_reader_init(&r, small, sizeof small, DC09_Q_BINARY_CRC);
+    g->n = 0;
+    memcpy(t, "\n\x0d\x0a" "0FFF\"SIA-DCS\"0001L0#1234[]\r", 30);
+    tn = 30 + mk_binary(0x0D, t + 30);
+    assert_int_equal(dc09_reader_feed(&r, t, tn, on_frame, g), 1);
+    assert_int_equal(g->n, 2);
+    assert_int_equal(g->err[0], DC09_E_OVERSIZE);
+    expect_frame(g, 1, t + 30, tn - 30);
     free(g);
 }
 
