@@ -91,8 +91,13 @@ static void after_cb(uv_work_t *req, int status)
     struct stn_job *j = s->inflight;
     (void)status;
     if (j->rc == 0) {
-        if (j->n)
+        if (j->n) {
             s->c.commits++;
+            s->c.committed_items += j->n;
+            s->c.commit_us_total += (uint64_t)j->commit_us;
+            if ((uint64_t)j->commit_us > s->c.commit_us_max)
+                s->c.commit_us_max = (uint64_t)j->commit_us;
+        }
         s->committed_batch = j->batch;
     } else {
         s->c.commit_failures++;

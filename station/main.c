@@ -34,7 +34,7 @@ void stn_log_counters(const struct stn *s)
              "unknown_accounts=%llu duplicates=%llu throttled=%llu batch_full_drops=%llu "
              "polls=%llu commits=%llu commit_failures=%llu events_stored=%llu "
              "conns_open=%llu conns_accepted=%llu conns_refused=%llu conns_timed_out=%llu "
-             "udp_rx=%llu alloc_bytes=%zu",
+             "udp_rx=%llu alloc_bytes=%zu batch_avg=%.1f commit_ms_avg=%.3f commit_ms_max=%.3f",
              (unsigned long long)c->frames_rx, (unsigned long long)c->frames_ok,
              (unsigned long long)c->acks, (unsigned long long)c->naks,
              (unsigned long long)c->duhs, (unsigned long long)c->crc_errors,
@@ -48,7 +48,10 @@ void stn_log_counters(const struct stn *s)
              (unsigned long long)c->events_stored, (unsigned long long)c->conns_open,
              (unsigned long long)c->conns_accepted, (unsigned long long)c->conns_refused,
              (unsigned long long)c->conns_timed_out, (unsigned long long)c->udp_rx,
-             stn_alloc_bytes());
+             stn_alloc_bytes(),
+             c->commits ? (double)c->committed_items / (double)c->commits : 0.0,
+             c->commits ? (double)c->commit_us_total / (double)c->commits / 1000.0 : 0.0,
+             (double)c->commit_us_max / 1000.0);
 }
 
 /* ---- listeners -------------------------------------------------------- */

@@ -183,6 +183,7 @@ struct stn_job {
     int64_t now_ms;
     /* results */
     int     rc;                   /* 0 committed; STN_E_STORE: nothing of it stored */
+    int64_t commit_us;            /* wall time of the transaction */
     bool    accounts_loaded;
     struct stn_account_row *rows;
     size_t  nrows;
@@ -222,6 +223,7 @@ struct stn_counters {
     uint64_t decrypt_failures, clear_on_keyed, time_rejects, replays;
     uint64_t unknown_accounts, duplicates, throttled, batch_full_drops, polls;
     uint64_t commits, commit_failures, events_stored;
+    uint64_t commit_us_total, commit_us_max, committed_items;
     uint64_t conns_accepted, conns_refused, conns_timed_out, conns_open;
     uint64_t udp_rx;
 };

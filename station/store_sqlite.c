@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- schema ----------------------------------------------------------- */
 
@@ -516,6 +517,8 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
     j->rc = 0;
     bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms;
     if (has_work) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         int rc = step_done(w->st[S_BEGIN]);
         if (rc == 0)
             rc = run_items(w, j);
@@ -528,6 +531,9 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
                 step_done(w->st[S_ROLLBACK]);
             j->rc = STN_E_STORE;
         }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        j->commit_us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+                       (t1.tv_nsec - t0.tv_nsec) / 1000;
     }
     if (j->prune_before_ms)
         prune(w, j->prune_before_ms);
