@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "vigil/dc09.h"
@@ -134,9 +136,48 @@ static void test_mbedtls_vectors(void **state)
     assert_int_equal(dc09_mbed_init(&mb, &key), DC09_E_KEY);
 }
 
+/* The OpenSSL rng buffers randomness per thread; after a fork the child
+ * must not hand out the bytes its parent will use. */
+static void test_rng_fork(void **state)
+{
+    (void)state;
+    uint8_t warm[8], parent[32], child[32];
+    dc09_ossl_rng.fill(&dc09_ossl_rng, warm, sizeof warm); /* buffer now filled */
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dc09_ossl_rng.fill(&dc09_ossl_rng, child, sizeof child);
+        ssize_t w = write(fd[1], child, sizeof child);
+        _exit(w == (ssize_t)sizeof child ? 0 : 1);
+    }
+    close(fd[1]);
+    dc09_ossl_rng.fill(&dc09_ossl_rng, parent, sizeof parent);
+    assert_int_equal(read(fd[0], child, sizeof child), (ssize_t)sizeof child);
+    close(fd[0]);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_memory_not_equal(parent, child, sizeof parent);
+    /* and consecutive draws differ */
+    uint8_t a[32], b[32];
+    dc09_ossl_rng.fill(&dc09_ossl_rng, a, sizeof a);
+    dc09_ossl_rng.fill(&dc09_ossl_rng, b, sizeof b);
+    assert_memory_not_equal(a, b, sizeof a);
+    /* a draw bigger than the buffer */
+    static uint8_t big[10000];
+    dc09_ossl_rng.fill(&dc09_ossl_rng, big, sizeof big);
+    size_t zeros = 0;
+    for (size_t i = 0; i < sizeof big; i++)
+        zeros += big[i] == 0;
+    assert_true(zeros < 200); /* ~39 expected */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rng_fork),
         cmocka_unit_test(test_backends_agree),
         cmocka_unit_test(test_mbedtls_vectors),
     };
