@@ -292,6 +292,7 @@ int pnl_user_set(struct pnl *p, unsigned slot, const char *code, size_t len,
     *res = (struct pnl_policy_result){ .accepted = false };
     if (!digits_ok(code, len))
         return PNL_E_CODE_FORMAT;
+    int e;
     if (!role_ok(role) || parts == 0 ||
         (PNL_PARTS_MAX < 8 && (parts >> PNL_PARTS_MAX) != 0))
         return PNL_E_INVAL;
@@ -310,44 +311,33 @@ int pnl_user_set(struct pnl *p, unsigned slot, const char *code, size_t len,
             return PNL_E_SLOT;
     }
 
-    /* The policy: every other code, as the panel numbers them. */
-    struct pnl_policy_code ex[PNL_USERS_MAX];
-    size_t n = 0;
+    /* The policy: every other code, as the panel numbers them, one at a time
+     * (a single clear copy on the stack, wiped after). Two user codes may be
+     * alike, but never equal: the lookup must tell every slot apart. */
+    pnl__policy_begin(res);
+    struct pnl_policy_code one;
     for (unsigned i = 0; i < PNL_USERS_MAX; i++) {
         const struct pnl__user *u = &p->users[i];
         if (u->len == 0 || i + 1 == slot)
             continue;
-        ex[n].slot = (uint8_t)(i + 1);
-        ex[n].duress = u->duress != 0;
-        for (unsigned k = 0; k < u->len; k++)
-            ex[n].digits[k] = (char)('0' + u->code[k]);
-        ex[n].digits[u->len] = '\0';
-        n++;
-    }
-    int e = pnl_policy_check(code, len, duress, ex, n, &p->cfg.layout, res);
-    /* Two user codes may be alike, but never equal: the lookup must be able to
-     * tell every slot apart. */
-    for (size_t i = 0; e == PNL_OK && i < n; i++) {
-        if (ex[i].duress || duress)
-            continue;
-        size_t l = 0;
-        while (ex[i].digits[l] != '\0')
-            l++;
-        bool eq = l == len;
-        for (size_t k = 0; eq && k < len; k++)
-            eq = ex[i].digits[k] == code[k];
-        if (eq) {
+        one.slot = (uint8_t)(i + 1);
+        one.duress = u->duress != 0;
+        bool eq = u->len == len;
+        for (unsigned k = 0; k < u->len; k++) {
+            one.digits[k] = (char)('0' + u->code[k]);
+            eq = eq && one.digits[k] == code[k];
+        }
+        one.digits[u->len] = '\0';
+        pnl__policy_pair(code, len, duress, &one, &p->cfg.layout, res);
+        if (eq && !duress && !one.duress) {
             if (res->hit_count < PNL_POLICY_HITS_MAX)
-                res->hits[res->hit_count++] = (struct pnl_policy_hit){ PNL_R1_EQUAL, ex[i].slot };
+                res->hits[res->hit_count++] = (struct pnl_policy_hit){ PNL_R1_EQUAL, one.slot };
             res->hit_total++;
-            res->accepted = false;
         }
     }
-    for (size_t i = 0; i < n; i++)            /* wipe the clear copies */
-        for (size_t k = 0; k < sizeof ex[i].digits; k++)
-            ex[i].digits[k] = 0;
-    if (e < 0)
-        return e;
+    for (size_t k = 0; k < sizeof one.digits; k++)
+        ((volatile char *)one.digits)[k] = 0;
+    pnl__policy_end(code, len, duress, res);
     if (!res->accepted)
         return PNL_E_POLICY;
 

@@ -13,6 +13,13 @@
                         PNL_HISTORY_MAX * 5u)
 
 uint32_t pnl__crc32(uint32_t crc, const uint8_t *p, size_t n);
+/* The policy one pair at a time (policy.c), so the panel need not build an
+ * array of every code in the clear on its stack. */
+void pnl__policy_begin(struct pnl_policy_result *res);
+void pnl__policy_pair(const char *code, size_t len, bool duress,
+                      const struct pnl_policy_code *e, const struct pnl_layout *layout,
+                      struct pnl_policy_result *res);
+void pnl__policy_end(const char *code, size_t len, bool duress, struct pnl_policy_result *res);
 /* Timers and transient state after a load (store.c → panel.c). */
 void pnl__after_load(struct pnl *p, uint64_t now_ms);
 

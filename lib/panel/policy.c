@@ -6,7 +6,7 @@
  * constant time. It must never put a code's digits into its result: a
  * refusal names the rule and the colliding slot only.
  */
-#include "vigil/panel.h"
+#include "panel_internal.h"
 
 static const char *const rule_ids[] = { "", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8" };
 static const char *const rule_names[] = {
@@ -251,6 +251,48 @@ static void add_hit(struct pnl_policy_result *res, uint8_t rule, uint8_t slot)
     res->hit_total++;
 }
 
+void pnl__policy_begin(struct pnl_policy_result *res)
+{
+    *res = (struct pnl_policy_result){ .accepted = false };
+}
+
+/* One existing code against the new one: rules R1–R7, when either is duress. */
+void pnl__policy_pair(const char *code, size_t len, bool duress,
+                      const struct pnl_policy_code *e, const struct pnl_layout *layout,
+                      struct pnl_policy_result *res)
+{
+    if (!duress && !e->duress)
+        return;                     /* two user codes may be alike */
+    const char *b = e->digits;
+    size_t lb = slen(b);
+    if (r1_equal(code, len, b, lb))
+        add_hit(res, PNL_R1_EQUAL, e->slot);
+    if (r2_one_edit(code, len, b, lb))
+        add_hit(res, PNL_R2_ONE_EDIT, e->slot);
+    if (r3_prefix_suffix(code, len, b, lb))
+        add_hit(res, PNL_R3_PREFIX, e->slot);
+    if (r4_numeric(code, len, b, lb))
+        add_hit(res, PNL_R4_NUMERIC, e->slot);
+    if (r5_twin(code, len, b, lb))
+        add_hit(res, PNL_R5_TWIN, e->slot);
+    if (r6_same_digits(code, len, b, lb))
+        add_hit(res, PNL_R6_SAME_DIGITS, e->slot);
+    if (r7_same_keys(code, len, b, lb, layout))
+        add_hit(res, PNL_R7_SAME_KEYS, e->slot);
+}
+
+/* R8 (no slot), then the verdict. */
+void pnl__policy_end(const char *code, size_t len, bool duress, struct pnl_policy_result *res)
+{
+    if (pnl_code_is_weak(code, len)) {
+        if (duress)
+            add_hit(res, PNL_R8_WEAK, 0);
+        else
+            res->weak_warning = true;
+    }
+    res->accepted = res->hit_total == 0;
+}
+
 int pnl_policy_check(const char *code, size_t len, bool duress,
                      const struct pnl_policy_code *existing, size_t n,
                      const struct pnl_layout *layout,
@@ -263,35 +305,9 @@ int pnl_policy_check(const char *code, size_t len, bool duress,
     for (size_t i = 0; i < n; i++)
         if (!valid_code(existing[i].digits, slen(existing[i].digits)))
             return PNL_E_CODE_FORMAT;
-
-    *res = (struct pnl_policy_result){ .accepted = false };
-    for (size_t i = 0; i < n; i++) {
-        const struct pnl_policy_code *e = &existing[i];
-        if (!duress && !e->duress)
-            continue;               /* two user codes may be alike */
-        const char *b = e->digits;
-        size_t lb = slen(b);
-        if (r1_equal(code, len, b, lb))
-            add_hit(res, PNL_R1_EQUAL, e->slot);
-        if (r2_one_edit(code, len, b, lb))
-            add_hit(res, PNL_R2_ONE_EDIT, e->slot);
-        if (r3_prefix_suffix(code, len, b, lb))
-            add_hit(res, PNL_R3_PREFIX, e->slot);
-        if (r4_numeric(code, len, b, lb))
-            add_hit(res, PNL_R4_NUMERIC, e->slot);
-        if (r5_twin(code, len, b, lb))
-            add_hit(res, PNL_R5_TWIN, e->slot);
-        if (r6_same_digits(code, len, b, lb))
-            add_hit(res, PNL_R6_SAME_DIGITS, e->slot);
-        if (r7_same_keys(code, len, b, lb, layout))
-            add_hit(res, PNL_R7_SAME_KEYS, e->slot);
-    }
-    if (pnl_code_is_weak(code, len)) {
-        if (duress)
-            add_hit(res, PNL_R8_WEAK, 0);
-        else
-            res->weak_warning = true;
-    }
-    res->accepted = res->hit_total == 0;
+    pnl__policy_begin(res);
+    for (size_t i = 0; i < n; i++)
+        pnl__policy_pair(code, len, duress, &existing[i], layout, res);
+    pnl__policy_end(code, len, duress, res);
     return PNL_OK;
 }

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""footprint_report.py — sizes per library from a GNU ld map file, and the
+worst-case stack of each library's public entry points from gcc's
+-fcallgraph-info=su graphs (.ci files).
+
+usage: footprint_report.py MAP ELF_NM_FILE CI_DIR
+  Flash = .text/.rodata/.data input sections kept in the image, RAM =
+  .data/.bss, attributed by object directory (obj/panel → core, obj/dc09 →
+  dc09). The core's RAM also counts the caller-owned `struct pnl` (symbol
+  `panel` in the image): it is the core's state even though the caller
+  allocates it. Stack: for every public function (pnl_*, dc09_*), its own
+  frame plus the deepest chain of callees; calls through port function
+  pointers (storage, key, rng, keypad) and libc/libgcc helpers count 0 —
+  they are the platform's. Recursion would make the bound infinite: reported.
+"""
+import collections
+import glob
+import os
+import re
+import sys
+
+LIBS = {"panel": "core", "dc09": "dc09"}
+
+
+def lib_of(path):
+    for d, name in LIBS.items():
+        if "/obj/%s/" % d in path:
+            return name
+    return None
+
+
+def parse_map(path):
+    flash = collections.Counter()
+    ram = collections.Counter()
+    started = False
+    pending = None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("Linker script and memory map"):
+                started = True
+                continue
+            if not started:
+                continue
+            m = re.match(r"^ (\.[\w.$]+|COMMON)\s*$", line)
+            if m:
+                pending = m.group(1)
+                continue
+            m = re.match(r"^ (\.[\w.$]+|COMMON)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+\.o(?:bj)?)\s*$", line)
+            if m:
+                sec = m.group(1) or pending
+                pending = None
+                size = int(m.group(3), 16)
+                lib = lib_of(m.group(4))
+                if sec is None or lib is None or size == 0:
+                    continue
+                if sec.startswith((".text", ".rodata")):
+                    flash[lib] += size
+                elif sec.startswith(".data"):
+                    flash[lib] += size
+                    ram[lib] += size
+                elif sec.startswith(".bss") or sec == "COMMON":
+                    ram[lib] += size
+            else:
+                pending = None
+    return flash, ram
+
+
+def parse_ci(ci_dir):
+    frame = {}
+    edges = collections.defaultdict(set)
+    owner = {}
+    for ci in glob.glob(os.path.join(ci_dir, "**", "*.ci"), recursive=True):
+        lib = lib_of(ci)
+        text = open(ci).read()
+        for m in re.finditer(r'node: \{ title: "([^"]+)" label: "([^"]*)"', text):
+            title, label = m.group(1), m.group(2)
+            b = re.search(r"\\n(\d+) bytes \((static|dynamic[^)]*)\)", label)
+            if b:
+                if "dynamic" in b.group(2) and "bounded" not in b.group(2):
+                    sys.exit("unbounded dynamic stack in %s" % title)
+                frame[title] = int(b.group(1))
+                owner[title] = lib
+        for m in re.finditer(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"', text):
+            edges[m.group(1)].add(m.group(2))
+    return frame, edges, owner
+
+
+def worst(fn, frame, edges, memo, stack):
+    if fn in memo:
+        return memo[fn]
+    if fn in stack:
+        sys.exit("recursion through %s: no stack bound" % fn)
+    stack.add(fn)
+    deepest = 0
+    for callee in edges.get(fn, ()):
+        if callee in frame:
+            deepest = max(deepest, worst(callee, frame, edges, memo, stack))
+    stack.discard(fn)
+    memo[fn] = frame.get(fn, 0) + deepest
+    return memo[fn]
+
+
+def main():
+    map_path, nm_path, ci_dir = sys.argv[1:4]
+    flash, ram = parse_map(map_path)
+    panel_state = 0
+    for line in open(nm_path):
+        parts = line.split()
+        if len(parts) == 4 and parts[3] == "panel":
+            panel_state = int(parts[1], 16)
+    frame, edges, owner = parse_ci(ci_dir)
+    memo = {}
+    stack = collections.Counter()
+    path_root = {}
+    for fn, lib in owner.items():
+        name = fn.split(":")[-1]
+        prefix = {"core": "pnl_", "dc09": "dc09_"}.get(lib)
+        if prefix and name.startswith(prefix) and ":" not in fn:
+            w = worst(fn, frame, edges, memo, set())
+            if w > stack[lib]:
+                stack[lib] = w
+                path_root[lib] = name
+    core_ram = ram["core"] + panel_state
+    print("flash_bytes=%d ram_bytes=%d stack_bytes=%d" % (flash["core"], core_ram, stack["core"]))
+    print("lib=core flash_bytes=%d ram_bytes=%d stack_bytes=%d  (ram: struct pnl %d + static %d; deepest: %s)"
+          % (flash["core"], core_ram, stack["core"], panel_state, ram["core"], path_root.get("core")))
+    print("lib=dc09 flash_bytes=%d ram_bytes=%d stack_bytes=%d  (deepest: %s)"
+          % (flash["dc09"], ram["dc09"], stack["dc09"], path_root.get("dc09")))
+    ok = flash["core"] <= 16384 and core_ram <= 4096 and stack["core"] <= 1024
+    print("core targets (flash <= 16384, ram <= 4096, stack <= 1024): %s" % ("met" if ok else "EXCEEDED"))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
