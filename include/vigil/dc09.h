@@ -219,7 +219,9 @@ struct dc09_decode_opts {
     struct dc09_cipher *cipher;     /* NULL: account has no key */
     bool     check_time;            /* apply the timestamp window (encrypted frames
                                        always need a timestamp; the window applies
-                                       to any frame that carries one) */
+                                       to any frame that carries one, except a NAK,
+                                       whose timestamp is the receiver's clock that
+                                       the sender is to correct its own by) */
     int64_t  now_s;
     int32_t  window_past_s;         /* default 40 */
     int32_t  window_future_s;       /* default 20 */

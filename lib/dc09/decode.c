@@ -510,8 +510,10 @@ int dc09_decode(const uint8_t *frame, size_t len, const struct dc09_decode_opts 
     if (rc)
         return rc;
 
-    /* 4. Time window: [now - past, now + future], both ends inclusive. */
-    if (opts->check_time && out->has_time) {
+    /* 4. Time window: [now - past, now + future], both ends inclusive. Not
+     * for a NAK: it carries the receiver's clock precisely because the
+     * sender's is off, so the window would refuse every useful NAK. */
+    if (opts->check_time && out->has_time && out->id != DC09_ID_NAK) {
         if (out->time_s < opts->now_s - opts->window_past_s ||
             out->time_s > opts->now_s + opts->window_future_s) {
             dc09__diag(diag, "timestamp", off);

@@ -467,6 +467,11 @@ static void test_replies(void **state)
     assert_string_equal(g.account, "0");
     assert_string_equal(g.line, "0");
     assert_int_equal(g.time_s, T0);
+    /* a panel whose clock is an hour off still reads the NAK's time */
+    struct dc09_decode_opts po;
+    dc09_decode_opts_init(&po, T0 - 3600);
+    assert_int_equal(dc09_decode(out, n, &po, &g, NULL), 0);
+    assert_int_equal(g.time_s, T0);
     /* *ACK: encrypted, timestamp now, fresh pad each time */
     struct dc09_frame f;
     frame_init(&f, DC09_ID_ADM_CID, true, "1");
