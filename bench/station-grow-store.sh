@@ -11,7 +11,7 @@ TARGET=${TARGET:-500000}
 rm -rf "$GROWN"; mkdir -p "$GROWN"
 trap stop_station EXIT
 write_config "$GROWN"
-add_accounts "$GROWN" 1000
+use_accounts "$GROWN" 1000
 start_station "$GROWN"
 n=0
 while [ "$n" -lt "$TARGET" ]; do

@@ -8,15 +8,10 @@ set -euo pipefail
 need_bins
 N=${N:-19000}
 OUT=${OUT:-/tmp/vigil-bench-station-idle}
-TEMPLATE=${TEMPLATE:-/tmp/vigil-bench-idle-accounts-$N}
-rm -rf "$OUT"; mkdir -p "$OUT"
+ACCTS=${ACCTS:-1000}   # panels share the 1,000 bench accounts (19 connections each)
 trap 'stop_station; [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null || true' EXIT
-if [ ! -f "$TEMPLATE/store.db" ]; then
-  echo "creating $N accounts (once, kept in $TEMPLATE) ..."
-  rm -rf "$TEMPLATE"; write_config "$TEMPLATE"; add_accounts "$TEMPLATE" "$N"
-fi
 write_config "$OUT"
-cp "$TEMPLATE/store.db" "$OUT/store.db"
+use_accounts "$OUT" "$ACCTS"
 machine_line
 start_station "$OUT"
 # Warm-up: a few connections and frames, so lazily allocated pools exist before "before".
@@ -25,9 +20,9 @@ start_station "$OUT"
 sleep 1
 before=$(rss_kib "$STATION_PID")
 echo "station pid $STATION_PID: VmRSS before $before KiB"
-echo "\$ vigil bench --host 127.0.0.1 --port \$PORT --key \$KEY --idle $N --duration 30"
+echo "\$ vigil bench --host 127.0.0.1 --port \$PORT --key \$KEY --idle $N --accounts $ACCTS --duration 30"
 "$VIGIL" bench --host 127.0.0.1 --port "$PORT" --key "$BENCH_KEY" --account-base "$ACCOUNT_BASE" \
-   --idle "$N" --duration 30 > "$OUT/idle.out" &
+   --idle "$N" --accounts "$ACCTS" --duration 30 > "$OUT/idle.out" &
 BPID=$!
 for ((t = 0; t < 600; t++)); do
   grep -q 'holding' "$OUT/idle.out" 2>/dev/null && break

@@ -21,7 +21,7 @@ trap stop_station EXIT
 case $MODE in
   empty)
     write_config "$OUT"
-    add_accounts "$OUT" 1000 ;;
+    use_accounts "$OUT" 1000 ;;
   grown)
     [ -f "$GROWN/store.db" ] || "$(dirname "$0")/station-grow-store.sh"
     write_config "$OUT"

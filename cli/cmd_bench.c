@@ -100,6 +100,7 @@ struct bench_opts {
     double warmup_s;
     double rate;             /* total msgs/s offered; 0 = stop-and-wait as fast as possible */
     uint64_t account_base;
+    unsigned accounts;       /* --accounts M: panel i uses account base + i % M (0 = one each) */
     bool echo;
     unsigned idle;           /* --idle N */
     int echo_server_port;    /* --echo-server PORT (standalone), -1 = not */
@@ -274,9 +275,10 @@ static void send_next(struct panel *p)
         uint64_t interval_ns = (uint64_t)(1e9 * (double)b->n / b->o->rate);
         if (p->due_ns == 0)
             p->due_ns = t + (uint64_t)((double)interval_ns * ((double)(p - b->panels) / b->n));
-        if (p->due_ns > t + 500000u) {
+        if (p->due_ns > t + 200000u) {
+            /* libuv timers have 1 ms resolution: round up, never spin */
             p->state = P_IDLE;
-            uv_timer_start(&p->timer, on_due, (p->due_ns - t) / 1000000u, 0);
+            uv_timer_start(&p->timer, on_due, (p->due_ns - t + 999999u) / 1000000u, 0);
             return;
         }
         p->due_ns += interval_ns;
@@ -559,7 +561,8 @@ static int run(const struct bench_opts *o, const struct sockaddr_in *addr, bool 
     for (unsigned i = 0; i < b->n; i++) {
         struct panel *p = &b->panels[i];
         p->b = b;
-        snprintf(p->account, sizeof p->account, "%" PRIX64, o->account_base + i);
+        snprintf(p->account, sizeof p->account, "%" PRIX64,
+                 o->account_base + (o->accounts ? i % o->accounts : i));
         p->seq = (uint16_t)(i % 9000u); /* spread sequences; each run continues on */
     }
     b->loop = uv_default_loop();
@@ -640,10 +643,14 @@ static void usage(FILE *f)
             "usage: vigil bench --host IPV4 --port P --connections N --duration S\n"
             "                   [--key K | --key-hex H | --key-file F] [--account-base HEX]\n"
             "                   [--rate MSGS_PER_S] [--warmup S] [--echo] [--timeout-ms MS]\n"
-            "       vigil bench --idle N --host IPV4 --port P [--duration HOLD_S] [key options]\n"
+            "                   [--accounts M]\n"
+            "       vigil bench --idle N --host IPV4 --port P [--duration HOLD_S] [--accounts M]\n"
+            "                   [key options]\n"
             "       vigil bench --echo-server PORT\n"
             "Panels use accounts base..base+N-1 printed as uppercase hex (\"%%X\", default base\n"
-            "100000); they must exist at the station with the same key. --rate is the total\n"
+            "100000; --accounts M: panel i uses base + i %% M, meant for --idle); they must\n"
+            "exist at the station "
+            "with the same key. --rate is the total\n"
             "offered rate (0 = each panel sends its next frame as soon as the ACK arrives).\n"
             "--echo repeats the run against an in-process echo server on 127.0.0.1 and prints\n"
             "the ratio. Output: one line per run (msgs/s, p50/p99/max ACK latency).\n");
@@ -730,15 +737,18 @@ int cmd_bench(const struct cli_global *g, int argc, char **argv)
                 o.port = (int)u;
             else
                 o.echo_server_port = (int)u;
-        } else if (strcmp(a, "--connections") == 0 || strcmp(a, "--idle") == 0) {
+        } else if (strcmp(a, "--connections") == 0 || strcmp(a, "--idle") == 0 ||
+                   strcmp(a, "--accounts") == 0) {
             if (parse_uint(val, 100000, &u, 10) != 0 || u == 0) {
                 fprintf(stderr, "vigil: bench: %s: 1..100000, got %s\n", a, val);
                 return CLI_USAGE;
             }
             if (strcmp(a, "--connections") == 0)
                 o.connections = (unsigned)u;
-            else
+            else if (strcmp(a, "--idle") == 0)
                 o.idle = (unsigned)u;
+            else
+                o.accounts = (unsigned)u;
         } else if (strcmp(a, "--duration") == 0 || strcmp(a, "--warmup") == 0 ||
                    strcmp(a, "--rate") == 0) {
             char *end;
@@ -811,7 +821,8 @@ int cmd_bench(const struct cli_global *g, int argc, char **argv)
            "..%" PRIX64 "\n",
            o.connections, o.key.set ? "encrypted (*ADM-CID)" : "clear (ADM-CID)",
            o.rate > 0 ? "rate-limited" : "stop-and-wait as fast as ACKs come",
-           o.warmup_s, o.duration_s, o.account_base, o.account_base + o.connections - 1);
+           o.warmup_s, o.duration_s, o.account_base,
+           o.account_base + (o.accounts && o.accounts < o.connections ? o.accounts : o.connections) - 1);
     if (o.rate > 0)
         printf("bench: offered %.0f msgs/s total\n", o.rate);
     struct run_result st, ec;
