@@ -100,6 +100,16 @@ def worst(fn, frame, edges, memo, stack):
     return memo[fn]
 
 
+def chain(fn, frame, edges, memo):
+    """The deepest path from fn, as 'name(frame)' steps."""
+    out = []
+    while fn is not None:
+        out.append("%s(%d)" % (fn.split(":")[-1], frame.get(fn, 0)))
+        nxt = [c for c in edges.get(fn, ()) if c in frame]
+        fn = max(nxt, key=lambda c: memo.get(c, 0)) if nxt else None
+    return " > ".join(out)
+
+
 def main():
     map_path, nm_path, ci_dir = sys.argv[1:4]
     flash, ram = parse_map(map_path)
@@ -127,6 +137,10 @@ def main():
     print("lib=dc09 flash_bytes=%d ram_bytes=%d stack_bytes=%d  (deepest: %s)"
           % (flash["dc09"], ram["dc09"], stack["dc09"], path_root.get("dc09")))
     ok = flash["core"] <= 16384 and core_ram <= 4096 and stack["core"] <= 1024
+    for lib in ("core", "dc09"):
+        root = path_root.get(lib)
+        if root:
+            print("deepest %s path: %s" % (lib, chain(root, frame, edges, memo)))
     print("core targets (flash <= 16384, ram <= 4096, stack <= 1024): %s" % ("met" if ok else "EXCEEDED"))
     sys.exit(0 if ok else 1)
 
