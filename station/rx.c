@@ -100,8 +100,13 @@ static void reject(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     size_t duh_len = 0;
     if (dc09_reply_duh(head, duh, sizeof duh, &duh_len) != 0)
         duh_len = 0;
-    if (!stn_bucket_take(&s->unknown_bucket, now_ms, UNKNOWN_RATE_PER_S, UNKNOWN_BURST) ||
-        stn_pending_full(s)) {
+    struct stn_class cls = { 0 };
+    if (full && !full->encrypted)
+        stn_classify_frame(full, &cls);
+    /* a readable duress is always kept, whatever the limits */
+    if (!stn_class_is_duress(&cls) &&
+        (!stn_bucket_take(&s->unknown_bucket, now_ms, UNKNOWN_RATE_PER_S, UNKNOWN_BURST) ||
+         stn_pending_full(s))) {
         /* too many refused signals to keep them all: answer, count, do not store */
         if (duh_len) {
             send_now(conn, l, peer, duh, duh_len);
@@ -306,6 +311,10 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
 
     /* rate limit: never for a duress */
     if (!duress) {
+        /* an episode ends once the bucket has refilled completely */
+        if (a->flooding && stn_bucket_full(&a->bucket, now_ms, s->cfg.account_rate_per_s,
+                                           s->cfg.account_burst))
+            a->flooding = false;
         bool ok = stn_bucket_take(&a->bucket, now_ms, s->cfg.account_rate_per_s,
                                   s->cfg.account_burst);
         if (!ok) {
@@ -319,9 +328,6 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
             }
             return;
         }
-        if (a->flooding && stn_bucket_full(&a->bucket, now_ms, s->cfg.account_rate_per_s,
-                                           s->cfg.account_burst))
-            a->flooding = false;
         if (stn_pending_full(s)) {
             /* the batch is full: no ACK, the panel retries; stop reading this connection */
             s->c.batch_full_drops++;
