@@ -1,0 +1,256 @@
+/* test_store.c — the commit worker against a real SQLite store: events and
+ * alarms in one transaction, alarms attach by (account, kind), a duress never
+ * merges into another kind, restores mark, escalation, the duplicate window
+ * read back at startup, refused signals, and the admin verbs' JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stn_internal.h"
+
+static char dir[64];
+static struct stn_config cfg;
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/stn-store-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.store, sizeof cfg.store, "sqlite:%s/s.db", dir);
+    snprintf(cfg.store_path, sizeof cfg.store_path, "%s/s.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void add_event(struct stn_job *j, uint32_t acct_id, const char *acct, uint16_t seq,
+                      uint8_t q, uint16_t ev, int64_t t)
+{
+    struct stn_item *it = stn_job_add(j);
+    assert_non_null(it);
+    it->type = STN_ITEM_EVENT;
+    it->account_id = acct_id;
+    snprintf(it->account, sizeof it->account, "%s", acct);
+    it->received_ms = t;
+    it->seq = seq;
+    it->id = DC09_ID_ADM_CID;
+    it->has_cid = true;
+    it->cid.qualifier = q;
+    it->cid.event = ev;
+    it->cid.partition = 1;
+    it->cid.zone = 3;
+    stn_classify_cid(&it->cid, &it->cls);
+    char data[64];
+    int n = snprintf(data, sizeof data, "#%s|%u%03u 01 003", acct, q, ev);
+    assert_int_equal(stn_job_copy(j, data, (size_t)n, &it->data_off), 0);
+    it->data_len = (size_t)n;
+    assert_int_equal(stn_job_copy(j, "\nRAW\r", 5, &it->raw_off), 0);
+    it->raw_len = 5;
+}
+
+static json_t *alarms(void)
+{
+    struct stn_store *st;
+    char msg[256];
+    assert_int_equal(stn_store_open(&cfg, &st, msg, sizeof msg), 0);
+    void *out = NULL;
+    assert_int_equal(stn_alarms_json(st, false, &out), 0);
+    stn_store_close(st);
+    return out;
+}
+
+static json_t *find_kind(json_t *arr, const char *account, const char *kind)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(arr, i, a)
+        if (strcmp(json_string_value(json_object_get(a, "account")), account) == 0 &&
+            strcmp(json_string_value(json_object_get(a, "kind")), kind) == 0)
+            return a;
+    return NULL;
+}
+
+static void alarms_attach_never_mix_and_order(void **state)
+{
+    (void)state;
+    struct stn_wstore *w;
+    char msg[256];
+    assert_int_equal(stn_wstore_open(&cfg, &w, msg, sizeof msg), 0);
+    struct stn_job j;
+    assert_int_equal(stn_job_init(&j, 4), 0);
+    int64_t t = 1790000000000;
+    add_event(&j, 1, "1234", 1, 1, 130, t);          /* burglary, priority 4 */
+    add_event(&j, 1, "1234", 2, 1, 131, t + 10);     /* attaches to it */
+    add_event(&j, 1, "1234", 3, 1, 121, t + 20);     /* duress: its own alarm */
+    add_event(&j, 1, "1234", 4, 1, 401, t + 30);     /* opening: no alarm */
+    add_event(&j, 2, "5678", 5, 1, 110, t + 40);     /* fire, priority 2 */
+    add_event(&j, 1, "1234", 6, 3, 130, t + 50);     /* burglary restore: marks */
+    stn_wstore_run(w, &j);
+    assert_int_equal(j.rc, 0);
+
+    json_t *arr = alarms();
+    assert_int_equal(json_array_size(arr), 3);
+    /* queue order: priority ascending */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "kind")), "duress");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "kind")), "fire");
+    json_t *b = find_kind(arr, "1234", "burglary");
+    assert_non_null(b);
+    assert_int_equal(json_integer_value(json_object_get(b, "event_count")), 2);
+    assert_true(json_is_true(json_object_get(b, "restored")));
+    json_t *d = find_kind(arr, "1234", "duress");
+    assert_int_equal(json_integer_value(json_object_get(d, "priority")), 1);
+    assert_int_equal(json_integer_value(json_object_get(d, "event_count")), 1);
+    assert_int_equal(json_integer_value(json_object_get(d, "user")), 3);   /* 121: ZZZ is a user */
+    assert_true(json_is_null(json_object_get(d, "zone")));
+    assert_true(json_is_null(json_object_get(d, "taken_by")));
+    const char *ra = json_string_value(json_object_get(d, "received_at"));
+    assert_non_null(ra);
+    assert_int_equal(strlen(ra), 24);                                    /* ...T..:..:..mmmZ */
+    assert_int_equal(ra[23], 'Z');
+    assert_int_equal(ra[19], '.');
+    json_decref(arr);
+
+    /* a second duress attaches to the open duress alarm, not to the burglary */
+    stn_job_clear(&j);
+    j.batch = 2;
+    add_event(&j, 1, "1234", 7, 1, 121, t + 60);
+    /* escalation: priority-1 alarms untaken since before the cut */
+    j.now_ms = t + 100000;
+    j.escalate_before_ms = t + 100000 - 30000;
+    stn_wstore_run(w, &j);
+    assert_int_equal(j.rc, 0);
+    arr = alarms();
+    d = find_kind(arr, "1234", "duress");
+    assert_int_equal(json_integer_value(json_object_get(d, "event_count")), 2);
+    assert_string_equal(json_string_value(json_object_get(d, "state")), "escalated");
+    b = find_kind(arr, "1234", "burglary");
+    assert_int_equal(json_integer_value(json_object_get(b, "event_count")), 2);
+    assert_string_equal(json_string_value(json_object_get(b, "state")), "new");
+    json_decref(arr);
+
+    /* the duplicate window comes back from the store, oldest first */
+    struct stn_dedup dd;
+    assert_int_equal(stn_dedup_init(&dd, 64), 0);
+    struct stn_dup_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(stn_wstore_load_recent(w, t + 15, &rows, &n,
+                     (uint64_t (*)(void *, const void *, size_t))stn_dedup_hash, &dd), 0);
+    assert_int_equal(n, 5);          /* seq 3,4,5,6,7: received at t+20 and later */
+    assert_int_equal(rows[0].seq, 3);
+    assert_int_equal(rows[4].seq, 7);
+    assert_int_equal(rows[0].hash, stn_dedup_hash(&dd, "#1234|1121 01 003", 17));
+    stn_free(rows);
+    stn_dedup_free(&dd);
+
+    stn_job_free(&j);
+    stn_wstore_close(w);
+}
+
+static void admin_accounts_and_events(void **state)
+{
+    (void)state;
+    struct stn_store *st;
+    char msg[256];
+    assert_int_equal(stn_store_open(&cfg, &st, msg, sizeof msg), 0);
+    uint8_t key[16] = "0123456789ABCDEF";
+    struct stn_account_input in = { .name = "Smith", .address = "1 Main St",
+                                    .has_key = true, .key = key, .key_len = 16,
+                                    .has_supervision = true, .supervision_s = 90 };
+    assert_int_equal(stn_account_add(st, "abc123", &in), 0);
+    assert_int_equal(stn_account_add(st, "ABC123", &in), STN_E_EXISTS);
+    assert_int_equal(stn_account_add(st, "xyz", &in), STN_E_INVAL);
+    assert_int_equal(stn_account_add(st, "12", &in), STN_E_INVAL);
+    struct stn_account_input bad = { .has_key = true, .key = key, .key_len = 15 };
+    assert_int_equal(stn_account_add(st, "999", &bad), STN_E_INVAL);
+    struct stn_account_input ed = { .phone = "555-0100" };
+    assert_int_equal(stn_account_edit(st, "ABC123", &ed), 0);
+    assert_int_equal(stn_account_edit(st, "777", &ed), STN_E_NOTFOUND);
+    assert_int_equal(stn_account_user_set(st, "ABC123", 3, "Alice"), 0);
+    assert_int_equal(stn_account_user_set(st, "777", 3, "Alice"), STN_E_NOTFOUND);
+    assert_int_equal(stn_account_passcode_set(st, "ABC123", true, "swordfish", 9), 0);
+
+    void *out = NULL;
+    assert_int_equal(stn_account_json(st, "abc123", &out), 0);
+    json_t *a = out;
+    assert_string_equal(json_string_value(json_object_get(a, "number")), "ABC123");
+    assert_string_equal(json_string_value(json_object_get(a, "key")), "AES-128");
+    assert_string_equal(json_string_value(json_object_get(a, "phone")), "555-0100");
+    assert_string_equal(json_string_value(json_object_get(a, "name")), "Smith");  /* unchanged */
+    assert_true(json_is_true(json_object_get(a, "duress_passcode")));
+    assert_true(json_is_false(json_object_get(a, "passcode")));
+    char *dump = json_dumps(a, 0);
+    assert_null(strstr(dump, "0123456789ABCDEF"));      /* never the key */
+    assert_null(strstr(dump, "argon2"));                /* never the hash */
+    assert_null(strstr(dump, "swordfish"));
+    free(dump);
+    json_decref(a);
+
+    struct stn_event_filter f = { .account = "1234" };
+    assert_int_equal(stn_events_json(st, &f, &out), 0);
+    assert_int_equal(json_array_size(out), 6);          /* from the previous test */
+    json_t *e = json_array_get(out, 0);
+    assert_string_equal(json_string_value(json_object_get(e, "id_token")), "ADM-CID");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "cid"), "event")), 130);
+    assert_string_equal(json_string_value(json_object_get(e, "raw")), "\nRAW\r");
+    json_decref(out);
+    f.since_ms = 1790000000000 + 45;
+    f.account = NULL;
+    assert_int_equal(stn_events_json(st, &f, &out), 0);
+    assert_int_equal(json_array_size(out), 2);          /* t+50 and t+60 */
+    json_decref(out);
+
+    char path[128];
+    snprintf(path, sizeof path, "%s/backup.db", dir);
+    assert_int_equal(stn_store_backup(st, path, msg, sizeof msg), 0);
+    assert_int_equal(stn_store_backup(st, path, msg, sizeof msg), STN_E_EXISTS);
+    assert_int_equal(stn_account_remove(st, "ABC123"), 0);
+    assert_int_equal(stn_account_remove(st, "ABC123"), STN_E_NOTFOUND);
+    stn_store_close(st);
+}
+
+static void time_formats(void **state)
+{
+    (void)state;
+    char b[32];
+    stn_iso8601_ms(1795701785123, b);
+    assert_string_equal(b, "2026-11-26T14:03:05.123Z");
+    int64_t ms;
+    assert_int_equal(stn_parse_since("2026-11-26T14:03:05.123Z", 0, &ms), 0);
+    assert_int_equal(ms, 1795701785123);
+    assert_int_equal(stn_parse_since("2026-11-26T14:03:05Z", 0, &ms), 0);
+    assert_int_equal(ms, 1795701785000);
+    assert_int_equal(stn_parse_since("2026-11-26", 0, &ms), 0);
+    assert_int_equal(ms, 1795651200000);
+    assert_int_equal(stn_parse_since("10m", 1000000, &ms), 0);
+    assert_int_equal(ms, 1000000 - 600000);
+    assert_int_equal(stn_parse_since("2h", 10000000, &ms), 0);
+    assert_int_equal(ms, 10000000 - 7200000);
+    assert_int_equal(stn_parse_since("yesterday", 0, &ms), STN_E_INVAL);
+    assert_int_equal(stn_parse_since("10x", 0, &ms), STN_E_INVAL);
+    assert_int_equal(stn_parse_since("2026-11-26T14:03:05+01:00", 0, &ms), STN_E_INVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(alarms_attach_never_mix_and_order),
+        cmocka_unit_test(admin_accounts_and_events),
+        cmocka_unit_test(time_formats),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
