@@ -190,7 +190,9 @@ struct dc09_frame {
     char     line[DC09_LINE_MAX + 1];       /* "" with the bare-L quirk */
     char     account[DC09_ACCOUNT_MAX + 1];
 
-    /* The data block: everything between '[' and ']' (decrypted, pad removed). */
+    /* The data block: everything between '[' and ']' (decrypted, pad removed).
+     * Never contains '[' ']' NUL CR LF (decode refuses them: DC09_E_FORMAT);
+     * other bytes, 8-bit text included, are kept as sent. Same for xdata. */
     char     data[DC09_DATA_MAX + 1];
     size_t   data_len;
     /* Inside it: the optional "#acct|" and the payload after it. */

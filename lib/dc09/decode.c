@@ -264,6 +264,14 @@ static int split_data(struct dc09_frame *out, uint32_t quirks, size_t base, stru
     return 0;
 }
 
+/* Bytes a data or xdata block may not contain: brackets (they delimit the
+ * blocks), and NUL, CR, LF (the block becomes a C string; CR and LF delimit
+ * frames). Other bytes, including 8-bit text from real panels, pass. */
+static inline bool bad_text_byte(uint8_t b)
+{
+    return b == '[' || b == '\0' || b == '\r' || b == '\n';
+}
+
 /*
  * "data ] xdata... [_timestamp]" — from the first data byte to the end.
  * c may point into out->data itself (decrypted text): the data is moved to
@@ -275,7 +283,7 @@ static int parse_content(const uint8_t *c, size_t n, size_t base, size_t scale, 
                          struct dc09_frame *out, struct dc09_diag *diag)
 {
     size_t i = 0;
-    while (i < n && c[i] != ']' && c[i] != '[')
+    while (i < n && c[i] != ']' && !bad_text_byte(c[i]))
         i++;
     if (i >= n || c[i] != ']') {
         dc09__diag(diag, "data", base + i * scale);
@@ -299,7 +307,7 @@ static int parse_content(const uint8_t *c, size_t n, size_t base, size_t scale, 
             return DC09_E_FORMAT;
         }
         size_t e = v;
-        while (e < n && c[e] != ']' && c[e] != '[')
+        while (e < n && c[e] != ']' && !bad_text_byte(c[e]))
             e++;
         if (e >= n || c[e] != ']') {
             dc09__diag(diag, "xdata", base + j * scale);
