@@ -715,6 +715,24 @@ static void test_decode_errors_framing(void **state)
     n = mk(big, fr, sizeof fr);
     assert_int_equal(dc09_decode(fr, n, &o, &f, &d), 0);
     assert_int_equal(f.xdata_count, 8);
+    /* diag offsets point into the frame as given (LF at 0) */
+    o.quirks = 0;
+    n = mk("\"SIA-DCS\"01L0#1234[]", fr, sizeof fr);
+    assert_int_equal(dc09_decode(fr, n, &o, &f, &d), DC09_E_FORMAT);
+    assert_int_equal(d.offset, 18);
+    n = mk("\"SIA-DCS\"0001L0#12[]", fr, sizeof fr);
+    assert_int_equal(dc09_decode(fr, n, &o, &f, &d), DC09_E_FORMAT);
+    assert_int_equal(d.offset, 24);
+    assert_int_equal(fr[d.offset], '#');
+    assert_int_equal(dc09_decode(fr + 1, n - 1, &o, &f, &d), DC09_E_FORMAT);
+    assert_int_equal(d.offset, 23); /* without the LF */
+    n = mk("\"SIA-DCS\"0001L0#1234[#1234|NBA1][Ia]x", fr, sizeof fr);
+    assert_int_equal(dc09_decode(fr, n, &o, &f, &d), DC09_E_FORMAT);
+    assert_string_equal(d.field, "trailer");
+    assert_int_equal(fr[d.offset], 'x');
+    fr[3] ^= 1;
+    assert_int_equal(dc09_decode(fr, n, &o, &f, &d), DC09_E_CRC);
+    assert_int_equal(d.offset, 1);
     /* invalid arguments */
     assert_int_equal(dc09_decode(NULL, 0, &o, &f, &d), DC09_E_INVAL);
     assert_int_equal(dc09_decode(fr, n, NULL, &f, &d), DC09_E_INVAL);
