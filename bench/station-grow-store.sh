@@ -3,6 +3,7 @@
 # bench accounts and at least 500,000 events over them, written BY THE DAEMON (vigil bench
 # with 1,000 panels against a running vigil-station), so the rows are exactly what the
 # daemon stores. Output: $GROWN/store.db (default /tmp/vigil-bench-grown).
+# run-all: skip
 set -euo pipefail
 . "$(dirname "$0")/station-lib.sh"
 need_bins

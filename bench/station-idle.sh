@@ -35,6 +35,8 @@ after=$(rss_kib "$STATION_PID")
 conns=$(ls /proc/"$STATION_PID"/fd | wc -l)
 echo "station VmRSS after $after KiB with $conns open fds"
 awk -v b="$before" -v a="$after" -v n="$N" \
-  'BEGIN { printf "station memory per idle connection: %.2f KiB ((%d - %d) KiB / %d)\n", (a-b)/n, a, b, n }'
+  'BEGIN { k = (a-b)/n; printf "station memory per idle connection: %.2f KiB ((%d - %d) KiB / %d)\n", k, a, b, n;
+           printf "target <= 2 KiB per connection: %s\n", (k <= 2 ? "met" : "MISSED") }'
 wait "$BPID" || true
 BPID=
+grep -q "$N polls ACKed" "$OUT/idle.out" || { echo "not every idle panel got its poll ACKed" >&2; exit 1; }

@@ -81,5 +81,5 @@ stop_station() {
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 machine_line() {
-  echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cores; build $BUILD; $("$STATION" --version 2>/dev/null | head -1)"
+  echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cores; build $BUILD"
 }

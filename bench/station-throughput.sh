@@ -4,10 +4,13 @@
 # and its in-process echo baseline in the same run:
 #   A. 50 connections, as fast as stop-and-wait allows   (target >= 50,000 msgs/s)
 #   B. 1,000 connections, same                            (target >= 35% of the echo baseline)
-#   C. 50 connections at 20,000 msgs/s offered            (target p99 ACK latency <= 2 ms)
+#   C. 50 connections at 20,000 msgs/s offered            (target p99 ACK latency <= 2 ms;
+#      the echo line shows the generator's own p99 at the same offered rate)
 # empty: a fresh store with the 1,000 bench accounts; grown: a copy of the store made by
 # station-grow-store.sh (>= 500k events over the same 1,000 accounts).
 # Env: BUILD (default build-rel), DURATION (s, default 15), OUT (work dir).
+# run-all: args empty
+# run-all: args grown
 set -euo pipefail
 . "$(dirname "$0")/station-lib.sh"
 need_bins
@@ -36,15 +39,26 @@ start_station "$OUT"
 echo "station pid $STATION_PID port $PORT, store $MODE"
 B=("$VIGIL" bench --host 127.0.0.1 --port "$PORT" --key "$BENCH_KEY" --account-base "$ACCOUNT_BASE")
 
+field() { sed -n "s|.*$2=\([0-9.]*\).*|\1|p" <<<"$1" | head -1; }
+verdict() { if awk "BEGIN { exit !($2) }"; then echo "target $1: met"; else echo "target $1: MISSED"; fi; }
+
 echo "== A: 50 connections, AES-128, stop-and-wait"
 echo "\$ vigil bench --host 127.0.0.1 --port \$PORT --key \$KEY --connections 50 --duration $DURATION --echo"
-"${B[@]}" --connections 50 --duration "$DURATION" --echo
+A=$("${B[@]}" --connections 50 --duration "$DURATION" --echo); echo "$A"
+a=$(field "$(grep '^station' <<<"$A")" msgs/s)
+verdict "50 connections >= 50,000 msgs/s ($a)" "$a >= 50000"
+
 echo "== B: 1,000 connections"
 echo "\$ vigil bench --host 127.0.0.1 --port \$PORT --key \$KEY --connections 1000 --duration $DURATION --echo"
-"${B[@]}" --connections 1000 --duration "$DURATION" --echo
+Bo=$("${B[@]}" --connections 1000 --duration "$DURATION" --echo); echo "$Bo"
+s=$(field "$(grep '^station' <<<"$Bo")" msgs/s); e=$(field "$(grep '^echo' <<<"$Bo")" msgs/s)
+verdict "1,000 connections >= 35% of echo ($s / $e)" "$e > 0 && $s / $e >= 0.35"
+
 echo "== C: 50 connections, 20,000 msgs/s offered"
-echo "\$ vigil bench --host 127.0.0.1 --port \$PORT --key \$KEY --connections 50 --rate 20000 --duration $DURATION"
-"${B[@]}" --connections 50 --rate 20000 --duration "$DURATION"
+echo "\$ vigil bench --host 127.0.0.1 --port \$PORT --key \$KEY --connections 50 --rate 20000 --duration $DURATION --echo"
+C=$("${B[@]}" --connections 50 --rate 20000 --duration "$DURATION" --echo); echo "$C"
+r=$(field "$(grep '^station' <<<"$C")" msgs/s); p=$(field "$(grep '^station' <<<"$C")" p99)
+verdict "p99 <= 2 ms at 20,000 msgs/s offered (p99 ${p} us at $r msgs/s achieved)" "$p <= 2000 && $r >= 19000"
 echo "station RSS $(rss_kib "$STATION_PID") KiB"
 stop_station
 echo "store after: $(sqlite3 "$OUT/store.db" 'select count(*) from events') events"
