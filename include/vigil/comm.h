@@ -149,6 +149,7 @@ struct comm__flight {
     uint8_t  naks;          /* NAK-triggered resends */
     uint8_t  known;         /* cid/urgent filled (a restored flight is not yet) */
     uint8_t  waiting;       /* a send is out and its timer runs until due_ms */
+    uint8_t  send_failed;   /* the last send found its path unable to send */
     uint16_t attempt;
     struct dc09_cid cid;
     int64_t  first_wall_s;  /* wall time of the first send in this run */
@@ -217,6 +218,10 @@ void comm_receive(struct comm *c, unsigned path, const uint8_t *data, size_t len
 /* The transport lost `path` (TCP closed): partial input is dropped and the
  * frames in flight there are resent at once (on the path then active). */
 void comm_path_lost(struct comm *c, unsigned path, uint64_t now_ms);
+
+/* The transport (re)gained `path` (TCP connected): frames whose last send
+ * found it unable to send go at once instead of at their retry timer. */
+void comm_path_up(struct comm *c, unsigned path, uint64_t now_ms);
 
 /* Inspection. */
 unsigned comm_active_path(const struct comm *c);

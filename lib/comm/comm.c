@@ -469,6 +469,7 @@ static void send_flight(struct comm *c, struct comm__flight *f)
     int rc = e == 0 ? encode_send(c, path, &len) : COMM_E_ENCODE;
     if (rc >= 0)
         f->path_mask |= (uint8_t)(1u << path);
+    f->send_failed = rc < 0;
     struct comm_note n = { .kind = COMM_N_TX, .path = (uint8_t)path, .seq = f->seq,
                            .event_id = f->id, .attempt = f->attempt, .cid = f->cid,
                            .encrypted = c->ports.cipher != NULL, .err = rc < 0 ? rc : 0,
@@ -955,4 +956,24 @@ void comm_path_lost(struct comm *c, unsigned path, uint64_t now_ms)
     }
     if (had)
         path_failed_once(c, path);
+}
+
+void comm_path_up(struct comm *c, unsigned path, uint64_t now_ms)
+{
+    if (path >= c->cfg.paths)
+        return;
+    c->now_ms = now_ms;
+    bool kick = false;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
+        struct comm__flight *f = &c->fl[i];
+        if (f->id != 0 && f->waiting && f->send_failed && f->path == path) {
+            f->waiting = 0;
+            f->send_failed = 0;
+            f->due_ms = now_ms;
+            kick = true;
+        }
+    }
+    if (kick)
+        drain(c);
+    flush(c);
 }
