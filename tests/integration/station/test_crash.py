@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The durability promise: every ACKed event is in the store.
 
-SIGTERM during traffic: the daemon exits 0, and every (account, seq) a client
+SIGTERM (and SIGINT) during traffic: the daemon exits 0, and every (account, seq) a client
 got an ACK for is in `vigil events --json`. SIGKILL during a flood: the same
 check after kill -9 and a restart (the restarted daemon also serves again).
 With --long (ctest label long): more connections and several kill rounds."""
@@ -81,9 +81,18 @@ def check_all_acked_stored(st, panels, label):
 
 
 def test_sigterm_during_traffic(args):
+    stop_during_traffic(args, signal.SIGTERM)
+
+
+def test_sigint_during_traffic(args):
+    stop_during_traffic(args, signal.SIGINT)
+
+
+def stop_during_traffic(args, sig):
+    name = signal.Signals(sig).name
     accts = ["7E%02d" % i for i in range(4)]
     key = KEY.encode()
-    st = v.Station(args, config=CFG, name="sigterm")
+    st = v.Station(args, config=CFG, name=name.lower())
     try:
         st.start()
         for a in accts:
@@ -91,15 +100,15 @@ def test_sigterm_during_traffic(args):
         time.sleep(v.ACCOUNT_PICKUP_S)
         panels = run_traffic(st, accts, key, 16, 1.5)
         t0 = time.monotonic()
-        rc = st.stop(signal.SIGTERM, timeout=15)
+        rc = st.stop(sig, timeout=15)
         dt = time.monotonic() - t0
         for p in panels:
             p.halt.set()
             p.join(timeout=10)
-        assert rc == 0, "SIGTERM during traffic: exit status %r\n%s" % (rc, st.log_text()[-3000:])
-        assert dt < 10, "SIGTERM took %.1f s" % dt
-        n = check_all_acked_stored(st, panels, "SIGTERM")
-        print("SIGTERM: %d ACKed events, all stored; exit in %.2f s" % (n, dt))
+        assert rc == 0, "%s during traffic: exit status %r\n%s" % (name, rc, st.log_text()[-3000:])
+        assert dt < 10, "%s took %.1f s" % (name, dt)
+        n = check_all_acked_stored(st, panels, name)
+        print("%s: %d ACKed events, all stored; exit in %.2f s" % (name, n, dt))
     except BaseException:
         print(st.log_text()[-4000:])
         raise
@@ -145,4 +154,5 @@ def test_sigkill_during_flood(args):
 
 
 if __name__ == "__main__":
-    v.run_cases([test_sigterm_during_traffic, test_sigkill_during_flood])
+    v.run_cases([test_sigterm_during_traffic, test_sigint_during_traffic,
+                 test_sigkill_during_flood])
