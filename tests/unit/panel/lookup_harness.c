@@ -12,10 +12,17 @@
 
 #include "vigil/panel.h"
 
-/* The negative control: stops at the first match, like a naive memcmp loop. */
-__attribute__((noinline)) static unsigned lookup_early(const struct pnl__user *users, unsigned n,
-                                                       const uint8_t code[PNL_CODE_LEN_MAX],
-                                                       uint8_t len)
+/* The negative control: stops at the first match, like a naive memcmp loop.
+ * Kept out of line and unspecialised so callgrind can find it by name. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KEEP_WHOLE __attribute__((noinline, noclone))
+#else
+#define KEEP_WHOLE __attribute__((noinline))
+#endif
+unsigned lookup_early(const struct pnl__user *users, unsigned n,
+                      const uint8_t code[PNL_CODE_LEN_MAX], uint8_t len);
+KEEP_WHOLE unsigned lookup_early(const struct pnl__user *users, unsigned n,
+                                 const uint8_t code[PNL_CODE_LEN_MAX], uint8_t len)
 {
     for (unsigned i = 0; i < n; i++) {
         if (users[i].len != len)
