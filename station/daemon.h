@@ -27,6 +27,7 @@ struct stn_account {
     int64_t  last_seen_ms;
     bool     seen_dirty;          /* a last-seen update sits in batch seen_batch */
     uint64_t seen_batch;
+    int64_t  seen_stored_ms;      /* last_seen last put in a batch */
     size_t   seen_index;
     bool     comm_failed;         /* a comm_failure alarm is open for it */
     bool     flooding;            /* a flood episode is on */
@@ -83,6 +84,9 @@ struct stn {
     struct stn_accounts accounts;
     struct stn_dedup dedup;
     struct stn_wstore *ws;
+    struct stn_ckpt *ckpt;
+    uv_work_t ckpt_work;
+    bool ckpt_busy;
 
     /* group commit: the loop fills `pending`, the worker runs `inflight` */
     struct stn_job jobs[2];

@@ -193,7 +193,7 @@ static void conn_close_all(struct stn *s)
 
 static void maybe_finish(struct stn *s)
 {
-    if (!s->stopping || !stn_commit_idle(s))
+    if (!s->stopping || !stn_commit_idle(s) || s->ckpt_busy)
         return;
     if (s->pending->n > 0 || s->pending->nseen > 0) {
         stn_commit_kick(s);    /* parsed before the stop: commit, then answer */
@@ -283,6 +283,19 @@ static void on_check(uv_check_t *h)
     stn_commit_kick(s);
 }
 
+static void ckpt_work_cb(uv_work_t *req)
+{
+    struct stn *s = req->data;
+    stn_ckpt_run(s->ckpt);
+}
+
+static void ckpt_after_cb(uv_work_t *req, int status)
+{
+    struct stn *s = req->data;
+    (void)status;
+    s->ckpt_busy = false;
+}
+
 static void on_tick(uv_timer_t *h)
 {
     struct stn *s = h->data;
@@ -301,6 +314,11 @@ static void on_tick(uv_timer_t *h)
     if (s->cfg.event_retention_days > 0 && now - s->last_prune_ms >= 3600 * 1000) {
         s->last_prune_ms = now;
         s->want_prune_before_ms = now - s->cfg.event_retention_days * 86400000;
+    }
+    if (!s->ckpt_busy && s->ckpt) {
+        s->ckpt_busy = true;
+        if (uv_queue_work(s->loop, &s->ckpt_work, ckpt_work_cb, ckpt_after_cb) != 0)
+            s->ckpt_busy = false;
     }
     if (s->cfg.stats_interval_s > 0 && now - s->last_stats_ms >= s->cfg.stats_interval_s * 1000) {
         s->last_stats_ms = now;
@@ -362,6 +380,11 @@ static int run(struct stn *s)
         fprintf(stderr, "vigil-station: %s\n", msg);
         return 1;
     }
+    if ((rc = stn_ckpt_open(&s->cfg, &s->ckpt, msg, sizeof msg)) != 0) {
+        fprintf(stderr, "vigil-station: %s\n", msg);
+        return 1;
+    }
+    s->ckpt_work.data = s;
     if (stn_accounts_init(&s->accounts) || stn_dedup_init(&s->dedup,
             (size_t)s->cfg.duplicate_entries_max) || stn_commit_init(s)) {
         fprintf(stderr, "vigil-station: out of memory at startup\n");
@@ -456,6 +479,7 @@ int main(int argc, char **argv)
     stn_dedup_free(&s.dedup);
     stn_commit_free(&s);
     stn_wstore_close(s.ws);
+    stn_ckpt_close(s.ckpt);
     stn_free(s.listeners);
     if (rc == 0)
         STN_INFO("main", "exit 0");

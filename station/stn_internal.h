@@ -210,7 +210,13 @@ int  stn_wstore_load_recent(struct stn_wstore *w, int64_t since_ms,
                             struct stn_dup_row **rows, size_t *n,
                             uint64_t (*hash)(void *ctx, const void *p, size_t len), void *ctx);
 
-/* store_schema.c: creates / migrates the schema on a connection */
+/* WAL checkpoints on their own connection, off the loop and beside commits. */
+struct stn_ckpt;
+int  stn_ckpt_open(const struct stn_config *cfg, struct stn_ckpt **out, char *msg, size_t cap);
+void stn_ckpt_close(struct stn_ckpt *c);
+void stn_ckpt_run(struct stn_ckpt *c);
+
+/* creates / migrates the schema on a connection */
 struct sqlite3;
 int stn_schema_migrate(struct sqlite3 *db, char *msg, size_t cap);
 int stn_sqlite_open(const char *path, struct sqlite3 **out, char *msg, size_t cap);

@@ -228,9 +228,55 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
             return STN_E_OPEN;
         }
     }
+    /* Checkpoints run beside the commits on their own connection (checkpoint.c
+     * below): a commit never copies WAL pages into the database itself. */
+    sqlite3_wal_autocheckpoint(w->db, 0);
     w->data_version = -1;
     *out = w;
     return 0;
+}
+
+/* ---- the checkpointer: its own connection, run on the thread pool ------ */
+
+struct stn_ckpt {
+    sqlite3 *db;
+    int64_t  wal_frames_max;   /* past this, a RESTART checkpoint (waits for the writer) */
+};
+
+int stn_ckpt_open(const struct stn_config *cfg, struct stn_ckpt **out, char *msg, size_t cap)
+{
+    struct stn_ckpt *c = stn_calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(msg, cap, "out of memory");
+        return STN_E_NOMEM;
+    }
+    int rc = stn_sqlite_open(cfg->store_path, &c->db, msg, cap);
+    if (rc) {
+        stn_free(c);
+        return rc;
+    }
+    sqlite3_wal_autocheckpoint(c->db, 0);
+    c->wal_frames_max = 65536;   /* 256 MiB of 4 KiB pages */
+    *out = c;
+    return 0;
+}
+
+void stn_ckpt_close(struct stn_ckpt *c)
+{
+    if (!c)
+        return;
+    sqlite3_close(c->db);
+    stn_free(c);
+}
+
+void stn_ckpt_run(struct stn_ckpt *c)
+{
+    int log_frames = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
+    if (rc == SQLITE_OK && log_frames > c->wal_frames_max)
+        rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        STN_WARN("store", "checkpoint failed: %s", sqlite3_errstr(rc));
 }
 
 void stn_wstore_close(struct stn_wstore *w)

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define STN_SEEN_STORE_MS 10000
+
 void stn_raise_own_alarm(struct stn *s, const char *account, uint32_t account_id,
                          const char *kind, int64_t now_ms, const char *detail)
 {
@@ -53,8 +55,12 @@ void stn_account_seen(struct stn *s, struct stn_account *a, int64_t now_ms)
 {
     a->last_seen_ms = now_ms;
     struct stn_job *j = s->pending;
-    /* one last-seen update per account per batch */
-    if (!a->seen_dirty || a->seen_batch != j->batch) {
+    /* Supervision runs on the in-memory time; the store's last_seen_ms is for
+     * people and restarts: written at most every STN_SEEN_STORE_MS per account,
+     * once per batch. */
+    if (now_ms - a->seen_stored_ms < STN_SEEN_STORE_MS) {
+        /* nothing to write */
+    } else if (!a->seen_dirty || a->seen_batch != j->batch) {
         if (j->nseen == j->seen_cap) {
             struct stn_seen *p = stn_realloc(j->seen, j->seen_cap * 2 * sizeof *p);
             if (p) {
@@ -69,6 +75,7 @@ void stn_account_seen(struct stn *s, struct stn_account *a, int64_t now_ms)
             a->seen_dirty = true;
             a->seen_batch = j->batch;
             a->seen_index = j->nseen - 1;
+            a->seen_stored_ms = now_ms;
         }
     } else {
         j->seen[a->seen_index].ms = now_ms;
