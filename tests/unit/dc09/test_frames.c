@@ -125,8 +125,13 @@ static void test_crc(void **state)
     uint8_t buf[300];
     for (size_t i = 0; i < sizeof buf; i++)
         buf[i] = (uint8_t)(i * 37 + 11);
-    for (size_t n = 0; n <= sizeof buf; n += 7)
+    for (size_t n = 0; n <= sizeof buf; n++)
         assert_int_equal(dc09_crc16(buf, n), crc_bitwise(buf, n));
+    /* every start alignment and split point */
+    for (size_t a = 0; a < 8; a++)
+        for (size_t cut = 0; cut < 40; cut++)
+            assert_int_equal(dc09_crc16_update(dc09_crc16(buf + a, cut), buf + a + cut, 100),
+                             crc_bitwise(buf + a, cut + 100));
     /* update in pieces == whole */
     uint16_t c = dc09_crc16(buf, 100);
     c = dc09_crc16_update(c, buf + 100, 200);
@@ -297,6 +302,18 @@ static void test_round_trip_keys(void **state)
             for (unsigned b = 0; b < sizeof key.bytes; b++)
                 assert_int_equal(key.bytes[b], 0);
         }
+    }
+    /* hex digits: every byte value, both cases */
+    for (unsigned v = 0; v < 256; v++) {
+        char hs[33];
+        memset(hs, '0', 32);
+        hs[32] = '\0';
+        hs[0] = (char)v;
+        bool ishex = (v >= '0' && v <= '9') || (v >= 'A' && v <= 'F') || (v >= 'a' && v <= 'f');
+        struct dc09_key kk;
+        assert_int_equal(dc09_key_from_hex(&kk, hs, 32), ishex ? 0 : DC09_E_KEY);
+        if (ishex)
+            assert_int_equal(kk.bytes[0] >> 4, v <= '9' ? v - '0' : (v | 0x20) - 'a' + 10);
     }
     /* bad keys */
     struct dc09_key key;
