@@ -94,10 +94,9 @@ def stop_during_traffic(args, sig):
     key = KEY.encode()
     st = v.Station(args, config=CFG, name=name.lower())
     try:
-        st.start()
         for a in accts:
             st.add_account(a, key=KEY)
-        time.sleep(v.ACCOUNT_PICKUP_S)
+        st.start()
         panels = run_traffic(st, accts, key, 16, 1.5)
         t0 = time.monotonic()
         rc = st.stop(sig, timeout=15)
@@ -123,10 +122,9 @@ def test_sigkill_during_flood(args):
     key = KEY.encode()
     st = v.Station(args, config=CFG, name="sigkill")
     try:
-        st.start()
         for a in accts:
             st.add_account(a, key=KEY)
-        time.sleep(v.ACCOUNT_PICKUP_S)
+        st.start()
         all_panels = []
         first = 1
         for rnd in range(rounds):
