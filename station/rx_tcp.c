@@ -94,10 +94,14 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     int64_t now = stn_now_ms();
     c->last_rx_ms = now;
-    dc09_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
+    size_t frames = dc09_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread,
+                                     on_frame, c);
     if (c->closing)
         return;
-    if (c->reader.len > 0 || c->reader.in_frame) {
+    /* Bytes that did not complete a frame (half a frame, garbage, an oversize
+     * run being dropped) start the partial-frame clock: a peer that drips
+     * anything but whole frames is closed after partial_frame_timeout_s. */
+    if (c->reader.len > 0 || c->reader.in_frame || c->reader.discarding || frames == 0) {
         if (!c->partial_since_ms)
             c->partial_since_ms = now;
     } else {
