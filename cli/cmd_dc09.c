@@ -220,8 +220,10 @@ static void print_json(json_t *o)
 
 static const char decode_help[] =
     "usage: vigil dc09 decode [--key K | --key-hex H | --key-file F | --key-hex-file F]\n"
-    "                         [--no-time-window] [--quirk NAME]...\n"
-    "Reads one frame per line on stdin; prints one JSON object per frame.\n";
+    "                         [--no-time-window] [--quirk NAME]... [--stream]\n"
+    "Reads one frame per line on stdin (--stream: stdin is a byte stream as a TCP\n"
+    "receiver sees it, cut into LF..CR frames by the library's reader); prints one\n"
+    "JSON object per frame.\n";
 
 /* Reads one line (LF-terminated) of at most cap-1 bytes. Returns false at EOF
  * with nothing read; *too_long when the line did not fit (the rest is skipped). */
@@ -245,16 +247,77 @@ static bool read_line(FILE *in, char *buf, size_t cap, size_t *len, bool *too_lo
     return any;
 }
 
+struct decode_ctx {
+    uint32_t quirks;
+    struct dc09_cipher *cipher;
+    bool window;
+    unsigned long n_ok, n_bad;
+};
+
+/* Decodes one frame (LF..CR) and prints its JSON line. */
+static void decode_print(struct decode_ctx *dc, const uint8_t *frame, size_t len)
+{
+    struct dc09_decode_opts opts;
+    dc09_decode_opts_init(&opts, (int64_t)time(NULL));
+    opts.quirks = dc->quirks;
+    opts.cipher = dc->cipher;
+    opts.check_time = dc->window;
+    struct dc09_frame f;
+    struct dc09_diag diag = { 0 };
+    int err = dc09_decode(frame, len, &opts, &f, &diag);
+    if (err == 0) {
+        print_json(frame_json(&f));
+        dc->n_ok++;
+    } else {
+        print_json(error_json(err, &diag));
+        dc->n_bad++;
+    }
+}
+
+static void on_stream_frame(void *ctx, const uint8_t *frame, size_t len, int err)
+{
+    struct decode_ctx *dc = ctx;
+    if (err == 0) {
+        decode_print(dc, frame, len);
+    } else {
+        struct dc09_diag diag = { .field = "frame", .offset = 0 };
+        print_json(error_json(err, &diag));
+        dc->n_bad++;
+    }
+}
+
+/* --stream: stdin as a receiver's socket would deliver it. */
+static int decode_stream(struct decode_ctx *dc)
+{
+    uint8_t rbuf[DC09_FRAME_MAX + 2];
+    struct dc09_reader rd;
+    dc09_reader_init(&rd, rbuf, sizeof rbuf, dc->quirks);
+    uint8_t in[4096];
+    size_t n;
+    while ((n = fread(in, 1, sizeof in, stdin)) > 0)
+        dc09_reader_feed(&rd, in, n, on_stream_frame, dc);
+    if (ferror(stdin)) {
+        fprintf(stderr, "vigil: dc09 decode: reading stdin: %s\n", strerror(errno));
+        return CLI_USAGE;
+    }
+    if (dc->n_bad > 0) {
+        fprintf(stderr, "vigil: dc09 decode: %lu frame%s refused\n", dc->n_bad,
+                dc->n_bad == 1 ? "" : "s");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 static int dc09_decode_cmd(int argc, char **argv)
 {
     static const struct optspec spec[] = {
         { "--key", true }, { "--key-hex", true }, { "--key-file", true },
         { "--key-hex-file", true }, { "--no-time-window", false }, { "--quirk", true },
-        { "--help", false },
+        { "--stream", false }, { "--help", false },
     };
     struct keyopt key = { 0 };
     uint32_t quirks = 0;
-    bool window = true;
+    bool window = true, stream = false;
     int i = 1, r;
     const char *name;
     char *val;
@@ -265,6 +328,8 @@ static int dc09_decode_cmd(int argc, char **argv)
             rc = keyopt_take(&key, name, val);
         else if (strcmp(name, "--no-time-window") == 0)
             window = false;
+        else if (strcmp(name, "--stream") == 0)
+            stream = true;
         else if (strcmp(name, "--quirk") == 0)
             rc = parse_quirk(val, &quirks);
         else if (strcmp(name, "--help") == 0) {
@@ -294,49 +359,43 @@ static int dc09_decode_cmd(int argc, char **argv)
         cipher = &ossl.base;
     }
 
+    struct decode_ctx dc = { .quirks = quirks, .cipher = cipher, .window = window };
+    if (stream) {
+        int rc = decode_stream(&dc);
+        if (cipher != NULL)
+            dc09_ossl_free(&ossl);
+        return rc;
+    }
+
     /* One line holds a frame with or without its LF and CR; we frame it LF..CR. */
     char line[DC09_FRAME_MAX + 2];
     uint8_t frame[DC09_FRAME_MAX + 2];
     size_t len;
     bool too_long;
     int status = CLI_OK;
-    unsigned long n_bad = 0;
     while (read_line(stdin, line, sizeof line, &len, &too_long)) {
         if (len > 0 && line[len - 1] == '\r')
             len--;
         if (len == 0 && !too_long)
             continue;
-        struct dc09_diag diag = { 0 };
-        int err;
-        struct dc09_frame f;
         if (too_long || len + 2 > DC09_FRAME_MAX) {
-            err = DC09_E_OVERSIZE;
-            diag.field = "frame";
-            diag.offset = DC09_FRAME_MAX;
-        } else {
-            frame[0] = '\n';
-            memcpy(frame + 1, line, len);
-            frame[len + 1] = '\r';
-            struct dc09_decode_opts opts;
-            dc09_decode_opts_init(&opts, (int64_t)time(NULL));
-            opts.quirks = quirks;
-            opts.cipher = cipher;
-            opts.check_time = window;
-            err = dc09_decode(frame, len + 2, &opts, &f, &diag);
+            struct dc09_diag diag = { .field = "frame", .offset = DC09_FRAME_MAX };
+            print_json(error_json(DC09_E_OVERSIZE, &diag));
+            dc.n_bad++;
+            continue;
         }
-        if (err == 0) {
-            print_json(frame_json(&f));
-        } else {
-            print_json(error_json(err, &diag));
-            n_bad++;
-            status = CLI_USAGE;
-        }
+        frame[0] = '\n';
+        memcpy(frame + 1, line, len);
+        frame[len + 1] = '\r';
+        decode_print(&dc, frame, len + 2);
     }
     if (ferror(stdin)) {
         fprintf(stderr, "vigil: dc09 decode: reading stdin: %s\n", strerror(errno));
         status = CLI_USAGE;
-    } else if (n_bad > 0) {
-        fprintf(stderr, "vigil: dc09 decode: %lu frame%s refused\n", n_bad, n_bad == 1 ? "" : "s");
+    } else if (dc.n_bad > 0) {
+        fprintf(stderr, "vigil: dc09 decode: %lu frame%s refused\n", dc.n_bad,
+                dc.n_bad == 1 ? "" : "s");
+        status = CLI_USAGE;
     }
     if (cipher != NULL)
         dc09_ossl_free(&ossl);

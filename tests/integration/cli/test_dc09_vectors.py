@@ -219,6 +219,41 @@ def main():
     rawin = "".join("\n" + b + "\r" for b, _, _, _ in plain[:3])
     rc, out, err = run(["dc09", "decode", "--no-time-window"], rawin.encode())
     check(rc == 0 and len(out.splitlines()) == 3, "raw LF..CR input: rc %d, %r" % (rc, out))
+    # --stream: the same frames as one byte stream with garbage between them, cut by the
+    # library's reader: the same JSON as line by line
+    rc1, lines_out, _ = run(["dc09", "decode", "--no-time-window"],
+                            "".join(b + "\n" for b, _, _, _ in plain).encode("latin-1"))
+    wire = b"noise" + b"".join(b"\n" + b.encode("latin-1") + b"\r" + b"\x00junk" for b, _, _, _ in plain)
+    rc2, stream_out, err = run(["dc09", "decode", "--no-time-window", "--stream"], wire)
+    check(rc1 == 0 and rc2 == 0 and stream_out == lines_out and len(stream_out.splitlines()) == len(plain),
+          "--stream gives the same JSON as lines: rc %d/%d %s" % (rc1, rc2, err))
+
+    # --stream --quirk binary-crc: two binary CRC bytes (big-endian), found by the reader
+    # through the length field even when a CRC byte is CR or LF
+    hit = None
+    for seq in range(1, 10000):
+        body = '"ADM-CID"%04dR0L0#1234[#1234|1121 01 003]_13:09:28,11-26-2026' % seq
+        crc = dc09py.crc16_arc(body.encode())
+        if (crc >> 8) in (0x0A, 0x0D) or (crc & 0xFF) in (0x0A, 0x0D):
+            hit = (seq, body, crc)
+            break
+    check(hit is not None, "a sequence whose CRC holds a CR or LF byte")
+    seq, body, crc = hit
+    framebin = b"\n" + bytes([crc >> 8, crc & 0xFF]) + ("%04X" % len(body)).encode() + body.encode() + b"\r"
+    rc, out, err = run(["dc09", "decode", "--no-time-window", "--stream", "--quirk", "binary-crc"],
+                       b"xx" + framebin + framebin)
+    got = [json.loads(x) for x in out.splitlines()]
+    check(rc == 0 and len(got) == 2 and all(g["ok"] and g["seq"] == seq and g["cid"]["zone"] == 3
+                                            for g in got),
+          "binary CRC %04X (seq %d) via --stream: rc %d %r %s" % (crc, seq, rc, got, err))
+    rc, out, err = run(["dc09", "decode", "--no-time-window", "--stream"], framebin)
+    check(rc == 2 or out == "", "binary CRC without the quirk is not accepted: %r" % out)
+    # --stream oversize: reported, then the next frame decodes
+    rc, out, err = run(["dc09", "decode", "--no-time-window", "--stream"],
+                       b"\n" + b"7" * 3000 + b"\r" + b"\n" + plain[0][0].encode() + b"\r")
+    got = [json.loads(x) for x in out.splitlines()]
+    check(rc == 2 and len(got) == 2 and got[0].get("error") == "oversize" and got[1]["ok"],
+          "--stream oversize then a frame: %r" % got)
     finish("vectors: %d rows decoded and compared" % n)
 
 
