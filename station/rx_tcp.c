@@ -269,7 +269,7 @@ void stn_tcp_sweep(struct stn *s, int64_t now_ms)
         struct stn_conn *next = c->next;
         if (c->partial_since_ms && now_ms - c->partial_since_ms > partial_ms) {
             s->c.conns_timed_out++;
-            STN_WARN("rx", "%s: stalled inside a frame for %llds: closed", c->peer,
+            STN_WARN("rx", "%s: no complete frame for %llds (slowloris?): closed", c->peer,
                      (long long)((now_ms - c->partial_since_ms) / 1000));
             stn_conn_close(c);
         } else if (idle_ms && now_ms - c->last_rx_ms > idle_ms) {
