@@ -389,6 +389,8 @@ size_t pnl_record_size(void);
  * all found before `p` is touched (checksums first, then the key is checked
  * on the first encrypted block),
  * so on an error `p` keeps what it held before. Storage is never written.
+ * One exception: a record whose checksums hold but whose fields are out of
+ * range (not written by this core) gives PNL_E_CORRUPT with `p` re-initialised.
  */
 int pnl_load(struct pnl *p, uint64_t now_ms);
 /* Writes the whole state as one record into the other slot. */

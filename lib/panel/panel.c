@@ -59,6 +59,7 @@ void pnl_config_defaults(struct pnl_config *c)
 }
 
 static bool in(uint32_t v, uint32_t lo, uint32_t hi) { return v >= lo && v <= hi; }
+static bool role_ok(unsigned r) { return r >= PNL_ROLE_MASTER && r <= PNL_ROLE_INSTALLER; }
 
 int pnl_config_validate(const struct pnl_config *c)
 {
@@ -101,18 +102,40 @@ int pnl_init(struct pnl *p, const struct pnl_ports *ports)
     return PNL_OK;
 }
 
+int pnl__check_loaded(const struct pnl *p)
+{
+    if (pnl_config_validate(&p->cfg) < 0 || p->queue_len > PNL_QUEUE_MAX ||
+        p->hist_len > PNL_HISTORY_MAX || p->hist_head >= PNL_HISTORY_MAX)
+        return PNL_E_CORRUPT;
+    for (unsigned i = 0; i < PNL_USERS_MAX; i++) {
+        const struct pnl__user *u = &p->users[i];
+        if (u->len != 0 && (u->len < PNL_CODE_LEN_MIN || !role_ok(u->role) ||
+                            u->link > PNL_USERS_MAX || u->duress > 1))
+            return PNL_E_CORRUPT;
+    }
+    for (unsigned z = 0; z < PNL_ZONES_MAX; z++) {
+        const struct pnl_zone_cfg *c = &p->zones[z].cfg;
+        if (c->type > PNL_ZONE_TAMPER ||
+            (c->type != PNL_ZONE_UNUSED && (c->part == 0 || c->part > PNL_PARTS_MAX)))
+            return PNL_E_CORRUPT;
+    }
+    for (unsigned i = 0; i < PNL_PARTS_MAX; i++)
+        if (p->parts[i].mode < PNL_MODE_AWAY || p->parts[i].mode > PNL_MODE_INSTANT)
+            return PNL_E_CORRUPT;
+    return PNL_OK;
+}
+
 void pnl__after_load(struct pnl *p, uint64_t now_ms)
 {
     for (unsigned i = 0; i < PNL_PARTS_MAX; i++) {
         struct pnl__part *pt = &p->parts[i];
         pt->klen = 0;
         pt->kstage = 0;
+        pt->kcmd = 0;
         pt->locked = 0;
         pt->siren = 0;
         pt->reported = 0;
         pt->armed_at_ms = 0;
-        if (pt->mode < PNL_MODE_AWAY || pt->mode > PNL_MODE_INSTANT)
-            pt->mode = PNL_MODE_AWAY;
     }
     for (unsigned z = 0; z < PNL_ZONES_MAX; z++) {
         p->zones[z].open = 0;
@@ -280,7 +303,6 @@ static bool digits_ok(const char *c, size_t len)
     return true;
 }
 
-static bool role_ok(unsigned r) { return r >= PNL_ROLE_MASTER && r <= PNL_ROLE_INSTALLER; }
 
 int pnl_user_set(struct pnl *p, unsigned slot, const char *code, size_t len,
                  enum pnl_role role, uint8_t parts, bool duress, unsigned link,
@@ -833,7 +855,7 @@ static void program_entry(struct pnl *p, unsigned part, uint64_t now_ms)
         e = slot == 0 ? PNL_E_SLOT
                       : pnl_user_set(p, slot, b + 4, n - 4, PNL_ROLE_USER, auth->parts,
                                      true, link, &res, NULL);
-    } else if (pt->kcmd == '9' && n >= 3 && n <= 12) {
+    } else if (pt->kcmd == '9' && n >= 3 && n <= 9) {   /* PP + up to 7 digits */
         uint32_t v = 0;
         for (unsigned i = 2; i < n; i++)
             v = v * 10u + (uint32_t)(b[i] - '0');
@@ -929,7 +951,8 @@ static void code_entry(struct pnl *p, unsigned part, uint64_t now_ms)
     }
     switch (pt->kcmd) {
     case '\0':
-        if (pt->state == PNL_ST_DISARMED) {
+        /* Disarmed with a siren sounding (panic, tamper): the code silences. */
+        if (pt->state == PNL_ST_DISARMED && !pt->siren) {
             ok = role != PNL_ROLE_INSTALLER && pnl_arm(p, part, PNL_MODE_AWAY, who, now_ms) == PNL_OK;
         } else if (role == PNL_ROLE_MASTER || role == PNL_ROLE_USER) {
             disarm(p, part, who, duress, now_ms);

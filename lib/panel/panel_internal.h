@@ -20,6 +20,8 @@ void pnl__policy_pair(const char *code, size_t len, bool duress,
                       const struct pnl_policy_code *e, const struct pnl_layout *layout,
                       struct pnl_policy_result *res);
 void pnl__policy_end(const char *code, size_t len, bool duress, struct pnl_policy_result *res);
+/* Every loaded field within its range (store.c, after parsing). */
+int pnl__check_loaded(const struct pnl *p);
 /* Timers and transient state after a load (store.c → panel.c). */
 void pnl__after_load(struct pnl *p, uint64_t now_ms);
 

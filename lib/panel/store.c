@@ -464,8 +464,9 @@ int pnl_load(struct pnl *p, uint64_t now_ms)
         pnl_init(p, &ports);
         return r.err;
     }
-    if (pnl_config_validate(&p->cfg) < 0 || p->queue_len > PNL_QUEUE_MAX ||
-        p->hist_len > PNL_HISTORY_MAX || p->hist_head >= PNL_HISTORY_MAX) {
+    if (pnl__check_loaded(p) < 0) {
+        /* A record that passed its checksums but holds impossible values:
+         * written by something else. Refused; p starts afresh. */
         struct pnl_ports ports = p->ports;
         pnl_init(p, &ports);
         return PNL_E_CORRUPT;

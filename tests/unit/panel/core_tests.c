@@ -585,6 +585,10 @@ TEST(no_abort_delay_for_24h_zones)
     CHECK_EQ(F.nrec, 0);
     pnl_zone_set(&F.p, 6, true, F.clk);                     /* panic */
     CHECK_EQ(fx_count_cid(&F, 123, 1), 1);
+    CHECK(pnl_siren_on(&F.p, 1));
+    fx_keys(&F, C_USER "#");                                /* the code silences, */
+    CHECK(!pnl_siren_on(&F.p, 1));
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);     /* does not arm */
     pnl_zone_set(&F.p, 4, true, F.clk);                     /* fire */
     CHECK_EQ(fx_count_cid(&F, 110, 1), 1);
     CHECK_EQ(fx_count_out(&F, PNL_OUT_SIREN, 2), 1);
@@ -896,6 +900,19 @@ TEST(persist_corrupt_truncated_version_empty)
             F.slot[s][28 + k] = (uint8_t)(c >> (8 * k));
     }
     CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_VERSION);
+    /* Checksums right, a field impossible (zone 1 in partition 0): refused. */
+    setup(&F);
+    for (int s = 0; s < 2; s++) {
+        F.slot[s][32 + 35 + 16 + PNL_USERS_MAX * 8 + 1] = 0;
+        uint32_t c = pnl__crc32(0, F.slot[s] + 32, PNL__BODY_SIZE);
+        for (int k = 0; k < 4; k++)
+            F.slot[s][16 + k] = (uint8_t)(c >> (8 * k));
+        c = pnl__crc32(0, F.slot[s], 28);
+        for (int k = 0; k < 4; k++)
+            F.slot[s][28 + k] = (uint8_t)(c >> (8 * k));
+    }
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_CORRUPT);
+    CHECK_EQ(F.p.users[0].len, 0);                          /* afresh, not half-loaded */
 }
 
 TEST(persist_missing_and_wrong_key)
