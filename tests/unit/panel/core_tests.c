@@ -352,6 +352,11 @@ static void scenario(int which, bool duress)
         fx_keys(&F, code);
         fx_run(&F, 5000);
         break;
+    case 5: /* at a partition the code may not use: refused either way */
+        F.nrec = 0;
+        fx_keys_at(&F, 2, code);
+        fx_run(&F, 1000);
+        break;
     case 4: /* during wrong-code lockout */
         arm_away(&F);
         fx_keys(&F, "0001#0002#0003#0004#0005#");
@@ -366,17 +371,32 @@ static void scenario(int which, bool duress)
 
 TEST(duress_invisible_tick_for_tick)
 {
-    for (int which = 0; which <= 4; which++) {
+    static struct pnl_history hist_normal[PNL_HISTORY_MAX];
+    for (int which = 0; which <= 5; which++) {
         scenario(which, false);
         unsigned writes = F.writes;
         size_t bytes = F.bytes_written;
         save_records(&F);
+        unsigned nh = 0;
+        while (nh < PNL_HISTORY_MAX && pnl_history_get(&F.p, nh, &hist_normal[nh]) == PNL_OK)
+            nh++;
         CHECK_EQ(fx_count_cid(&F, 121, 0), 0);
         scenario(which, true);
         CHECK_EQ(fx_count_cid(&F, 121, 0), 1);              /* it did report */
         check_same_records(&F);                             /* and nobody could see it */
         CHECK_EQ(F.writes, writes);
         CHECK_EQ(F.bytes_written, bytes);
+        /* The keypad-visible history reads the same, entry for entry. */
+        for (unsigned i = 0; i < nh; i++) {
+            struct pnl_history h;
+            CHECK_EQ(pnl_history_get(&F.p, i, &h), PNL_OK);
+            CHECK_EQ(h.kind, hist_normal[i].kind);
+            CHECK_EQ(h.part, hist_normal[i].part);
+            CHECK_EQ(h.who, hist_normal[i].who);
+            CHECK_EQ(h.mode, hist_normal[i].mode);
+        }
+        struct pnl_history extra;
+        CHECK_EQ(pnl_history_get(&F.p, nh, &extra), PNL_E_NOENT);
     }
 }
 
