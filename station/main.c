@@ -374,7 +374,6 @@ static int run(struct stn *s)
     char msg[512];
     s->loop = uv_default_loop();
     s->started_ms = stn_now_ms();
-    stn_bucket_take(&s->unknown_bucket, s->started_ms, 1, 1);  /* primes it */
 
     if ((rc = stn_wstore_open(&s->cfg, &s->ws, msg, sizeof msg)) != 0) {
         fprintf(stderr, "vigil-station: %s\n", msg);
