@@ -110,12 +110,18 @@ static int src_open(struct sim *s, const char *path)
 
 /* ---- waiting --------------------------------------------------------- */
 
-static bool anything_in_flight(const struct sim *s)
+/* A frame went out and its answer may still come (its path could send and
+ * its retry timer has not run out): in --fast, virtual time waits for it. */
+static bool answer_pending(const struct sim *s)
 {
+    uint64_t now = sim_real_ms(s);
     for (unsigned i = 0; i < s->count; i++) {
         const struct comm *c = &s->panels[i].c;
-        if (comm_inflight(c) != 0 || c->poll[0].active || c->poll[1].active)
-            return true;
+        for (unsigned k = 0; k < COMM_INFLIGHT_MAX; k++) {
+            const struct comm__flight *f = &c->fl[k];
+            if (f->id != 0 && f->waiting && !f->send_failed && f->due_ms > now)
+                return true;
+        }
     }
     return false;
 }
@@ -129,7 +135,7 @@ static void wait_ms(struct sim *s, uint64_t ms)
         return;
     }
     /* Virtual clock: the core's time jumps in 100 ms steps; the network stays
-     * real, and a step waits (up to 2 s) for frames in flight to be answered,
+     * real, and a step waits (up to 300 ms) for frames in flight to be answered,
      * so events reach the station at the moment they happen in virtual time. */
     uint64_t end = s->virt_ms + ms;
     while (!s->quit && s->virt_ms < end) {
@@ -138,8 +144,8 @@ static void wait_ms(struct sim *s, uint64_t ms)
         for (unsigned i = 0; i < s->count; i++)
             sim_panel_tick(&s->panels[i]);
         uv_run(s->loop, UV_RUN_NOWAIT);
-        uint64_t guard = sim_real_ms(s) + 2000;
-        while (!s->quit && anything_in_flight(s) && sim_real_ms(s) < guard)
+        uint64_t guard = sim_real_ms(s) + 300;
+        while (!s->quit && answer_pending(s) && sim_real_ms(s) < guard)
             uv_run(s->loop, UV_RUN_ONCE);
     }
 }

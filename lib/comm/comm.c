@@ -643,10 +643,14 @@ static void drain(struct comm *c)
     }
     /* New sequence numbers are on storage before any frame carries them. */
     flush(c);
-    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
-        struct comm__flight *f = &c->fl[i];
-        if (f->id != 0 && f->known && !f->waiting && f->due_ms <= c->now_ms)
-            send_flight(c, f);
+    /* Priority 1 first, whatever slot it sits in. */
+    for (int pass = 1; pass >= 0; pass--) {
+        for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
+            struct comm__flight *f = &c->fl[i];
+            if (f->id != 0 && f->known && f->urgent == pass && !f->waiting &&
+                f->due_ms <= c->now_ms)
+                send_flight(c, f);
+        }
     }
 }
 
