@@ -375,6 +375,9 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+struct events_out { bool json; size_t n; };
+static int print_event(void *ctx, void *obj);
+
 int cmd_events(const struct cli_global *g, int argc, char **argv)
 {
     struct stn_event_filter f = { 0 };
@@ -400,25 +403,54 @@ int cmd_events(const struct cli_global *g, int argc, char **argv)
             return CLI_USAGE;
         }
     }
+    if (f.account && (strlen(f.account) < 3 || strlen(f.account) > 16 ||
+                      strspn(f.account, "0123456789abcdefABCDEF") != strlen(f.account))) {
+        fprintf(stderr, "vigil: events: --account must be 3..16 hex digits\n");
+        return CLI_USAGE;
+    }
     struct stn_store *st;
     int rc = open_store(g, &st);
     if (rc)
         return rc;
-    void *out = NULL;
-    rc = stn_events_json(st, &f, &out);
+    struct events_out eo = { .json = json, .n = 0 };
+    if (json)
+        fputs("[", stdout);
+    rc = stn_events_each(st, &f, print_event, &eo);
     stn_store_close(st);
+    if (json)
+        fputs(eo.n ? "\n]\n" : "]\n", stdout);
     if (rc == STN_E_INVAL) {
         fprintf(stderr, "vigil: events: --account must be 3..16 hex digits\n");
         return CLI_USAGE;
     }
     if (rc)
         return result(rc, "events", "");
-    if (json) {
-        print_json(out);
-    } else {
-        size_t i;
-        json_t *e;
-        json_array_foreach((json_t *)out, i, e) {
+    return CLI_OK;
+}
+
+static int print_event(void *ctx, void *obj)
+{
+    struct events_out *eo = ctx;
+    json_t *e = obj;
+    if (eo->json) {
+        char *s = json_dumps(e, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (s) {
+            /* indent the object by one level inside the array */
+            fputs(eo->n ? ",\n  " : "\n  ", stdout);
+            for (const char *p = s; *p; p++) {
+                putchar(*p);
+                if (*p == '\n')
+                    fputs("  ", stdout);
+            }
+            free(s);
+        }
+        eo->n++;
+        json_decref(e);
+        return 0;
+    }
+    eo->n++;
+    {
+        {
             json_t *cid = json_object_get(e, "cid"), *sia = json_object_get(e, "sia");
             char what[64] = "";
             if (json_is_object(cid))
@@ -437,8 +469,8 @@ int cmd_events(const struct cli_global *g, int argc, char **argv)
                    json_is_string(json_object_get(e, "kind")) ? jstr(e, "kind") : "");
         }
     }
-    json_decref(out);
-    return CLI_OK;
+    json_decref(e);
+    return 0;
 }
 
 int cmd_alarms(const struct cli_global *g, int argc, char **argv)

@@ -555,7 +555,27 @@ int stn_account_json(struct stn_store *s, const char *number, void **out)
     return 0;
 }
 
+static int append_cb(void *ctx, void *obj)
+{
+    return json_array_append_new(ctx, obj) == 0 ? 0 : STN_E_NOMEM;
+}
+
 int stn_events_json(struct stn_store *s, const struct stn_event_filter *f, void **out)
+{
+    json_t *arr = json_array();
+    if (!arr)
+        return STN_E_NOMEM;
+    int rc = stn_events_each(s, f, append_cb, arr);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+int stn_events_each(struct stn_store *s, const struct stn_event_filter *f,
+                    int (*fn)(void *ctx, void *obj), void *ctx)
 {
     char num[DC09_ACCOUNT_MAX + 1] = "";
     if (f->account && valid_number(f->account, num))
@@ -572,7 +592,6 @@ int stn_events_json(struct stn_store *s, const struct stn_event_filter *f, void 
         sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, f->since_ms);
     sqlite3_bind_int64(st, 3, f->limit > 0 ? f->limit : -1);
-    json_t *arr = json_array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o = json_pack("{s:I,s:o,s:o,s:i,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
@@ -583,16 +602,13 @@ int stn_events_json(struct stn_store *s, const struct stn_event_filter *f, void 
             "kind", col_text(st, 16), "priority", col_int(st, 17),
             "data", col_text(st, 18),
             "peer", col_text(st, 19));
-        if (o)
-            json_array_append_new(arr, o);
+        if (!o || fn(ctx, o) != 0) {
+            sqlite3_finalize(st);
+            return STN_E_NOMEM;
+        }
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(arr);
-        return STN_E_STORE;
-    }
-    *out = arr;
-    return 0;
+    return rc == SQLITE_DONE ? 0 : STN_E_STORE;
 }
 
 int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)

@@ -117,6 +117,10 @@ struct stn_event_filter {
     int64_t limit;         /* 0: no limit */
 };
 int stn_events_json(struct stn_store *s, const struct stn_event_filter *f, void **out);
+/* The same, one event at a time (a json_t * object the callee owns): for
+ * stores too big to hold as one array. fn returns non-zero to stop. */
+int stn_events_each(struct stn_store *s, const struct stn_event_filter *f,
+                    int (*fn)(void *ctx, void *obj), void *ctx);
 /* Open alarms (not closed) in queue order: priority ascending, then oldest first. */
 int stn_alarms_json(struct stn_store *s, bool include_closed, void **out);
 /* Signals refused with DUH (unknown account, payload, decrypt, clear on keyed). */
