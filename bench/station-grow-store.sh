@@ -16,7 +16,7 @@ use_accounts "$GROWN" 1000
 start_station "$GROWN"
 n=0
 while [ "$n" -lt "$TARGET" ]; do
-  "$VIGIL" bench --host 127.0.0.1 --port "$PORT" --key "$BENCH_KEY" --account-base "$ACCOUNT_BASE" \
+  nice -n "$NICE" "$VIGIL" bench --host 127.0.0.1 --port "$PORT" --key "$BENCH_KEY" --account-base "$ACCOUNT_BASE" \
       --connections 1000 --duration 20 --warmup 0 >"$GROWN/grow.out" || true
   cat "$GROWN/grow.out"
   n=$(sqlite3 "$GROWN/store.db" 'select count(*) from events')

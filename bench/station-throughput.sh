@@ -37,7 +37,7 @@ esac
 machine_line
 start_station "$OUT"
 echo "station pid $STATION_PID port $PORT, store $MODE"
-B=("$VIGIL" bench --host 127.0.0.1 --port "$PORT" --key "$BENCH_KEY" --account-base "$ACCOUNT_BASE")
+B=(nice -n "$NICE" "$VIGIL" bench --host 127.0.0.1 --port "$PORT" --key "$BENCH_KEY" --account-base "$ACCOUNT_BASE")
 
 field() { sed -n "s|.*$2=\([0-9.]*\).*|\1|p" <<<"$1" | head -1; }
 verdict() { if awk "BEGIN { exit !($2) }"; then echo "target $1: met"; else echo "target $1: MISSED"; fi; }

@@ -1,7 +1,8 @@
 /*
  * bench_echo.c — the echo baseline of `vigil bench`: a libuv TCP server on
  * 127.0.0.1 that answers every frame (each CR ends one) with one fixed reply
- * of the same size as the station's ACK, so `vigil bench --echo` can state the
+ * (a real ACK or encrypted ACK made once by the caller, so the client does the same
+ * verification work as against the station), so `vigil bench --echo` can state the
  * station's throughput as a ratio of what the network and the client alone
  * reach. It must never parse, decrypt or store anything (that would no longer
  * be a bare baseline) and never listen on anything but 127.0.0.1.
@@ -153,14 +154,13 @@ static void echo_thread(void *arg)
     uv_run(&e->loop, UV_RUN_DEFAULT);
 }
 
-static int echo_setup(struct bench_echo *e, uint16_t port, size_t reply_len, uint16_t *bound)
+static int echo_setup(struct bench_echo *e, uint16_t port, const uint8_t *reply, size_t reply_len,
+                      uint16_t *bound)
 {
     if (reply_len < 2 || reply_len > ECHO_REPLY_MAX)
         return -1;
     e->reply_len = reply_len;
-    memset(e->reply, 'E', reply_len);
-    e->reply[0] = '\n';
-    e->reply[reply_len - 1] = '\r';
+    memcpy(e->reply, reply, reply_len);
     if (uv_loop_init(&e->loop) != 0)
         return -1;
     struct sockaddr_in a;
@@ -181,12 +181,13 @@ static int echo_setup(struct bench_echo *e, uint16_t port, size_t reply_len, uin
     return 0;
 }
 
-int bench_echo_start(struct bench_echo **out, uint16_t *port, size_t reply_len)
+int bench_echo_start(struct bench_echo **out, uint16_t *port, const uint8_t *reply,
+                     size_t reply_len)
 {
     struct bench_echo *e = calloc(1, sizeof *e);
     if (!e)
         return -1;
-    if (echo_setup(e, 0, reply_len, port) != 0) {
+    if (echo_setup(e, 0, reply, reply_len, port) != 0) {
         free(e);
         return -1;
     }
@@ -214,13 +215,13 @@ void bench_echo_stop(struct bench_echo *e)
     free(e);
 }
 
-int bench_echo_serve(uint16_t port, size_t reply_len)
+int bench_echo_serve(uint16_t port, const uint8_t *reply, size_t reply_len)
 {
     struct bench_echo *e = calloc(1, sizeof *e);
     if (!e)
         return -1;
     uint16_t bound = 0;
-    if (echo_setup(e, port, reply_len, &bound) != 0) {
+    if (echo_setup(e, port, reply, reply_len, &bound) != 0) {
         fprintf(stderr, "vigil: bench: cannot listen on 127.0.0.1:%u\n", port);
         free(e);
         return -1;

@@ -13,11 +13,13 @@
 struct bench_echo;
 
 /* Starts the server on its own thread and libuv loop at 127.0.0.1:port
- * (0 = ephemeral; the bound port is returned in *port). reply_len >= 2. */
-int bench_echo_start(struct bench_echo **out, uint16_t *port, size_t reply_len);
+ * (0 = ephemeral; the bound port is returned in *port). `reply` (LF..CR, at
+ * most 512 bytes) is copied and sent, unchanged, once per frame received. */
+int bench_echo_start(struct bench_echo **out, uint16_t *port, const uint8_t *reply,
+                     size_t reply_len);
 void bench_echo_stop(struct bench_echo *e);
 
 /* Runs the server in the foreground until SIGINT/SIGTERM. */
-int bench_echo_serve(uint16_t port, size_t reply_len);
+int bench_echo_serve(uint16_t port, const uint8_t *reply, size_t reply_len);
 
 #endif
