@@ -176,6 +176,7 @@ int stn_accounts_merge(struct stn *s, const struct stn_account_row *rows, size_t
             /* the supervision clock starts when the station learns of the account */
             int64_t start = s->accounts_ready ? stn_now_ms() : s->started_ms;
             a->last_seen_ms = r->last_seen_ms > start ? r->last_seen_ms : start;
+            a->comm_failed = r->comm_failed;   /* the next frame restores it, even after a restart */
             if (set_key(a, r) != 0) {
                 account_free(a);
                 continue;     /* logged; frames for it get DUH as unknown */

@@ -162,6 +162,7 @@ struct stn_account_row {
     uint32_t quirks;
     int64_t  supervision_s;
     int64_t  last_seen_ms;
+    bool     comm_failed;     /* an unrestored comm_failure alarm is open */
 };
 
 struct stn_dup_row { uint32_t account_id; uint16_t seq; uint64_t hash; int64_t time_ms; };

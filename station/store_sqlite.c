@@ -593,7 +593,10 @@ int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows
     *rows = NULL;
     *n = 0;
     if (sqlite3_prepare_v2(w->db, "SELECT id, number, key, quirks, supervision_s,"
-                           " last_seen_ms FROM accounts ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+                           " last_seen_ms, EXISTS (SELECT 1 FROM alarms WHERE"
+                           " account=accounts.number AND kind='comm_failure'"
+                           " AND state!='closed' AND restored_at_ms IS NULL)"
+                           " FROM accounts ORDER BY id", -1, &s, NULL) != SQLITE_OK)
         return STN_E_STORE;
     size_t cap = 64, cnt = 0;
     struct stn_account_row *r = stn_calloc(cap, sizeof *r);
@@ -621,6 +624,7 @@ int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows
         a->quirks = (uint32_t)sqlite3_column_int64(s, 3);
         a->supervision_s = sqlite3_column_int64(s, 4);
         a->last_seen_ms = sqlite3_column_int64(s, 5);
+        a->comm_failed = sqlite3_column_int(s, 6) != 0;
         cnt++;
     }
     sqlite3_finalize(s);
