@@ -203,6 +203,8 @@ struct stn_wstore {
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
     int64_t data_version;
+    uint64_t failures;
+    int64_t failure_logged_ms;
     char path[STN_PATH_MAX];
 };
 
@@ -571,8 +573,15 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
         if (rc == 0)
             rc = step_done(w->st[S_COMMIT]);
         if (rc != 0) {
-            STN_ERROR("store", "commit of batch %llu (%zu items) failed: %s",
-                      (unsigned long long)j->batch, j->n, sqlite3_errstr(rc));
+            /* one line per failure, but at most one per second while it lasts */
+            w->failures++;
+            if (j->now_ms - w->failure_logged_ms >= 1000) {
+                STN_ERROR("store", "commit of batch %llu (%zu items) failed: %s; nothing of it "
+                          "is acknowledged (%llu failed commits so far)",
+                          (unsigned long long)j->batch, j->n, sqlite3_errstr(rc),
+                          (unsigned long long)w->failures);
+                w->failure_logged_ms = j->now_ms;
+            }
             if (!sqlite3_get_autocommit(w->db))
                 step_done(w->st[S_ROLLBACK]);
             j->rc = STN_E_STORE;
