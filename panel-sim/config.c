@@ -52,6 +52,30 @@ static int check_zone(const char *v, char *msg, size_t cap)
     return -1;
 }
 
+int sim_quirks_parse(const char *v, uint32_t *out)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", v);
+    *out = 0;
+    for (char *t = strtok(buf, ", "); t; t = strtok(NULL, ", ")) {
+        uint32_t f;
+        if (dc09_quirk_parse(t, &f) < 0)
+            return -1;
+        *out |= f;
+    }
+    return 0;
+}
+
+static int check_quirks(const char *v, char *msg, size_t cap)
+{
+    uint32_t q;
+    if (sim_quirks_parse(v, &q) < 0) {
+        snprintf(msg, cap, "quirks: binary-crc crc-with-cr bare-l pad-no-bar no-data-account ignore-length");
+        return -1;
+    }
+    return 0;
+}
+
 static const char *const transports[] = { "tcp", "udp", NULL };
 
 const struct conf_key sim_config_keys[] = {
@@ -95,6 +119,9 @@ const struct conf_key sim_config_keys[] = {
       .help = "DC-09 line number Lpref (hex)" },
     { .name = "receiver_id", .type = CONF_STRING, .offset = OFF(receiver_id),
       .size = SZ(receiver_id), .help = "DC-09 receiver number Rrcvr (hex; empty: no R token)" },
+    { .name = "receiver_quirks", .type = CONF_STRING, .offset = OFF(receiver_quirks),
+      .size = SZ(receiver_quirks), .check = check_quirks,
+      .help = "DC-09 quirks accepted in the receiver's replies, comma-separated (e.g. pad-no-bar)" },
     { .name = "zone", .type = CONF_LIST, .offset = OFF(zone), .check = check_zone,
       .help = "zone N TYPE [PARTITION] (repeat; none: the default six zones)" },
     { .name = "exit_delay_s", .type = CONF_INT, .min = 45, .max = 255, .def = "60",
@@ -105,7 +132,7 @@ const struct conf_key sim_config_keys[] = {
       .offset = OFF(abort_window_s), .help = "abort window of a fresh panel (15..45)" },
 };
 const size_t sim_config_key_count = sizeof sim_config_keys / sizeof sim_config_keys[0];
-_Static_assert(sizeof sim_config_keys / sizeof sim_config_keys[0] == 22, "key table");
+_Static_assert(sizeof sim_config_keys / sizeof sim_config_keys[0] == 23, "key table");
 
 int sim_config_load(const char *path, struct sim_config *cfg)
 {

@@ -42,6 +42,7 @@ struct sim_config {
     int64_t clock_max_s;
     char line[16];
     char receiver_id[16];
+    char receiver_quirks[128];
     struct conf_list zone;
     int64_t exit_delay_s;
     int64_t entry_delay_s;
@@ -51,6 +52,7 @@ extern const struct conf_key sim_config_keys[];
 extern const size_t sim_config_key_count;
 /* Parses FILE; on error prints "vigil-panel: FILE:LINE: ..." and returns -1. */
 int sim_config_load(const char *path, struct sim_config *cfg);
+int sim_quirks_parse(const char *v, uint32_t *out);
 
 /* ---- one panel ------------------------------------------------------- */
 

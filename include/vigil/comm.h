@@ -130,6 +130,8 @@ struct comm_config {
                                     far from the set wall time; default 3600 */
     uint32_t ack_tolerance_s;    /* an *ACK may be this much older than the first
                                     send (receiver clock skew); default 25 */
+    uint32_t reply_quirks;       /* enum dc09_quirk flags accepted in the receiver's
+                                    replies (e.g. pad-no-bar); default 0: strict */
 };
 void comm_config_defaults(struct comm_config *c);
 int  comm_config_validate(const struct comm_config *c);

@@ -291,7 +291,7 @@ int comm_init(struct comm *c, const struct comm_ports *ports, const struct comm_
     c->now_ms = now_ms;
     c->next_poll_ms = now_ms + (uint64_t)cfg->supervision_s * 1000u;
     for (unsigned p = 0; p < COMM_PATHS; p++)
-        dc09_reader_init(&c->rd[p], c->rdbuf[p], COMM_RX_BUF, 0);
+        dc09_reader_init(&c->rd[p], c->rdbuf[p], COMM_RX_BUF, cfg->reply_quirks);
     return COMM_OK;
 }
 
@@ -888,6 +888,7 @@ static void handle_reply(struct comm *c, unsigned path, const uint8_t *frame, si
     struct dc09_decode_opts o;
     dc09_decode_opts_init(&o, comm_wall_s(c, c->now_ms));
     o.cipher = c->ports.cipher;
+    o.quirks = c->cfg.reply_quirks;
     o.check_time = false;               /* judged below, per reply kind */
     struct dc09_frame *r = &c->scratch;
     int e = dc09_decode(frame, len, &o, r, NULL);
