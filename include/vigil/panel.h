@@ -375,6 +375,7 @@ struct pnl {
     uint8_t  dirty;
     uint64_t next_test_ms;
     bool     test_armed;
+    uint8_t  ack_pending;           /* ACKed removals not yet saved */
 };
 
 /* Fresh panel: defaults, no users, no zones, empty queue. Does not touch storage. */
@@ -456,7 +457,13 @@ unsigned pnl_queue_count(const struct pnl *p);
 int pnl_queue_peek(const struct pnl *p, struct pnl_event *out);
 /* The event is on its way (still held until ACK). */
 int pnl_queue_mark_sent(struct pnl *p, uint32_t id);
-/* The receiver ACKed it: removed and the queue saved. */
+/*
+ * The receiver ACKed it: removed from the queue at once, and the removal is
+ * saved with the next save the panel makes anyway (code entry, zone event,
+ * timer event, periodic test) — never by the ACK itself: the ACK of a duress
+ * event would otherwise be a flash write that only duress causes. After a
+ * power cut in between, the event is sent again (at-least-once delivery).
+ */
 int pnl_queue_ack(struct pnl *p, uint32_t id);
 /* The i-th event in delivery order (0 = next to go), for inspection. */
 int pnl_queue_at(const struct pnl *p, unsigned i, struct pnl_event *out);

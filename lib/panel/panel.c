@@ -288,7 +288,8 @@ int pnl_queue_ack(struct pnl *p, uint32_t id)
         p->queue[i] = p->queue[i + 1];
     p->queue_len--;
     p->queue[p->queue_len] = (struct pnl_event){ 0 };
-    return pnl_save(p);
+    p->ack_pending = 1;             /* saved with the next save; never a save of its own */
+    return PNL_OK;
 }
 
 /* ---- users ----------------------------------------------------------- */

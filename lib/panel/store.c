@@ -361,6 +361,7 @@ int pnl_save(struct pnl *p)
     p->save_seq = seq;
     p->has_record = 1;
     p->dirty = 0;
+    p->ack_pending = 0;
     return PNL_OK;
 }
 
