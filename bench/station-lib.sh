@@ -87,3 +87,24 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 machine_line() {
   echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cores; build $BUILD; nice $NICE; load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# fsync_probe DIR — fdatasync latency after a 4 KiB append, on the store's file system,
+# right now: with group commit it bounds what any durable receiver can do here.
+fsync_probe() {
+  /usr/bin/python3 - "$1" <<'PY'
+import os, sys, time
+p = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+lat = []
+for _ in range(200):
+    os.write(fd, b"x" * 4096)
+    t = time.perf_counter(); os.fdatasync(fd); lat.append(time.perf_counter() - t)
+os.close(fd); os.unlink(p)
+lat.sort()
+print("# fdatasync after a 4 KiB append, now: p50 %.0f us, p99 %.0f us (PERFORMANCE.md: ~140 / ~200 us)"
+      % (lat[len(lat) // 2] * 1e6, lat[int(len(lat) * 0.99)] * 1e6))
+PY
+}
+
+# cpu_s PID — user+system CPU seconds the process (all threads) has used so far.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
