@@ -195,7 +195,11 @@ size_t dc09_reader_feed(struct dc09_reader *r, const uint8_t *data, size_t len, 
             continue;
         }
         if (data[i + e] == LF) {
-            /* The frame never ended: drop it, start over at this LF. */
+            /* The frame never ended: drop it, start over at this LF; if it
+             * had already outgrown the buffer, that is reported (once), as
+             * it would be had the bytes come one by one. */
+            if (e > limit(r) - r->len)
+                (void)append(r, data + i, e, fn, ctx);
             r->in_frame = false;
             r->len = 0;
             i += e;

@@ -232,6 +232,30 @@ static void test_oversize(void **state)
     assert_int_equal(g->n, 2);
     assert_int_equal(g->err[0], DC09_E_OVERSIZE);
     expect_frame(g, 1, f + fl, f3);
+    /* an unterminated partial longer than the buffer, then an LF: reported
+     * once however the bytes arrive (found by a chunking-consistency fuzz run) */
+    {
+        uint8_t t[256];
+        size_t tn = 0;
+        t[tn++] = '\n';
+        memset(t + tn, 'p', 100);
+        tn += 100;
+        size_t good = tn;
+        tn += mk(B3, t + tn);
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            dc09_reader_init(&r, small, sizeof small, 0);
+            g->n = 0;
+            if (bytewise)
+                for (size_t i = 0; i < tn; i++)
+                    dc09_reader_feed(&r, t + i, 1, on_frame, g);
+            else
+                dc09_reader_feed(&r, t, tn, on_frame, g);
+            assert_int_equal(g->n, 2);
+            assert_int_equal(g->err[0], DC09_E_OVERSIZE);
+            assert_int_equal(g->len[0], sizeof small);
+            expect_frame(g, 1, t + good, tn - good);
+        }
+    }
     /* a frame of exactly DC09_FRAME_MAX bytes passes */
     char body[DC09_FRAME_MAX];
     int k = snprintf(body, sizeof body, "\"SIA-DCS\"0001L0#1234[#1234|N");
