@@ -317,6 +317,9 @@ static int probe_key(struct pnl *p, bool enc)
     return e < 0 ? PNL_E_CRYPTO : PNL_OK;
 }
 
+enum slot_state { SL_VALID, SL_BLANK, SL_CORRUPT, SL_TRUNCATED, SL_VERSION, SL_IOERR };
+static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_t *seq);
+
 int pnl_save(struct pnl *p)
 {
     struct pnl_storage *st = p->ports.storage;
@@ -332,6 +335,18 @@ int pnl_save(struct pnl *p)
     p->ports.rng->fill(p->ports.rng, nonce, 12);
     for (int i = 0; i < 4; i++)
         nonce[12 + i] = key_check[i];
+    if (!p->has_record) {
+        /* Never loaded (fresh panel, or a failed load): go on after whatever
+         * valid record storage holds, so this save is the newest one and the
+         * newest old record is not the one overwritten. */
+        uint32_t seq[2] = { 0, 0 };
+        bool v0 = check_slot(st, 0, &seq[0]) == SL_VALID;
+        bool v1 = check_slot(st, 1, &seq[1]) == SL_VALID;
+        unsigned newest = (v1 && (!v0 || (int32_t)(seq[1] - seq[0]) > 0)) ? 1u : 0u;
+        p->save_slot = (uint8_t)newest;
+        p->save_seq = (v0 || v1) ? seq[newest] : 0u;
+        p->has_record = (uint8_t)(v0 || v1);
+    }
     unsigned slot = p->has_record ? (unsigned)(p->save_slot ^ 1u) : 0u;
     uint32_t seq = p->save_seq + 1u;
 
@@ -364,8 +379,6 @@ int pnl_save(struct pnl *p)
     p->ack_pending = 0;
     return PNL_OK;
 }
-
-enum slot_state { SL_VALID, SL_BLANK, SL_CORRUPT, SL_TRUNCATED, SL_VERSION, SL_IOERR };
 
 static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_t *seq)
 {

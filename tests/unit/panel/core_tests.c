@@ -966,6 +966,22 @@ TEST(persist_corrupt_truncated_version_empty)
     CHECK_EQ(F.p.users[0].len, 0);                          /* afresh, not half-loaded */
 }
 
+TEST(persist_save_without_load_goes_after_newest)
+{
+    setup(&F);                                              /* several saves made */
+    user(&F, 20, "73515", PNL_ROLE_USER, 1, false, 0);
+    /* A fresh panel that never loaded saves: it must become the newest record. */
+    fx_reinit_panel(&F);
+    struct pnl_config c;
+    pnl_config_defaults(&c);
+    c.exit_delay_s = 99;
+    CHECK_EQ(pnl_set_config(&F.p, &c), PNL_OK);
+    fx_reinit_panel(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    CHECK_EQ(F.p.cfg.exit_delay_s, 99);
+    CHECK_EQ(F.p.users[19].len, 0);
+}
+
 TEST(persist_missing_and_wrong_key)
 {
     setup(&F);
@@ -1003,4 +1019,4 @@ TEST(persist_missing_and_wrong_key)
     X(periodic_test_report) X(settings_ranges_refused_unchanged) \
     X(bad_codes_full_table_unchanged) X(persist_roundtrip_encrypted) \
     X(persist_torn_write_keeps_previous) X(persist_corrupt_truncated_version_empty) \
-    X(persist_missing_and_wrong_key)
+    X(persist_save_without_load_goes_after_newest) X(persist_missing_and_wrong_key)
