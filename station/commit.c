@@ -109,6 +109,8 @@ static void after_cb(uv_work_t *req, int status)
         for (size_t i = 0; i < j->nrows; i++)
             memset(j->rows[i].key, 0, sizeof j->rows[i].key);
     }
+    if (j->prune_more && !s->stopping)
+        s->want_prune_before_ms = j->prune_before_ms;   /* next step with the next job */
     stn_job_clear(j);
     s->inflight = NULL;
     stn_tcp_pause_all_resume(s);

@@ -36,6 +36,7 @@ void stn_job_clear(struct stn_job *j)
     j->escalate_before_ms = 0;
     j->rc = 0;
     j->accounts_loaded = false;
+    j->prune_more = false;
     stn_free(j->rows);
     j->rows = NULL;
     j->nrows = 0;

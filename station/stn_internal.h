@@ -185,6 +185,7 @@ struct stn_job {
     /* results */
     int     rc;                   /* 0 committed; STN_E_STORE: nothing of it stored */
     int64_t commit_us;            /* wall time of the transaction */
+    bool    prune_more;           /* more events past retention remain */
     bool    accounts_loaded;
     struct stn_account_row *rows;
     size_t  nrows;

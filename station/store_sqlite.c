@@ -193,7 +193,7 @@ static const char *const sql_text[S_COUNT] = {
         " WHERE priority=1 AND state='new' AND received_at_ms<=? RETURNING id, account, kind",
     [S_DATA_VERSION] = "PRAGMA data_version",
     [S_PRUNE_FIRST] = "SELECT id FROM events WHERE received_at_ms>=? ORDER BY id LIMIT 1",
-    [S_PRUNE] = "DELETE FROM events WHERE id < ? AND id < (SELECT min(id) FROM events)+20000",
+    [S_PRUNE] = "DELETE FROM events WHERE id < ? AND id < (SELECT min(id) FROM events)+5000",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -204,6 +204,7 @@ struct stn_wstore {
     sqlite3_stmt *st[S_COUNT];
     int64_t data_version;
     uint64_t failures;
+    uint64_t pruned;
     int64_t failure_logged_ms;
     char path[STN_PATH_MAX];
 };
@@ -521,7 +522,7 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
     return 0;
 }
 
-static void prune(struct stn_wstore *w, int64_t before_ms)
+static bool prune(struct stn_wstore *w, int64_t before_ms)
 {
     sqlite3_stmt *f = w->st[S_PRUNE_FIRST];
     sqlite3_bind_int64(f, 1, before_ms);
@@ -529,20 +530,20 @@ static void prune(struct stn_wstore *w, int64_t before_ms)
     int64_t first_kept = rc == SQLITE_ROW ? sqlite3_column_int64(f, 0) : INT64_MAX;
     sqlite3_reset(f);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return;
-    int64_t total = 0;
-    for (int round = 0; round < 50; round++) {   /* bounded: 1M rows per pass */
-        sqlite3_stmt *d = w->st[S_PRUNE];
-        sqlite3_bind_int64(d, 1, first_kept);
-        if (step_done(d) != 0)
-            break;
-        int ch = sqlite3_changes(w->db);
-        total += ch;
-        if (ch == 0)
-            break;
+        return false;
+    /* one bounded step per job (at most 5,000 rows), so a batch's ACKs never
+     * wait behind a big prune; the loop asks again while more remain */
+    sqlite3_stmt *d = w->st[S_PRUNE];
+    sqlite3_bind_int64(d, 1, first_kept);
+    if (step_done(d) != 0)
+        return false;
+    int ch = sqlite3_changes(w->db);
+    w->pruned += (uint64_t)ch;
+    if (ch == 0 && w->pruned) {
+        STN_INFO("store", "pruned %llu events past retention", (unsigned long long)w->pruned);
+        w->pruned = 0;
     }
-    if (total)
-        STN_INFO("store", "pruned %lld events past retention", (long long)total);
+    return ch > 0;
 }
 
 static void load_accounts_if_changed(struct stn_wstore *w, struct stn_job *j)
@@ -591,7 +592,7 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
                        (t1.tv_nsec - t0.tv_nsec) / 1000;
     }
     if (j->prune_before_ms)
-        prune(w, j->prune_before_ms);
+        j->prune_more = prune(w, j->prune_before_ms);
     if (j->check_accounts || j->force_accounts)
         load_accounts_if_changed(w, j);
 }

@@ -223,6 +223,44 @@ static void admin_accounts_and_events(void **state)
     stn_store_close(st);
 }
 
+static void retention_prunes_in_steps(void **state)
+{
+    (void)state;
+    struct stn_wstore *w;
+    char msg[256];
+    assert_int_equal(stn_wstore_open(&cfg, &w, msg, sizeof msg), 0);
+    struct stn_job j;
+    assert_int_equal(stn_job_init(&j, 16), 0);
+    int64_t old_t = 1000000000000, new_t = 1700000000000;
+    for (int k = 0; k < 12000; k++)
+        add_event(&j, 3, "0333", (uint16_t)(k % 9999 + 1), 1, 602, old_t + k);
+    stn_wstore_run(w, &j);
+    assert_int_equal(j.rc, 0);
+    stn_job_clear(&j);
+    add_event(&j, 3, "0333", 1, 1, 602, new_t);
+    stn_wstore_run(w, &j);
+    int steps = 0;
+    do {
+        stn_job_clear(&j);
+        j.prune_before_ms = new_t - 1000;
+        stn_wstore_run(w, &j);
+        assert_int_equal(j.rc, 0);
+        steps++;
+    } while (j.prune_more && steps < 100);
+    assert_true(steps >= 3);           /* 12,000 rows at most 5,000 per step */
+    assert_true(steps <= 5);
+    struct stn_store *st;
+    assert_int_equal(stn_store_open(&cfg, &st, msg, sizeof msg), 0);
+    struct stn_event_filter f = { .account = "0333" };
+    void *out = NULL;
+    assert_int_equal(stn_events_json(st, &f, &out), 0);
+    assert_int_equal(json_array_size(out), 1);   /* only the recent one is kept */
+    json_decref(out);
+    stn_store_close(st);
+    stn_job_free(&j);
+    stn_wstore_close(w);
+}
+
 static void time_formats(void **state)
 {
     (void)state;
@@ -248,6 +286,8 @@ static void time_formats(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        /* first: pruning goes by rowid, and rowids follow time only in a live store */
+        cmocka_unit_test(retention_prunes_in_steps),
         cmocka_unit_test(alarms_attach_never_mix_and_order),
         cmocka_unit_test(admin_accounts_and_events),
         cmocka_unit_test(time_formats),
