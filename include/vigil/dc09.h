@@ -279,7 +279,8 @@ int dc09_decode(const uint8_t *frame, size_t len, const struct dc09_decode_opts 
  * rejection sampling; DC09_PAD_MIN..DC09_PAD_MIN+15 of them.
  * DC09_E_INVAL for fields a receiver would refuse (NAK/DUH encrypted,
  * encrypted without timestamp, '[' ']' CR LF in data/xdata, bad hex fields);
- * DC09_E_OVERSIZE if the frame would exceed DC09_FRAME_MAX.
+ * DC09_E_OVERSIZE if the frame would exceed DC09_FRAME_MAX; DC09_E_CRYPTO if
+ * the cipher fails or the rng is evidently broken (stuck on rejected bytes).
  */
 int dc09_encode(const struct dc09_frame *f, struct dc09_cipher *cipher,
                 struct dc09_rng *rng, uint8_t *out, size_t cap, size_t *out_len);

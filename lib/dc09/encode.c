@@ -109,22 +109,28 @@ _Static_assert(PAD_ALPHABET_N == 91, "printable ASCII minus space | [ ]");
 /* Bytes below this limit map uniformly onto the alphabet. */
 #define PAD_ACCEPT_BELOW (256u / PAD_ALPHABET_N * PAD_ALPHABET_N)
 
-/* n random pad bytes by rejection sampling, so every character is equally likely. */
-static void make_pad(struct dc09_rng *rng, uint8_t *pad, size_t n)
+/* n random pad bytes by rejection sampling, so every character is equally
+ * likely. A healthy rng is accepted 71% of the time; one that keeps giving
+ * rejected bytes (stuck at 0xFF) is broken: fail rather than loop forever. */
+static int make_pad(struct dc09_rng *rng, uint8_t *pad, size_t n)
 {
     uint8_t r[32];
-    size_t have = 0, used = 0;
+    size_t have = 0, used = 0, drawn = 0;
     size_t i = 0;
     while (i < n) {
         if (used == have) {
+            if (drawn > 16 * n + 64)
+                return DC09_E_CRYPTO;
             have = n - i + 8 < sizeof r ? n - i + 8 : sizeof r;
             rng->fill(rng, r, have);
+            drawn += have;
             used = 0;
         }
         uint8_t b = r[used++];
         if (b < PAD_ACCEPT_BELOW)
             pad[i++] = (uint8_t)pad_alphabet[b % PAD_ALPHABET_N];
     }
+    return 0;
 }
 
 /* "data ] xdata... [_timestamp]" */
@@ -203,7 +209,9 @@ static int encode_parts(const struct parts *p, struct dc09_cipher *cipher, struc
         if (w.full || region * 2 > w.cap - w.n)
             return DC09_E_NOSPACE;
         size_t start = w.n;
-        make_pad(rng, w.out + start, padn);
+        rc = make_pad(rng, w.out + start, padn);
+        if (rc)
+            return rc;
         w.n += padn;
         put_c(&w, '|');
         put_content(&w, p);

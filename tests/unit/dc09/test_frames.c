@@ -764,6 +764,12 @@ static int fail_crypt(struct dc09_cipher *c, uint8_t *b, size_t n)
     return -1;
 }
 
+static void stuck_fill(struct dc09_rng *r, uint8_t *b, size_t n)
+{
+    (void)r;
+    memset(b, 0xFF, n);
+}
+
 static void test_decode_errors_crypto(void **state)
 {
     struct ctx *c = *state;
@@ -842,6 +848,9 @@ static void test_decode_errors_crypto(void **state)
     struct dc09_frame e;
     frame_init(&e, DC09_ID_NULL, false, "0");
     assert_int_equal(dc09_encode(&e, &bad, &dc09_ossl_rng, fr, sizeof fr, &n), DC09_E_CRYPTO);
+    /* a broken rng stuck on bytes the pad sampler rejects: an error, not a hang */
+    struct dc09_rng stuck = {stuck_fill};
+    assert_int_equal(dc09_encode(&e, &c->ossl.base, &stuck, fr, sizeof fr, &n), DC09_E_CRYPTO);
 }
 
 /* ---- encode refuses what it cannot send -------------------------------------- */
