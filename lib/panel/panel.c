@@ -145,6 +145,16 @@ void pnl__after_load(struct pnl *p, uint64_t now_ms)
     p->test_armed = true;
 }
 
+/* Forgets a half-typed entry, digits included. */
+static void key_clear(struct pnl__part *pt)
+{
+    for (unsigned k = 0; k < sizeof pt->kbuf; k++)
+        pt->kbuf[k] = 0;
+    pt->klen = 0;
+    pt->kcmd = 0;
+    pt->kstage = 0;
+}
+
 /* ---- output, history, queue ------------------------------------------ */
 
 static void out(struct pnl *p, uint8_t kind, unsigned part, unsigned v, unsigned v2)
@@ -787,9 +797,8 @@ int pnl_tick(struct pnl *p, uint64_t now_ms)
             pt->wrong = 0;
             show_state(p, part);
         }
-        if (pt->klen != 0 && now_ms - pt->klast_ms >= KEYPAD_TIMEOUT_MS) {
-            pt->klen = 0;
-            pt->kstage = 0;
+        if ((pt->klen != 0 || pt->kcmd != 0) && now_ms - pt->klast_ms >= KEYPAD_TIMEOUT_MS) {
+            key_clear(pt);
             show_state(p, part);
         }
     }
@@ -998,9 +1007,7 @@ int pnl_key_at(struct pnl *p, unsigned part, char key, uint64_t now_ms)
     struct pnl__part *pt = &p->parts[part - 1];
     if ((pt->klen != 0 || pt->kcmd != 0 || pt->kstage != 0) &&
         now_ms - pt->klast_ms >= KEYPAD_TIMEOUT_MS) {
-        pt->klen = 0;                           /* a stale half entry is dropped */
-        pt->kcmd = 0;
-        pt->kstage = 0;
+        key_clear(pt);                          /* a stale half entry is dropped */
     }
     pt->klast_ms = now_ms;
     out(p, PNL_OUT_KEY_BEEP, part, 0, 0);
