@@ -7,7 +7,8 @@
 #   C. 50 connections at 20,000 msgs/s offered            (target p99 ACK latency <= 2 ms;
 #      the echo line shows the generator's own p99 at the same offered rate)
 # empty: a fresh store with the 1,000 bench accounts; grown: a copy of the store made by
-# station-grow-store.sh (>= 500k events over the same 1,000 accounts).
+# station-grow-store.sh (>= 500k events over the same 1,000 accounts); tmpfs: diagnostic
+# only, the store on /dev/shm (fdatasync ~free) to separate disk from CPU limits.
 # Env: BUILD (default build-rel), DURATION (s, default 15), OUT (work dir).
 # run-all: args empty
 # run-all: args grown
@@ -22,6 +23,13 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 trap stop_station EXIT
 
 case $MODE in
+  tmpfs)
+    # DIAGNOSTIC ONLY, not a durable figure: the store on /dev/shm, where fdatasync costs
+    # ~nothing, shows what the station does when the disk is not the limit.
+    OUT=/dev/shm/vigil-bench-station-tmpfs; rm -rf "$OUT"; mkdir -p "$OUT"
+    echo "# DIAGNOSTIC: store on tmpfs (fdatasync ~free): NOT durable, not a target figure"
+    write_config "$OUT"
+    use_accounts "$OUT" 1000 ;;
   empty)
     write_config "$OUT"
     use_accounts "$OUT" 1000 ;;
@@ -31,7 +39,7 @@ case $MODE in
     cp "$GROWN/store.db" "$OUT/store.db"
     echo "store: $(sqlite3 "$OUT/store.db" 'select count(*) from events') events," \
          "$(sqlite3 "$OUT/store.db" 'select count(*) from accounts') accounts" ;;
-  *) echo "usage: $0 [empty|grown]" >&2; exit 2 ;;
+  *) echo "usage: $0 [empty|grown|tmpfs]" >&2; exit 2 ;;
 esac
 
 machine_line; fsync_probe "$OUT"
