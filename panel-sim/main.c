@@ -23,14 +23,33 @@ static struct sim S;
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: vigil-panel -c panel.conf [--script FILE|-] [--fast] [--count N] [--log FILE]\n");
+            "usage: vigil-panel -c panel.conf [--script FILE|-] [--fast] [--count N] [--log FILE]\n"
+            "       [--load] [--bench-duress N [--bench-warmup-s S] [--bench-gap-ms G]]\n");
 }
 
 static void on_tick(uv_timer_t *t)
 {
     struct sim *s = t->data;
+    if (s->load)
+        sim_load_tick(s);
     for (unsigned i = 0; i < s->count; i++)
         sim_panel_tick(&s->panels[i]);
+}
+
+/* --count / --load: one line every 10 s (what the load really was). */
+static uv_timer_t stats;
+static uint64_t stats_acked, stats_polls;
+static void on_stats(uv_timer_t *t)
+{
+    struct sim *s = t->data;
+    unsigned up = 0;
+    for (unsigned i = 0; i < s->count; i++)
+        up += s->panels[i].path[0].state == SIM_PATH_UP;
+    fprintf(stderr, "vigil-panel: %u panels, %u connected; last 10 s: %.0f events/s ACKed, %.0f polls/s\n",
+            s->count, up, (double)(s->acked_total - stats_acked) / 10.0,
+            (double)(s->polls_total - stats_polls) / 10.0);
+    stats_acked = s->acked_total;
+    stats_polls = s->polls_total;
 }
 
 static uv_signal_t sigint, sigterm;
@@ -81,6 +100,7 @@ static int account_key(const struct sim_config *c, struct dc09_key *k, bool *hav
 int main(int argc, char **argv)
 {
     const char *conf = NULL, *script = NULL, *log = NULL;
+    unsigned trials = 0, warmup_s = 0, gap_ms = 100;
     S.count = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
@@ -91,6 +111,14 @@ int main(int argc, char **argv)
             S.fast = true;
         else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc)
             log = argv[++i];
+        else if (strcmp(argv[i], "--load") == 0)
+            S.load = true;
+        else if (strcmp(argv[i], "--bench-duress") == 0 && i + 1 < argc)
+            trials = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--bench-warmup-s") == 0 && i + 1 < argc)
+            warmup_s = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--bench-gap-ms") == 0 && i + 1 < argc)
+            gap_ms = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
             char *end;
             long n = strtol(argv[++i], &end, 10);
@@ -118,9 +146,11 @@ int main(int argc, char **argv)
     S.t0_ns = uv_hrtime();
     S.virt_ms = 1000;
     S.state_fd = -1;
-    S.quiet = S.count > 1;
+    S.quiet = S.count > 1 || S.load || trials > 0;
+    if (gap_ms < 1)
+        gap_ms = 1;
     S.out = stdout;
-    S.tui = script == NULL && S.count == 1;
+    S.tui = script == NULL && S.count == 1 && !S.load && trials == 0;
     if (S.tui) {
         S.out = log ? fopen(log, "a") : fopen("/dev/null", "w");
         if (S.out == NULL) {
@@ -161,9 +191,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "vigil-panel: out of memory for %u panels\n", S.count);
         return 2;
     }
-    for (unsigned i = 0; i < S.count; i++)
+    for (unsigned i = 0; i < S.count; i++) {
         if (sim_panel_setup(&S, &S.panels[i], i, keyed ? &acct : NULL, &dev) < 0)
             return 2;
+        if ((S.load || trials) && pnl_queue_count(&S.panels[i].p) == 0 &&
+            pnl_history_get(&S.panels[i].p, 0, &(struct pnl_history){ 0 }) < 0)
+            sim_bench_users(&S, &S.panels[i]);
+    }
     dc09_key_wipe(&acct);
     dc09_key_wipe(&dev);
 
@@ -177,6 +211,13 @@ int main(int argc, char **argv)
     uv_signal_start(&sigterm, on_signal, SIGTERM);
     signal(SIGPIPE, SIG_IGN);
 
+    if (S.count > 1 || S.load) {
+        uv_timer_init(S.loop, &stats);
+        stats.data = &S;
+        uv_timer_start(&stats, on_stats, 10000, 10000);
+    }
+    if (trials > 0 && sim_bench_start(&S, trials, warmup_s, gap_ms) < 0)
+        return 2;
     int rc;
     if (script != NULL)
         rc = sim_script_run(&S, script);

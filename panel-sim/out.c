@@ -110,6 +110,12 @@ void sim_comm_note(struct comm_notes *n, const struct comm_note *no)
     char cid[16] = "", raw[DC09_FRAME_MAX + 1];
     if (no->cid.event != 0 || no->cid.qualifier != 0)
         dc09_cid_format(&no->cid, cid, sizeof cid);
+    if (no->kind == COMM_N_ACKED) {
+        s->acked_total++;
+        sim_bench_acked(s, sp, no);
+    } else if (no->kind == COMM_N_POLL_ACKED) {
+        s->polls_total++;
+    }
     if (s->quiet && no->kind != COMM_N_STORAGE && no->kind != COMM_N_GIVE_UP)
         return;
     switch (no->kind) {

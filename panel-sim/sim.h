@@ -103,7 +103,16 @@ struct sim_panel {
     uint8_t siren;
     char beep[16];
     bool zone_open[PNL_ZONES_MAX + 1];
+    uint64_t load_next[PNL_PARTS_MAX];  /* --load: next keypad entry per partition */
     uint64_t duress_press_ns;       /* bench: when the duress '#' was pressed */
+};
+
+struct sim_bench {
+    unsigned trials, done, retries;
+    uint64_t *lat_ns;
+    uint64_t press_ns;
+    uint64_t start_ms;
+    bool pending;
 };
 
 struct sim {
@@ -122,6 +131,9 @@ struct sim {
     bool quit;
     int exit_code;
     FILE *out;                      /* where lines go (stdout; a log file in the TUI) */
+    bool load;                      /* --load */
+    struct sim_bench bench;         /* --bench-duress */
+    uint64_t acked_total, polls_total;
 };
 
 /* clocks */
@@ -150,6 +162,12 @@ const char *sim_display_text(const struct pnl_out *o, char *buf, size_t cap);
 
 /* script.c */
 int sim_script_run(struct sim *s, const char *path);
+
+/* bench.c */
+void sim_bench_users(struct sim *s, struct sim_panel *sp);
+void sim_load_tick(struct sim *s);
+int  sim_bench_start(struct sim *s, unsigned trials, unsigned warmup_s, unsigned gap_ms);
+void sim_bench_acked(struct sim *s, const struct sim_panel *sp, const struct comm_note *no);
 
 /* tui.c */
 int sim_tui_run(struct sim *s);
