@@ -99,7 +99,21 @@ static int account_flags(int argc, char **argv, int first, struct stn_account_in
         else if (strcmp(o, "--phone") == 0) in->phone = v;
         else if (strcmp(o, "--agency") == 0) in->agency = v;
         else if (strcmp(o, "--permit") == 0) in->permit = v;
-        else if (strcmp(o, "--supervision-s") == 0) {
+        else if (strcmp(o, "--window-past-s") == 0 || strcmp(o, "--window-future-s") == 0) {
+            int64_t w;
+            if (parse_i64(v, -1, 86400, &w)) {
+                fprintf(stderr, "vigil: account: %s must be -1 (the station's) or 0..86400\n", o);
+                return CLI_USAGE;
+            }
+            if (!in->has_window) {
+                in->has_window = true;
+                in->window_past_s = in->window_future_s = -1;
+            }
+            if (o[9] == 'p')
+                in->window_past_s = w;
+            else
+                in->window_future_s = w;
+        } else if (strcmp(o, "--supervision-s") == 0) {
             if (parse_i64(v, 0, 30 * 86400, &in->supervision_s)) {
                 fprintf(stderr, "vigil: account: --supervision-s must be 0..2592000\n");
                 return CLI_USAGE;
@@ -143,6 +157,13 @@ static void account_text(json_t *a)
         printf("key: yes (%s)\n", json_string_value(key));
     else
         printf("key: no\n");
+    json_t *wp = json_object_get(a, "window_past_s"), *wf = json_object_get(a, "window_future_s");
+    if (json_is_integer(wp) || json_is_integer(wf))
+        printf("time window: %lld s past, %lld s future (-1: the station's)\n",
+               json_is_integer(wp) ? (long long)json_integer_value(wp) : -1LL,
+               json_is_integer(wf) ? (long long)json_integer_value(wf) : -1LL);
+    else
+        printf("time window: the station's\n");
     printf("supervision: %lld s\nquirks:", (long long)json_integer_value(json_object_get(a, "supervision_s")));
     size_t i;
     json_t *q;

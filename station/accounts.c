@@ -195,6 +195,10 @@ int stn_accounts_merge(struct stn *s, const struct stn_account_row *rows, size_t
                 changed++;
         }
         a->quirks = r->quirks;
+        if (a->window_past_s != r->window_past_s || a->window_future_s != r->window_future_s)
+            changed++;
+        a->window_past_s = r->window_past_s;
+        a->window_future_s = r->window_future_s;
         if (a->supervision_s != r->supervision_s) {
             a->supervision_s = r->supervision_s;
             int64_t now = stn_now_ms();

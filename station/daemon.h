@@ -24,6 +24,8 @@ struct stn_account {
     uint8_t  key_digest[16];      /* to notice a changed key without keeping it twice */
     struct dc09_ossl cipher;      /* keyed once per key */
     int64_t  supervision_s;
+    int32_t  window_past_s;       /* -1: the config's */
+    int32_t  window_future_s;
     int64_t  last_seen_ms;
     bool     seen_dirty;          /* a last-seen update sits in batch seen_batch */
     uint64_t seen_batch;

@@ -203,6 +203,10 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
 
     o.quirks = a->quirks;
     o.cipher = a->has_key ? &a->cipher.base : NULL;
+    if (a->window_past_s >= 0)
+        o.window_past_s = a->window_past_s;
+    if (a->window_future_s >= 0)
+        o.window_future_s = a->window_future_s;
     o.check_time = true;
     rc = dc09_decode(frame, len, &o, &f, &diag);
     switch (rc) {

@@ -163,6 +163,8 @@ struct stn_account_row {
     int64_t  supervision_s;
     int64_t  last_seen_ms;
     bool     comm_failed;     /* an unrestored comm_failure alarm is open */
+    int32_t  window_past_s;   /* -1: the config's time_window_past_s */
+    int32_t  window_future_s; /* -1: the config's time_window_future_s */
 };
 
 struct stn_dup_row { uint32_t account_id; uint16_t seq; uint64_t hash; int64_t time_ms; };

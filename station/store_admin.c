@@ -173,6 +173,9 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
         return STN_E_INVAL;
     if (in->has_supervision && in->supervision_s < 0)
         return STN_E_INVAL;
+    if (in->has_window && (in->window_past_s > 86400 || in->window_future_s > 86400 ||
+                           in->window_past_s < -1 || in->window_future_s < -1))
+        return STN_E_INVAL;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
@@ -193,6 +196,11 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
     sqlite3_bind_int64(st, 12, in->has_quirks ? in->quirks : 0);
     sqlite3_bind_int64(st, 13, now_ms());
     sqlite3_bind_text(st, 14, num, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 15, in->has_window);
+    if (in->has_window && in->window_past_s >= 0) sqlite3_bind_int64(st, 16, in->window_past_s);
+    else sqlite3_bind_null(st, 16);
+    if (in->has_window && in->window_future_s >= 0) sqlite3_bind_int64(st, 17, in->window_future_s);
+    else sqlite3_bind_null(st, 17);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -206,9 +214,11 @@ int stn_account_add(struct stn_store *s, const char *number, const struct stn_ac
 {
     return exec_account(s,
         "INSERT INTO accounts (name, address, time_zone, phone, agency, permit, key,"
-        " supervision_s, quirks, created_at_ms, updated_at_ms, number)"
+        " supervision_s, quirks, created_at_ms, updated_at_ms, number, window_past_s,"
+        " window_future_s)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?7 THEN ?8 ELSE NULL END,"
-        " CASE WHEN ?9 THEN ?10 ELSE 0 END, CASE WHEN ?11 THEN ?12 ELSE 0 END, ?13, ?13, ?14)",
+        " CASE WHEN ?9 THEN ?10 ELSE 0 END, CASE WHEN ?11 THEN ?12 ELSE 0 END, ?13, ?13, ?14,"
+        " CASE WHEN ?15 THEN ?16 END, CASE WHEN ?15 THEN ?17 END)",
         number, in, true);
 }
 
@@ -220,7 +230,9 @@ int stn_account_edit(struct stn_store *s, const char *number, const struct stn_a
         " agency=COALESCE(?5,agency), permit=COALESCE(?6,permit),"
         " key=CASE WHEN ?7 THEN ?8 ELSE key END,"
         " supervision_s=CASE WHEN ?9 THEN ?10 ELSE supervision_s END,"
-        " quirks=CASE WHEN ?11 THEN ?12 ELSE quirks END, updated_at_ms=?13"
+        " quirks=CASE WHEN ?11 THEN ?12 ELSE quirks END, updated_at_ms=?13,"
+        " window_past_s=CASE WHEN ?15 THEN ?16 ELSE window_past_s END,"
+        " window_future_s=CASE WHEN ?15 THEN ?17 ELSE window_future_s END"
         " WHERE number=?14",
         number, in, false);
 }
@@ -478,7 +490,7 @@ static int sub_list(struct stn_store *s, const char *sql, int64_t account_id, js
 static const char account_cols[] =
     "SELECT id, number, name, address, time_zone, phone, agency, permit, length(key), quirks,"
     " supervision_s, passcode_hash IS NOT NULL, duress_passcode_hash IS NOT NULL,"
-    " created_at_ms, updated_at_ms, last_seen_ms FROM accounts";
+    " created_at_ms, updated_at_ms, last_seen_ms, window_past_s, window_future_s FROM accounts";
 
 static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
 {
@@ -492,6 +504,10 @@ static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
         "passcode", sqlite3_column_int(st, 11), "duress_passcode", sqlite3_column_int(st, 12),
         "created_at", col_time(st, 13), "updated_at", col_time(st, 14),
         "last_seen", col_time(st, 15));
+    if (o) {
+        json_object_set_new(o, "window_past_s", col_int(st, 16));
+        json_object_set_new(o, "window_future_s", col_int(st, 17));
+    }
     if (o && detail) {
         int64_t id = sqlite3_column_int64(st, 0);
         json_t *users = json_array(), *zones = json_array(), *contacts = json_array();

@@ -80,9 +80,12 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY,"
     "  received_at_ms INTEGER NOT NULL, account TEXT NOT NULL, reason TEXT NOT NULL,"
     "  id_token TEXT, seq INTEGER, peer TEXT, raw BLOB NOT NULL, alarm_id INTEGER);",
+    /* 2: per-account time window (DC09.md: configurable per account); NULL = the config's */
+    "ALTER TABLE accounts ADD COLUMN window_past_s INTEGER;"
+    "ALTER TABLE accounts ADD COLUMN window_future_s INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
-_Static_assert(sizeof migrations / sizeof migrations[0] == 1, "one migration so far");
+_Static_assert(sizeof migrations / sizeof migrations[0] == 2, "two migrations so far");
 
 int stn_schema_migrate(sqlite3 *db, char *msg, size_t cap)
 {
@@ -603,7 +606,8 @@ int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows
     *rows = NULL;
     *n = 0;
     if (sqlite3_prepare_v2(w->db, "SELECT id, number, key, quirks, supervision_s,"
-                           " last_seen_ms, EXISTS (SELECT 1 FROM alarms WHERE"
+                           " last_seen_ms, coalesce(window_past_s, -1),"
+                           " coalesce(window_future_s, -1), EXISTS (SELECT 1 FROM alarms WHERE"
                            " account=accounts.number AND kind='comm_failure'"
                            " AND state!='closed' AND restored_at_ms IS NULL)"
                            " FROM accounts ORDER BY id", -1, &s, NULL) != SQLITE_OK)
@@ -634,7 +638,9 @@ int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows
         a->quirks = (uint32_t)sqlite3_column_int64(s, 3);
         a->supervision_s = sqlite3_column_int64(s, 4);
         a->last_seen_ms = sqlite3_column_int64(s, 5);
-        a->comm_failed = sqlite3_column_int(s, 6) != 0;
+        a->window_past_s = (int32_t)sqlite3_column_int(s, 6);
+        a->window_future_s = (int32_t)sqlite3_column_int(s, 7);
+        a->comm_failed = sqlite3_column_int(s, 8) != 0;
         cnt++;
     }
     sqlite3_finalize(s);

@@ -88,6 +88,8 @@ struct stn_account_input {
     bool     has_key;    const uint8_t *key; uint8_t key_len;  /* key_len 0 with has_key: remove key */
     bool     has_supervision; int64_t supervision_s;
     bool     has_quirks; uint32_t quirks;                        /* enum dc09_quirk flags */
+    /* per-account time window; -1 = the station config's (both set together) */
+    bool     has_window; int64_t window_past_s, window_future_s;
 };
 
 int stn_account_add(struct stn_store *s, const char *number, const struct stn_account_input *in);

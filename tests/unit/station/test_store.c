@@ -177,6 +177,11 @@ static void admin_accounts_and_events(void **state)
     assert_int_equal(stn_account_add(st, "12", &in), STN_E_INVAL);
     struct stn_account_input bad = { .has_key = true, .key = key, .key_len = 15 };
     assert_int_equal(stn_account_add(st, "999", &bad), STN_E_INVAL);
+    struct stn_account_input win = { .has_window = true, .window_past_s = 120,
+                                     .window_future_s = -1 };
+    assert_int_equal(stn_account_edit(st, "ABC123", &win), 0);
+    win.window_past_s = 90000;
+    assert_int_equal(stn_account_edit(st, "ABC123", &win), STN_E_INVAL);
     struct stn_account_input ed = { .phone = "555-0100" };
     assert_int_equal(stn_account_edit(st, "ABC123", &ed), 0);
     assert_int_equal(stn_account_edit(st, "777", &ed), STN_E_NOTFOUND);
@@ -192,6 +197,8 @@ static void admin_accounts_and_events(void **state)
     assert_string_equal(json_string_value(json_object_get(a, "phone")), "555-0100");
     assert_string_equal(json_string_value(json_object_get(a, "name")), "Smith");  /* unchanged */
     assert_true(json_is_true(json_object_get(a, "duress_passcode")));
+    assert_int_equal(json_integer_value(json_object_get(a, "window_past_s")), 120);
+    assert_true(json_is_null(json_object_get(a, "window_future_s")));   /* the config's */
     assert_true(json_is_false(json_object_get(a, "passcode")));
     char *dump = json_dumps(a, 0);
     assert_null(strstr(dump, "0123456789ABCDEF"));      /* never the key */
