@@ -29,7 +29,7 @@ static size_t mk(const char *body, uint8_t *out, size_t cap)
     size_t bl = strlen(body);
     assert_true(bl + 10 <= cap);
     char head[10];
-    snprintf(head, sizeof head, "%04X%04zX", dc09_crc16((const uint8_t *)body, bl), bl);
+    snprintf(head, sizeof head, "%04X%04X", dc09_crc16((const uint8_t *)body, bl), (unsigned)(bl & 0xFFFFu));
     out[0] = '\n';
     memcpy(out + 1, head, 8);
     memcpy(out + 9, body, bl);
@@ -200,7 +200,7 @@ static void round_trip(const struct dc09_frame *f, struct dc09_cipher *cipher, s
     assert_int_equal(out[n - 1], '\r');
     /* CRC and length as uppercase hex over the body */
     char head[9];
-    snprintf(head, sizeof head, "%04X%04zX", dc09_crc16(out + 9, n - 10), n - 10);
+    snprintf(head, sizeof head, "%04X%04X", dc09_crc16(out + 9, n - 10), (unsigned)((n - 10) & 0xFFFFu));
     assert_memory_equal(out + 1, head, 8);
     struct dc09_decode_opts o;
     opts(&o);
@@ -673,7 +673,7 @@ static void test_decode_errors_framing(void **state)
     const char *body = "\"ADM-CID\"1533L0#4F39[#4F39|1412 00 000]";
     size_t bl = strlen(body);
     uint16_t crc = dc09_crc16_update(dc09_crc16((const uint8_t *)body, bl), (const uint8_t *)"\r", 1);
-    n = (size_t)snprintf((char *)fr, sizeof fr, "\n%04X%04zX%s\r", crc, bl, body);
+    n = (size_t)snprintf((char *)fr, sizeof fr, "\n%04X%04X%s\r", crc, (unsigned)(bl & 0xFFFFu), body);
     assert_int_equal(dc09_decode(fr, n, &o, &f, &d), DC09_E_CRC);
     o.quirks = DC09_Q_CRC_WITH_CR;
     assert_int_equal(dc09_decode(fr, n, &o, &f, &d), 0);
@@ -685,7 +685,7 @@ static void test_decode_errors_framing(void **state)
     fr[0] = '\n';
     fr[1] = (uint8_t)(crc >> 8);
     fr[2] = (uint8_t)crc;
-    n = 3 + (size_t)snprintf((char *)fr + 3, sizeof fr - 3, "%04zX%s\r", bl, body);
+    n = 3 + (size_t)snprintf((char *)fr + 3, sizeof fr - 3, "%04X%s\r", (unsigned)(bl & 0xFFFFu), body);
     o.quirks = 0;
     assert_int_equal(dc09_decode(fr, n, &o, &f, &d), DC09_E_CRC);
     o.quirks = DC09_Q_BINARY_CRC;

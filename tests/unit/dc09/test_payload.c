@@ -226,7 +226,7 @@ static void test_time(void **state)
         time_t tt = (time_t)v;
         struct tm tm;
         gmtime_r(&tt, &tm);
-        char ref[32];
+        char ref[96];
         snprintf(ref, sizeof ref, "%02d:%02d:%02d,%02d-%02d-%04d", tm.tm_hour, tm.tm_min, tm.tm_sec,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_year + 1900);
         assert_string_equal(buf, ref);

@@ -41,7 +41,7 @@ static size_t mk(const char *body, uint8_t *out)
 {
     size_t bl = strlen(body);
     out[0] = '\n';
-    snprintf((char *)out + 1, 9, "%04X%04zX", dc09_crc16((const uint8_t *)body, bl), bl);
+    snprintf((char *)out + 1, 9, "%04X%04X", dc09_crc16((const uint8_t *)body, bl), (unsigned)(bl & 0xFFFFu));
     memcpy(out + 9, body, bl);
     out[9 + bl] = '\r';
     return bl + 10;
@@ -285,7 +285,7 @@ static size_t mk_binary(uint8_t want, uint8_t *out)
             out[0] = '\n';
             out[1] = (uint8_t)(c >> 8);
             out[2] = (uint8_t)c;
-            snprintf((char *)out + 3, 5, "%04zX", bl);
+            snprintf((char *)out + 3, 5, "%04X", (unsigned)(bl & 0xFFFFu));
             memcpy(out + 7, body, bl);
             out[7 + bl] = '\r';
             return bl + 8;

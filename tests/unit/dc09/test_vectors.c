@@ -445,7 +445,7 @@ static void test_other_rows(void **state)
             uint16_t crcv = dc09_crc16((const uint8_t *)r->body, bl);
             assert_int_not_equal(crcv, sent);
             assert_int_equal(dc09_crc16_update(crcv, (const uint8_t *)"\r", 1), sent);
-            snprintf(buf, sizeof buf, "%04X%04zX%s", sent, bl, r->body);
+            snprintf(buf, sizeof buf, "%04X%04X%s", sent, (unsigned)(bl & 0xFFFFu), r->body);
             uint8_t fr[DC09_FRAME_MAX + 2];
             size_t n = frame_wrap(buf, fr, sizeof fr);
             struct dc09_decode_opts o;
