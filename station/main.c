@@ -469,6 +469,12 @@ int main(int argc, char **argv)
     }
     s.config_path = path;
     stn_log_set_level(s.cfg.log_level);
+    /* Test hook (never set in production): the n-th allocation from now fails. */
+    const char *fail = getenv("VIGIL_STATION_ALLOC_FAIL_AFTER");
+    if (fail && *fail) {
+        stn_alloc_fail_after(strtoul(fail, NULL, 10));
+        STN_WARN("main", "test hook: allocation %s from now will fail", fail);
+    }
     if (sodium_init() < 0) {
         fprintf(stderr, "vigil-station: libsodium cannot start\n");
         return 1;
