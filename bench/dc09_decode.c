@@ -8,7 +8,9 @@
  *
  * Frames are realistic and varied (1,000 accounts, 8,192 frames, different
  * sequences, events, partitions, zones) so nothing is trivially cached.
- * Every decode result is checked; a failure aborts the benchmark. It must
+ * Every decode result is checked; a failure aborts the benchmark; and before
+ * timing, a self-check proves the timed decode refuses a wrong CRC, a stale
+ * timestamp, another account's key and a downgrade to clear. It must
  * never report a figure for work it skipped.
  *
  *   bench_dc09_decode [seconds-per-run [clear|aes|reader|all]]
@@ -148,6 +150,38 @@ static uint64_t receive_one(const uint8_t *p, size_t n, bool want_encrypted)
     return (uint64_t)f.seq + f.cid.event + f.cid.zone + (uint64_t)f.time_s;
 }
 
+/* Before timing: the decode being timed really refuses what a receiver must refuse
+ * (a wrong CRC, a timestamp outside the window, another account's key, a clear frame
+ * for an account with a key), so a library that skipped a check could not look fast here. */
+static void self_check(void)
+{
+    for (unsigned i = 0; i < N_FRAMES; i += 97) {
+        struct dc09_frame f;
+        struct dc09_diag d;
+        struct dc09_decode_opts o;
+        struct frame bad = clear_frames[i];
+        bad.bytes[1] = bad.bytes[1] == '0' ? '1' : '0';   /* first CRC digit */
+        dc09_decode_opts_init(&o, T0_S + 10);
+        if (dc09_decode(bad.bytes, bad.len, &o, &f, &d) != DC09_E_CRC)
+            die("self-check: a wrong CRC was not refused", DC09_E_CRC);
+        dc09_decode_opts_init(&o, T0_S + 3600);
+        if (dc09_decode(clear_frames[i].bytes, clear_frames[i].len, &o, &f, &d) != DC09_E_TIME)
+            die("self-check: a timestamp an hour old was not refused", DC09_E_TIME);
+        struct dc09_frame head;
+        if (dc09_decode_head(aes_frames[i].bytes, aes_frames[i].len, 0, &head, &d) != 0)
+            die("self-check: head", DC09_E_FORMAT);
+        struct account *a = table_get(head.account);
+        struct account *other = &accounts[(unsigned)(a - accounts + 1) % N_ACCOUNTS];
+        dc09_decode_opts_init(&o, T0_S + 10);
+        o.cipher = other->cipher;
+        if (dc09_decode(aes_frames[i].bytes, aes_frames[i].len, &o, &f, &d) == 0)
+            die("self-check: another account's key was accepted", DC09_E_DECRYPT);
+        o.cipher = a->cipher;
+        if (dc09_decode(clear_frames[i].bytes, clear_frames[i].len, &o, &f, &d) != DC09_E_CLEAR)
+            die("self-check: a clear frame was accepted for an account with a key", DC09_E_CLEAR);
+    }
+}
+
 static volatile uint64_t sink;
 
 static double run_decode(const struct frame *frames, bool enc, double secs)
@@ -272,6 +306,7 @@ int main(int argc, char **argv)
         clear_bytes += clear_frames[i].len;
         aes_bytes += aes_frames[i].len;
     }
+    self_check();
     stream = malloc(clear_bytes);
     if (stream == NULL)
         return 1;
