@@ -104,10 +104,8 @@ static void on_frame(void *ctx, const uint8_t *frame, size_t len, int err)
     } else {
         CHECK(err == DC09_E_OVERSIZE);
     }
-    /* Only delivered frames are compared across splits. KNOWN, reported to lib/dc09
-     * (fuzz/crashes/README.md, reader-oversize-split-dependent): an unterminated run
-     * longer than the buffer that ends at a new LF is reported as oversize when it
-     * arrives in pieces but dropped silently when it arrives in one feed. */
+    /* Oversize reports are counted and compared too (fixed in lib/dc09 75e7714;
+     * regression input: fuzz/crashes/reader-oversize-split-dependent). */
     if (err != 0) {
         ev->n_oversize++;
         return;
@@ -236,6 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     CHECK(delivered == split_delivered);
     CHECK(ea.n == eb.n);
+    CHECK(ea.n_oversize == eb.n_oversize);
     for (size_t i = 0; i < ea.n && i < MAX_EVENTS; i++)
         CHECK(ea.len[i] == eb.len[i] && ea.hash[i] == eb.hash[i]);
 
