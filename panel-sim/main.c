@@ -23,7 +23,7 @@ static struct sim S;
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: vigil-panel -c panel.conf [--script FILE|-] [--fast] [--count N] [--log FILE]\n"
+            "usage: vigil-panel -c panel.conf [--script FILE|-] [--fast] [--count N] [--log FILE] [--side FILE]\n"
             "       [--load] [--bench-duress N [--bench-warmup-s S] [--bench-gap-ms G]]\n");
 }
 
@@ -111,6 +111,8 @@ int main(int argc, char **argv)
             S.fast = true;
         else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc)
             log = argv[++i];
+        else if (strcmp(argv[i], "--side") == 0 && i + 1 < argc)
+            S.side_file = argv[++i];
         else if (strcmp(argv[i], "--load") == 0)
             S.load = true;
         else if (strcmp(argv[i], "--bench-duress") == 0 && i + 1 < argc)

@@ -132,6 +132,7 @@ struct sim {
     int exit_code;
     FILE *out;                      /* where lines go (stdout; a log file in the TUI) */
     bool load;                      /* --load */
+    const char *side_file;          /* --side FILE: shown below the terminal keypad */
     struct sim_bench bench;         /* --bench-duress */
     uint64_t acked_total, polls_total;
 };

@@ -42,6 +42,20 @@ static void draw(struct sim *s)
     for (unsigned z = 1; z <= 6; z++)
         printf("[%c] %u %s %s  ", zone_keys[z - 1], z, names[z], sp->zone_open[z] ? "OPEN" : "closed");
     printf("\r\n\r\n  keys: 0-9 * #  (e.g. 1234# arms/disarms)   zones: q w e r t y   quit: Ctrl-C\r\n");
+    if (s->side_file != NULL) {
+        /* Another party's screen (the demo: the monitoring station's alarm
+         * list), drawn below the premises' keypad, clearly apart from it. */
+        FILE *f = fopen(s->side_file, "r");
+        if (f != NULL) {
+            char line[256];
+            printf("\r\n  ======================================================================\r\n");
+            for (int row = 0; row < 16 && fgets(line, sizeof line, f); row++) {
+                line[strcspn(line, "\n")] = '\0';
+                printf("  %s\r\n", line);
+            }
+            fclose(f);
+        }
+    }
     fflush(stdout);
 }
 

@@ -14,9 +14,11 @@
  *
  * What it must never do: count an ACK from a path the frame did not go to,
  * with another sequence, or (encrypted) one older than the send; reuse a
- * sequence number still unacknowledged, even across a power cut; give up on
- * a priority-1 (duress, hold-up) event; let routine traffic delay one
- * (priority-1 events never wait for a routine frame in flight); log a key.
+ * sequence number still unacknowledged, even across a power cut (sequences
+ * follow the core's persisted event ids, so a resent event keeps its own);
+ * give up on a priority-1 (duress, hold-up) event; let routine traffic delay
+ * one (priority-1 events never wait for a routine frame in flight); write
+ * storage for a duress (or its ACK) that a normal entry would not; log a key.
  *
  * Delivery order: pnl_queue_at() order (priority, then age). Priority-1
  * events each get a frame at once (up to COMM_INFLIGHT_MAX in flight); every
@@ -149,7 +151,7 @@ struct comm__flight {
     uint8_t  duh_mask;      /* paths that answered DUH */
     uint8_t  duh;           /* DUHs in total */
     uint8_t  naks;          /* NAK-triggered resends */
-    uint8_t  known;         /* cid/urgent filled (a restored flight is not yet) */
+    uint8_t  known;         /* cid/urgent filled */
     uint8_t  waiting;       /* a send is out and its timer runs until due_ms */
     uint8_t  send_failed;   /* the last send found its path unable to send */
     uint16_t attempt;
@@ -173,7 +175,6 @@ struct comm {
     struct comm_config cfg;
     int64_t  wall_offset_ms;     /* wall = now_ms + offset */
     int64_t  wall_set_offset_ms; /* as set by comm_set_wall: NAKs stay within clock_max_s */
-    uint16_t next_seq;           /* 1..9999 */
     uint32_t next_trouble;
     struct comm__flight fl[COMM_INFLIGHT_MAX];
     struct comm__trouble tr[COMM_TROUBLE_MAX];
@@ -203,9 +204,9 @@ size_t comm_record_size(void);
 /* Sets up a communicator (does not touch storage or the network). */
 int comm_init(struct comm *c, const struct comm_ports *ports, const struct comm_config *cfg,
               uint64_t now_ms);
-/* Loads the sequence counter, the sequences of unacknowledged events and the
- * trouble events. COMM_E_EMPTY on a fresh panel (not an error to the caller:
- * start from sequence 1). Never writes storage; on error *c is unchanged. */
+/* Loads the communicator's own trouble events (the only thing it stores:
+ * sequence numbers follow the core's persisted event ids). COMM_E_EMPTY on a
+ * fresh panel (not an error). Never writes storage; on error *c is unchanged. */
 int comm_load(struct comm *c);
 /* Wall clock: at monotonic `now_ms` it is `unix_ms` (e.g. from the RTC). */
 void comm_set_wall(struct comm *c, uint64_t now_ms, int64_t unix_ms);

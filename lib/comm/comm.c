@@ -6,16 +6,25 @@
  *
  * It must never: allocate, read a clock, print; count a reply that is not
  * from the path the frame went to, not for its sequence, or (encrypted) older
- * than the first send; reuse a sequence still unacknowledged across a restart
- * (the record is saved BEFORE a frame with a new sequence leaves); give up on
- * a priority-1 event; make a priority-1 event wait for routine traffic.
+ * than the first send; reuse a sequence still unacknowledged across a restart;
+ * give up on a priority-1 event; make a priority-1 event wait for routine
+ * traffic; write storage because of a duress (or its ACK) that the normal
+ * code's entry would not write too.
+ *
+ * Sequence numbers are a function of the core's event id, which the core
+ * persists with the event before the communicator can see it: an event resent
+ * after a power cut carries the same sequence and payload (the station stores
+ * it once), new events get new ids, and neither a send nor an ACK needs a
+ * write of its own (the core, too, saves an ACK's removal only with its next
+ * save). Core events use 1..8999, the communicator's own trouble events
+ * 9000..9999.
  *
  * Stored record (little endian, written body first, header last, so a torn
- * save fails its checksum and the other slot — the previous state — is used):
+ * save fails its checksum and the other slot — the previous state — is used);
+ * written only when a trouble event is raised or delivered:
  *   header: 0 "VCOM"  4 u16 version  6 u16 body size  8 u32 save sequence
  *           12 u32 CRC-32 of body  16 u32 CRC-32 of bytes 0..15
- *   body:   u16 next_seq, u32 next_trouble,
- *           COMM_INFLIGHT_MAX x (u32 event id, u16 seq),
+ *   body:   u32 next_trouble,
  *           COMM_TROUBLE_MAX x (u32 id, u8 qualifier, u16 event, u8 partition, u16 zone)
  */
 #include <string.h>
@@ -23,9 +32,10 @@
 #include "vigil/comm.h"
 
 #define HDR_SIZE 20u
-#define BODY_SIZE (2u + 4u + COMM_INFLIGHT_MAX * 6u + COMM_TROUBLE_MAX * 10u)
-#define REC_VERSION 1u
-#define SEQ_MAX 9999u
+#define BODY_SIZE (4u + COMM_TROUBLE_MAX * 10u)
+#define REC_VERSION 2u
+#define SEQ_CORE_MAX 8999u      /* core events: 1..8999 */
+#define SEQ_TROUBLE_BASE 9000u  /* trouble events: 9000..9999 */
 #define NAK_RESENDS_MAX 3u
 _Static_assert(HDR_SIZE + BODY_SIZE <= 128u, "comm record stays small");
 
@@ -151,13 +161,8 @@ size_t comm_record_size(void) { return HDR_SIZE + BODY_SIZE; }
 
 static void body_write(const struct comm *c, uint8_t *b)
 {
-    put16(b, c->next_seq);
-    put32(b + 2, c->next_trouble);
-    uint8_t *q = b + 6;
-    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++, q += 6) {
-        put32(q, c->fl[i].id);
-        put16(q + 4, c->fl[i].id != 0 ? c->fl[i].seq : 0);
-    }
+    put32(b, c->next_trouble);
+    uint8_t *q = b + 4;
     for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += 10) {
         const struct comm__trouble *t = &c->tr[i];
         put32(q, t->id);
@@ -244,23 +249,13 @@ int comm_load(struct comm *c)
         return r[0] != COMM_E_EMPTY ? r[0] : r[1];
     }
     const uint8_t *b = body[pick];
-    uint16_t next_seq = get16(b);
-    if (next_seq < 1 || next_seq > SEQ_MAX)
-        return COMM_E_CORRUPT;
-    const uint8_t *q = b + 6;
-    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++, q += 6)
-        if (get32(q) != 0 && (get16(q + 4) < 1 || get16(q + 4) > SEQ_MAX))
+    const uint8_t *q = b + 4;
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += 10)
+        if (get32(q) != 0 && (get32(q) & COMM_TROUBLE_ID) == 0)
             return COMM_E_CORRUPT;
     /* Checked: now apply. */
-    c->next_seq = next_seq;
-    c->next_trouble = get32(b + 2);
-    q = b + 6;
-    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++, q += 6) {
-        /* id and seq only: cid and priority are filled from the queues at
-         * the next drain, which also frees those no longer queued. */
-        c->fl[i] = (struct comm__flight){ .id = get32(q), .seq = get16(q + 4),
-                                          .due_ms = c->now_ms };
-    }
+    c->next_trouble = get32(b);
+    q = b + 4;
     for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += 10) {
         c->tr[i].id = get32(q);
         c->tr[i].cid = (struct dc09_cid){ .qualifier = q[4], .event = get16(q + 5),
@@ -286,7 +281,6 @@ int comm_init(struct comm *c, const struct comm_ports *ports, const struct comm_
     memset(c, 0, sizeof *c);
     c->ports = *ports;
     c->cfg = *cfg;
-    c->next_seq = 1;
     c->next_trouble = 1;
     c->now_ms = now_ms;
     c->next_poll_ms = now_ms + (uint64_t)cfg->supervision_s * 1000u;
@@ -514,26 +508,28 @@ static struct comm__flight *flight_free(struct comm *c)
     return NULL;
 }
 
-static uint16_t seq_alloc(struct comm *c)
+/* The sequence of an event: a function of its id (see the top of the file). */
+static uint16_t seq_for(uint32_t id)
 {
-    for (;;) {
-        uint16_t s = c->next_seq;
-        c->next_seq = (uint16_t)(s >= SEQ_MAX ? 1u : s + 1u);
-        bool used = false;
-        for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
-            if (c->fl[i].id != 0 && c->fl[i].seq == s)
-                used = true;
-        if (!used)
-            return s;
-    }
+    if ((id & COMM_TROUBLE_ID) != 0)
+        return (uint16_t)(SEQ_TROUBLE_BASE + (id & 0x7FFFFFFFu) % 1000u);
+    return (uint16_t)((id - 1u) % SEQ_CORE_MAX + 1u);
+}
+
+/* True if another frame in flight holds this sequence (ids 8999 apart). */
+static bool seq_busy(const struct comm *c, uint16_t seq)
+{
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
+        if (c->fl[i].id != 0 && c->fl[i].seq == seq)
+            return true;
+    return false;
 }
 
 static void assign(struct comm *c, struct comm__flight *f, uint32_t id, struct dc09_cid cid,
                    bool urgent)
 {
-    *f = (struct comm__flight){ .id = id, .seq = seq_alloc(c), .urgent = urgent ? 1 : 0,
+    *f = (struct comm__flight){ .id = id, .seq = seq_for(id), .urgent = urgent ? 1 : 0,
                                 .known = 1, .cid = cid, .due_ms = c->now_ms };
-    c->dirty = 1;
 }
 
 static struct dc09_cid event_cid(const struct pnl_event *e)
@@ -542,44 +538,18 @@ static struct dc09_cid event_cid(const struct pnl_event *e)
                               .partition = e->part, .zone = e->zone };
 }
 
-/* Fills restored flights (id + seq only) from the queues, frees stale ones. */
+/* Frees flights whose event left the queues (evicted, or ACKed elsewhere). */
 static void refresh_flights(struct comm *c)
 {
     struct pnl *p = c->ports.panel;
-    bool unknown = false;
     for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
         struct comm__flight *f = &c->fl[i];
         if (f->id == 0)
             continue;
-        if ((f->id & COMM_TROUBLE_ID) != 0) {
-            struct comm__trouble *t = trouble_find(c, f->id);
-            if (t == NULL) {
-                *f = (struct comm__flight){ 0 };
-                c->dirty = 1;
-            } else if (!f->known) {
-                f->cid = t->cid;
-                f->known = 1;
-            }
-        } else if (pnl_queue_mark_sent(p, f->id) == PNL_E_NOENT) {
-            *f = (struct comm__flight){ 0 };   /* gone (evicted or already ACKed) */
-            c->dirty = 1;
-        } else if (!f->known) {
-            unknown = true;
-        }
-    }
-    if (!unknown)
-        return;
-    unsigned n = pnl_queue_count(p);
-    for (unsigned i = 0; i < n; i++) {
-        struct pnl_event e;
-        if (pnl_queue_at(p, i, &e) < 0)
-            break;
-        struct comm__flight *f = flight_by_id(c, e.id);
-        if (f != NULL && !f->known) {
-            f->cid = event_cid(&e);
-            f->urgent = e.prio == 1;
-            f->known = 1;
-        }
+        bool gone = (f->id & COMM_TROUBLE_ID) != 0 ? trouble_find(c, f->id) == NULL
+                                                     : pnl_queue_mark_sent(p, f->id) == PNL_E_NOENT;
+        if (gone)
+            *f = (struct comm__flight){ 0 };
     }
 }
 
@@ -608,7 +578,7 @@ static void drain(struct comm *c)
         if (pnl_queue_at(p, i, &e) < 0)
             break;
         if (e.prio == 1) {
-            if (flight_by_id(c, e.id) != NULL)
+            if (flight_by_id(c, e.id) != NULL || seq_busy(c, seq_for(e.id)))
                 continue;
             struct comm__flight *f = flight_free(c);
             if (f == NULL)
@@ -625,8 +595,9 @@ static void drain(struct comm *c)
             struct comm__flight *f = flight_free(c);
             if (f != NULL) {
                 if (t != NULL && e.prio > 5) {
-                    assign(c, f, t->id, t->cid, false);
-                } else {
+                    if (!seq_busy(c, seq_for(t->id)))
+                        assign(c, f, t->id, t->cid, false);
+                } else if (!seq_busy(c, seq_for(e.id))) {
                     assign(c, f, e.id, event_cid(&e), false);
                     (void)pnl_queue_mark_sent(p, e.id);
                 }
@@ -638,11 +609,10 @@ static void drain(struct comm *c)
     if (!routine_seen && !routine_busy) {
         const struct comm__trouble *t = oldest_trouble(c);
         struct comm__flight *f = flight_free(c);
-        if (t != NULL && f != NULL && flight_by_id(c, t->id) == NULL)
+        if (t != NULL && f != NULL && flight_by_id(c, t->id) == NULL &&
+            !seq_busy(c, seq_for(t->id)))
             assign(c, f, t->id, t->cid, false);
     }
-    /* New sequence numbers are on storage before any frame carries them. */
-    flush(c);
     /* Priority 1 first, whatever slot it sits in. */
     for (int pass = 1; pass >= 0; pass--) {
         for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
@@ -720,13 +690,14 @@ static void complete(struct comm *c, struct comm__flight *f, unsigned path)
                            .latency_ms = c->now_ms - f->first_ms };
     uint32_t id = f->id;
     *f = (struct comm__flight){ 0 };
-    c->dirty = 1;
     if ((id & COMM_TROUBLE_ID) != 0) {
         struct comm__trouble *t = trouble_find(c, id);
         if (t != NULL)
             *t = (struct comm__trouble){ 0 };
+        c->dirty = 1;
     } else {
-        int e = pnl_queue_ack(c->ports.panel, id);     /* removed and saved by the core */
+        /* Removed; the core keeps the removal with its next save. */
+        int e = pnl_queue_ack(c->ports.panel, id);
         if (e < 0 && e != PNL_E_NOENT) {
             struct comm_note s = { .kind = COMM_N_STORAGE, .err = e };
             note(c, &s);
@@ -869,11 +840,11 @@ static void on_duh(struct comm *c, unsigned path, const struct dc09_frame *r)
     note_flight(c, COMM_N_GIVE_UP, f);
     uint32_t id = f->id;
     *f = (struct comm__flight){ 0 };
-    c->dirty = 1;
     if ((id & COMM_TROUBLE_ID) != 0) {
         struct comm__trouble *t = trouble_find(c, id);
         if (t != NULL)
             *t = (struct comm__trouble){ 0 };
+        c->dirty = 1;
     } else {
         /* The core has no "drop": its ACK call is how an event leaves. */
         (void)pnl_queue_ack(c->ports.panel, id);

@@ -41,6 +41,7 @@ struct sent {
 struct mem {
     struct pnl_storage st;
     uint8_t slot[2][2048];
+    unsigned writes;
 };
 
 struct fx {
@@ -88,6 +89,7 @@ static int mem_write(struct pnl_storage *s, unsigned slot, size_t off, const uin
     if (slot > 1 || off + len > sizeof m->slot[0])
         return PNL_E_STORAGE;
     memcpy(m->slot[slot] + off, buf, len);
+    m->writes++;
     return 0;
 }
 
@@ -119,7 +121,6 @@ static void on_note(struct comm_notes *n, const struct comm_note *no)
     (void)n;
     if (no->kind < 16)
         F.note_count[no->kind]++;
-    if (getenv("COMM_TRACE")) fprintf(stderr, "note %d path %d seq %d id %u att %d\n", no->kind, no->path, no->seq, no->event_id, no->attempt);
     if (no->kind == COMM_N_CLOCK)
         F.last_applied_s = no->applied_s;
 }
@@ -147,7 +148,7 @@ static void start_panel(bool fresh)
     assert_int_equal(comm_init(&F.c, &cp, &F.cfg, F.now), 0);
     comm_set_wall(&F.c, F.now, T0_WALL_MS + (int64_t)F.now);
     int e = comm_load(&F.c);
-    assert_true(fresh ? e == COMM_E_EMPTY : e == COMM_OK);
+    assert_true(fresh ? e == COMM_E_EMPTY : (e == COMM_OK || e == COMM_E_EMPTY));
 }
 
 static void fx_setup_cfg(unsigned paths, uint32_t supervision_s, bool encrypted)
@@ -271,6 +272,14 @@ static void station_auto(void)
             F.auto_ev[F.auto_n++] = (uint16_t)(f.cid.qualifier * 1000u + f.cid.event);
         ack(k);
     }
+}
+
+static bool has_ev(uint16_t want)
+{
+    for (unsigned i = 0; i < F.auto_n; i++)
+        if (F.auto_ev[i] == want)
+            return true;
+    return false;
 }
 
 /* Arm with the master code, let the exit delay run out (closing report),
@@ -583,23 +592,49 @@ static void test_seq_survives_restart(void **s)
     assert_true(others >= 1);
 }
 
-static void test_torn_comm_record_falls_back(void **s)
+static void test_trouble_persisted_torn_record_falls_back(void **s)
 {
     (void)s;
-    keys(DURESS "#");                        /* seq 1 */
-    struct dc09_frame first = decoded(0);
-    ack(0);                                  /* second record: nothing in flight */
-    /* power cut during a later save: the newest comm slot is torn */
+    F.path_down[0] = true;
+    assert_int_equal(F.comm_mem.writes, 0);
+    assert_int_equal(pnl_zone_set(&F.p, 6, true, F.now), 0);
+    advance(8000);                           /* the path fails: trouble 1350 raised */
+    assert_int_equal(F.note_count[COMM_N_PATH_FAIL], 1);
+    assert_int_equal(comm_trouble_count(&F.c), 1);
+    unsigned w = F.comm_mem.writes;
+    assert_true(w > 0);
+    /* power cut: the trouble report survives it */
+    memset(&F.c, 0, sizeof F.c);
+    memset(&F.p, 0, sizeof F.p);
+    start_panel(false);
+    assert_int_equal(comm_trouble_count(&F.c), 1);
+    F.path_down[0] = false;
+    F.auto_ack[0] = true;
+    F.auto_from = F.nsent;
+    advance(3000);
+    assert_true(has_ev(1350));
+    assert_int_equal(comm_trouble_count(&F.c), 0);  /* delivered: a second record */
+    /* that newest record is torn by a power cut: the previous one is loaded */
     unsigned newest = F.c.save_slot;
     F.comm_mem.slot[newest][13] ^= 0xFF;
     memset(&F.c, 0, sizeof F.c);
     memset(&F.p, 0, sizeof F.p);
-    start_panel(false);                      /* loads the other slot */
-    assert_int_equal(pnl_zone_set(&F.p, 6, true, F.now), 0);
-    assert_int_equal(comm_tick(&F.c, F.now), 0);
-    unsigned k = F.nsent - 1;
-    assert_int_equal(cid_event(k), 1122);
-    assert_int_equal(decoded(k).seq, first.seq + 1);    /* the counter came back */
+    start_panel(false);
+    assert_int_equal(comm_trouble_count(&F.c), 1);  /* sent again: at least once */
+}
+
+static void test_no_storage_write_for_send_or_ack(void **s)
+{
+    (void)s;
+    unsigned core0 = F.core_mem.writes;
+    keys(DURESS "#");                        /* the core saves once per code entry */
+    unsigned core1 = F.core_mem.writes;
+    assert_true(core1 > core0);
+    assert_int_equal(F.nsent, 1);
+    ack(0);                                  /* delivered */
+    assert_int_equal(F.core_mem.writes, core1);   /* the ACK wrote nothing... */
+    assert_int_equal(F.comm_mem.writes, 0);       /* ... and neither did the send */
+    assert_int_equal(F.note_count[COMM_N_ACKED], 1);
 }
 
 static void test_queue_full_duress_kept(void **s)
@@ -656,7 +691,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backup_switch_and_return, setup_dual, teardown),
         cmocka_unit_test_setup_teardown(test_poll_timing, setup_poll, teardown),
         cmocka_unit_test_setup_teardown(test_seq_survives_restart, setup_enc, teardown),
-        cmocka_unit_test_setup_teardown(test_torn_comm_record_falls_back, setup_enc, teardown),
+        cmocka_unit_test_setup_teardown(test_trouble_persisted_torn_record_falls_back, setup_enc,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_storage_write_for_send_or_ack, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full_duress_kept, setup_enc, teardown),
         cmocka_unit_test(test_config_validation),
     };
