@@ -34,6 +34,16 @@ static int check_account(const char *v, char *msg, size_t cap)
     return 0;
 }
 
+static int check_hex6(const char *v, char *msg, size_t cap)
+{
+    size_t n = strlen(v);
+    if (n > 6 || strspn(v, "0123456789ABCDEFabcdef") != n) {
+        snprintf(msg, cap, "1..6 hex digits");
+        return -1;
+    }
+    return 0;
+}
+
 static int check_zone(const char *v, char *msg, size_t cap)
 {
     unsigned z, part = 1;
@@ -116,9 +126,10 @@ const struct conf_key sim_config_keys[] = {
     { .name = "clock_max_s", .type = CONF_INT, .min = 0, .max = 86400, .def = "3600",
       .offset = OFF(clock_max_s), .help = "NAKs may move the panel's clock at most this far" },
     { .name = "line", .type = CONF_STRING, .def = "0", .offset = OFF(line), .size = SZ(line),
-      .help = "DC-09 line number Lpref (hex)" },
+      .check = check_hex6, .help = "DC-09 line number Lpref (hex)" },
     { .name = "receiver_id", .type = CONF_STRING, .offset = OFF(receiver_id),
-      .size = SZ(receiver_id), .help = "DC-09 receiver number Rrcvr (hex; empty: no R token)" },
+      .size = SZ(receiver_id), .check = check_hex6,
+      .help = "DC-09 receiver number Rrcvr (hex; empty: no R token)" },
     { .name = "receiver_quirks", .type = CONF_STRING, .offset = OFF(receiver_quirks),
       .size = SZ(receiver_quirks), .check = check_quirks,
       .help = "DC-09 quirks accepted in the receiver's replies, comma-separated (e.g. pad-no-bar)" },

@@ -398,6 +398,14 @@ void sim_net_up(struct sim *s, int path)
 
 /* ---- a panel --------------------------------------------------------- */
 
+/* Copies a configuration string already validated to fit. */
+static void cpy(char *d, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(d, src, n);
+    d[n] = '\0';
+}
+
 static void default_zones(struct sim *s, struct pnl *p)
 {
     static const char *const dflt[] = { "1 entry", "2 interior", "3 instant", "4 fire",
@@ -430,7 +438,7 @@ int sim_panel_setup(struct sim *s, struct sim_panel *sp, unsigned idx,
     sp->idx = idx;
     /* --count: accounts follow the configured one, same width. */
     if (idx == 0) {
-        snprintf(sp->account, sizeof sp->account, "%s", s->cfg.account);
+        cpy(sp->account, sizeof sp->account, s->cfg.account);
     } else {
         size_t w = strlen(s->cfg.account);
         unsigned long long base = strtoull(s->cfg.account, NULL, 16);
@@ -481,9 +489,9 @@ int sim_panel_setup(struct sim *s, struct sim_panel *sp, unsigned idx,
 
     struct comm_config cc;
     comm_config_defaults(&cc);
-    snprintf(cc.account, sizeof cc.account, "%s", sp->account);
-    snprintf(cc.line, sizeof cc.line, "%s", s->cfg.line);
-    snprintf(cc.receiver, sizeof cc.receiver, "%s", s->cfg.receiver_id);
+    cpy(cc.account, sizeof cc.account, sp->account);
+    cpy(cc.line, sizeof cc.line, s->cfg.line);
+    cpy(cc.receiver, sizeof cc.receiver, s->cfg.receiver_id);
     cc.paths = s->cfg.backup[0] ? 2 : 1;
     cc.ack_timeout_ms = (uint32_t)s->cfg.ack_timeout_ms;
     cc.backoff_max_ms = (uint32_t)(s->cfg.backoff_max_ms > s->cfg.ack_timeout_ms
