@@ -19,8 +19,9 @@ static void work_cb(uv_work_t *req)
 }
 
 /* Sends the replies of a finished job, coalescing runs on one connection. */
-static void answer(struct stn *s, struct stn_job *j)
+static size_t answer(struct stn *s, struct stn_job *j)
 {
+    size_t acks = 0;
     uint8_t out[8192];
     size_t out_len = 0;
     struct stn_conn *cur = NULL;
@@ -57,8 +58,10 @@ static void answer(struct stn *s, struct stn_job *j)
         if (j->rc == 0 && it->type == STN_ITEM_EVENT)
             s->c.events_stored++;
         if (send && it->reply_len) {
-            if (it->reply_kind == 'A')
+            if (it->reply_kind == 'A') {
                 s->c.acks++;
+                acks++;
+            }
             else if (it->reply_kind == 'D')
                 s->c.duhs++;
         }
@@ -83,6 +86,7 @@ static void answer(struct stn *s, struct stn_job *j)
     for (size_t i = 0; i < j->n; i++)
         if (j->items[i].conn)
             stn_conn_unref(j->items[i].conn);
+    return acks;
 }
 
 static void after_cb(uv_work_t *req, int status)
@@ -102,7 +106,21 @@ static void after_cb(uv_work_t *req, int status)
     } else {
         s->c.commit_failures++;
     }
-    answer(s, j);
+    size_t acks = answer(s, j);
+    /* Linger: panels answered just now send their next frame about one round
+     * trip later. Waiting a little for them (at most half the last commit's
+     * time, at most commit_linger_us) lets one commit carry both the frames
+     * that arrived during the commit and theirs, instead of two half-full
+     * commits taking turns. A duress, a full batch or a stop ends it at once. */
+    if (acks && s->cfg.commit_linger_us > 0 && j->rc == 0) {
+        int64_t linger_us = j->commit_us / 2;
+        if (linger_us > s->cfg.commit_linger_us)
+            linger_us = s->cfg.commit_linger_us;
+        s->linger_until_ns = uv_hrtime() + (uint64_t)linger_us * 1000u;
+        s->linger_target = s->pending->n + acks;
+    } else {
+        s->linger_until_ns = 0;
+    }
     if (j->accounts_loaded) {
         if (stn_accounts_merge(s, j->rows, j->nrows) != 0)
             STN_ERROR("accounts", "cannot apply the reloaded accounts (out of memory)");
@@ -114,6 +132,34 @@ static void after_cb(uv_work_t *req, int status)
     stn_job_clear(j);
     s->inflight = NULL;
     stn_tcp_pause_all_resume(s);
+    stn_commit_maybe_kick(s);
+}
+
+static void on_linger_end(uv_timer_t *h)
+{
+    stn_commit_maybe_kick(h->data);
+}
+
+/* Frames arriving wake the loop and re-run this from the uv_check; the timer
+ * (ms granularity) only ends a linger whose panels never came back. */
+void stn_commit_maybe_kick(struct stn *s)
+{
+    struct stn_job *j = s->pending;
+    if (!s->inflight && s->linger_until_ns && !s->stopping && !j->has_duress &&
+        j->n < s->linger_target && !stn_pending_full(s)) {
+        uint64_t now = uv_hrtime();
+        if (now < s->linger_until_ns) {
+            if (!uv_is_active((uv_handle_t *)&s->linger)) {
+                uint64_t ms = (s->linger_until_ns - now + 999999u) / 1000000u;
+                uv_timer_start(&s->linger, on_linger_end, ms ? ms : 1, 0);
+            }
+            return;
+        }
+    }
+    if (uv_is_active((uv_handle_t *)&s->linger))
+        uv_timer_stop(&s->linger);
+    if (!s->inflight)
+        s->linger_until_ns = 0;
     stn_commit_kick(s);
 }
 
@@ -127,6 +173,8 @@ int stn_commit_init(struct stn *s)
     s->next_batch = 1;
     s->pending->batch = s->next_batch;
     s->work.data = s;
+    uv_timer_init(s->loop, &s->linger);
+    s->linger.data = s;
     return 0;
 }
 

@@ -108,6 +108,10 @@ const struct conf_key stn_config_keys[] = {
     { .name = "commit_batch_max", .type = CONF_INT, .min = 1, .max = 65536, .def = "4096",
       .reloadable = false, .offset = OFF(commit_batch_max),
       .help = "frames per group commit; while full, reading pauses (duress still goes in)" },
+    { .name = "commit_linger_us", .type = CONF_INT, .min = 0, .max = 10000, .def = "2000",
+      .reloadable = true, .offset = OFF(commit_linger_us),
+      .help = "after answering a batch, wait at most this long (and at most half a commit) "
+              "for those panels' next frames, so one commit carries them (0: never wait)" },
     { .name = "escalate_after_s", .type = CONF_INT, .min = 1, .max = 3600, .def = "30",
       .reloadable = true, .offset = OFF(escalate_after_s),
       .help = "a priority-1 alarm untaken this long is escalated" },
@@ -119,7 +123,7 @@ const struct conf_key stn_config_keys[] = {
       .help = "debug, info, warn or error" },
 };
 const size_t stn_config_nkeys = sizeof stn_config_keys / sizeof stn_config_keys[0];
-_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 20,
+_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 21,
                "config table changed: update packaging/vigil-station.conf and docs/station.md");
 
 /* Resolves sqlite:PATH against the folder of the config file. */

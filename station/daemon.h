@@ -100,6 +100,9 @@ struct stn {
     int64_t  want_prune_before_ms;
     struct stn_bucket unknown_bucket;
 
+    uv_timer_t linger;            /* ends a linger nobody came back for */
+    uint64_t linger_until_ns;     /* uv_hrtime(); 0: no linger */
+    size_t   linger_target;       /* pending items expected when the answered panels are back */
     uv_timer_t tick;
     uv_check_t check;
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
@@ -129,6 +132,7 @@ void stn_udp_send(struct stn_listener *l, const void *peer, const uint8_t *p, si
 int  stn_commit_init(struct stn *s);
 void stn_commit_free(struct stn *s);
 void stn_commit_kick(struct stn *s);         /* submit pending if the worker is idle */
+void stn_commit_maybe_kick(struct stn *s);   /* the same, unless lingering for a fuller batch */
 bool stn_commit_idle(const struct stn *s);
 bool stn_pending_full(const struct stn *s);
 /* supervision.c */

@@ -207,6 +207,7 @@ static void maybe_finish(struct stn *s)
         close_listener(&s->listeners[i]);
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->check, NULL);
+    uv_close((uv_handle_t *)&s->linger, NULL);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     uv_close((uv_handle_t *)&s->sig_hup, NULL);
@@ -280,7 +281,7 @@ static void on_check(uv_check_t *h)
         maybe_finish(s);
         return;
     }
-    stn_commit_kick(s);
+    stn_commit_maybe_kick(s);
 }
 
 static void ckpt_work_cb(uv_work_t *req)
