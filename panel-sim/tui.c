@@ -33,7 +33,7 @@ static void draw(struct sim *s)
     printf("  |  \033[1m%-38s\033[0m  |\r\n", sp->display[0] ? sp->display : "...");
     printf("  |  %-38s  |\r\n", stars);
     printf("  |                                          |\r\n");
-    printf("  |  ARMED %s   SIREN %-8s  beep: %-7s |\r\n",
+    printf("  |  ARMED %s   SIREN %-8s  beep: %-5s |\r\n",
            sp->led_armed ? "\033[31m(*)\033[0m" : "( )",
            sp->siren == 0 ? "off" : sp->siren == 2 ? "FIRE" : "BURGLARY", sp->beep);
     printf("  +------------------------------------------+\r\n\r\n");
