@@ -104,7 +104,7 @@ const struct conf_key stn_config_keys[] = {
       .help = "how often supervision is checked" },
     { .name = "event_retention_days", .type = CONF_INT, .min = 0, .max = 36500, .def = "400",
       .reloadable = true, .offset = OFF(event_retention_days),
-      .help = "events older than this are pruned (0: keep forever); alarms are kept" },
+      .help = "events and refused signals older than this are pruned (0: keep forever); alarms are kept" },
     { .name = "commit_batch_max", .type = CONF_INT, .min = 1, .max = 65536, .def = "4096",
       .reloadable = false, .offset = OFF(commit_batch_max),
       .help = "frames per group commit; while full, reading pauses (duress still goes in)" },

@@ -169,7 +169,7 @@ int stn_sqlite_open(const char *path, sqlite3 **out, char *msg, size_t cap)
 enum {
     S_INS_EVENT, S_FIND_ALARM, S_INS_ALARM, S_ATTACH_ALARM, S_INS_ALARM_EVENT,
     S_RESTORE, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_DATA_VERSION, S_PRUNE_FIRST,
-    S_PRUNE, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+    S_PRUNE, S_PRUNE_REJECTED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
 static const char *const sql_text[S_COUNT] = {
@@ -197,6 +197,8 @@ static const char *const sql_text[S_COUNT] = {
     [S_DATA_VERSION] = "PRAGMA data_version",
     [S_PRUNE_FIRST] = "SELECT id FROM events WHERE received_at_ms>=? ORDER BY id LIMIT 1",
     [S_PRUNE] = "DELETE FROM events WHERE id < ? AND id < (SELECT min(id) FROM events)+5000",
+    [S_PRUNE_REJECTED] = "DELETE FROM signals_rejected WHERE id IN (SELECT id FROM"
+        " signals_rejected WHERE received_at_ms < ? ORDER BY id LIMIT 5000)",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -541,9 +543,15 @@ static bool prune(struct stn_wstore *w, int64_t before_ms)
     if (step_done(d) != 0)
         return false;
     int ch = sqlite3_changes(w->db);
+    /* refused signals age out with the events */
+    sqlite3_stmt *r = w->st[S_PRUNE_REJECTED];
+    sqlite3_bind_int64(r, 1, before_ms);
+    if (step_done(r) == 0)
+        ch += sqlite3_changes(w->db);
     w->pruned += (uint64_t)ch;
     if (ch == 0 && w->pruned) {
-        STN_INFO("store", "pruned %llu events past retention", (unsigned long long)w->pruned);
+        STN_INFO("store", "pruned %llu events and refused signals past retention",
+                 (unsigned long long)w->pruned);
         w->pruned = 0;
     }
     return ch > 0;

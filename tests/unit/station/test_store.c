@@ -245,7 +245,17 @@ static void retention_prunes_in_steps(void **state)
     assert_int_equal(j.rc, 0);
     stn_job_clear(&j);
     add_event(&j, 3, "0333", 1, 1, 602, new_t);
+    for (int k = 0; k < 2; k++) {       /* refused signals: one old, one recent */
+        struct stn_item *it = stn_job_add(&j);
+        it->type = STN_ITEM_REJECTED;
+        snprintf(it->account, sizeof it->account, "0999");
+        it->received_ms = k ? new_t : old_t;
+        it->reason = "unknown_account";
+        assert_int_equal(stn_job_copy(&j, "\nRAW\r", 5, &it->raw_off), 0);
+        it->raw_len = 5;
+    }
     stn_wstore_run(w, &j);
+    assert_int_equal(j.rc, 0);
     int steps = 0;
     do {
         stn_job_clear(&j);
@@ -262,6 +272,9 @@ static void retention_prunes_in_steps(void **state)
     void *out = NULL;
     assert_int_equal(stn_events_json(st, &f, &out), 0);
     assert_int_equal(json_array_size(out), 1);   /* only the recent one is kept */
+    json_decref(out);
+    assert_int_equal(stn_rejected_json(st, 0, &out), 0);
+    assert_int_equal(json_array_size(out), 1);   /* the old refused signal is gone too */
     json_decref(out);
     stn_store_close(st);
     stn_job_free(&j);
