@@ -36,6 +36,40 @@ static void defaults(void **state)
     assert_int_equal(c.dc09_listen.n, 1);
     assert_string_equal(c.dc09_listen.v[0], "127.0.0.1:3061");
     assert_int_equal(c.log_level, STN_LOG_INFO);
+    assert_int_equal(c.idle_timeout_s, 26 * 3600);
+    assert_int_equal(c.commit_batch_max, 4096);
+    assert_int_equal(c.commit_linger_us, 2000);
+    assert_int_equal(c.duplicate_entries_max, 1048576);
+    assert_int_equal(c.event_retention_days, 400);
+}
+
+/* Every key of the table appears in the example file, which documents it. */
+static void example_file_documents_every_key(void **state)
+{
+    (void)state;
+    const char *src = getenv("VIGIL_SOURCE");
+    if (!src)
+        skip();
+    char path[512];
+    snprintf(path, sizeof path, "%s/packaging/vigil-station.conf", src);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[32768];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    for (size_t i = 0; i < stn_config_nkeys; i++) {
+        char needle[80];
+        snprintf(needle, sizeof needle, "\n%s ", stn_config_keys[i].name);
+        char commented[80];
+        snprintf(commented, sizeof commented, "\n#%s ", stn_config_keys[i].name);
+        if (!strstr(text, needle) && !strstr(text, commented))
+            fail_msg("key '%s' is not in packaging/vigil-station.conf", stn_config_keys[i].name);
+    }
+    /* and the example itself parses */
+    struct stn_config c;
+    struct conf_error e;
+    assert_int_equal(stn_config_load(path, &c, &e), 0);
 }
 
 static void values_comments_repeat(void **state)
@@ -138,6 +172,7 @@ int main(void)
         cmocka_unit_test(store_required),
         cmocka_unit_test(store_path_relative_to_config),
         cmocka_unit_test(every_key_has_help_and_default_parses),
+        cmocka_unit_test(example_file_documents_every_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
