@@ -199,6 +199,8 @@ static void maybe_finish(struct stn *s)
         stn_commit_kick(s);    /* parsed before the stop: commit, then answer */
         return;
     }
+    if (s->cfg.ready_file[0])
+        remove(s->cfg.ready_file);   /* no longer listening */
     STN_INFO("main", "stopped: %llu events stored, %llu commits",
              (unsigned long long)s->c.events_stored, (unsigned long long)s->c.commits);
     stn_log_counters(s);
@@ -376,6 +378,9 @@ static int run(struct stn *s)
     s->loop = uv_default_loop();
     s->started_ms = stn_now_ms();
 
+    /* a stale ready file from an earlier run must not announce this one */
+    if (s->cfg.ready_file[0])
+        remove(s->cfg.ready_file);
     if ((rc = stn_wstore_open(&s->cfg, &s->ws, msg, sizeof msg)) != 0) {
         fprintf(stderr, "vigil-station: %s\n", msg);
         return 1;
