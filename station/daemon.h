@@ -70,7 +70,7 @@ struct stn_conn {
     uint32_t refs;                /* batch items waiting to answer on it */
     bool     closing;
     bool     paused;              /* reading stopped while the batch is full */
-    uint32_t account_hint_quirks;
+    bool     framed;              /* reader quirks set from an accepted frame's account */
     char     peer[48];
     uint8_t  buf[];               /* frame_bytes_max */
 };

@@ -262,8 +262,10 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         return;
     }
 
-    if (conn)   /* framing follows the account (a binary CRC may hold CR or LF) */
+    if (conn) {   /* framing follows the account (a binary CRC may hold CR or LF) */
         conn->reader.quirks = a->quirks & DC09_Q_BINARY_CRC;
+        conn->framed = true;
+    }
 
     stn_account_seen(s, a, now_ms);
 

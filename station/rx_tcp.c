@@ -11,6 +11,7 @@
  */
 #include "daemon.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -94,6 +95,17 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     int64_t now = stn_now_ms();
     c->last_rx_ms = now;
+    /* Before any frame of this connection was accepted its account is
+     * unknown: a frame that starts LF, 2 bytes, 4 hex digits, '"' carries a
+     * binary CRC (Lupusec, Egardia, Trikdis) — in a standard frame byte 7 is
+     * a hex digit of the length — so frame it by its length field. */
+    if (!c->framed && c->reader.len == 0 && nread >= 8) {
+        const uint8_t *b = (const uint8_t *)buf->base;
+        bool bin = b[0] == '\n' && b[7] == '"';
+        for (int k = 3; bin && k < 7; k++)
+            bin = isxdigit(b[k]) != 0;
+        c->reader.quirks = bin ? DC09_Q_BINARY_CRC : 0;
+    }
     size_t frames = dc09_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread,
                                      on_frame, c);
     if (c->closing)
