@@ -122,6 +122,17 @@ def test_nak_correction_is_bounded(args, work):
         assert p.finish() == 0
 
 
+def test_udp_transport(args, work):
+    st = e2e.station(args)
+    p = Panel(args, work, st.udp[1], transport="udp")
+    with Both(st, p):
+        e2e.setup_users(p)
+        p.cmd("keys %s#" % DURESS)
+        e2e.wait_alarms(st, e2e.is_duress)
+        p.wait_for(r'^queue delivered cid="1121 01 001"')
+        assert p.finish() == 0
+
+
 def star_ack(seq, key, t, account="1234"):
     body = ('"*ACK"%04dL0#%s[' % (seq, account)).encode() + \
         v.encrypt_region(key, ("]" + v.dc09_time(t)).encode()).encode()
@@ -175,4 +186,4 @@ def test_forged_ack_ignored(args, work):
 if __name__ == "__main__":
     e2e.run_cases([test_station_down_then_up, test_primary_down_backup_used,
                    test_power_cut_with_events_queued, test_nak_clock_correction,
-                   test_nak_correction_is_bounded, test_forged_ack_ignored])
+                   test_nak_correction_is_bounded, test_udp_transport, test_forged_ack_ignored])

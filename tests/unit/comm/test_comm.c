@@ -661,6 +661,18 @@ static void test_queue_full_duress_kept(void **s)
     assert_int_equal(cid_event(0), 1121);
 }
 
+static void test_periodic_test_report(void **s)
+{
+    (void)s;
+    F.auto_ack[0] = true;
+    assert_int_equal(pnl_set_setting(&F.p, PNL_SET_TEST_INTERVAL, 3600), 0);
+    advance(3590 * 1000);
+    assert_false(has_ev(1602));
+    advance(20 * 1000);
+    assert_true(has_ev(1602));               /* the core's 602, delivered */
+    assert_int_equal(pnl_queue_count(&F.p), 0);
+}
+
 static void test_config_validation(void **s)
 {
     (void)s;
@@ -695,6 +707,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_no_storage_write_for_send_or_ack, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full_duress_kept, setup_enc, teardown),
+        cmocka_unit_test_setup_teardown(test_periodic_test_report, setup_clear, teardown),
         cmocka_unit_test(test_config_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
