@@ -53,6 +53,14 @@ void sim_keypad_out(struct pnl_keypad *k, const struct pnl_out *o)
     char buf[64], pre[8] = "";
     if (o->part != 1)
         snprintf(pre, sizeof pre, "p%u ", o->part);
+    if (o->part == 1 && sp->prog.st == 4) {
+        if (o->kind == PNL_OUT_ACK_BEEP)
+            sp->prog.ok = true;
+        if (o->kind == PNL_OUT_DISPLAY && o->value == PNL_DISP_REFUSED) {
+            sp->prog.refused = true;
+            sp->prog.refusal = o->value2;
+        }
+    }
     if (o->part == 1) {
         if (o->kind == PNL_OUT_LED_ARMED)
             sp->led_armed = o->value != 0;
@@ -124,6 +132,11 @@ void sim_comm_note(struct comm_notes *n, const struct comm_note *no)
         if (no->event_id == 0)
             sim_line(s, "tx", "%s %s NULL seq=0000%s%s frame=%s", pname(no->path), sp->account,
                      no->encrypted ? " encrypted" : "", no->err ? " (path cannot send)" : "", raw);
+        else if (no->sia != NULL)
+            sim_line(s, "tx", "%s %s SIA-DCS seq=%04u sia=\"%s\" area=%u zone=%u text=\"%s\" try=%u%s%s frame=%s",
+                     pname(no->path), sp->account, no->seq, no->sia, no->cid.partition,
+                     no->cid.zone, no->text, no->attempt, no->encrypted ? " encrypted" : "",
+                     no->err ? " (path cannot send)" : "", raw);
         else
             sim_line(s, "tx", "%s %s ADM-CID seq=%04u cid=\"%s\" try=%u%s%s frame=%s",
                      pname(no->path), sp->account, no->seq, cid, no->attempt,
@@ -134,6 +147,13 @@ void sim_comm_note(struct comm_notes *n, const struct comm_note *no)
         sim_line(s, "rx", "%s %s frame=%s", pname(no->path), sp->account, raw);
         break;
     case COMM_N_ACKED:
+        if (no->sia != NULL) {
+            sim_line(s, "rx", "%s %s ack seq=%04u sia=\"%s\" after %llu ms", pname(no->path),
+                     sp->account, no->seq, no->sia, (unsigned long long)no->latency_ms);
+            sim_line(s, "queue", "delivered sia=\"%s\" text=\"%s\" seq=%04u (%u left)", no->sia,
+                     no->text, no->seq, pnl_queue_count(&sp->p) + comm_trouble_count(&sp->c));
+            break;
+        }
         sim_line(s, "rx", "%s %s ack seq=%04u cid=\"%s\" after %llu ms", pname(no->path),
                  sp->account, no->seq, cid, (unsigned long long)no->latency_ms);
         sim_line(s, "queue", "delivered cid=\"%s\" seq=%04u (%u left)", cid, no->seq,

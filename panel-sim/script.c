@@ -212,6 +212,8 @@ static int cmd_user(struct sim *s, struct sim_panel *sp, char **tok, int n)
     struct pnl_policy_result res;
     int e = pnl_user_set(&sp->p, slot, code, strlen(code), role, (uint8_t)(1u << (part - 1)),
                          duress, link, &res, NULL);
+    if (e == 0 || e == PNL_E_POLICY)
+        sim_report_program(sp, part, slot, duress, false, e, &res);
     if (e == PNL_E_POLICY) {
         char hits[256] = "";
         size_t o = 0;
@@ -276,7 +278,7 @@ static int run_line(struct sim *s, char *line)
         for (const char *k = tok[1]; *k; k++) {
             if (*k == '#')
                 sp->duress_press_ns = uv_hrtime();
-            pnl_key(&sp->p, *k, sim_core_ms(s));
+            sim_key(sp, 1, *k);
             sim_panel_after_input(sp);
         }
         return 0;

@@ -86,7 +86,7 @@ static void on_key(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         }
         if ((c >= '0' && c <= '9') || c == '*' || c == '#') {
             ntyped = c == '#' ? 0 : ntyped + 1;
-            pnl_key(&sp->p, c, sim_core_ms(s));
+            sim_key(sp, 1, c);
             sim_panel_after_input(sp);
         }
         const char *z = strchr(zone_keys, c);

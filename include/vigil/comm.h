@@ -43,7 +43,9 @@ extern "C" {
 
 #define COMM_PATHS          2u    /* 0 primary, 1 backup */
 #define COMM_INFLIGHT_MAX   4u    /* frames awaiting an ACK at once */
-#define COMM_TROUBLE_MAX    4u    /* the communicator's own trouble events (CID 350) */
+#define COMM_TROUBLE_MAX    8u    /* the panel's own reports: path trouble (CID 350),
+                                     programming results (SIA YG) */
+#define COMM_TEXT_MAX       40u   /* text of an own SIA report */
 #define COMM_RX_BUF         256u  /* reply reassembly per path (replies are short) */
 
 enum comm_err {
@@ -98,6 +100,8 @@ struct comm_note {
     uint64_t latency_ms;   /* COMM_N_ACKED: first send → ACK */
     int      err;
     const char *reason;    /* COMM_N_IGNORED: static text */
+    const char *sia;       /* own SIA report (COMM_N_TX/ACKED): its code, else NULL */
+    const char *text;      /*   ... and its text; valid only during the call */
     const uint8_t *frame;
     size_t   frame_len;
 };
@@ -162,7 +166,10 @@ struct comm__flight {
 };
 struct comm__trouble {
     uint32_t id;            /* COMM_TROUBLE_ID | n; 0 = free */
-    struct dc09_cid cid;
+    struct dc09_cid cid;    /* ADM-CID report; or, when sia[0], SIA-DCS with
+                               area = cid.partition, zone = cid.zone */
+    char     sia[3];
+    char     text[COMM_TEXT_MAX + 1];
 };
 struct comm__poll {
     uint8_t  active;
@@ -225,6 +232,16 @@ void comm_path_lost(struct comm *c, unsigned path, uint64_t now_ms);
 /* The transport (re)gained `path` (TCP connected): frames whose last send
  * found it unable to send go at once instead of at their retry timer. */
 void comm_path_up(struct comm *c, unsigned path, uint64_t now_ms);
+
+/* Queues one of the panel's own reports that is not a core event — e.g. the
+ * result of programming a code ("duress code programmed", "code refused R2
+ * one-edit slot 1"; never digits) — as SIA-DCS `code` (two capitals) with area,
+ * zone and text (printable, no ^ [ ] |; cut at COMM_TEXT_MAX). Kept in the
+ * communicator's record until ACKed; sent after alarms, with the routine
+ * traffic. COMM_E_INVAL on a bad code or text; COMM_E_NOSPACE when
+ * COMM_TROUBLE_MAX reports already wait. */
+int comm_report_sia(struct comm *c, const char *code, uint8_t area, uint16_t zone,
+                    const char *text);
 
 /* Inspection. */
 unsigned comm_active_path(const struct comm *c);

@@ -25,19 +25,21 @@
  *   header: 0 "VCOM"  4 u16 version  6 u16 body size  8 u32 save sequence
  *           12 u32 CRC-32 of body  16 u32 CRC-32 of bytes 0..15
  *   body:   u32 next_trouble,
- *           COMM_TROUBLE_MAX x (u32 id, u8 qualifier, u16 event, u8 partition, u16 zone)
+ *           COMM_TROUBLE_MAX x (u32 id, u8 qualifier, u16 event, u8 partition, u16 zone,
+ *                               2 chars SIA code (0 0: ADM-CID), COMM_TEXT_MAX chars text)
  */
 #include <string.h>
 
 #include "vigil/comm.h"
 
 #define HDR_SIZE 20u
-#define BODY_SIZE (4u + COMM_TROUBLE_MAX * 10u)
-#define REC_VERSION 2u
+#define TR_SIZE (10u + 2u + COMM_TEXT_MAX)
+#define BODY_SIZE (4u + COMM_TROUBLE_MAX * TR_SIZE)
+#define REC_VERSION 3u
 #define SEQ_CORE_MAX 8999u      /* core events: 1..8999 */
 #define SEQ_TROUBLE_BASE 9000u  /* trouble events: 9000..9999 */
 #define NAK_RESENDS_MAX 3u
-_Static_assert(HDR_SIZE + BODY_SIZE <= 128u, "comm record stays small");
+_Static_assert(HDR_SIZE + BODY_SIZE <= 512u, "comm record stays small");
 
 static const uint8_t magic[4] = { 'V', 'C', 'O', 'M' };
 
@@ -163,13 +165,15 @@ static void body_write(const struct comm *c, uint8_t *b)
 {
     put32(b, c->next_trouble);
     uint8_t *q = b + 4;
-    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += 10) {
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += TR_SIZE) {
         const struct comm__trouble *t = &c->tr[i];
         put32(q, t->id);
         q[4] = t->cid.qualifier;
         put16(q + 5, t->cid.event);
         q[7] = t->cid.partition;
         put16(q + 8, t->cid.zone);
+        memcpy(q + 10, t->sia, 2);
+        memcpy(q + 12, t->text, COMM_TEXT_MAX);
     }
 }
 
@@ -250,16 +254,21 @@ int comm_load(struct comm *c)
     }
     const uint8_t *b = body[pick];
     const uint8_t *q = b + 4;
-    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += 10)
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += TR_SIZE)
         if (get32(q) != 0 && (get32(q) & COMM_TROUBLE_ID) == 0)
             return COMM_E_CORRUPT;
     /* Checked: now apply. */
     c->next_trouble = get32(b);
     q = b + 4;
-    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += 10) {
-        c->tr[i].id = get32(q);
-        c->tr[i].cid = (struct dc09_cid){ .qualifier = q[4], .event = get16(q + 5),
-                                          .partition = q[7], .zone = get16(q + 8) };
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += TR_SIZE) {
+        struct comm__trouble *t = &c->tr[i];
+        t->id = get32(q);
+        t->cid = (struct dc09_cid){ .qualifier = q[4], .event = get16(q + 5),
+                                    .partition = q[7], .zone = get16(q + 8) };
+        memcpy(t->sia, q + 10, 2);
+        t->sia[2] = '\0';
+        memcpy(t->text, q + 12, COMM_TEXT_MAX);
+        t->text[COMM_TEXT_MAX] = '\0';
     }
     c->save_slot = (uint8_t)pick;
     c->save_seq = seq[pick];
@@ -317,22 +326,55 @@ static struct comm__trouble *trouble_find(struct comm *c, uint32_t id)
     return NULL;
 }
 
-static void trouble_add(struct comm *c, uint8_t qualifier, unsigned path)
+static void flush(struct comm *c);
+
+static struct comm__trouble *own_add(struct comm *c)
 {
     for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++) {
         if (c->tr[i].id != 0)
             continue;
-        c->tr[i].id = COMM_TROUBLE_ID | (c->next_trouble & 0x7FFFFFFFu);
+        c->tr[i] = (struct comm__trouble){ .id = COMM_TROUBLE_ID |
+                                                 (c->next_trouble & 0x7FFFFFFFu) };
         c->next_trouble = (c->next_trouble + 1u) & 0x7FFFFFFFu;
         if (c->next_trouble == 0)
             c->next_trouble = 1;
-        c->tr[i].cid = (struct dc09_cid){ .qualifier = qualifier, .event = 350, .partition = 0,
-                                          .zone = (uint16_t)(path + 1u) };
         c->dirty = 1;
-        return;
+        return &c->tr[i];
     }
-    /* Full: the oldest trouble reports are still waiting; this one is lost,
-     * which is acceptable for trouble (priority 5), never for an alarm. */
+    /* Full: the oldest reports are still waiting; this one is lost, which is
+     * acceptable for trouble and programming reports, never for an alarm. */
+    return NULL;
+}
+
+static void trouble_add(struct comm *c, uint8_t qualifier, unsigned path)
+{
+    struct comm__trouble *t = own_add(c);
+    if (t != NULL)
+        t->cid = (struct dc09_cid){ .qualifier = qualifier, .event = 350, .partition = 0,
+                                    .zone = (uint16_t)(path + 1u) };
+}
+
+int comm_report_sia(struct comm *c, const char *code, uint8_t area, uint16_t zone,
+                    const char *text)
+{
+    if (code == NULL || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z' ||
+        code[2] != '\0' || text == NULL || zone > 999)
+        return COMM_E_INVAL;
+    size_t n = 0;
+    for (; text[n] != '\0'; n++)
+        if (text[n] < 0x20 || text[n] > 0x7E || text[n] == '^' || text[n] == '[' ||
+            text[n] == ']' || text[n] == '|')
+            return COMM_E_INVAL;
+    struct comm__trouble *t = own_add(c);
+    if (t == NULL)
+        return COMM_E_NOSPACE;
+    t->cid = (struct dc09_cid){ .qualifier = 1, .event = 0, .partition = area, .zone = zone };
+    t->sia[0] = code[0];
+    t->sia[1] = code[1];
+    for (size_t i = 0; i < n && i < COMM_TEXT_MAX; i++)
+        t->text[i] = text[i];
+    flush(c);
+    return COMM_OK;
 }
 
 /* ---- paths ----------------------------------------------------------- */
@@ -445,12 +487,31 @@ static unsigned choose_path(const struct comm *c, const struct comm__flight *f)
 static void send_flight(struct comm *c, struct comm__flight *f)
 {
     unsigned path = choose_path(c, f);
-    frame_head(c, DC09_ID_ADM_CID, f->seq);
-    char payload[16];
+    const struct comm__trouble *own = (f->id & COMM_TROUBLE_ID) != 0 ? trouble_find(c, f->id)
+                                                                   : NULL;
+    bool sia = own != NULL && own->sia[0] != '\0';
+    frame_head(c, sia ? DC09_ID_SIA_DCS : DC09_ID_ADM_CID, f->seq);
+    char payload[DC09_SIA_TEXT_MAX + 48];
     size_t len = 0;
-    int e = dc09_cid_format(&f->cid, payload, sizeof payload);
-    if (e == 0)
-        e = dc09_build_data(&c->scratch, c->cfg.account, payload, 11);
+    int e;
+    if (sia) {
+        struct dc09_sia m = { .has_area = true, .area = own->cid.partition, .has_zone = true,
+                              .zone = own->cid.zone, .has_text = true };
+        m.code[0] = own->sia[0];
+        m.code[1] = own->sia[1];
+        for (size_t i = 0; i < COMM_TEXT_MAX && own->text[i] != '\0'; i++)
+            m.text[i] = own->text[i];
+        e = dc09_sia_format(&m, payload, sizeof payload);
+        size_t pl = 0;
+        while (e == 0 && payload[pl] != '\0')
+            pl++;
+        if (e == 0)
+            e = dc09_build_data(&c->scratch, c->cfg.account, payload, pl);
+    } else {
+        e = dc09_cid_format(&f->cid, payload, sizeof payload);
+        if (e == 0)
+            e = dc09_build_data(&c->scratch, c->cfg.account, payload, 11);
+    }
     if (!f->sent_once) {
         f->first_wall_s = c->scratch.time_s;
         f->first_ms = c->now_ms;
@@ -467,7 +528,8 @@ static void send_flight(struct comm *c, struct comm__flight *f)
     struct comm_note n = { .kind = COMM_N_TX, .path = (uint8_t)path, .seq = f->seq,
                            .event_id = f->id, .attempt = f->attempt, .cid = f->cid,
                            .encrypted = c->ports.cipher != NULL, .err = rc < 0 ? rc : 0,
-                           .frame = c->out, .frame_len = len };
+                           .frame = c->out, .frame_len = len,
+                           .sia = sia ? own->sia : NULL, .text = sia ? own->text : NULL };
     note(c, &n);
     if (path == c->active)
         c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
@@ -690,10 +752,17 @@ static void complete(struct comm *c, struct comm__flight *f, unsigned path)
                            .latency_ms = c->now_ms - f->first_ms };
     uint32_t id = f->id;
     *f = (struct comm__flight){ 0 };
+    struct comm__trouble done = { 0 };
     if ((id & COMM_TROUBLE_ID) != 0) {
         struct comm__trouble *t = trouble_find(c, id);
-        if (t != NULL)
+        if (t != NULL) {
+            done = *t;
             *t = (struct comm__trouble){ 0 };
+        }
+        if (done.sia[0] != '\0') {
+            n.sia = done.sia;
+            n.text = done.text;
+        }
         c->dirty = 1;
     } else {
         /* Removed; the core keeps the removal with its next save. */

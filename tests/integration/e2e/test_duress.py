@@ -103,6 +103,32 @@ def test_cancel_after_duress(args, work):
         assert p.finish() == 0
 
 
+def test_programming_reported_without_digits(args, work):
+    st, p = start(args, work)               # user 1 + duress 2 programmed by start()
+    with Both(st, p):
+        p.cmd("user 3 2469 duress",           # one digit from the master code: refused
+              "keys *7%s#041357#" % MASTER,   # a user code from the keypad (*7)
+              "keys *8%s#05011358#" % MASTER, # a duress code one digit from it (*8)
+              "wait 2s")
+        p.barrier()
+        want = [(1, "user code programmed"), (2, "duress code programmed"),
+                (3, "duress code refused R2 one-edit slot 1"), (4, "user code programmed"),
+                (5, "duress code refused R2 one-edit slot 4")]
+        deadline = time.monotonic() + 10
+        while True:
+            got = [(e["sia"]["zone"], e["sia"]["text"]) for e in st.events("1234")
+                   if e.get("sia") and e["sia"].get("code") == "YG"]
+            if got == want or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert got == want, got
+        # the decoded reports never carry a code (the raw frames are ciphertext)
+        for e in st.events("1234"):
+            for code in (MASTER, DURESS, "2469", "1357", "1358"):
+                assert code not in str(e.get("sia")) and code not in str(e.get("cid")), e
+        assert p.finish() == 0
+
+
 def premises_run(args, work, st, code, account):
     p = Panel(args, work, st.tcp[1], account=account,
               state=work + "/panel-%s.state" % account)
@@ -133,4 +159,5 @@ def test_keypad_identical_normal_and_duress(args, work):
 if __name__ == "__main__":
     e2e.run_cases([test_duress_while_disarmed, test_duress_while_armed,
                    test_duress_during_lockout, test_duress_inside_abort_window,
-                   test_cancel_after_duress, test_keypad_identical_normal_and_duress])
+                   test_cancel_after_duress, test_programming_reported_without_digits,
+                   test_keypad_identical_normal_and_duress])

@@ -673,6 +673,35 @@ static void test_periodic_test_report(void **s)
     assert_int_equal(pnl_queue_count(&F.p), 0);
 }
 
+static void test_own_sia_report(void **s)
+{
+    (void)s;
+    assert_int_equal(comm_report_sia(&F.c, "Yg", 1, 2, "x"), COMM_E_INVAL);
+    assert_int_equal(comm_report_sia(&F.c, "YG", 1, 2, "bad ^text^"), COMM_E_INVAL);
+    assert_int_equal(comm_report_sia(&F.c, "YG", 1, 2, "duress code programmed"), COMM_OK);
+    /* kept across a power cut until delivered */
+    memset(&F.c, 0, sizeof F.c);
+    memset(&F.p, 0, sizeof F.p);
+    start_panel(false);
+    assert_int_equal(comm_trouble_count(&F.c), 1);
+    assert_int_equal(comm_tick(&F.c, F.now), 0);
+    assert_int_equal(F.nsent, 1);
+    struct dc09_frame f = decoded(0);
+    assert_int_equal(f.id, DC09_ID_SIA_DCS);
+    assert_true(f.encrypted);
+    assert_true(f.has_sia);
+    assert_string_equal(f.sia.code, "YG");
+    assert_int_equal(f.sia.area, 1);
+    assert_int_equal(f.sia.zone, 2);
+    assert_string_equal(f.sia.text, "duress code programmed");
+    assert_true(f.seq >= 9000);
+    ack(0);
+    assert_int_equal(comm_trouble_count(&F.c), 0);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(comm_report_sia(&F.c, "YG", 1, 2, "r"), COMM_OK);
+    assert_int_equal(comm_report_sia(&F.c, "YG", 1, 2, "r"), COMM_E_NOSPACE);
+}
+
 static void test_config_validation(void **s)
 {
     (void)s;
@@ -708,6 +737,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_storage_write_for_send_or_ack, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full_duress_kept, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_periodic_test_report, setup_clear, teardown),
+        cmocka_unit_test_setup_teardown(test_own_sia_report, setup_enc, teardown),
         cmocka_unit_test(test_config_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
