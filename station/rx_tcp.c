@@ -75,10 +75,15 @@ static void on_frame(void *ctx, const uint8_t *frame, size_t len, int err)
         return;
     if (err == 0) {
         stn_rx_frame(c->s, c, NULL, NULL, frame, len);
-    } else {
+    } else if (err == DC09_E_OVERSIZE) {
         c->s->c.oversize++;
         STN_WARN("rx", "%s: frame longer than %lld bytes dropped (%s)", c->peer,
                  (long long)c->s->cfg.frame_bytes_max, dc09_errname(err));
+    } else {
+        /* binary-CRC framing whose length field did not end at a CR */
+        c->s->c.format_errors++;
+        STN_WARN("rx", "%s: %zu bytes dropped: length field does not end at a CR (%s)",
+                 c->peer, len, dc09_errname(err));
     }
 }
 

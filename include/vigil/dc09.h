@@ -323,7 +323,9 @@ struct dc09_reader {
 };
 
 /* Called per frame (err == 0, frame = LF..CR) or per problem (err < 0:
- * DC09_E_OVERSIZE, frame/len = what was dropped so far, may be truncated).
+ * DC09_E_OVERSIZE, frame/len = what was dropped so far, may be truncated;
+ * or, with DC09_Q_BINARY_CRC only, DC09_E_FORMAT: the length field pointed
+ * at a byte that is not CR, frame/len = the bytes dropped).
  * `frame` points into the caller's data (a frame whole inside one feed is
  * not copied) or into r->buf: valid only during the call.
  * An LF before the CR aborts the partial frame silently and starts a new one. */

@@ -180,10 +180,20 @@ size_t dc09_reader_feed(struct dc09_reader *r, const uint8_t *data, size_t len, 
             r->len += take;
             i += take;
             if (r->len == total) {
-                frames++;
                 r->in_frame = false;
-                fn(ctx, r->buf, r->len, 0);
                 r->len = 0;
+                if (r->buf[total - 1] != CR) {
+                    /* The length field pointed somewhere that is not a CR:
+                     * not a frame. Reported as DC09_E_FORMAT and dropped;
+                     * the scan resumes at the next LF after it. A good frame
+                     * hidden inside the claimed length is lost with it (the
+                     * panel retries what is not ACKed); re-scanning inside
+                     * the buffer would need a second buffer on the target. */
+                    fn(ctx, r->buf, total, DC09_E_FORMAT);
+                    continue;
+                }
+                frames++;
+                fn(ctx, r->buf, total, 0);
             }
             continue;
         }

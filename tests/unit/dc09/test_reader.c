@@ -362,6 +362,23 @@ static void test_binary_crc(void **state)
     assert_int_equal(g->n, 2);
     assert_int_equal(g->err[0], DC09_E_OVERSIZE);
     expect_frame(g, 1, t + 30, tn - 30);
+    /* a length field that points at a byte that is not CR: not a frame.
+     * Reported as a format problem, never handed out as a frame, and the
+     * frame after it is found, however the bytes are split. */
+    size_t bn = mk_binary(0x0D, t);
+    t[bn - 1] = 'x';                     /* the claimed end is not CR */
+    memcpy(t + bn, "junk", 4);
+    size_t gn = bn + 4 + mk(B3, t + bn + 4);
+    for (size_t k = 0; k <= gn; k++) {
+        dc09_reader_init(&r, buf, sizeof buf, DC09_Q_BINARY_CRC);
+        g->n = 0;
+        dc09_reader_feed(&r, t, k, on_frame, g);
+        dc09_reader_feed(&r, t + k, gn - k, on_frame, g);
+        assert_int_equal(g->n, 2);
+        assert_int_equal(g->err[0], DC09_E_FORMAT);
+        assert_int_equal(g->len[0], bn);
+        expect_frame(g, 1, t + bn + 4, gn - bn - 4);
+    }
     free(g);
 }
 
