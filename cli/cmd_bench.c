@@ -127,6 +127,7 @@ struct panel {
     bool send_pending;       /* a frame waits for the previous write to complete */
     char account[DC09_ACCOUNT_MAX + 1];
     uint16_t seq;
+    uint32_t wraps;          /* times seq wrapped 9999 -> 1 in this run */
     uint64_t sent_ns;
     uint64_t due_ns;         /* rate mode schedule */
     uint8_t frame[256];
@@ -221,8 +222,11 @@ static int build_frame(struct bench *b, struct panel *p, bool poll)
         /* An opening/closing (routine, no alarm). Partition and user vary with the
          * sequence and a per-run salt, so a later run reusing a sequence number
          * sends a different payload: a new event, not a retry the station would
-         * ACK without storing (which would flatter a benchmark). */
-        unsigned c = (unsigned)(((uint64_t)p->seq * 7919u + b->salt) % (99u * 999u));
+         * ACK without storing (which would flatter a benchmark). The wrap count
+         * keeps a panel that passes 9999 within one run from repeating itself:
+         * 104729 is prime, so (seq, wrap) pairs stay distinct mod 99*999. */
+        unsigned c = (unsigned)(((uint64_t)p->seq * 7919u + b->salt +
+                                 (uint64_t)p->wraps * 104729u) % (99u * 999u));
         snprintf(payload, sizeof payload, "%c401 %02u %03u", (p->seq & 1u) ? '1' : '3',
                  c / 999u + 1u, c % 999u + 1u);
         rc = dc09_build_data(&f, p->account, payload, strlen(payload));
@@ -308,6 +312,8 @@ static void send_next(struct panel *p)
             p->due_ns = t; /* far behind (stalls): do not build an unbounded backlog */
     }
     p->seq = (uint16_t)(p->seq % 9999u + 1u);
+    if (p->seq == 1u)
+        p->wraps++;
     if (build_frame(b, p, false) != 0) {
         p->state = P_DONE;
         note_error(b, "encode failed");
