@@ -450,6 +450,10 @@ bool pnl_siren_on(const struct pnl *p, unsigned part);
 /* History, newest first: idx 0 is the latest. PNL_E_NOENT past the end. */
 int pnl_history_get(const struct pnl *p, unsigned idx, struct pnl_history *out);
 
+/* CRC-32 (IEEE 802.3, reflected 0xEDB88320) as the stored record uses it;
+ * the communicator's own record uses the same. Start with crc = 0. */
+uint32_t pnl_crc32(uint32_t crc, const uint8_t *p, size_t n);
+
 /* ---- the outbound queue (drained by the communicator) ----------------- */
 
 unsigned pnl_queue_count(const struct pnl *p);

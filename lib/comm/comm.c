@@ -137,16 +137,6 @@ void comm_set_wall(struct comm *c, uint64_t now_ms, int64_t unix_ms)
     c->wall_set_offset_ms = c->wall_offset_ms;
 }
 
-static uint32_t crc32(uint32_t crc, const uint8_t *p, size_t n)
-{
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
 
 static void put16(uint8_t *b, uint16_t v) { b[0] = (uint8_t)v; b[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *b, uint32_t v)
@@ -191,8 +181,8 @@ static int comm_save(struct comm *c)
     put16(h + 4, REC_VERSION);
     put16(h + 6, BODY_SIZE);
     put32(h + 8, seq);
-    put32(h + 12, crc32(0, body, sizeof body));
-    put32(h + 16, crc32(0, h, 16));
+    put32(h + 12, pnl_crc32(0, body, sizeof body));
+    put32(h + 16, pnl_crc32(0, h, 16));
     if (st->write(st, slot, HDR_SIZE, body, sizeof body) < 0 ||
         st->write(st, slot, 0, h, sizeof h) < 0)
         return COMM_E_STORAGE;
@@ -218,7 +208,7 @@ static int slot_read(struct pnl_storage *st, unsigned slot, uint8_t body[BODY_SI
             blank = false;
     if (blank)
         return COMM_E_EMPTY;
-    if (memcmp(h, magic, 4) != 0 || get32(h + 16) != crc32(0, h, 16))
+    if (memcmp(h, magic, 4) != 0 || get32(h + 16) != pnl_crc32(0, h, 16))
         return COMM_E_CORRUPT;
     if (get16(h + 4) != REC_VERSION || get16(h + 6) != BODY_SIZE)
         return COMM_E_VERSION;
@@ -227,7 +217,7 @@ static int slot_read(struct pnl_storage *st, unsigned slot, uint8_t body[BODY_SI
         return COMM_E_TRUNCATED;
     if (e < 0)
         return COMM_E_STORAGE;
-    if (get32(h + 12) != crc32(0, body, BODY_SIZE))
+    if (get32(h + 12) != pnl_crc32(0, body, BODY_SIZE))
         return COMM_E_CORRUPT;
     *seq = get32(h + 8);
     return COMM_OK;

@@ -12,7 +12,6 @@
                         PNL_PARTS_MAX * 6u + 9u + PNL_QUEUE_MAX * 11u + 2u +     \
                         PNL_HISTORY_MAX * 5u)
 
-uint32_t pnl__crc32(uint32_t crc, const uint8_t *p, size_t n);
 /* The policy one pair at a time (policy.c), so the panel need not build an
  * array of every code in the clear on its stack. */
 void pnl__policy_begin(struct pnl_policy_result *res);

@@ -29,7 +29,7 @@ static const uint8_t key_check[4] = { 'V', 'K', 'E', 'Y' };
 
 /* ---- CRC-32 (IEEE 802.3, reflected 0xEDB88320) ------------------------ */
 
-uint32_t pnl__crc32(uint32_t crc, const uint8_t *p, size_t n)
+uint32_t pnl_crc32(uint32_t crc, const uint8_t *p, size_t n)
 {
     crc = ~crc;
     for (size_t i = 0; i < n; i++) {
@@ -71,7 +71,7 @@ static void rio_flush(struct rio *r)
         r->n = 0;               /* the save already failed: drop the rest */
         return;
     }
-    r->crc = pnl__crc32(r->crc, r->buf, r->n);
+    r->crc = pnl_crc32(r->crc, r->buf, r->n);
     int e = r->st->write(r->st, r->slot, r->off, r->buf, r->n);
     if (e < 0)
         r->err = PNL_E_STORAGE;
@@ -369,7 +369,7 @@ int pnl_save(struct pnl *p)
     put_le32(h + 8, seq);
     put_le32(h + 12, (uint32_t)r.total);
     put_le32(h + 16, r.crc);
-    put_le32(h + 28, pnl__crc32(0, h, 28));
+    put_le32(h + 28, pnl_crc32(0, h, 28));
     if (st->write(st, slot, 0, h, HDR_SIZE) < 0)
         return PNL_E_STORAGE;
     p->save_slot = (uint8_t)slot;
@@ -400,7 +400,7 @@ static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_
     for (int i = 0; i < 4; i++)
         if (h[i] != magic[i])
             return SL_CORRUPT;
-    if (get_le32(h + 28) != pnl__crc32(0, h, 28))
+    if (get_le32(h + 28) != pnl_crc32(0, h, 28))
         return SL_CORRUPT;
     if (h[4] != REC_VERSION || h[5] != 0 || h[6] != HDR_SIZE)
         return SL_VERSION;
@@ -420,7 +420,7 @@ static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_
             return SL_TRUNCATED;
         if (e < 0)
             return SL_IOERR;
-        crc = pnl__crc32(crc, buf, n);
+        crc = pnl_crc32(crc, buf, n);
     }
     if (crc != get_le32(h + 16))
         return SL_CORRUPT;

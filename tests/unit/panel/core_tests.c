@@ -111,7 +111,7 @@ static void check_same_records(const struct fx *f)
 /* Every byte of the panel's state, padding included (struct copies keep it). */
 static uint32_t pnl_crc(const struct pnl *p)
 {
-    return pnl__crc32(0, (const uint8_t *)p, sizeof *p);
+    return pnl_crc32(0, (const uint8_t *)p, sizeof *p);
 }
 
 static void snapshot(const struct fx *f) { memcpy(snap, f->slot, sizeof snap); }
@@ -937,7 +937,7 @@ TEST(persist_corrupt_truncated_version_empty)
     for (int s = 0; s < 2; s++) {
         F.slot[s][12] = 10;
         F.slot[s][13] = 0;
-        uint32_t c = pnl__crc32(0, F.slot[s], 28);
+        uint32_t c = pnl_crc32(0, F.slot[s], 28);
         for (int k = 0; k < 4; k++)
             F.slot[s][28 + k] = (uint8_t)(c >> (8 * k));
     }
@@ -946,7 +946,7 @@ TEST(persist_corrupt_truncated_version_empty)
     setup(&F);
     for (int s = 0; s < 2; s++) {
         F.slot[s][4] = 2;
-        uint32_t c = pnl__crc32(0, F.slot[s], 28);
+        uint32_t c = pnl_crc32(0, F.slot[s], 28);
         for (int k = 0; k < 4; k++)
             F.slot[s][28 + k] = (uint8_t)(c >> (8 * k));
     }
@@ -955,10 +955,10 @@ TEST(persist_corrupt_truncated_version_empty)
     setup(&F);
     for (int s = 0; s < 2; s++) {
         F.slot[s][32 + 35 + 16 + PNL_USERS_MAX * 8 + 1] = 0;
-        uint32_t c = pnl__crc32(0, F.slot[s] + 32, PNL__BODY_SIZE);
+        uint32_t c = pnl_crc32(0, F.slot[s] + 32, PNL__BODY_SIZE);
         for (int k = 0; k < 4; k++)
             F.slot[s][16 + k] = (uint8_t)(c >> (8 * k));
-        c = pnl__crc32(0, F.slot[s], 28);
+        c = pnl_crc32(0, F.slot[s], 28);
         for (int k = 0; k < 4; k++)
             F.slot[s][28 + k] = (uint8_t)(c >> (8 * k));
     }
