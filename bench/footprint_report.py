@@ -19,7 +19,7 @@ import os
 import re
 import sys
 
-LIBS = {"panel": "core", "dc09": "dc09"}
+LIBS = {"panel": "core", "comm": "comm", "dc09": "dc09"}
 
 
 def lib_of(path):
@@ -114,17 +114,20 @@ def main():
     map_path, nm_path, ci_dir = sys.argv[1:4]
     flash, ram = parse_map(map_path)
     panel_state = 0
+    comm_state = 0
     for line in open(nm_path):
         parts = line.split()
         if len(parts) == 4 and parts[3] == "panel":
             panel_state = int(parts[1], 16)
+        if len(parts) == 4 and parts[3] == "comm":
+            comm_state = int(parts[1], 16)
     frame, edges, owner = parse_ci(ci_dir)
     memo = {}
     stack = collections.Counter()
     path_root = {}
     for fn, lib in owner.items():
         name = fn.split(":")[-1]
-        prefix = {"core": "pnl_", "dc09": "dc09_"}.get(lib)
+        prefix = {"core": "pnl_", "comm": "comm_", "dc09": "dc09_"}.get(lib)
         if prefix and name.startswith(prefix) and ":" not in fn:
             w = worst(fn, frame, edges, memo, set())
             if w > stack[lib]:
@@ -136,8 +139,11 @@ def main():
           % (flash["core"], core_ram, stack["core"], panel_state, ram["core"], path_root.get("core")))
     print("lib=dc09 flash_bytes=%d ram_bytes=%d stack_bytes=%d  (deepest: %s)"
           % (flash["dc09"], ram["dc09"], stack["dc09"], path_root.get("dc09")))
+    comm_ram = ram["comm"] + comm_state
+    print("lib=comm flash_bytes=%d ram_bytes=%d stack_bytes=%d  (ram: struct comm %d + static %d; deepest: %s)"
+          % (flash["comm"], comm_ram, stack["comm"], comm_state, ram["comm"], path_root.get("comm")))
     ok = flash["core"] <= 16384 and core_ram <= 4096 and stack["core"] <= 1024
-    for lib in ("core", "dc09"):
+    for lib in ("core", "dc09", "comm"):
         root = path_root.get(lib)
         if root:
             print("deepest %s path: %s" % (lib, chain(root, frame, edges, memo)))

@@ -1,13 +1,15 @@
 /*
  * bench/fw/main.c — the reference firmware image that bench/footprint sizes:
  * a Cortex-M0+ panel with the reference configuration (32 users, 64 zones,
- * 8 partitions, 64-event queue) driving every entry point of the panel core
- * and the DC-09 codec, so --gc-sections keeps what a real panel keeps.
+ * 8 partitions, 64-event queue) driving every entry point of the panel core,
+ * the communicator and the DC-09 codec, so --gc-sections keeps what a real
+ * panel keeps.
  * The ports here are stand-ins for the platform's (flash, AES, RNG, keypad):
  * AES is the platform's and excluded from the figures. Never run: only linked.
  */
 #include <stdint.h>
 
+#include "vigil/comm.h"
 #include "vigil/dc09.h"
 #include "vigil/panel.h"
 
@@ -16,10 +18,13 @@ _Static_assert(PNL_USERS_MAX == 32 && PNL_ZONES_MAX == 64 && PNL_PARTS_MAX == 8 
 
 #define FLASH_STATE 0x00030000u     /* two 2 KiB pages for the A/B record */
 
+#define FLASH_COMM  0x00031000u     /* two 1 KiB pages for the communicator's record */
+
+static uintptr_t flash_base(const struct pnl_storage *s);
+
 static int st_read(struct pnl_storage *s, unsigned slot, size_t off, uint8_t *buf, size_t len)
 {
-    (void)s;
-    const volatile uint8_t *f = (const volatile uint8_t *)(uintptr_t)(FLASH_STATE + slot * 2048u + off);
+    const volatile uint8_t *f = (const volatile uint8_t *)(flash_base(s) + slot * s->slot_size + off);
     for (size_t i = 0; i < len; i++)
         buf[i] = f[i];
     return 0;
@@ -27,8 +32,7 @@ static int st_read(struct pnl_storage *s, unsigned slot, size_t off, uint8_t *bu
 
 static int st_write(struct pnl_storage *s, unsigned slot, size_t off, const uint8_t *buf, size_t len)
 {
-    (void)s;
-    volatile uint8_t *f = (volatile uint8_t *)(uintptr_t)(FLASH_STATE + slot * 2048u + off);
+    volatile uint8_t *f = (volatile uint8_t *)(flash_base(s) + slot * s->slot_size + off);
     for (size_t i = 0; i < len; i++)
         f[i] = buf[i];
     return 0;
@@ -60,13 +64,29 @@ static void kp_out(struct pnl_keypad *k, const struct pnl_out *o)
     *(volatile uint32_t *)(uintptr_t)0x50000508u = (uint32_t)o->kind << 16 | o->value;
 }
 
+/* The IP module: one frame written to its TX FIFO per send. */
+static int net_send(struct comm_net *n, unsigned path, const uint8_t *frame, size_t len)
+{
+    (void)n;
+    volatile uint8_t *tx = (volatile uint8_t *)(uintptr_t)(0x40002000u + path * 0x100u);
+    for (size_t i = 0; i < len; i++)
+        *tx = frame[i];
+    return 0;
+}
+
 static struct pnl panel;
+static struct comm comm;
 static struct pnl_storage storage = { .slot_size = 2048, .read = st_read, .write = st_write };
+static struct pnl_storage comm_storage = { .slot_size = 1024, .read = st_read, .write = st_write };
+static struct comm_net net = { .send = net_send };
+
+static uintptr_t flash_base(const struct pnl_storage *s)
+{
+    return s == &comm_storage ? FLASH_COMM : FLASH_STATE;
+}
 static struct pnl_keyport key = { .encrypt_block = aes_block, .decrypt_block = aes_block };
 static struct dc09_rng rng = { .fill = rng_fill };
 static struct pnl_keypad keypad = { .out = kp_out };
-static uint8_t frame[DC09_FRAME_MAX];
-static struct dc09_frame f;
 
 static uint64_t now_ms(void) { return *(volatile uint32_t *)(uintptr_t)0x4000B504u; }
 static char key_in(void) { return (char)*(volatile uint8_t *)(uintptr_t)0x50000510u; }
@@ -76,6 +96,14 @@ int main(void)
 {
     struct pnl_ports ports = { .storage = &storage, .key = &key, .rng = &rng, .keypad = &keypad };
     pnl_init(&panel, &ports);
+    struct comm_ports cports = { .panel = &panel, .net = &net, .storage = &comm_storage,
+                                 .cipher = NULL, .rng = &rng, .notes = NULL };
+    struct comm_config cc;
+    comm_config_defaults(&cc);
+    cc.paths = 2;
+    cc.supervision_s = 90;
+    cc.account[0] = '1'; cc.account[1] = '2'; cc.account[2] = '3'; cc.account[3] = '4';
+    cc.account[4] = '\0';
     if (pnl_load(&panel, now_ms()) < 0) {
         struct pnl_config c;
         pnl_config_defaults(&c);
@@ -85,6 +113,9 @@ int main(void)
         pnl_user_set(&panel, 1, "13572468", 8, PNL_ROLE_MASTER, 1, false, 0, NULL, NULL);
         pnl_set_setting(&panel, PNL_SET_EXIT_DELAY, 60);
     }
+    comm_init(&comm, &cports, &cc, now_ms());
+    (void)comm_load(&comm);
+    comm_set_wall(&comm, now_ms(), 1764000000000LL);
     for (;;) {
         char k = key_in();
         if (k)
@@ -97,22 +128,20 @@ int main(void)
             pnl_arm(&panel, 1, PNL_MODE_STAY, 1, now_ms());
             pnl_user_delete(&panel, 2);
         }
-        /* The communicator's side: one event into a DC-09 frame, ACK parsed. */
+        /* The communicator drains the queue; replies come from the IP module. */
+        comm_tick(&comm, now_ms());
+        uint32_t rx = *(volatile uint32_t *)(uintptr_t)0x40002518u;
+        if (rx) {
+            uint8_t b = (uint8_t)rx;
+            comm_receive(&comm, (rx >> 8) & 1u, &b, 1, false, now_ms());
+        }
+        if (rx == 0xFFFFu) {
+            comm_path_lost(&comm, 0, now_ms());
+            comm_path_up(&comm, 0, now_ms());
+            comm_report_sia(&comm, "YG", 1, 2, "duress code programmed");
+        }
         struct pnl_event e;
         if (pnl_queue_peek(&panel, &e) == PNL_OK) {
-            char payload[16];
-            struct dc09_cid cid = { e.qualifier, e.cid, e.part, e.zone };
-            dc09_cid_format(&cid, payload, sizeof payload);
-            f = (struct dc09_frame){ .id = DC09_ID_ADM_CID, .seq = (uint16_t)e.id };
-            dc09_build_data(&f, "1234", payload, 11);
-            size_t n = 0;
-            if (dc09_encode(&f, NULL, &rng, frame, sizeof frame, &n) == 0) {
-                pnl_queue_mark_sent(&panel, e.id);
-                struct dc09_decode_opts o;
-                dc09_decode_opts_init(&o, (int64_t)now_ms());
-                if (dc09_decode(frame, n, &o, &f, NULL) == 0 && f.id == DC09_ID_ACK)
-                    pnl_queue_ack(&panel, e.id);
-            }
             (void)pnl_event_sia(&e);
         }
     }
