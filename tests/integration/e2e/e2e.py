@@ -17,7 +17,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "station"))
@@ -202,23 +201,9 @@ def parse_args():
 
 
 def run_cases(cases):
-    args = parse_args()
-    failed = []
-    for fn in cases:
-        if args.only and args.only not in fn.__name__:
-            continue
-        t0 = time.monotonic()
-        work = tempfile.mkdtemp(prefix="e2e-%s-" % fn.__name__)
-        try:
-            fn(args, work)
-            print("PASS %-44s %.1fs" % (fn.__name__, time.monotonic() - t0), flush=True)
-        except Exception:
-            failed.append(fn.__name__)
-            print("FAIL %-44s %.1fs" % (fn.__name__, time.monotonic() - t0), flush=True)
-            traceback.print_exc()
-            sys.stdout.flush()
-    print("%d failed: %s" % (len(failed), " ".join(failed)) if failed else "all passed")
-    sys.exit(1 if failed else 0)
+    """vstation's runner, each case called as f(args, work) with its own temp dir."""
+    v.run_cases(cases, parse=parse_args,
+                call=lambda fn, args: fn(args, tempfile.mkdtemp(prefix="e2e-%s-" % fn.__name__)))
 
 
 class Both:

@@ -533,20 +533,22 @@ def parse_args():
     return p.parse_args()
 
 
-def run_cases(cases):
-    """Runs test functions f(args); prints a line per case; exits 1 on any failure."""
-    args = parse_args()
+def run_cases(cases, parse=None, call=None):
+    """Runs test functions f(args) (or call(f, args)); prints a line per case;
+    exits 1 on any failure. parse: the argument parser (default parse_args)."""
+    args = (parse or parse_args)()
+    call = call or (lambda fn, a: fn(a))
     failed = []
     for fn in cases:
         if args.only and args.only not in fn.__name__:
             continue
         t0 = time.monotonic()
         try:
-            fn(args)
-            print("PASS %-40s %.1fs" % (fn.__name__, time.monotonic() - t0), flush=True)
+            call(fn, args)
+            print("PASS %-44s %.1fs" % (fn.__name__, time.monotonic() - t0), flush=True)
         except Exception:
             failed.append(fn.__name__)
-            print("FAIL %-40s %.1fs" % (fn.__name__, time.monotonic() - t0), flush=True)
+            print("FAIL %-44s %.1fs" % (fn.__name__, time.monotonic() - t0), flush=True)
             traceback.print_exc()
             sys.stdout.flush()
     print("%d failed: %s" % (len(failed), " ".join(failed)) if failed else "all passed")
