@@ -4,6 +4,9 @@
  * beforeSleep) the pending job becomes the in-flight one and runs on the
  * libuv thread pool in one transaction, while the loop keeps reading. When it
  * returns, that batch's replies are written — ACKs only if COMMIT succeeded.
+ * Three jobs turn: one filling (pending), one committing (inflight), one
+ * being answered (answering) — the next commit may start before the replies
+ * of the last one are written.
  *
  * Must never send an ACK for an item of a failed batch, and never run two
  * jobs at once (one SQLite connection, batches commit in order).
@@ -89,13 +92,70 @@ static size_t answer(struct stn *s, struct stn_job *j)
     return acks;
 }
 
+/* Frames of the WAL past which the checkpointer is started at once rather
+ * than at the next tick: 256 pages (1 MiB) keeps the WAL short, each
+ * checkpoint's burst of writes to the database file small (a commit's
+ * fdatasync queues behind it), the tail copy quick, and every later commit an
+ * overwrite of blocks the file already has. */
+#define WAL_CHECKPOINT_FRAMES 256
+
+/* Lingering pays only when the panels just answered send again at once
+ * (stop-and-wait panels behind one batch). The score follows the share of
+ * them back within a linger; below half, no linger, but one cycle in 32 tries
+ * again so the score can recover. */
+#define LINGER_SCORE_MAX 1024u
+#define LINGER_PROBE_EVERY 32u
+
+static bool want_linger(struct stn *s, const struct stn_job *j, size_t answered)
+{
+    if (answered == 0 || s->cfg.commit_linger_us <= 0 || j->rc != 0 || s->stopping)
+        return false;
+    if (s->linger_score >= LINGER_SCORE_MAX / 2)
+        return true;
+    if (++s->linger_probe >= LINGER_PROBE_EVERY) {
+        s->linger_probe = 0;
+        return true;
+    }
+    s->c.linger_skips++;
+    return false;
+}
+
+/* A linger ended (the batch is about to be committed): how many answered panels came back. */
+static void linger_scored(struct stn *s)
+{
+    if (!s->linger_acks)
+        return;
+    size_t back = s->pending->n > s->linger_base ? s->pending->n - s->linger_base : 0;
+    if (back > s->linger_acks)
+        back = s->linger_acks;
+    uint32_t share = (uint32_t)(back * LINGER_SCORE_MAX / s->linger_acks);
+    s->linger_score = (s->linger_score * 7u + share) / 8u;
+    s->linger_acks = 0;
+}
+
+/* Panels that will get a reply over TCP when this job is answered. */
+static size_t tcp_answers(const struct stn_job *j)
+{
+    size_t n = 0;
+    if (j->rc != 0)
+        return 0;
+    for (size_t i = 0; i < j->n; i++)
+        if (j->items[i].conn && j->items[i].reply_len)
+            n++;
+    return n;
+}
+
 static void after_cb(uv_work_t *req, int status)
 {
     struct stn *s = req->data;
     struct stn_job *j = s->inflight;
     (void)status;
+    uint64_t t_back = stn_mono_ns();
     if (j->rc == 0) {
         if (j->n) {
+            s->c.wait_us_total += (j->t_kick_ns - j->t_first_ns) / 1000u;
+            s->c.to_worker_us_total += (j->t_start_ns - j->t_kick_ns) / 1000u;
+            s->c.to_loop_us_total += (t_back - j->t_end_ns) / 1000u;
             s->c.commits++;
             s->c.committed_items += j->n;
             s->c.commit_us_total += (uint64_t)j->commit_us;
@@ -106,19 +166,40 @@ static void after_cb(uv_work_t *req, int status)
     } else {
         s->c.commit_failures++;
     }
-    size_t acks = answer(s, j);
+    if (j->wal_frames < s->wal_frames)
+        s->c.wal_restarts++;
+    s->wal_frames = j->wal_frames;
+    if ((uint64_t)j->wal_frames > s->c.wal_frames_max)
+        s->c.wal_frames_max = (uint64_t)j->wal_frames;
+    if (j->wal_frames >= WAL_CHECKPOINT_FRAMES && !s->stopping)
+        stn_ckpt_kick(s);
+
+    s->inflight = NULL;
+    s->answering = j;
     /* Linger: panels answered just now send their next frame about one round
      * trip later. Waiting a little for them (at most half the last commit's
      * time, at most commit_linger_us) lets one commit carry both the frames
      * that arrived during the commit and theirs, instead of two half-full
-     * commits taking turns. A duress, a full batch or a stop ends it at once. */
-    if (acks && s->cfg.commit_linger_us > 0 && j->rc == 0) {
+     * commits taking turns. A duress, a full batch or a stop ends it at once.
+     * Without a linger, the next commit starts before this one's replies are
+     * written, so the disk works while the loop answers. */
+    size_t answered = tcp_answers(j);
+    bool linger = want_linger(s, j, answered);
+    if (!linger || s->pending->has_duress)
+        stn_commit_maybe_kick(s);
+    answer(s, j);
+    if (j->rc == 0 && j->n)
+        s->c.answer_us_total += (stn_mono_ns() - t_back) / 1000u;
+    if (linger && !s->inflight) {
         int64_t linger_us = j->commit_us / 2;
         if (linger_us > s->cfg.commit_linger_us)
             linger_us = s->cfg.commit_linger_us;
         s->linger_until_ns = uv_hrtime() + (uint64_t)linger_us * 1000u;
-        s->linger_target = s->pending->n + acks;
-    } else {
+        s->linger_target = s->pending->n + answered;
+        s->linger_base = s->pending->n;
+        s->linger_acks = answered;
+        s->c.lingers++;
+    } else if (!s->inflight) {
         s->linger_until_ns = 0;
     }
     if (j->accounts_loaded) {
@@ -130,7 +211,7 @@ static void after_cb(uv_work_t *req, int status)
     if (j->prune_more && !s->stopping)
         s->want_prune_before_ms = j->prune_before_ms;   /* next step with the next job */
     stn_job_clear(j);
-    s->inflight = NULL;
+    s->answering = NULL;
     stn_tcp_pause_all_resume(s);
     stn_commit_maybe_kick(s);
 }
@@ -158,18 +239,24 @@ void stn_commit_maybe_kick(struct stn *s)
     }
     if (uv_is_active((uv_handle_t *)&s->linger))
         uv_timer_stop(&s->linger);
-    if (!s->inflight)
+    if (!s->inflight) {
+        if (s->linger_until_ns)
+            linger_scored(s);
         s->linger_until_ns = 0;
+    }
     stn_commit_kick(s);
 }
 
 int stn_commit_init(struct stn *s)
 {
     size_t cap = (size_t)s->cfg.commit_batch_max;
-    if (stn_job_init(&s->jobs[0], cap) || stn_job_init(&s->jobs[1], cap))
-        return STN_E_NOMEM;
+    for (size_t i = 0; i < sizeof s->jobs / sizeof s->jobs[0]; i++)
+        if (stn_job_init(&s->jobs[i], cap))
+            return STN_E_NOMEM;
     s->pending = &s->jobs[0];
     s->inflight = NULL;
+    s->answering = NULL;
+    s->linger_score = LINGER_SCORE_MAX;
     s->next_batch = 1;
     s->pending->batch = s->next_batch;
     s->work.data = s;
@@ -180,8 +267,8 @@ int stn_commit_init(struct stn *s)
 
 void stn_commit_free(struct stn *s)
 {
-    stn_job_free(&s->jobs[0]);
-    stn_job_free(&s->jobs[1]);
+    for (size_t i = 0; i < sizeof s->jobs / sizeof s->jobs[0]; i++)
+        stn_job_free(&s->jobs[i]);
 }
 
 bool stn_commit_idle(const struct stn *s)
@@ -200,7 +287,7 @@ void stn_commit_kick(struct stn *s)
         return;
     struct stn_job *j = s->pending;
     bool maintenance = s->want_accounts || s->force_accounts || s->want_escalate ||
-                       s->want_prune_before_ms;
+                       s->want_prune_before_ms || s->wal_finish;
     if (j->n == 0 && j->nseen == 0 && !maintenance)
         return;
     j->check_accounts = s->want_accounts;
@@ -208,11 +295,21 @@ void stn_commit_kick(struct stn *s)
     j->now_ms = stn_now_ms();
     j->escalate_before_ms = s->want_escalate ? j->now_ms - s->cfg.escalate_after_s * 1000 : 0;
     j->prune_before_ms = s->want_prune_before_ms;
+    j->wal_finish = s->wal_finish;
+    s->wal_finish = false;
+    j->t_kick_ns = stn_mono_ns();
+    if (j->n == 0)
+        j->t_first_ns = j->t_kick_ns;
     s->want_accounts = s->force_accounts = s->want_escalate = false;
     s->want_prune_before_ms = 0;
 
     s->inflight = j;
-    s->pending = j == &s->jobs[0] ? &s->jobs[1] : &s->jobs[0];
+    /* the new pending job: the one neither in flight nor being answered */
+    for (size_t i = 0; i < sizeof s->jobs / sizeof s->jobs[0]; i++)
+        if (&s->jobs[i] != j && &s->jobs[i] != s->answering) {
+            s->pending = &s->jobs[i];
+            break;
+        }
     stn_job_clear(s->pending);
     s->pending->batch = ++s->next_batch;
     int rc = uv_queue_work(s->loop, &s->work, work_cb, after_cb);

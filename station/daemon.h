@@ -90,9 +90,11 @@ struct stn {
     uv_work_t ckpt_work;
     bool ckpt_busy;
 
-    /* group commit: the loop fills `pending`, the worker runs `inflight` */
-    struct stn_job jobs[2];
-    struct stn_job *pending, *inflight;
+    /* group commit: the loop fills `pending`, the worker runs `inflight`, and
+     * the loop answers `answering` (the job just committed) while the next
+     * one may already be in flight */
+    struct stn_job jobs[3];
+    struct stn_job *pending, *inflight, *answering;
     uv_work_t work;
     uint64_t next_batch;
     uint64_t committed_batch;     /* highest batch number committed */
@@ -103,6 +105,13 @@ struct stn {
     uv_timer_t linger;            /* ends a linger nobody came back for */
     uint64_t linger_until_ns;     /* uv_hrtime(); 0: no linger */
     size_t   linger_target;       /* pending items expected when the answered panels are back */
+    size_t   linger_base;         /* pending items when the linger began */
+    size_t   linger_acks;         /* panels answered just before it */
+    uint32_t linger_score;        /* 0..1024: share of answered panels back within a linger */
+    uint32_t linger_probe;        /* cycles since the last linger while the score is low */
+    bool     wal_finish;          /* the next job copies the WAL's tail (writer side) */
+    bool     ckpt_caught_up;      /* the last checkpoint copied all it found */
+    int      wal_frames;          /* frames in the WAL after the last commit */
     uv_timer_t tick;
     uv_check_t check;
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
@@ -131,7 +140,9 @@ void stn_udp_send(struct stn_listener *l, const void *peer, const uint8_t *p, si
 /* commit.c */
 int  stn_commit_init(struct stn *s);
 void stn_commit_free(struct stn *s);
-void stn_commit_kick(struct stn *s);         /* submit pending if the worker is idle */
+void stn_commit_kick(struct stn *s);
+/* main.c: a PASSIVE checkpoint on the thread pool, unless one runs */
+void stn_ckpt_kick(struct stn *s);         /* submit pending if the worker is idle */
 void stn_commit_maybe_kick(struct stn *s);   /* the same, unless lingering for a fuller batch */
 bool stn_commit_idle(const struct stn *s);
 bool stn_pending_full(const struct stn *s);

@@ -7,6 +7,7 @@
 #include "stn_internal.h"
 
 #include <string.h>
+#include <time.h>
 
 int stn_job_init(struct stn_job *j, size_t items_cap)
 {
@@ -37,6 +38,8 @@ void stn_job_clear(struct stn_job *j)
     j->rc = 0;
     j->accounts_loaded = false;
     j->prune_more = false;
+    j->wal_finish = false;
+    j->wal_frames = 0;
     stn_free(j->rows);
     j->rows = NULL;
     j->nrows = 0;
@@ -51,8 +54,17 @@ void stn_job_free(struct stn_job *j)
     memset(j, 0, sizeof *j);
 }
 
+uint64_t stn_mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 struct stn_item *stn_job_add(struct stn_job *j)
 {
+    if (j->n == 0)
+        j->t_first_ns = stn_mono_ns();
     if (j->n == j->cap) {
         size_t ncap = j->cap * 2;
         struct stn_item *p = stn_realloc(j->items, ncap * sizeof *p);

@@ -34,7 +34,9 @@ void stn_log_counters(const struct stn *s)
              "unknown_accounts=%llu duplicates=%llu throttled=%llu batch_full_drops=%llu "
              "polls=%llu commits=%llu commit_failures=%llu events_stored=%llu "
              "conns_open=%llu conns_accepted=%llu conns_refused=%llu conns_timed_out=%llu "
-             "udp_rx=%llu alloc_bytes=%zu batch_avg=%.1f commit_ms_avg=%.3f commit_ms_max=%.3f",
+             "udp_rx=%llu alloc_bytes=%zu batch_avg=%.1f commit_ms_avg=%.3f commit_ms_max=%.3f "
+             "wait_ms_avg=%.3f to_worker_ms_avg=%.3f to_loop_ms_avg=%.3f answer_ms_avg=%.3f "
+             "wal_restarts=%llu wal_frames_max=%llu lingers=%llu linger_skips=%llu",
              (unsigned long long)c->frames_rx, (unsigned long long)c->frames_ok,
              (unsigned long long)c->acks, (unsigned long long)c->naks,
              (unsigned long long)c->duhs, (unsigned long long)c->crc_errors,
@@ -51,7 +53,13 @@ void stn_log_counters(const struct stn *s)
              stn_alloc_bytes(),
              c->commits ? (double)c->committed_items / (double)c->commits : 0.0,
              c->commits ? (double)c->commit_us_total / (double)c->commits / 1000.0 : 0.0,
-             (double)c->commit_us_max / 1000.0);
+             (double)c->commit_us_max / 1000.0,
+             c->commits ? (double)c->wait_us_total / (double)c->commits / 1000.0 : 0.0,
+             c->commits ? (double)c->to_worker_us_total / (double)c->commits / 1000.0 : 0.0,
+             c->commits ? (double)c->to_loop_us_total / (double)c->commits / 1000.0 : 0.0,
+             c->commits ? (double)c->answer_us_total / (double)c->commits / 1000.0 : 0.0,
+             (unsigned long long)c->wal_restarts, (unsigned long long)c->wal_frames_max,
+             (unsigned long long)c->lingers, (unsigned long long)c->linger_skips);
 }
 
 /* ---- listeners -------------------------------------------------------- */
@@ -289,7 +297,7 @@ static void on_check(uv_check_t *h)
 static void ckpt_work_cb(uv_work_t *req)
 {
     struct stn *s = req->data;
-    stn_ckpt_run(s->ckpt);
+    s->ckpt_caught_up = stn_ckpt_run(s->ckpt);
 }
 
 static void ckpt_after_cb(uv_work_t *req, int status)
@@ -297,6 +305,25 @@ static void ckpt_after_cb(uv_work_t *req, int status)
     struct stn *s = req->data;
     (void)status;
     s->ckpt_busy = false;
+    /* Under steady traffic the checkpointer never sees the WAL empty: frames
+     * commit while it copies. Let the writer copy that short tail itself
+     * (next job), so the WAL can begin again from its start. */
+    if (s->ckpt_caught_up && s->wal_frames > 0)
+        s->wal_finish = true;
+    if (s->stopping)
+        maybe_finish(s);
+    else
+        stn_commit_maybe_kick(s);
+}
+
+void stn_ckpt_kick(struct stn *s)
+{
+    if (s->ckpt_busy || !s->ckpt || s->wal_finish)
+        return;
+    s->ckpt_busy = true;
+    s->ckpt_caught_up = false;
+    if (uv_queue_work(s->loop, &s->ckpt_work, ckpt_work_cb, ckpt_after_cb) != 0)
+        s->ckpt_busy = false;
 }
 
 static void on_tick(uv_timer_t *h)
@@ -318,11 +345,8 @@ static void on_tick(uv_timer_t *h)
         s->last_prune_ms = now;
         s->want_prune_before_ms = now - s->cfg.event_retention_days * 86400000;
     }
-    if (!s->ckpt_busy && s->ckpt) {
-        s->ckpt_busy = true;
-        if (uv_queue_work(s->loop, &s->ckpt_work, ckpt_work_cb, ckpt_after_cb) != 0)
-            s->ckpt_busy = false;
-    }
+    if (s->wal_frames > 0)
+        stn_ckpt_kick(s);
     if (s->cfg.stats_interval_s > 0 && now - s->last_stats_ms >= s->cfg.stats_interval_s * 1000) {
         s->last_stats_ms = now;
         stn_log_counters(s);

@@ -184,15 +184,21 @@ struct stn_job {
     int64_t prune_before_ms;      /* 0: no pruning */
     int64_t escalate_before_ms;   /* 0: no escalation check */
     int64_t now_ms;
+    bool    wal_finish;           /* after COMMIT, checkpoint the WAL's tail (see commit.c) */
+    /* where a batch's time goes (stn_mono_ns): first item added, handed to the
+     * worker, worker started, worker done */
+    uint64_t t_first_ns, t_kick_ns, t_start_ns, t_end_ns;
     /* results */
     int     rc;                   /* 0 committed; STN_E_STORE: nothing of it stored */
     int64_t commit_us;            /* wall time of the transaction */
     bool    prune_more;           /* more events past retention remain */
     bool    accounts_loaded;
+    int     wal_frames;           /* frames in the WAL after this job's commit */
     struct stn_account_row *rows;
     size_t  nrows;
 };
 
+uint64_t stn_mono_ns(void);     /* CLOCK_MONOTONIC, as uv_hrtime() */
 int  stn_job_init(struct stn_job *j, size_t items_cap);
 void stn_job_clear(struct stn_job *j);   /* after use: releases conn refs elsewhere */
 void stn_job_free(struct stn_job *j);
@@ -218,7 +224,9 @@ int  stn_wstore_load_recent(struct stn_wstore *w, int64_t since_ms,
 struct stn_ckpt;
 int  stn_ckpt_open(const struct stn_config *cfg, struct stn_ckpt **out, char *msg, size_t cap);
 void stn_ckpt_close(struct stn_ckpt *c);
-void stn_ckpt_run(struct stn_ckpt *c);
+/* One PASSIVE checkpoint; returns true when it copied every frame the WAL
+ * held when it began (the writer can then finish the tail quickly). */
+bool stn_ckpt_run(struct stn_ckpt *c);
 
 /* creates / migrates the schema on a connection */
 struct sqlite3;
@@ -236,6 +244,12 @@ struct stn_counters {
     uint64_t commit_us_total, commit_us_max, committed_items;
     uint64_t conns_accepted, conns_refused, conns_timed_out, conns_open;
     uint64_t udp_rx;
+    uint64_t wal_restarts;        /* the WAL began again from its start */
+    uint64_t wal_frames_max;      /* the longest the WAL grew, in pages */
+    uint64_t lingers, linger_skips;
+    /* per committed batch, summed (µs): first item -> handed to the worker,
+     * -> worker running, -> back on the loop, -> replies written */
+    uint64_t wait_us_total, to_worker_us_total, to_loop_us_total, answer_us_total;
 };
 
 #endif /* STN_INTERNAL_H */

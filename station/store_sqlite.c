@@ -211,8 +211,17 @@ struct stn_wstore {
     uint64_t failures;
     uint64_t pruned;
     int64_t failure_logged_ms;
+    int wal_frames;            /* from the WAL hook: frames in the WAL after the last commit */
     char path[STN_PATH_MAX];
 };
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    ((struct stn_wstore *)arg)->wal_frames = frames;
+    return SQLITE_OK;
+}
 
 int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char *msg, size_t cap)
 {
@@ -236,9 +245,12 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
             return STN_E_OPEN;
         }
     }
-    /* Checkpoints run beside the commits on their own connection (checkpoint.c
-     * below): a commit never copies WAL pages into the database itself. */
+    /* Checkpoints run beside the commits on their own connection (the
+     * checkpointer below); the writer only copies the short tail left after
+     * one of them (j->wal_finish), so that the WAL starts again from its
+     * beginning and stays small. */
     sqlite3_wal_autocheckpoint(w->db, 0);
+    sqlite3_wal_hook(w->db, wal_hook, w);
     w->data_version = -1;
     *out = w;
     return 0;
@@ -248,7 +260,6 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
 
 struct stn_ckpt {
     sqlite3 *db;
-    int64_t  wal_frames_max;   /* past this, a RESTART checkpoint (waits for the writer) */
 };
 
 int stn_ckpt_open(const struct stn_config *cfg, struct stn_ckpt **out, char *msg, size_t cap)
@@ -264,7 +275,6 @@ int stn_ckpt_open(const struct stn_config *cfg, struct stn_ckpt **out, char *msg
         return rc;
     }
     sqlite3_wal_autocheckpoint(c->db, 0);
-    c->wal_frames_max = 65536;   /* 256 MiB of 4 KiB pages */
     *out = c;
     return 0;
 }
@@ -277,14 +287,16 @@ void stn_ckpt_close(struct stn_ckpt *c)
     stn_free(c);
 }
 
-void stn_ckpt_run(struct stn_ckpt *c)
+/* PASSIVE only: it never waits for the writer or for readers, so it can
+ * never hold a commit (a duress's) back. Whatever it cannot copy now (frames
+ * a reader still needs, frames committed while it ran) waits for the next. */
+bool stn_ckpt_run(struct stn_ckpt *c)
 {
     int log_frames = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
-    if (rc == SQLITE_OK && log_frames > c->wal_frames_max)
-        rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames, &done);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         STN_WARN("store", "checkpoint failed: %s", sqlite3_errstr(rc));
+    return rc == SQLITE_OK && log_frames > 0 && done == log_frames;
 }
 
 void stn_wstore_close(struct stn_wstore *w)
@@ -574,6 +586,7 @@ static void load_accounts_if_changed(struct stn_wstore *w, struct stn_job *j)
 
 void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
 {
+    j->t_start_ns = stn_mono_ns();
     j->rc = 0;
     bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms;
     if (has_work) {
@@ -602,10 +615,22 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
         j->commit_us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
                        (t1.tv_nsec - t0.tv_nsec) / 1000;
     }
+    if (j->wal_finish) {
+        /* The checkpointer has just copied what the WAL held when it began;
+         * copy the few frames committed since, from the only connection that
+         * writes, so nothing new arrives meanwhile. The next transaction then
+         * writes the WAL from its start again: overwriting blocks the file
+         * already has, which fdatasync commits without a journal update. */
+        int rc = sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            STN_WARN("store", "checkpoint of the WAL's tail failed: %s", sqlite3_errstr(rc));
+    }
+    j->wal_frames = w->wal_frames;
     if (j->prune_before_ms)
         j->prune_more = prune(w, j->prune_before_ms);
     if (j->check_accounts || j->force_accounts)
         load_accounts_if_changed(w, j);
+    j->t_end_ns = stn_mono_ns();
 }
 
 int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows, size_t *n)
