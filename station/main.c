@@ -35,6 +35,7 @@ void stn_log_counters(const struct stn *s)
              "polls=%llu commits=%llu commit_failures=%llu events_stored=%llu "
              "conns_open=%llu conns_accepted=%llu conns_refused=%llu conns_timed_out=%llu "
              "udp_rx=%llu alloc_bytes=%zu batch_avg=%.1f commit_ms_avg=%.3f commit_ms_max=%.3f "
+             "commit_ms_p50=%.1f commit_ms_p99=%.1f "
              "wait_ms_avg=%.3f to_worker_ms_avg=%.3f to_loop_ms_avg=%.3f answer_ms_avg=%.3f "
              "wal_restarts=%llu wal_frames_max=%llu lingers=%llu linger_skips=%llu",
              (unsigned long long)c->frames_rx, (unsigned long long)c->frames_ok,
@@ -54,6 +55,7 @@ void stn_log_counters(const struct stn *s)
              c->commits ? (double)c->committed_items / (double)c->commits : 0.0,
              c->commits ? (double)c->commit_us_total / (double)c->commits / 1000.0 : 0.0,
              (double)c->commit_us_max / 1000.0,
+             stn_commit_quantile_ms(c, 0.50), stn_commit_quantile_ms(c, 0.99),
              c->commits ? (double)c->wait_us_total / (double)c->commits / 1000.0 : 0.0,
              c->commits ? (double)c->to_worker_us_total / (double)c->commits / 1000.0 : 0.0,
              c->commits ? (double)c->to_loop_us_total / (double)c->commits / 1000.0 : 0.0,

@@ -198,7 +198,10 @@ struct stn_job {
     size_t  nrows;
 };
 
+struct stn_counters;
 uint64_t stn_mono_ns(void);     /* CLOCK_MONOTONIC, as uv_hrtime() */
+/* The commit time (ms) below which a share q (0..1) of commits fell. */
+double stn_commit_quantile_ms(const struct stn_counters *c, double q);
 int  stn_job_init(struct stn_job *j, size_t items_cap);
 void stn_job_clear(struct stn_job *j);   /* after use: releases conn refs elsewhere */
 void stn_job_free(struct stn_job *j);
@@ -250,6 +253,8 @@ struct stn_counters {
     /* per committed batch, summed (µs): first item -> handed to the worker,
      * -> worker running, -> back on the loop, -> replies written */
     uint64_t wait_us_total, to_worker_us_total, to_loop_us_total, answer_us_total;
+    /* commit times since start, 100 µs buckets; the last holds 20 ms and more */
+    uint32_t commit_hist[201];
 };
 
 #endif /* STN_INTERNAL_H */
