@@ -21,10 +21,11 @@ static void work_cb(uv_work_t *req)
     stn_wstore_run(s->ws, s->inflight);
 }
 
-/* Sends the replies of a finished job, coalescing runs on one connection. */
+/* Sends the replies of a finished job, coalescing runs on one connection.
+ * Returns how many connections got a reply. */
 static size_t answer(struct stn *s, struct stn_job *j)
 {
-    size_t acks = 0;
+    size_t conns = 0;
     uint8_t out[8192];
     size_t out_len = 0;
     struct stn_conn *cur = NULL;
@@ -61,12 +62,14 @@ static size_t answer(struct stn *s, struct stn_job *j)
         if (j->rc == 0 && it->type == STN_ITEM_EVENT)
             s->c.events_stored++;
         if (send && it->reply_len) {
-            if (it->reply_kind == 'A') {
+            if (it->reply_kind == 'A')
                 s->c.acks++;
-                acks++;
-            }
             else if (it->reply_kind == 'D')
                 s->c.duhs++;
+            if (it->conn && it->conn->answered_batch != j->batch) {
+                it->conn->answered_batch = j->batch;
+                conns++;
+            }
         }
         if (it->conn) {
             if (cur != it->conn || out_len + it->reply_len > sizeof out) {
@@ -89,7 +92,7 @@ static size_t answer(struct stn *s, struct stn_job *j)
     for (size_t i = 0; i < j->n; i++)
         if (j->items[i].conn)
             stn_conn_unref(j->items[i].conn);
-    return acks;
+    return conns;
 }
 
 /* Frames of the WAL past which the checkpointer is started at once rather
@@ -101,10 +104,11 @@ static size_t answer(struct stn *s, struct stn_job *j)
 
 /* Lingering pays only when the panels just answered send again at once
  * (stop-and-wait panels behind one batch). The score follows the share of
- * them back within a linger; below half, no linger, but one cycle in 32 tries
- * again so the score can recover. */
+ * the connections answered that sent again within a linger; below half, no
+ * linger, but one cycle in 64 tries again so the score can recover (a probe
+ * in vain costs that one batch at most half a commit's time). */
 #define LINGER_SCORE_MAX 1024u
-#define LINGER_PROBE_EVERY 32u
+#define LINGER_PROBE_EVERY 64u
 
 static bool want_linger(struct stn *s, const struct stn_job *j, size_t answered)
 {
@@ -120,17 +124,16 @@ static bool want_linger(struct stn *s, const struct stn_job *j, size_t answered)
     return false;
 }
 
-/* A linger ended (the batch is about to be committed): how many answered panels came back. */
+/* A linger ended (the batch is about to be committed): what share of the
+ * connections answered before it sent again meanwhile. */
 static void linger_scored(struct stn *s)
 {
-    if (!s->linger_acks)
+    if (!s->linger_conns)
         return;
-    size_t back = s->pending->n > s->linger_base ? s->pending->n - s->linger_base : 0;
-    if (back > s->linger_acks)
-        back = s->linger_acks;
-    uint32_t share = (uint32_t)(back * LINGER_SCORE_MAX / s->linger_acks);
+    size_t back = s->linger_back < s->linger_conns ? s->linger_back : s->linger_conns;
+    uint32_t share = (uint32_t)(back * LINGER_SCORE_MAX / s->linger_conns);
     s->linger_score = (s->linger_score * 7u + share) / 8u;
-    s->linger_acks = 0;
+    s->linger_conns = 0;
 }
 
 /* Panels that will get a reply over TCP when this job is answered. */
@@ -190,17 +193,17 @@ static void after_cb(uv_work_t *req, int status)
     bool linger = want_linger(s, j, answered);
     if (!linger || s->pending->has_duress)
         stn_commit_maybe_kick(s);
-    answer(s, j);
+    size_t conns = answer(s, j);
     if (j->rc == 0 && j->n)
         s->c.answer_us_total += (stn_mono_ns() - t_back) / 1000u;
-    if (linger && !s->inflight) {
+    if (linger && conns && !s->inflight) {
         int64_t linger_us = j->commit_us / 2;
         if (linger_us > s->cfg.commit_linger_us)
             linger_us = s->cfg.commit_linger_us;
         s->linger_until_ns = uv_hrtime() + (uint64_t)linger_us * 1000u;
-        s->linger_target = s->pending->n + answered;
-        s->linger_base = s->pending->n;
-        s->linger_acks = answered;
+        s->linger_batch = j->batch;
+        s->linger_conns = conns;
+        s->linger_back = 0;
         s->c.lingers++;
     } else if (!s->inflight) {
         s->linger_until_ns = 0;
@@ -230,7 +233,7 @@ void stn_commit_maybe_kick(struct stn *s)
 {
     struct stn_job *j = s->pending;
     if (!s->inflight && s->linger_until_ns && !s->stopping && !j->has_duress &&
-        j->n < s->linger_target && !stn_pending_full(s)) {
+        s->linger_back < s->linger_conns && !stn_pending_full(s)) {
         uint64_t now = uv_hrtime();
         if (now < s->linger_until_ns) {
             if (!uv_is_active((uv_handle_t *)&s->linger)) {

@@ -71,6 +71,7 @@ struct stn_conn {
     bool     closing;
     bool     paused;              /* reading stopped while the batch is full */
     bool     framed;              /* reader quirks set from an accepted frame's account */
+    uint64_t answered_batch;      /* batch whose replies it got last (the linger's score) */
     char     peer[48];
     uint8_t  buf[];               /* frame_bytes_max */
 };
@@ -104,9 +105,9 @@ struct stn {
 
     uv_timer_t linger;            /* ends a linger nobody came back for */
     uint64_t linger_until_ns;     /* uv_hrtime(); 0: no linger */
-    size_t   linger_target;       /* pending items expected when the answered panels are back */
-    size_t   linger_base;         /* pending items when the linger began */
-    size_t   linger_acks;         /* panels answered just before it */
+    uint64_t linger_batch;        /* the batch whose answered panels the linger waits for */
+    size_t   linger_conns;        /* how many connections that batch answered */
+    size_t   linger_back;         /* how many of them have sent again since */
     uint32_t linger_score;        /* 0..1024: share of answered panels back within a linger */
     uint32_t linger_probe;        /* cycles since the last linger while the score is low */
     bool     wal_finish;          /* the next job copies the WAL's tail (writer side) */

@@ -163,6 +163,10 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     int64_t now_ms = stn_now_ms();
     int64_t now_s = now_ms / 1000;
     s->c.frames_rx++;
+    if (conn && s->linger_until_ns && conn->answered_batch == s->linger_batch) {
+        conn->answered_batch = 0;    /* a panel the linger waits for is back */
+        s->linger_back++;
+    }
 
     struct dc09_frame head;
     struct dc09_diag diag = { 0 };
