@@ -386,12 +386,13 @@ class Station:
             for k, v in self.cfg.items():
                 f.write("%s %s\n" % (k, v))
 
-    def start(self, timeout=20.0):
+    def start(self, timeout=20.0, preexec_fn=None):
+        """preexec_fn: run in the child before exec (limits for a test)."""
         if os.path.exists(self.ready):
             os.unlink(self.ready)
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen([self.args.station, "-c", self.conf],
-                                     stdout=self.logf, stderr=self.logf)
+                                     stdout=self.logf, stderr=self.logf, preexec_fn=preexec_fn)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
