@@ -252,11 +252,25 @@ static void send_frame(struct panel *p)
         return;
     }
     uv_buf_t buf = uv_buf_init((char *)p->frame, (unsigned)p->frame_len);
-    p->writing = true;
     p->state = P_WAITING;
     p->sent_ns = now_ns();
     b->sent++;
-    int rc = uv_write(&p->wreq, (uv_stream_t *)&p->tcp, &buf, 1, on_write);
+    /* Most frames go out whole at once; uv_write would also re-arm the epoll
+     * registration once per frame (an epoll_ctl) in libuv 1.44. */
+    int rc = uv_try_write((uv_stream_t *)&p->tcp, &buf, 1);
+    if (rc == (int)buf.len)
+        return;
+    if (rc > 0) {
+        buf.base += rc;
+        buf.len -= (unsigned)rc;
+    } else if (rc != UV_EAGAIN) {
+        p->state = P_DONE;
+        b->closed++;
+        note_error(b, "write: %s", uv_strerror(rc));
+        return;
+    }
+    p->writing = true;
+    rc = uv_write(&p->wreq, (uv_stream_t *)&p->tcp, &buf, 1, on_write);
     if (rc != 0) {
         p->writing = false;
         p->state = P_DONE;
