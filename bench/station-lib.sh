@@ -56,6 +56,8 @@ use_accounts() {
     sqlite3 "$t/store.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
   fi
   cp "$t/store.db" "$dir/store.db"
+  # the key store the accounts' keys are sealed with goes along (mode 0600 kept)
+  if [ -f "$t/store.db.keys" ]; then cp -p "$t/store.db.keys" "$dir/store.db.keys"; fi
 }
 
 # start_station DIR — sets STATION_PID and PORT

@@ -37,6 +37,7 @@ case $MODE in
     [ -f "$GROWN/store.db" ] || "$(dirname "$0")/station-grow-store.sh"
     write_config "$OUT"
     cp "$GROWN/store.db" "$OUT/store.db"
+    if [ -f "$GROWN/store.db.keys" ]; then cp -p "$GROWN/store.db.keys" "$OUT/store.db.keys"; fi
     echo "store: $(sqlite3 "$OUT/store.db" 'select count(*) from events') events," \
          "$(sqlite3 "$OUT/store.db" 'select count(*) from accounts') accounts" ;;
   *) echo "usage: $0 [empty|grown|tmpfs]" >&2; exit 2 ;;

@@ -366,7 +366,12 @@ int cmd_account(const struct cli_global *g, int argc, char **argv)
         rc = strcmp(verb, "add") == 0 ? stn_account_add(st, number, &in)
                                        : stn_account_edit(st, number, &in);
         keyopt_wipe(&k);
+        const char *why = stn_store_last_error(st);
+        if (rc && why)
+            fprintf(stderr, "vigil: account %s %s: %s\n", verb, number, why);
         stn_store_close(st);
+        if (rc && why)
+            return CLI_USAGE;
         if (rc == STN_E_INVAL) {
             fprintf(stderr, "vigil: account %s: NUMBER must be 3..16 hex digits\n", verb);
             return CLI_USAGE;

@@ -109,6 +109,12 @@ static int rebuild(struct stn_accounts *t, size_t want)
 
 static int set_key(struct stn_account *a, const struct stn_account_row *r)
 {
+    if (r->key_error) {
+        /* fail closed: never as a keyless account that would take clear frames */
+        STN_ERROR("accounts", "account %s: its key does not open with the key store "
+                  "(replaced or wrong key_store_file?): its frames are refused", r->number);
+        return -1;
+    }
     uint8_t digest[16];
     if (r->key_len)
         crypto_generichash(digest, sizeof digest, r->key, r->key_len, NULL, 0);

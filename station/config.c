@@ -63,6 +63,9 @@ const struct conf_key stn_config_keys[] = {
     { .name = "store", .type = CONF_STRING, .required = true, .reloadable = false,
       .offset = OFF(store), .size = sizeof(((struct stn_config *)0)->store), .check = check_store,
       .help = "the store: sqlite:PATH (relative to this file's folder); postgresql:// later" },
+    { .name = "key_store_file", .type = CONF_STRING, .reloadable = false,
+      .offset = OFF(key_store_file), .size = sizeof(((struct stn_config *)0)->key_store_file),
+      .help = "the sealing key of the account keys (default: the store's path + .keys)" },
     { .name = "ready_file", .type = CONF_STRING, .reloadable = false,
       .offset = OFF(ready_file), .size = sizeof(((struct stn_config *)0)->ready_file),
       .help = "written once listening: lines 'tcp HOST:PORT' and 'udp HOST:PORT'" },
@@ -123,22 +126,44 @@ const struct conf_key stn_config_keys[] = {
       .help = "debug, info, warn or error" },
 };
 const size_t stn_config_nkeys = sizeof stn_config_keys / sizeof stn_config_keys[0];
-_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 21,
+_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 22,
                "config table changed: update packaging/vigil-station.conf and docs/station.md");
 
-/* Resolves sqlite:PATH against the folder of the config file. */
-static int resolve_store(const char *cfg_path, struct stn_config *cfg, struct conf_error *err)
+/* Resolves p against the folder of the config file into out. */
+static int resolve_path(const char *cfg_path, const char *p, char *out, size_t cap,
+                        const char *key, struct conf_error *err)
 {
-    const char *p = cfg->store + 7;
     int n;
     if (p[0] == '/' || !cfg_path || !strchr(cfg_path, '/')) {
-        n = snprintf(cfg->store_path, sizeof cfg->store_path, "%s", p);
+        n = snprintf(out, cap, "%s", p);
     } else {
         const char *slash = strrchr(cfg_path, '/');
-        n = snprintf(cfg->store_path, sizeof cfg->store_path, "%.*s/%s",
-                     (int)(slash - cfg_path), cfg_path, p);
+        n = snprintf(out, cap, "%.*s/%s", (int)(slash - cfg_path), cfg_path, p);
     }
-    if (n < 0 || (size_t)n >= sizeof cfg->store_path) {
+    if (n < 0 || (size_t)n >= cap) {
+        if (err) {
+            err->code = CONF_E_VALUE;
+            snprintf(err->msg, sizeof err->msg, "%s: key '%s': path too long",
+                     cfg_path ? cfg_path : "config", key);
+        }
+        return STN_E_CONFIG;
+    }
+    return 0;
+}
+
+/* sqlite:PATH, and the key store (default PATH.keys), against the config's folder. */
+static int resolve_store(const char *cfg_path, struct stn_config *cfg, struct conf_error *err)
+{
+    int rc = resolve_path(cfg_path, cfg->store + 7, cfg->store_path, sizeof cfg->store_path,
+                          "store", err);
+    if (rc)
+        return rc;
+    if (cfg->key_store_file[0])
+        return resolve_path(cfg_path, cfg->key_store_file, cfg->key_store_path,
+                            sizeof cfg->key_store_path, "key_store_file", err);
+    int n = snprintf(cfg->key_store_path, sizeof cfg->key_store_path, "%s.keys",
+                     cfg->store_path);
+    if (n < 0 || (size_t)n >= sizeof cfg->key_store_path) {
         if (err) {
             err->code = CONF_E_VALUE;
             snprintf(err->msg, sizeof err->msg, "%s: key 'store': path too long",

@@ -373,6 +373,23 @@ static int load_state(struct stn *s)
                 stn_strerror(rc));
         return rc;
     }
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += rows[i].key_error;
+    if (bad) {
+        /* refuse to start rather than serve these panels as unknown */
+        fprintf(stderr, "vigil-station: %zu account keys in the store do not open with the "
+                "key store %s: wrong or replaced key_store_file?\n",
+                bad, s->cfg.key_store_path);
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].key_error) {
+                fprintf(stderr, "vigil-station: account %s: key does not open\n", rows[i].number);
+                break;
+            }
+        sodium_memzero(rows, n * sizeof *rows);
+        stn_free(rows);
+        return STN_E_CONFIG;
+    }
     rc = stn_accounts_merge(s, rows, n);
     sodium_memzero(rows, n * sizeof *rows);
     stn_free(rows);

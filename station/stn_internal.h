@@ -165,6 +165,7 @@ struct stn_account_row {
     bool     comm_failed;     /* an unrestored comm_failure alarm is open */
     int32_t  window_past_s;   /* -1: the config's time_window_past_s */
     int32_t  window_future_s; /* -1: the config's time_window_future_s */
+    bool     key_error;       /* a sealed key that does not open: refuse the account */
 };
 
 struct stn_dup_row { uint32_t account_id; uint16_t seq; uint64_t hash; int64_t time_ms; };
@@ -231,8 +232,32 @@ void stn_ckpt_close(struct stn_ckpt *c);
  * held when it began (the writer can then finish the tail quickly). */
 bool stn_ckpt_run(struct stn_ckpt *c);
 
-/* creates / migrates the schema on a connection */
+/* ---- keystore.c: account keys sealed at rest -------------------------- */
+
+#define STN_SEALED_KEY_MAX 75u   /* "VK1" + 24-byte nonce + 32-byte key + 16-byte tag */
+struct stn_keystore {
+    uint8_t key[32];
+    bool    loaded;
+    bool    created;              /* made by this load */
+};
+/* Reads the key store at path, creating it (0600) when missing and create_missing. */
+int  stn_keystore_load(const char *path, bool create_missing, struct stn_keystore *ks,
+                       char *msg, size_t cap);
+void stn_keystore_wipe(struct stn_keystore *ks);
+bool stn_key_is_sealed(const void *blob, size_t len);
+/* AES key size in bits of a stored key blob (sealed or clear), 0 if neither. */
+int  stn_key_bits_of_stored(size_t len);
+int  stn_key_seal(const struct stn_keystore *ks, const char *account, const uint8_t *key,
+                  size_t len, uint8_t out[STN_SEALED_KEY_MAX], size_t *out_len);
+int  stn_key_open(const struct stn_keystore *ks, const char *account, const uint8_t *blob,
+                  size_t len, uint8_t key[32], size_t *key_len);
+/* Loads the key store for a store (created only when the store holds no sealed
+ * key yet) and seals every key still in the clear; *sealed: how many. */
 struct sqlite3;
+int  stn_keystore_prepare(struct sqlite3 *db, const char *path, struct stn_keystore *ks,
+                          int *sealed, char *msg, size_t cap);
+
+/* creates / migrates the schema on a connection */
 int stn_schema_migrate(struct sqlite3 *db, char *msg, size_t cap);
 int stn_sqlite_open(const char *path, struct sqlite3 **out, char *msg, size_t cap);
 

@@ -22,7 +22,15 @@
 
 struct stn_store {
     sqlite3 *db;
+    struct stn_keystore ks;        /* loaded on the first key it must seal */
+    char key_store_path[STN_PATH_MAX];
+    char err[512];                 /* the last error's message, for the caller */
 };
+
+const char *stn_store_last_error(const struct stn_store *s)
+{
+    return s && s->err[0] ? s->err : NULL;
+}
 
 int stn_store_open(const struct stn_config *cfg, struct stn_store **out, char *msg, size_t cap)
 {
@@ -36,6 +44,7 @@ int stn_store_open(const struct stn_config *cfg, struct stn_store **out, char *m
         free(s);
         return rc;
     }
+    snprintf(s->key_store_path, sizeof s->key_store_path, "%s", cfg->key_store_path);
     *out = s;
     return 0;
 }
@@ -45,6 +54,7 @@ void stn_store_close(struct stn_store *s)
     if (!s)
         return;
     sqlite3_close(s->db);
+    stn_keystore_wipe(&s->ks);
     free(s);
 }
 
@@ -176,6 +186,17 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
     if (in->has_window && (in->window_past_s > 86400 || in->window_future_s > 86400 ||
                            in->window_past_s < -1 || in->window_future_s < -1))
         return STN_E_INVAL;
+    uint8_t sealed[STN_SEALED_KEY_MAX];
+    size_t sealed_len = 0;
+    if (in->has_key && in->key_len) {
+        int n = 0, krc;
+        if (!s->ks.loaded &&
+            (krc = stn_keystore_prepare(s->db, s->key_store_path, &s->ks, &n, s->err,
+                                        sizeof s->err)) != 0)
+            return krc == STN_E_INVAL ? STN_E_STORE : krc;
+        if (stn_key_seal(&s->ks, num, in->key, in->key_len, sealed, &sealed_len) != 0)
+            return STN_E_STORE;
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
@@ -187,7 +208,7 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
     bind_opt(st, 6, in->permit);
     sqlite3_bind_int(st, 7, in->has_key);
     if (in->has_key && in->key_len)
-        sqlite3_bind_blob(st, 8, in->key, in->key_len, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 8, sealed, (int)sealed_len, SQLITE_TRANSIENT);   /* never clear */
     else
         sqlite3_bind_null(st, 8);
     sqlite3_bind_int(st, 9, in->has_supervision);
@@ -443,11 +464,11 @@ static json_t *col_sia(sqlite3_stmt *st, int i)
 
 static const char *key_label(int len)
 {
-    switch (len) {
-    case 16: return "AES-128";
-    case 24: return "AES-192";
-    case 32: return "AES-256";
-    default: return NULL;
+    switch (stn_key_bits_of_stored(len > 0 ? (size_t)len : 0)) {
+    case 128: return "AES-128";
+    case 192: return "AES-192";
+    case 256: return "AES-256";
+    default:  return NULL;
     }
 }
 

@@ -212,6 +212,7 @@ struct stn_wstore {
     uint64_t pruned;
     int64_t failure_logged_ms;
     int wal_frames;            /* from the WAL hook: frames in the WAL after the last commit */
+    struct stn_keystore ks;    /* opens the account keys sealed in the store */
     char path[STN_PATH_MAX];
 };
 
@@ -236,6 +237,16 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
         stn_free(w);
         return rc;
     }
+    int sealed = 0;
+    if ((rc = stn_keystore_prepare(w->db, cfg->key_store_path, &w->ks, &sealed, msg, cap)) != 0) {
+        stn_wstore_close(w);
+        return rc;
+    }
+    if (w->ks.created)
+        STN_INFO("store", "key store %s created (keep a copy apart from the store's backups)",
+                 cfg->key_store_path);
+    if (sealed)
+        STN_INFO("store", "%d account keys stored in the clear were sealed", sealed);
     for (int i = 0; i < S_COUNT; i++) {
         if (sqlite3_prepare_v3(w->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &w->st[i], NULL) != SQLITE_OK) {
@@ -306,6 +317,7 @@ void stn_wstore_close(struct stn_wstore *w)
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(w->st[i]);
     sqlite3_close(w->db);
+    stn_keystore_wipe(&w->ks);
     stn_free(w);
 }
 
@@ -664,9 +676,16 @@ int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows
         a->id = (uint32_t)sqlite3_column_int64(s, 0);
         snprintf(a->number, sizeof a->number, "%s", (const char *)sqlite3_column_text(s, 1));
         int kl = sqlite3_column_bytes(s, 2);
+        const void *kb = sqlite3_column_blob(s, 2);
         if (kl == 16 || kl == 24 || kl == 32) {
-            memcpy(a->key, sqlite3_column_blob(s, 2), (size_t)kl);
+            memcpy(a->key, kb, (size_t)kl);     /* stored before sealing (or by hand) */
             a->key_len = (uint8_t)kl;
+        } else if (kl > 0) {
+            size_t len = 0;
+            if (stn_key_open(&w->ks, a->number, kb, (size_t)kl, a->key, &len) == 0)
+                a->key_len = (uint8_t)len;
+            else
+                a->key_error = true;            /* never as a keyless account */
         }
         a->quirks = (uint32_t)sqlite3_column_int64(s, 3);
         a->supervision_s = sqlite3_column_int64(s, 4);

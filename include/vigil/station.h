@@ -46,6 +46,8 @@ struct stn_config {
     struct conf_list dc09_listen;     /* host:port, TCP and UDP on the same port */
     char    store[STN_PATH_MAX];      /* "sqlite:PATH" as written */
     char    store_path[STN_PATH_MAX]; /* PATH resolved against the config's folder */
+    char    key_store_file[STN_PATH_MAX];  /* as written; "" = store_path + ".keys" */
+    char    key_store_path[STN_PATH_MAX];  /* resolved */
     char    ready_file[STN_PATH_MAX];
     int64_t max_connections;
     int64_t frame_bytes_max;
@@ -81,6 +83,8 @@ struct stn_store;
  * On failure msg holds a sentence for the operator. */
 int  stn_store_open(const struct stn_config *cfg, struct stn_store **out, char *msg, size_t cap);
 void stn_store_close(struct stn_store *s);
+/* The message of the last failure that has one (e.g. the key store), or NULL. */
+const char *stn_store_last_error(const struct stn_store *s);
 
 /* Account fields as the tool sets them. NULL / has_* false = leave unchanged (edit)
  * or unset (add). */

@@ -3,8 +3,16 @@
 hex, *ACK verified by decrypting it (pad without | [ ], at least 8 pad bytes,
 fresh pad every time, station time), wrong key and clear-for-keyed refused
 with DUH and a priority-4 alarm, and the helper's AES checked against the
-GENERATED rows of tests/data/dc09-vectors.tsv."""
+GENERATED rows of tests/data/dc09-vectors.tsv.
+
+Keys at rest: no account key is in the store files in the clear (ASCII nor raw
+bytes); a store written before sealing (a key put in the clear by hand) is sealed
+when the daemon starts and its panel is served; a replaced key store makes the
+daemon refuse to start (exit 1) rather than serve those panels as keyless, and a
+missing one is never made again for a store whose keys are sealed."""
 import os
+import sqlite3
+import subprocess
 import time
 
 import vstation as v
@@ -132,6 +140,70 @@ def test_wrong_key_and_clear_for_keyed(args):
         assert ASCII_KEYS[128] not in log and wrong.decode() not in log, "a key appeared in the log"
 
 
+def store_bytes(st):
+    data = b""
+    for ext in ("", "-wal"):
+        try:
+            with open(st.store + ext, "rb") as f:
+                data += f.read()
+        except OSError:
+            pass
+    return data
+
+
+def test_keys_sealed_at_rest(args):
+    key = ASCII_KEYS[256].encode()
+    hexkey = bytes.fromhex(HEX_KEYS[192])
+    st = v.Station(args, name="sealed")
+    try:
+        st.add_account("5EA1", key=ASCII_KEYS[256])
+        st.add_account("5EA2", key_hex=HEX_KEYS[192])
+        assert os.path.exists(st.store + ".keys"), "no key store beside the store"
+        assert os.stat(st.store + ".keys").st_mode & 0o077 == 0, "key store open to others"
+        raw = store_bytes(st)
+        assert key not in raw and hexkey not in raw, "an account key is in the store in the clear"
+        # a store from before sealing: a key written in the clear by hand
+        db = sqlite3.connect(st.store)
+        db.execute("INSERT INTO accounts (number, name, key, created_at_ms, updated_at_ms)"
+                   " VALUES ('5EA3', 'legacy', ?, 0, 0)", (hexkey,))
+        db.commit()
+        db.close()
+        st.start()
+        for acct, k in (("5EA1", key), ("5EA2", hexkey), ("5EA3", hexkey)):
+            v.expect_ack(st.exchange(v.cid(11, acct, "1130 01 001", key=k)), 11, acct, key=k)
+        assert "1 account keys stored in the clear were sealed" in st.log_text()
+        assert st.stop() == 0
+        raw = store_bytes(st)
+        assert hexkey not in raw, "the hand-written clear key was not sealed"
+        print("keys sealed; the clear one sealed at start; all three panels served")
+
+        # the key store replaced: refuse to start, name the file
+        ks = st.store + ".keys"
+        os.rename(ks, ks + ".orig")
+        p = subprocess.run([args.station, "-c", st.conf], capture_output=True, text=True,
+                           timeout=20)
+        assert p.returncode == 1 and "does not exist" in p.stderr and ks in p.stderr, \
+            "missing key store: exit %d %r" % (p.returncode, p.stderr)
+        assert not os.path.exists(ks), "a new key store was made for a sealed store"
+        with open(ks, "w") as f:
+            f.write("vigil-key-store 1\n" + "ab" * 32 + "\n")
+        os.chmod(ks, 0o600)
+        p = subprocess.run([args.station, "-c", st.conf], capture_output=True, text=True,
+                           timeout=20)
+        assert p.returncode == 1 and "do not open" in p.stderr, \
+            "wrong key store: exit %d %r" % (p.returncode, p.stderr)
+        os.replace(ks + ".orig", ks)
+        st.start()
+        v.expect_ack(st.exchange(v.cid(12, "5EA1", "1130 01 001", key=key)), 12, "5EA1", key=key)
+        assert st.stop() == 0
+        print("missing key store: exit 1, none made; wrong one: exit 1; restored: served")
+    except BaseException:
+        print(st.log_text()[-3000:])
+        raise
+    finally:
+        st.cleanup()
+
+
 if __name__ == "__main__":
-    v.run_cases([test_helper_matches_vectors, test_every_key_size,
+    v.run_cases([test_helper_matches_vectors, test_every_key_size, test_keys_sealed_at_rest,
                  test_wrong_key_and_clear_for_keyed])

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stn_internal.h"
@@ -27,6 +28,7 @@ static int setup(void **state)
     memset(&cfg, 0, sizeof cfg);
     snprintf(cfg.store, sizeof cfg.store, "sqlite:%s/s.db", dir);
     snprintf(cfg.store_path, sizeof cfg.store_path, "%s/s.db", dir);
+    snprintf(cfg.key_store_path, sizeof cfg.key_store_path, "%s/s.db.keys", dir);
     return 0;
 }
 
@@ -281,6 +283,118 @@ static void retention_prunes_in_steps(void **state)
     stn_wstore_close(w);
 }
 
+/* Account keys at rest: sealed with the key store, bound to the account
+ * number, never in the clear in the store file; a store whose keys are
+ * sealed never gets a new key store made for it. */
+static bool file_contains(const char *path, const void *needle, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    static uint8_t buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(buf + i, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static void keys_sealed_at_rest(void **state)
+{
+    (void)state;
+    struct stn_config kc = cfg;   /* a store of its own beside the group's */
+    snprintf(kc.store_path, sizeof kc.store_path, "%s/k.db", dir);
+    snprintf(kc.key_store_path, sizeof kc.key_store_path, "%s/k.db.keys", dir);
+    struct stn_keystore ks;
+    char msg[512];
+    assert_int_equal(stn_keystore_load(kc.key_store_path, false, &ks, msg, sizeof msg),
+                     STN_E_NOTFOUND);
+    assert_int_equal(stn_keystore_load(kc.key_store_path, true, &ks, msg, sizeof msg), 0);
+    assert_true(ks.created);
+    struct stat stt;
+    assert_int_equal(stat(kc.key_store_path, &stt), 0);
+    assert_int_equal(stt.st_mode & 0777, 0600);
+
+    const uint8_t key[32] = "0123456789abcdefFEDCBA9876543210";
+    for (size_t len = 16; len <= 32; len += 8) {
+        uint8_t blob[STN_SEALED_KEY_MAX], out[32];
+        size_t bl = 0, ol = 0;
+        assert_int_equal(stn_key_seal(&ks, "1234", key, len, blob, &bl), 0);
+        assert_true(stn_key_is_sealed(blob, bl));
+        assert_int_equal(stn_key_bits_of_stored(bl), (int)len * 8);
+        assert_int_equal(stn_key_open(&ks, "1234", blob, bl, out, &ol), 0);
+        assert_int_equal(ol, len);
+        assert_memory_equal(out, key, len);
+        /* bound to its account */
+        assert_int_not_equal(stn_key_open(&ks, "1235", blob, bl, out, &ol), 0);
+        /* any changed byte refuses */
+        blob[bl - 1] ^= 1;
+        assert_int_not_equal(stn_key_open(&ks, "1234", blob, bl, out, &ol), 0);
+        blob[bl - 1] ^= 1;
+        /* another key store refuses */
+        struct stn_keystore other = ks;
+        other.key[0] ^= 0x80;
+        assert_int_not_equal(stn_key_open(&other, "1234", blob, bl, out, &ol), 0);
+        uint8_t b2[STN_SEALED_KEY_MAX];
+        size_t bl2 = 0;
+        assert_int_equal(stn_key_seal(&ks, "1234", key, len, b2, &bl2), 0);
+        assert_memory_not_equal(blob, b2, bl);          /* a fresh nonce each time */
+    }
+    /* the same file loads the same key; a second load creates nothing */
+    struct stn_keystore again;
+    assert_int_equal(stn_keystore_load(kc.key_store_path, true, &again, msg, sizeof msg), 0);
+    assert_false(again.created);
+    assert_memory_equal(again.key, ks.key, sizeof ks.key);
+    stn_keystore_wipe(&again);
+    /* a key store readable by others is refused, naming the fix */
+    chmod(kc.key_store_path, 0644);
+    assert_int_equal(stn_keystore_load(kc.key_store_path, true, &again, msg, sizeof msg),
+                     STN_E_CONFIG);
+    assert_non_null(strstr(msg, "chmod 600"));
+    chmod(kc.key_store_path, 0600);
+    stn_keystore_wipe(&ks);
+    remove(kc.key_store_path);
+
+    /* through the admin side and the daemon's loader */
+    struct stn_store *st;
+    assert_int_equal(stn_store_open(&kc, &st, msg, sizeof msg), 0);
+    struct stn_account_input in = { .name = "Sealed", .has_key = true, .key = (uint8_t *)key,
+                                    .key_len = 24 };
+    assert_int_equal(stn_account_add(st, "5E1", &in), 0);
+    stn_store_close(st);
+    struct stn_wstore *w;
+    assert_int_equal(stn_wstore_open(&kc, &w, msg, sizeof msg), 0);
+    struct stn_account_row *rows;
+    size_t n;
+    assert_int_equal(stn_wstore_load_accounts(w, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].key_len, 24);
+    assert_memory_equal(rows[0].key, key, 24);
+    assert_false(rows[0].key_error);
+    stn_free(rows);
+    stn_wstore_close(w);
+    assert_false(file_contains(kc.store_path, key, 24));
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", kc.store_path);
+    assert_false(file_contains(wal, key, 24));
+
+    /* the key store replaced: the key does not open, and is never taken as no key */
+    remove(kc.key_store_path);
+    assert_int_equal(stn_wstore_open(&kc, &w, msg, sizeof msg), STN_E_CONFIG);
+    assert_non_null(strstr(msg, "does not exist"));
+    assert_int_equal(access(kc.key_store_path, F_OK), -1);   /* none made in its place */
+    assert_int_equal(stn_keystore_load(kc.key_store_path, true, &ks, msg, sizeof msg), 0);
+    stn_keystore_wipe(&ks);
+    assert_int_equal(stn_wstore_open(&kc, &w, msg, sizeof msg), 0);
+    assert_int_equal(stn_wstore_load_accounts(w, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(rows[0].key_error);
+    assert_int_equal(rows[0].key_len, 0);
+    stn_free(rows);
+    stn_wstore_close(w);
+}
+
 static void time_formats(void **state)
 {
     (void)state;
@@ -311,6 +425,7 @@ int main(void)
         cmocka_unit_test(alarms_attach_never_mix_and_order),
         cmocka_unit_test(admin_accounts_and_events),
         cmocka_unit_test(time_formats),
+        cmocka_unit_test(keys_sealed_at_rest),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
