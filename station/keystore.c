@@ -46,11 +46,17 @@ static int parse(const char *path, const char *text, size_t len, struct stn_keys
     return 0;
 }
 
+/* 0, an STN_E_* code with msg, or STN_E_NOTFOUND (msg untouched) when the
+ * file does not exist. */
 static int read_file(const char *path, struct stn_keystore *ks, char *msg, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return STN_E_NOTFOUND;
+        snprintf(msg, cap, "cannot open key store %s: %s", path, strerror(errno));
+        return STN_E_OPEN;
+    }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
@@ -101,8 +107,12 @@ static int create(const char *path, struct stn_keystore *ks, char *msg, size_t c
     unlink(tmp);
     if (!ok) {
         sodium_memzero(ks->key, sizeof ks->key);
-        if (err == EEXIST)
-            return read_file(path, ks, msg, cap);   /* another process made it first */
+        if (err == EEXIST) {                        /* another process made it first */
+            int rc = read_file(path, ks, msg, cap);
+            if (rc == STN_E_NOTFOUND)
+                snprintf(msg, cap, "key store %s vanished while it was made", path);
+            return rc == STN_E_NOTFOUND ? STN_E_OPEN : rc;
+        }
         snprintf(msg, cap, "cannot create key store %s: %s", path, strerror(err));
         return STN_E_OPEN;
     }
@@ -130,15 +140,12 @@ int stn_keystore_load(const char *path, bool create_missing, struct stn_keystore
         return STN_E_CONFIG;
     }
     int rc = read_file(path, ks, msg, cap);
-    if (rc == -ENOENT) {
+    if (rc == STN_E_NOTFOUND) {
         if (!create_missing) {
             snprintf(msg, cap, "key store %s does not exist", path);
             return STN_E_NOTFOUND;
         }
         rc = create(path, ks, msg, cap);
-    } else if (rc < 0 && rc != STN_E_CONFIG) {
-        snprintf(msg, cap, "cannot open key store %s: %s", path, strerror(-rc));
-        rc = STN_E_OPEN;
     }
     if (rc == 0)
         ks->loaded = true;

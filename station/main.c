@@ -513,6 +513,16 @@ int main(int argc, char **argv)
         return 2;
     }
     if (test_only) {
+        /* an existing key store must be one the daemon can use (format, mode);
+         * a missing one is made at start for a store without sealed keys */
+        struct stn_keystore ks;
+        char msg[512];
+        int krc = stn_keystore_load(s.cfg.key_store_path, false, &ks, msg, sizeof msg);
+        stn_keystore_wipe(&ks);
+        if (krc != 0 && krc != STN_E_NOTFOUND) {
+            fprintf(stderr, "vigil-station: %s: %s\n", path, msg);
+            return 2;
+        }
         printf("vigil-station: configuration %s is valid\n", path);
         return 0;
     }

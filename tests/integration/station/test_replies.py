@@ -51,6 +51,22 @@ def test_test_config(args):
             "--test-config must refuse a non-number naming key and line 2: rc %d %r" % (
                 p.returncode, out)
         assert not os.path.exists(st.ready), "--test-config must not start listening"
+        # an existing key store the daemon could not use is a configuration error
+        ks = os.path.join(st.dir, "bad.keys")
+        with open(ks, "w") as f:
+            f.write("vigil-key-store 1\n" + "ab" * 32 + "\n")
+        os.chmod(ks, 0o644)
+        with open(bad, "w") as f:
+            f.write("dc09_listen 127.0.0.1:0\nstore sqlite:%s\nkey_store_file %s\n" % (st.store, ks))
+        p = subprocess.run([args.station, "-c", bad, "--test-config"],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 2 and "chmod 600" in p.stderr, \
+            "--test-config must refuse a key store open to others: rc %d %r" % (
+                p.returncode, p.stderr)
+        os.chmod(ks, 0o600)
+        p = subprocess.run([args.station, "-c", bad, "--test-config"],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 0, "--test-config with a good key store: %r" % p.stderr
     finally:
         st.cleanup()
 

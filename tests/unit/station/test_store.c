@@ -352,6 +352,9 @@ static void keys_sealed_at_rest(void **state)
     assert_int_equal(stn_keystore_load(kc.key_store_path, true, &again, msg, sizeof msg),
                      STN_E_CONFIG);
     assert_non_null(strstr(msg, "chmod 600"));
+    /* refused, not taken for missing, whether or not a missing one may be made */
+    assert_int_equal(stn_keystore_load(kc.key_store_path, false, &again, msg, sizeof msg),
+                     STN_E_CONFIG);
     chmod(kc.key_store_path, 0600);
     stn_keystore_wipe(&ks);
     remove(kc.key_store_path);
