@@ -110,9 +110,9 @@ static size_t answer(struct stn *s, struct stn_job *j)
 #define LINGER_SCORE_MAX 1024u
 #define LINGER_PROBE_EVERY 64u
 
-static bool want_linger(struct stn *s, const struct stn_job *j, size_t answered)
+static bool want_linger(struct stn *s, const struct stn_job *j)
 {
-    if (answered == 0 || s->cfg.commit_linger_us <= 0 || j->rc != 0 || s->stopping)
+    if (j->n == 0 || s->cfg.commit_linger_us <= 0 || j->rc != 0 || s->stopping)
         return false;
     if (s->linger_score >= LINGER_SCORE_MAX / 2)
         return true;
@@ -134,18 +134,6 @@ static void linger_scored(struct stn *s)
     uint32_t share = (uint32_t)(back * LINGER_SCORE_MAX / s->linger_conns);
     s->linger_score = (s->linger_score * 7u + share) / 8u;
     s->linger_conns = 0;
-}
-
-/* Panels that will get a reply over TCP when this job is answered. */
-static size_t tcp_answers(const struct stn_job *j)
-{
-    size_t n = 0;
-    if (j->rc != 0)
-        return 0;
-    for (size_t i = 0; i < j->n; i++)
-        if (j->items[i].conn && j->items[i].reply_len)
-            n++;
-    return n;
 }
 
 static void after_cb(uv_work_t *req, int status)
@@ -189,8 +177,7 @@ static void after_cb(uv_work_t *req, int status)
      * commits taking turns. A duress, a full batch or a stop ends it at once.
      * Without a linger, the next commit starts before this one's replies are
      * written, so the disk works while the loop answers. */
-    size_t answered = tcp_answers(j);
-    bool linger = want_linger(s, j, answered);
+    bool linger = want_linger(s, j);   /* and only if answer() reaches a connection */
     if (!linger || s->pending->has_duress)
         stn_commit_maybe_kick(s);
     size_t conns = answer(s, j);

@@ -129,6 +129,16 @@ const size_t stn_config_nkeys = sizeof stn_config_keys / sizeof stn_config_keys[
 _Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 22,
                "config table changed: update packaging/vigil-station.conf and docs/station.md");
 
+static int path_too_long(const char *cfg_path, const char *key, struct conf_error *err)
+{
+    if (err) {
+        err->code = CONF_E_VALUE;
+        snprintf(err->msg, sizeof err->msg, "%s: key '%s': path too long",
+                 cfg_path ? cfg_path : "config", key);
+    }
+    return STN_E_CONFIG;
+}
+
 /* Resolves p against the folder of the config file into out. */
 static int resolve_path(const char *cfg_path, const char *p, char *out, size_t cap,
                         const char *key, struct conf_error *err)
@@ -140,15 +150,7 @@ static int resolve_path(const char *cfg_path, const char *p, char *out, size_t c
         const char *slash = strrchr(cfg_path, '/');
         n = snprintf(out, cap, "%.*s/%s", (int)(slash - cfg_path), cfg_path, p);
     }
-    if (n < 0 || (size_t)n >= cap) {
-        if (err) {
-            err->code = CONF_E_VALUE;
-            snprintf(err->msg, sizeof err->msg, "%s: key '%s': path too long",
-                     cfg_path ? cfg_path : "config", key);
-        }
-        return STN_E_CONFIG;
-    }
-    return 0;
+    return n < 0 || (size_t)n >= cap ? path_too_long(cfg_path, key, err) : 0;
 }
 
 /* sqlite:PATH, and the key store (default PATH.keys), against the config's folder. */
@@ -163,15 +165,8 @@ static int resolve_store(const char *cfg_path, struct stn_config *cfg, struct co
                             sizeof cfg->key_store_path, "key_store_file", err);
     int n = snprintf(cfg->key_store_path, sizeof cfg->key_store_path, "%s.keys",
                      cfg->store_path);
-    if (n < 0 || (size_t)n >= sizeof cfg->key_store_path) {
-        if (err) {
-            err->code = CONF_E_VALUE;
-            snprintf(err->msg, sizeof err->msg, "%s: key 'store': path too long",
-                     cfg_path ? cfg_path : "config");
-        }
-        return STN_E_CONFIG;
-    }
-    return 0;
+    return n < 0 || (size_t)n >= sizeof cfg->key_store_path ? path_too_long(cfg_path, "store", err)
+                                                             : 0;
 }
 
 int stn_config_load(const char *path, struct stn_config *cfg, struct conf_error *err)

@@ -141,12 +141,12 @@ void stn_udp_send(struct stn_listener *l, const void *peer, const uint8_t *p, si
 /* commit.c */
 int  stn_commit_init(struct stn *s);
 void stn_commit_free(struct stn *s);
-void stn_commit_kick(struct stn *s);
-/* main.c: a PASSIVE checkpoint on the thread pool, unless one runs */
-void stn_ckpt_kick(struct stn *s);         /* submit pending if the worker is idle */
+void stn_commit_kick(struct stn *s);         /* submit pending if the worker is idle */
 void stn_commit_maybe_kick(struct stn *s);   /* the same, unless lingering for a fuller batch */
 bool stn_commit_idle(const struct stn *s);
 bool stn_pending_full(const struct stn *s);
+/* main.c: a PASSIVE checkpoint on the thread pool, unless one runs */
+void stn_ckpt_kick(struct stn *s);
 /* supervision.c */
 void stn_supervision_check(struct stn *s, int64_t now_ms);
 void stn_account_seen(struct stn *s, struct stn_account *a, int64_t now_ms);

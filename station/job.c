@@ -61,22 +61,6 @@ uint64_t stn_mono_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-double stn_commit_quantile_ms(const struct stn_counters *c, double q)
-{
-    const size_t nb = sizeof c->commit_hist / sizeof c->commit_hist[0];
-    uint64_t total = 0, seen = 0;
-    for (size_t i = 0; i < nb; i++)
-        total += c->commit_hist[i];
-    if (total == 0)
-        return 0.0;
-    for (size_t i = 0; i < nb; i++) {
-        seen += c->commit_hist[i];
-        if ((double)seen >= q * (double)total)
-            return (double)(i + 1) * 0.1;   /* the bucket's upper edge */
-    }
-    return (double)nb * 0.1;
-}
-
 struct stn_item *stn_job_add(struct stn_job *j)
 {
     if (j->n == 0)

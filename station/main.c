@@ -25,6 +25,22 @@ static void usage(FILE *f)
                "  --test-config    validate the configuration and exit (0 valid)\n");
 }
 
+/* The commit time (ms) below which a share q (0..1) of commits fell: the
+ * upper edge of its 0.1 ms bucket. */
+static double commit_quantile_ms(const struct stn_counters *c, double q)
+{
+    const size_t nb = sizeof c->commit_hist / sizeof c->commit_hist[0];
+    uint64_t total = 0, seen = 0;
+    for (size_t i = 0; i < nb; i++)
+        total += c->commit_hist[i];
+    for (size_t i = 0; i < nb && total; i++) {
+        seen += c->commit_hist[i];
+        if ((double)seen >= q * (double)total)
+            return (double)(i + 1) * 0.1;
+    }
+    return total ? (double)nb * 0.1 : 0.0;
+}
+
 void stn_log_counters(const struct stn *s)
 {
     const struct stn_counters *c = &s->c;
@@ -55,7 +71,7 @@ void stn_log_counters(const struct stn *s)
              c->commits ? (double)c->committed_items / (double)c->commits : 0.0,
              c->commits ? (double)c->commit_us_total / (double)c->commits / 1000.0 : 0.0,
              (double)c->commit_us_max / 1000.0,
-             stn_commit_quantile_ms(c, 0.50), stn_commit_quantile_ms(c, 0.99),
+             commit_quantile_ms(c, 0.50), commit_quantile_ms(c, 0.99),
              c->commits ? (double)c->wait_us_total / (double)c->commits / 1000.0 : 0.0,
              c->commits ? (double)c->to_worker_us_total / (double)c->commits / 1000.0 : 0.0,
              c->commits ? (double)c->to_loop_us_total / (double)c->commits / 1000.0 : 0.0,
@@ -374,18 +390,18 @@ static int load_state(struct stn *s)
         return rc;
     }
     size_t bad = 0;
+    const char *first_bad = NULL;
     for (size_t i = 0; i < n; i++)
-        bad += rows[i].key_error;
+        if (rows[i].key_error) {
+            bad++;
+            first_bad = first_bad ? first_bad : rows[i].number;
+        }
     if (bad) {
         /* refuse to start rather than serve these panels as unknown */
         fprintf(stderr, "vigil-station: %zu account keys in the store do not open with the "
                 "key store %s: wrong or replaced key_store_file?\n",
                 bad, s->cfg.key_store_path);
-        for (size_t i = 0; i < n; i++)
-            if (rows[i].key_error) {
-                fprintf(stderr, "vigil-station: account %s: key does not open\n", rows[i].number);
-                break;
-            }
+        fprintf(stderr, "vigil-station: account %s: key does not open\n", first_bad);
         sodium_memzero(rows, n * sizeof *rows);
         stn_free(rows);
         return STN_E_CONFIG;

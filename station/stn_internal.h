@@ -199,10 +199,7 @@ struct stn_job {
     size_t  nrows;
 };
 
-struct stn_counters;
 uint64_t stn_mono_ns(void);     /* CLOCK_MONOTONIC, as uv_hrtime() */
-/* The commit time (ms) below which a share q (0..1) of commits fell. */
-double stn_commit_quantile_ms(const struct stn_counters *c, double q);
 int  stn_job_init(struct stn_job *j, size_t items_cap);
 void stn_job_clear(struct stn_job *j);   /* after use: releases conn refs elsewhere */
 void stn_job_free(struct stn_job *j);

@@ -193,7 +193,7 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
         if (!s->ks.loaded &&
             (krc = stn_keystore_prepare(s->db, s->key_store_path, &s->ks, &n, s->err,
                                         sizeof s->err)) != 0)
-            return krc == STN_E_INVAL ? STN_E_STORE : krc;
+            return krc;
         if (stn_key_seal(&s->ks, num, in->key, in->key_len, sealed, &sealed_len) != 0)
             return STN_E_STORE;
     }

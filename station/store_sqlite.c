@@ -14,7 +14,6 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* ---- schema ----------------------------------------------------------- */
 
@@ -602,8 +601,6 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
     j->rc = 0;
     bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms;
     if (has_work) {
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
         int rc = step_done(w->st[S_BEGIN]);
         if (rc == 0)
             rc = run_items(w, j);
@@ -623,9 +620,7 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
                 step_done(w->st[S_ROLLBACK]);
             j->rc = STN_E_STORE;
         }
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        j->commit_us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
-                       (t1.tv_nsec - t0.tv_nsec) / 1000;
+        j->commit_us = (int64_t)((stn_mono_ns() - j->t_start_ns) / 1000u);
     }
     if (j->wal_finish) {
         /* The checkpointer has just copied what the WAL held when it began;

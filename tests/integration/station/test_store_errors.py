@@ -51,14 +51,6 @@ def test_store_cannot_be_opened(args):
         st.cleanup()
 
 
-def stats(st):
-    st.send_signal(signal.SIGUSR1)
-    time.sleep(0.5)
-    lines = [l for l in st.log_text().splitlines() if " stats: " in l]
-    assert lines, "no stats line after SIGUSR1"
-    return {k: float(x) for k, x in re.findall(r"(\w+)=([0-9.]+)", lines[-1])}
-
-
 def test_full_disk(args):
     key = KEY.encode()
     st = v.Station(args, config={"account_rate_per_s": 1000, "account_burst": 1000},
@@ -94,7 +86,7 @@ def test_full_disk(args):
         # still serving: a stale timestamp needs no commit and is NAKed at once
         stale = v.cid(900, OTHER, "1130 01 001", key=key, ts=time.time() - 3600)
         v.expect_nak(st.exchange(stale))
-        s = stats(st)
+        s = st.stats(fresh=True)
         assert s.get("commit_failures", 0) >= 1, "commit_failures not counted: %r" % s
         log = st.log_text()
         assert re.search(r"commit of batch \d+ \(\d+ items\) failed", log), \

@@ -14,7 +14,6 @@ stats line reports `wal_restarts` and `wal_frames_max`; the file itself is check
   middle of the traffic: ACKs keep coming while it holds it (the checkpoints are PASSIVE
   and wait for nobody), and once it lets go the WAL begins again."""
 import os
-import re
 import sqlite3
 import time
 
@@ -25,12 +24,6 @@ KEY = "0123456789ABCDEF"
 CFG = {"account_rate_per_s": 10000, "account_burst": 10000, "stats_interval_s": 1}
 WAL_PAGES_MAX = 2048
 WAL_BYTES_MAX = 16 << 20
-
-
-def last_stats(st):
-    lines = [l for l in st.log_text().splitlines() if " stats: " in l]
-    assert lines, "no stats line in the log:\n" + st.log_text()[-2000:]
-    return {k: float(x) for k, x in re.findall(r"(\w+)=([0-9.]+)", lines[-1])}
 
 
 def wal_size(st):
@@ -69,7 +62,7 @@ def test_steady_traffic(args):
             time.sleep(0.05)
         stop_panels(panels)
         time.sleep(1.5)                       # one more stats line
-        s = last_stats(st)
+        s = st.stats()
         n = check_all_acked_stored(st, panels, "steady traffic")
         print("%d ACKed events; commits %d; wal_restarts %d; wal_frames_max %d; "
               "largest -wal file %.1f MiB" % (n, s["commits"], s["wal_restarts"],
@@ -101,11 +94,11 @@ def test_reader_holds_snapshot(args):
         before = sum(len(p.acked) for p in panels)
         time.sleep(2.0)
         during = sum(len(p.acked) for p in panels) - before
-        restarts_held = last_stats(st)["wal_restarts"]
+        restarts_held = st.stats()["wal_restarts"]
         db.execute("COMMIT")
         db.close()
         time.sleep(2.5)
-        restarts_after = last_stats(st)["wal_restarts"]
+        restarts_after = st.stats()["wal_restarts"]
         stop_panels(panels)
         n = check_all_acked_stored(st, panels, "reader holding a snapshot")
         print("reader held a snapshot of %d events for 2 s: %d ACKs meanwhile; "

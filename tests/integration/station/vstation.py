@@ -429,6 +429,16 @@ class Station:
         self.logf.close()
         return rc
 
+    def stats(self, fresh=False):
+        """The counters of the daemon's last stats line as {name: float}; fresh: ask
+        for a new line first (SIGUSR1)."""
+        if fresh:
+            self.send_signal(signal.SIGUSR1)
+            time.sleep(0.5)
+        lines = [l for l in self.log_text().splitlines() if " stats: " in l]
+        assert lines, "no stats line in the log:\n" + self.log_text()[-2000:]
+        return {k: float(x) for k, x in re.findall(r"(\w+)=([0-9.]+)", lines[-1])}
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
