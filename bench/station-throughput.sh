@@ -1,7 +1,9 @@
 #!/bin/bash
 # station-throughput.sh [empty|grown] — vigil-station throughput and ACK latency, durable,
 # loopback, with `vigil bench` (stop-and-wait panels, AES-128 *ADM-CID, every ACK verified)
-# and its in-process echo baseline in the same run:
+# and, in the same run, its two in-process baselines: the bare echo (network + client) and
+# the durable echo (the same plus one write + fdatasync per batch read, on the store's disk:
+# the ceiling of any reply-after-fdatasync design there):
 #   A. 50 connections, as fast as stop-and-wait allows   (target >= 50,000 msgs/s)
 #   B. 1,000 connections, same                            (target >= 35% of the echo baseline)
 #   C. 50 connections at 20,000 msgs/s offered            (target p99 ACK latency <= 2 ms;
@@ -60,9 +62,9 @@ phase() {
   : > "$OUT/station.log"
   start_station "$OUT"
   B=(nice -n "$NICE" "$VIGIL" bench --host 127.0.0.1 --port "$PORT" --key "$BENCH_KEY" --account-base "$ACCOUNT_BASE")
-  echo "\$ vigil bench --host 127.0.0.1 --port \$PORT --key \$KEY $* --duration $DURATION --echo"
+  echo "\$ vigil bench --host 127.0.0.1 --port \$PORT --key \$KEY $* --duration $DURATION --echo --durable-echo \$OUT"
   local c0; c0=$(cpu_s "$STATION_PID")
-  R=$("${B[@]}" "$@" --duration "$DURATION" --echo); echo "$R"
+  R=$("${B[@]}" "$@" --duration "$DURATION" --echo --durable-echo "$OUT"); echo "$R"
   awk -v a="$c0" -v b="$(cpu_s "$STATION_PID")" -v d="$DURATION" \
     'BEGIN { printf "station CPU in its phase: %.0f%% of one core\n", 100 * (b - a) / (d + 1) }'
   RSS=$(rss_kib "$STATION_PID")

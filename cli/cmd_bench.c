@@ -9,8 +9,10 @@
  * histogram. --rate R spreads R msgs/s (total) over the panels instead of
  * sending as fast as stop-and-wait allows. --echo repeats the same run (same
  * connections, same frames) against a trivial in-process echo server
- * (bench_echo.c) so results read as a ratio. --idle N opens N connections that
- * each send one NULL poll and then hold, for memory-per-connection figures.
+ * (bench_echo.c) so results read as a ratio; --durable-echo DIR repeats it
+ * against that echo server with one fdatasync per batch, the disk's ceiling.
+ * --idle N opens N connections that each send one NULL poll and then hold,
+ * for memory-per-connection figures.
  *
  * It must never print a key, never count a reply it did not verify as an ACK,
  * and never connect anywhere but the host and port it was given (numeric IPv4).
@@ -23,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -102,6 +106,7 @@ struct bench_opts {
     uint64_t account_base;
     unsigned accounts;       /* --accounts M: panel i uses account base + i % M (0 = one each) */
     bool echo;
+    const char *durable_echo_dir;   /* --durable-echo DIR: also the fdatasync baseline */
     unsigned idle;           /* --idle N */
     int echo_server_port;    /* --echo-server PORT (standalone), -1 = not */
     struct keyopt key;
@@ -673,7 +678,10 @@ static int run(const struct bench_opts *o, const struct sockaddr_in *addr, bool 
            res->secs > 0 ? (double)res->acks / res->secs : 0.0,
            res->p50_us, res->p99_us, res->max_us, b->timeouts, b->bad_replies, b->naks,
            b->duhs, b->closed, b->connect_failed,
-           echo_mode ? " (echo: a fixed ACK, decoded and decrypted like the station's)" : "");
+           !echo_mode ? ""
+           : strcmp(label, "durable") == 0
+               ? " (durable echo: one write + fdatasync per batch read, then a fixed ACK)"
+               : " (echo: a fixed ACK, decoded and decrypted like the station's)");
     if (b->first_error[0])
         fprintf(stderr, "vigil: bench: %s: first problem: %s\n", label, b->first_error);
     fflush(stdout);
@@ -690,7 +698,7 @@ static void usage(FILE *f)
             "usage: vigil bench --host IPV4 --port P --connections N --duration S\n"
             "                   [--key K | --key-hex H | --key-file F] [--account-base HEX]\n"
             "                   [--rate MSGS_PER_S] [--warmup S] [--echo] [--timeout-ms MS]\n"
-            "                   [--accounts M]\n"
+            "                   [--accounts M] [--durable-echo DIR]\n"
             "       vigil bench --idle N --host IPV4 --port P [--duration HOLD_S] [--accounts M]\n"
             "                   [key options]\n"
             "       vigil bench --echo-server PORT\n"
@@ -700,7 +708,11 @@ static void usage(FILE *f)
             "with the same key. --rate is the total\n"
             "offered rate (0 = each panel sends its next frame as soon as the ACK arrives).\n"
             "--echo repeats the run against an in-process echo server on 127.0.0.1 and prints\n"
-            "the ratio. Output: one line per run (msgs/s, p50/p99/max ACK latency).\n");
+            "the ratio. --durable-echo DIR repeats it against the same echo server made\n"
+            "durable: the bytes read in each loop iteration are written to a file in DIR and\n"
+            "fdatasync'd before their replies (the ceiling of any reply-after-fdatasync\n"
+            "design on that disk; put DIR on the store's file system).\n"
+            "Output: one line per run (msgs/s, p50/p99/max ACK latency).\n");
 }
 
 /* A real ACK (*ACK with a key) to the first panel's frame, made once: the echo
@@ -813,6 +825,8 @@ int cmd_bench(const struct cli_global *g, int argc, char **argv)
             } else {
                 o.rate = d;
             }
+        } else if (strcmp(a, "--durable-echo") == 0) {
+            o.durable_echo_dir = val;
         } else if (strcmp(a, "--account-base") == 0) {
             if (parse_uint(val, 0xFFFFFFFFFFFFull, &u, 16) != 0) {
                 fprintf(stderr, "vigil: bench: --account-base: hex number, got %s\n", val);
@@ -851,6 +865,14 @@ int cmd_bench(const struct cli_global *g, int argc, char **argv)
         keyopt_wipe(&o.key);
         return CLI_USAGE;
     }
+    struct stat dst;
+    if (o.durable_echo_dir && (stat(o.durable_echo_dir, &dst) != 0 || !S_ISDIR(dst.st_mode) ||
+                               access(o.durable_echo_dir, W_OK) != 0)) {
+        fprintf(stderr, "vigil: bench: --durable-echo %s: not a writable directory\n",
+                o.durable_echo_dir);
+        keyopt_wipe(&o.key);
+        return CLI_USAGE;
+    }
     if (o.idle && !have_duration)
         o.duration_s = 3600;
     struct sockaddr_in addr;
@@ -875,24 +897,34 @@ int cmd_bench(const struct cli_global *g, int argc, char **argv)
         printf("bench: offered %.0f msgs/s total\n", o.rate);
     struct run_result st, ec;
     rc = run(&o, &addr, false, &st, "station");
-    if (rc == CLI_OK && o.echo) {
+    /* the baselines, same connections and frames: bare echo, then durable echo */
+    for (int pass = 0; pass < 2 && rc == CLI_OK; pass++) {
+        const char *dir = pass ? o.durable_echo_dir : NULL;
+        if (pass ? !dir : !o.echo)
+            continue;
         struct bench_echo *srv = NULL;
         uint16_t eport = 0;
         uint8_t ack[256];
         size_t al = ack_bytes(&o, ack, sizeof ack);
-        if (bench_echo_start(&srv, &eport, ack, al) != 0) {
-            fprintf(stderr, "vigil: bench: cannot start the echo server\n");
+        if (bench_echo_start(&srv, &eport, ack, al, dir) != 0) {
+            fprintf(stderr, "vigil: bench: cannot start the %s server\n",
+                    pass ? "durable echo" : "echo");
             keyopt_wipe(&o.key);
             return CLI_USAGE;
         }
         struct sockaddr_in eaddr;
         uv_ip4_addr("127.0.0.1", eport, &eaddr);
-        rc = run(&o, &eaddr, true, &ec, "echo");
+        rc = run(&o, &eaddr, true, &ec, pass ? "durable" : "echo");
         bench_echo_stop(srv);
         if (rc == CLI_OK && ec.acks > 0 && ec.secs > 0 && st.secs > 0)
-            printf("ratio    station/echo = %.1f%% (%.0f / %.0f msgs/s)\n",
+            printf("ratio    station/%s = %.1f%% (%.0f / %.0f msgs/s)\n",
+                   pass ? "durable-echo" : "echo",
                    100.0 * ((double)st.acks / st.secs) / ((double)ec.acks / ec.secs),
                    (double)st.acks / st.secs, (double)ec.acks / ec.secs);
+        if (pass && rc == CLI_OK)
+            printf("durable  p99 station/durable-echo = %.2f (%" PRIu64 " / %" PRIu64 " us)\n",
+                   ec.p99_us ? (double)st.p99_us / (double)ec.p99_us : 0.0, st.p99_us,
+                   ec.p99_us);
     }
     keyopt_wipe(&o.key);
     if (rc == CLI_OK && st.errors > 0)
