@@ -628,9 +628,17 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
          * writes, so nothing new arrives meanwhile. The next transaction then
          * writes the WAL from its start again: overwriting blocks the file
          * already has, which fdatasync commits without a journal update. */
-        int rc = sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        int log_frames = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                           &done);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             STN_WARN("store", "checkpoint of the WAL's tail failed: %s", sqlite3_errstr(rc));
+        /* Everything copied: nothing is left for a checkpoint to do until the
+         * next commit (the WAL hook reports only commits, so without this an
+         * idle daemon would go on asking for checkpoints of a WAL already
+         * copied, back to back, for as long as no frame arrives). */
+        if (rc == SQLITE_OK && done == log_frames)
+            w->wal_frames = 0;
     }
     j->wal_frames = w->wal_frames;
     if (j->prune_before_ms)

@@ -12,7 +12,11 @@ stats line reports `wal_restarts` and `wal_frames_max`; the file itself is check
   held more than 4,096 pages, the -wal file stays under 16 MiB, every ACK is stored.
 - reader_holds_snapshot: a second process keeps a read transaction open for 2 s in the
   middle of the traffic: ACKs keep coming while it holds it (the checkpoints are PASSIVE
-  and wait for nobody), and once it lets go the WAL begins again."""
+  and wait for nobody), and once it lets go the WAL begins again.
+- idle_after_burst: traffic stops while a reader holds its snapshot, so the last commit
+  leaves a WAL of more than 256 pages; once the reader lets go, the idle daemon copies it
+  and then rests: under 0.3 s of CPU over the next 2 s (it once went on asking for
+  checkpoints of a WAL already copied, back to back: a whole core while idle)."""
 import os
 import sqlite3
 import time
@@ -115,5 +119,47 @@ def test_reader_holds_snapshot(args):
         st.cleanup()
 
 
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_idle_after_burst(args):
+    accts = ["5C%02d" % i for i in range(4)]
+    st = v.Station(args, config=CFG, name="walidle")
+    try:
+        for a in accts:
+            st.add_account(a, key=KEY)
+        st.start()
+        panels = start_panels(st, accts)
+        time.sleep(0.5)
+        db = sqlite3.connect(st.store, timeout=5, isolation_level=None)
+        db.execute("BEGIN")
+        db.execute("SELECT count(*) FROM events").fetchone()
+        time.sleep(1.5)
+        stop_panels(panels)                   # the last commits happen while it holds
+        time.sleep(0.5)
+        frames = st.stats(fresh=True)["wal_frames_max"]
+        db.execute("COMMIT")
+        db.close()
+        time.sleep(1.5)                       # a tick starts the checkpoint, the tail follows
+        c0 = cpu_s(st.proc.pid)
+        time.sleep(2.0)
+        used = cpu_s(st.proc.pid) - c0
+        n = check_all_acked_stored(st, panels, "idle after a burst")
+        print("WAL up to %d pages while the reader held it; %d ACKed; idle daemon used "
+              "%.2f s of CPU in 2 s" % (frames, n, used))
+        assert frames > 256, "the WAL never passed 256 pages (%d): the case was not set up" \
+            % frames
+        assert used < 0.3, "the idle daemon used %.2f s of CPU in 2 s" % used
+        assert st.stop() == 0
+    except BaseException:
+        print(st.log_text()[-4000:])
+        raise
+    finally:
+        st.cleanup()
+
+
 if __name__ == "__main__":
-    v.run_cases([test_steady_traffic, test_reader_holds_snapshot])
+    v.run_cases([test_steady_traffic, test_reader_holds_snapshot, test_idle_after_burst])
