@@ -17,6 +17,7 @@ stats line reports `wal_restarts` and `wal_frames_max`; the file itself is check
   leaves a WAL of more than 256 pages; once the reader lets go, the idle daemon copies it
   and then rests: under 0.3 s of CPU over the next 2 s (it once went on asking for
   checkpoints of a WAL already copied, back to back: a whole core while idle)."""
+import contextlib
 import os
 import sqlite3
 import time
@@ -51,13 +52,46 @@ def stop_panels(panels):
         p.join(timeout=15)
 
 
-def test_steady_traffic(args):
-    accts = ["5A%02d" % i for i in range(6)]
-    st = v.Station(args, config=CFG, name="wal")
+@contextlib.contextmanager
+def wal_station(args, name, prefix, n):
+    """A running daemon with n keyed accounts prefix00..; stopped cleanly (exit 0) at the
+    end of the block, its log printed if the block fails."""
+    accts = ["%s%02d" % (prefix, i) for i in range(n)]
+    st = v.Station(args, config=CFG, name=name)
     try:
         for a in accts:
             st.add_account(a, key=KEY)
         st.start()
+        yield st, accts
+        assert st.stop() == 0
+    except BaseException:
+        print(st.log_text()[-4000:])
+        raise
+    finally:
+        st.cleanup()
+
+
+def hold_snapshot(st):
+    """A second process's read transaction on the store, held until commit()."""
+    db = sqlite3.connect(st.store, timeout=5, isolation_level=None)
+    db.execute("BEGIN")
+    held = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    return db, held
+
+
+def let_go(db):
+    db.execute("COMMIT")
+    db.close()
+
+
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_steady_traffic(args):
+    with wal_station(args, "wal", "5A", 6) as (st, accts):
         panels = start_panels(st, accts)
         biggest = 0
         deadline = time.monotonic() + 4.0
@@ -75,32 +109,18 @@ def test_steady_traffic(args):
         assert s["wal_frames_max"] <= WAL_PAGES_MAX, \
             "the WAL grew to %d pages" % s["wal_frames_max"]
         assert biggest <= WAL_BYTES_MAX, "the -wal file grew to %d bytes" % biggest
-        assert st.stop() == 0
-    except BaseException:
-        print(st.log_text()[-4000:])
-        raise
-    finally:
-        st.cleanup()
 
 
 def test_reader_holds_snapshot(args):
-    accts = ["5B%02d" % i for i in range(4)]
-    st = v.Station(args, config=CFG, name="walreader")
-    try:
-        for a in accts:
-            st.add_account(a, key=KEY)
-        st.start()
+    with wal_station(args, "walreader", "5B", 4) as (st, accts):
         panels = start_panels(st, accts)
         time.sleep(1.0)
-        db = sqlite3.connect(st.store, timeout=5, isolation_level=None)
-        db.execute("BEGIN")
-        held = db.execute("SELECT count(*) FROM events").fetchone()[0]
+        db, held = hold_snapshot(st)
         before = sum(len(p.acked) for p in panels)
         time.sleep(2.0)
         during = sum(len(p.acked) for p in panels) - before
         restarts_held = st.stats()["wal_restarts"]
-        db.execute("COMMIT")
-        db.close()
+        let_go(db)
         time.sleep(2.5)
         restarts_after = st.stats()["wal_restarts"]
         stop_panels(panels)
@@ -111,38 +131,18 @@ def test_reader_holds_snapshot(args):
         assert during >= 100, "only %d ACKs while a reader held its snapshot" % during
         assert restarts_after > restarts_held, \
             "the WAL did not begin again once the reader let go"
-        assert st.stop() == 0
-    except BaseException:
-        print(st.log_text()[-4000:])
-        raise
-    finally:
-        st.cleanup()
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_idle_after_burst(args):
-    accts = ["5C%02d" % i for i in range(4)]
-    st = v.Station(args, config=CFG, name="walidle")
-    try:
-        for a in accts:
-            st.add_account(a, key=KEY)
-        st.start()
+    with wal_station(args, "walidle", "5C", 4) as (st, accts):
         panels = start_panels(st, accts)
         time.sleep(0.5)
-        db = sqlite3.connect(st.store, timeout=5, isolation_level=None)
-        db.execute("BEGIN")
-        db.execute("SELECT count(*) FROM events").fetchone()
+        db, _ = hold_snapshot(st)
         time.sleep(1.5)
         stop_panels(panels)                   # the last commits happen while it holds
         time.sleep(0.5)
         frames = st.stats(fresh=True)["wal_frames_max"]
-        db.execute("COMMIT")
-        db.close()
+        let_go(db)
         time.sleep(1.5)                       # a tick starts the checkpoint, the tail follows
         c0 = cpu_s(st.proc.pid)
         time.sleep(2.0)
@@ -153,12 +153,6 @@ def test_idle_after_burst(args):
         assert frames > 256, "the WAL never passed 256 pages (%d): the case was not set up" \
             % frames
         assert used < 0.3, "the idle daemon used %.2f s of CPU in 2 s" % used
-        assert st.stop() == 0
-    except BaseException:
-        print(st.log_text()[-4000:])
-        raise
-    finally:
-        st.cleanup()
 
 
 if __name__ == "__main__":
