@@ -17,7 +17,6 @@ stats line reports `wal_restarts` and `wal_frames_max`; the file itself is check
   leaves a WAL of more than 256 pages; once the reader lets go, the idle daemon copies it
   and then rests: under 0.3 s of CPU over the next 2 s (it once went on asking for
   checkpoints of a WAL already copied, back to back: a whole core while idle)."""
-import contextlib
 import os
 import sqlite3
 import time
@@ -52,23 +51,12 @@ def stop_panels(panels):
         p.join(timeout=15)
 
 
-@contextlib.contextmanager
 def wal_station(args, name, prefix, n):
-    """A running daemon with n keyed accounts prefix00..; stopped cleanly (exit 0) at the
-    end of the block, its log printed if the block fails."""
+    """A running daemon (vstation.running: stopped with exit 0 checked, log printed on
+    failure) with n keyed accounts prefix00..; yields (station, accounts)."""
     accts = ["%s%02d" % (prefix, i) for i in range(n)]
-    st = v.Station(args, config=CFG, name=name)
-    try:
-        for a in accts:
-            st.add_account(a, key=KEY)
-        st.start()
-        yield st, accts
-        assert st.stop() == 0
-    except BaseException:
-        print(st.log_text()[-4000:])
-        raise
-    finally:
-        st.cleanup()
+    return v.running(args, accounts=[{"number": a, "key": KEY} for a in accts], config=CFG,
+                     name=name), accts
 
 
 def hold_snapshot(st):
@@ -91,7 +79,8 @@ def cpu_s(pid):
 
 
 def test_steady_traffic(args):
-    with wal_station(args, "wal", "5A", 6) as (st, accts):
+    running, accts = wal_station(args, "wal", "5A", 6)
+    with running as st:
         panels = start_panels(st, accts)
         biggest = 0
         deadline = time.monotonic() + 4.0
@@ -112,7 +101,8 @@ def test_steady_traffic(args):
 
 
 def test_reader_holds_snapshot(args):
-    with wal_station(args, "walreader", "5B", 4) as (st, accts):
+    running, accts = wal_station(args, "walreader", "5B", 4)
+    with running as st:
         panels = start_panels(st, accts)
         time.sleep(1.0)
         db, held = hold_snapshot(st)
@@ -134,7 +124,8 @@ def test_reader_holds_snapshot(args):
 
 
 def test_idle_after_burst(args):
-    with wal_station(args, "walidle", "5C", 4) as (st, accts):
+    running, accts = wal_station(args, "walidle", "5C", 4)
+    with running as st:
         panels = start_panels(st, accts)
         time.sleep(0.5)
         db, _ = hold_snapshot(st)
