@@ -580,15 +580,17 @@ struct run_result {
     uint64_t errors;
 };
 
-/* One measured run against addr (the station, or the echo server). */
-static int run(const struct bench_opts *o, const struct sockaddr_in *addr, bool echo_mode,
+/* One measured run against addr: the station (echo_note NULL), or an echo
+ * server whose fixed ACK is not matched to seq/account (echo_note: what the
+ * result line says of it). */
+static int run(const struct bench_opts *o, const struct sockaddr_in *addr, const char *echo_note,
                struct run_result *res, const char *label)
 {
     struct bench *b = calloc(1, sizeof *b);
     if (!b)
         return CLI_USAGE;
     b->o = o;
-    b->echo_mode = echo_mode;
+    b->echo_mode = echo_note != NULL;
     b->idle_mode = o->idle > 0;
     b->n = b->idle_mode ? o->idle : o->connections;
     b->addr = *addr;
@@ -678,10 +680,7 @@ static int run(const struct bench_opts *o, const struct sockaddr_in *addr, bool 
            res->secs > 0 ? (double)res->acks / res->secs : 0.0,
            res->p50_us, res->p99_us, res->max_us, b->timeouts, b->bad_replies, b->naks,
            b->duhs, b->closed, b->connect_failed,
-           !echo_mode ? ""
-           : strcmp(label, "durable") == 0
-               ? " (durable echo: one write + fdatasync per batch read, then a fixed ACK)"
-               : " (echo: a fixed ACK, decoded and decrypted like the station's)");
+           echo_note ? echo_note : "");
     if (b->first_error[0])
         fprintf(stderr, "vigil: bench: %s: first problem: %s\n", label, b->first_error);
     fflush(stdout);
@@ -882,7 +881,7 @@ int cmd_bench(const struct cli_global *g, int argc, char **argv)
         return CLI_USAGE;
     }
     if (o.idle) {
-        rc = run(&o, &addr, false, NULL, "idle");
+        rc = run(&o, &addr, NULL, NULL, "idle");
         keyopt_wipe(&o.key);
         return rc;
     }
@@ -896,7 +895,7 @@ int cmd_bench(const struct cli_global *g, int argc, char **argv)
     if (o.rate > 0)
         printf("bench: offered %.0f msgs/s total\n", o.rate);
     struct run_result st, ec;
-    rc = run(&o, &addr, false, &st, "station");
+    rc = run(&o, &addr, NULL, &st, "station");
     /* the baselines, same connections and frames: bare echo, then durable echo */
     for (int pass = 0; pass < 2 && rc == CLI_OK; pass++) {
         const char *dir = pass ? o.durable_echo_dir : NULL;
@@ -914,7 +913,10 @@ int cmd_bench(const struct cli_global *g, int argc, char **argv)
         }
         struct sockaddr_in eaddr;
         uv_ip4_addr("127.0.0.1", eport, &eaddr);
-        rc = run(&o, &eaddr, true, &ec, pass ? "durable" : "echo");
+        rc = run(&o, &eaddr,
+                 pass ? " (durable echo: one write + fdatasync per batch read, then a fixed ACK)"
+                      : " (echo: a fixed ACK, decoded and decrypted like the station's)",
+                 &ec, pass ? "durable" : "echo");
         bench_echo_stop(srv);
         if (rc == CLI_OK && ec.acks > 0 && ec.secs > 0 && st.secs > 0)
             printf("ratio    station/%s = %.1f%% (%.0f / %.0f msgs/s)\n",

@@ -100,7 +100,7 @@ def test_durable_echo_syncs_first(args):
                 p.returncode, p.stderr)
             assert "station " not in p.stdout, "it ran before refusing the directory"
 
-            trace = os.path.join(d, "..", os.path.basename(d) + ".strace")
+            trace = d + ".strace"
             strace = shutil.which("strace")
             traced = strace and subprocess.run([strace, "-o", os.devnull, "true"]).returncode == 0
             pre = [strace, "-f", "-qq", "-o", trace, "-e",
@@ -124,7 +124,6 @@ def test_durable_echo_syncs_first(args):
                 print("SKIPPED the ordering check: strace cannot trace here")
                 return
             calls = echo_thread_order(trace)
-            os.unlink(trace)
             sync_fd = next(fd for name, fd in calls if name == "fdatasync")
             syncs = sum(1 for name, _ in calls if name == "fdatasync")
             assert 0 < syncs <= dl["acks"] + 1000, (syncs, dl["acks"])
@@ -145,6 +144,8 @@ def test_durable_echo_syncs_first(args):
                   % (dl["acks"], syncs, replies))
     finally:
         shutil.rmtree(d, ignore_errors=True)
+        if os.path.exists(d + ".strace"):
+            os.unlink(d + ".strace")
 
 
 if __name__ == "__main__":
