@@ -150,6 +150,7 @@ static void after_cb(uv_work_t *req, int status)
             s->c.commits++;
             s->c.committed_items += j->n;
             s->c.commit_us_total += (uint64_t)j->commit_us;
+            s->c.rows_us_total += (uint64_t)j->rows_us;
             size_t b = (size_t)(j->commit_us / 100);
             const size_t nb = sizeof s->c.commit_hist / sizeof s->c.commit_hist[0];
             s->c.commit_hist[b < nb ? b : nb - 1]++;

@@ -52,7 +52,7 @@ void stn_log_counters(const struct stn *s)
              "conns_open=%llu conns_accepted=%llu conns_refused=%llu conns_timed_out=%llu "
              "udp_rx=%llu alloc_bytes=%zu batch_avg=%.1f commit_ms_avg=%.3f commit_ms_max=%.3f "
              "commit_ms_p50=%.1f commit_ms_p99=%.1f "
-             "wait_ms_avg=%.3f to_worker_ms_avg=%.3f to_loop_ms_avg=%.3f answer_ms_avg=%.3f "
+             "wait_ms_avg=%.3f to_worker_ms_avg=%.3f rows_ms_avg=%.3f to_loop_ms_avg=%.3f answer_ms_avg=%.3f "
              "wal_restarts=%llu wal_frames_max=%llu lingers=%llu linger_skips=%llu",
              (unsigned long long)c->frames_rx, (unsigned long long)c->frames_ok,
              (unsigned long long)c->acks, (unsigned long long)c->naks,
@@ -74,6 +74,7 @@ void stn_log_counters(const struct stn *s)
              commit_quantile_ms(c, 0.50), commit_quantile_ms(c, 0.99),
              c->commits ? (double)c->wait_us_total / (double)c->commits / 1000.0 : 0.0,
              c->commits ? (double)c->to_worker_us_total / (double)c->commits / 1000.0 : 0.0,
+             c->commits ? (double)c->rows_us_total / (double)c->commits / 1000.0 : 0.0,
              c->commits ? (double)c->to_loop_us_total / (double)c->commits / 1000.0 : 0.0,
              c->commits ? (double)c->answer_us_total / (double)c->commits / 1000.0 : 0.0,
              (unsigned long long)c->wal_restarts, (unsigned long long)c->wal_frames_max,

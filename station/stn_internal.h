@@ -192,6 +192,7 @@ struct stn_job {
     /* results */
     int     rc;                   /* 0 committed; STN_E_STORE: nothing of it stored */
     int64_t commit_us;            /* wall time of the transaction */
+    int64_t rows_us;              /* of which BEGIN and the statements, before COMMIT */
     bool    prune_more;           /* more events past retention remain */
     bool    accounts_loaded;
     int     wal_frames;           /* frames in the WAL after this job's commit */
@@ -275,6 +276,7 @@ struct stn_counters {
     /* per committed batch, summed (µs): first item -> handed to the worker,
      * -> worker running, -> back on the loop, -> replies written */
     uint64_t wait_us_total, to_worker_us_total, to_loop_us_total, answer_us_total;
+    uint64_t rows_us_total;       /* inside the commit: BEGIN + statements, before COMMIT */
     /* commit times since start, 100 µs buckets; the last holds 20 ms and more */
     uint32_t commit_hist[201];
 };

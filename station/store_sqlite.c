@@ -604,6 +604,7 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
         int rc = step_done(w->st[S_BEGIN]);
         if (rc == 0)
             rc = run_items(w, j);
+        j->rows_us = (int64_t)((stn_mono_ns() - j->t_start_ns) / 1000u);
         if (rc == 0)
             rc = step_done(w->st[S_COMMIT]);
         if (rc != 0) {

@@ -98,6 +98,9 @@ def test_steady_traffic(args):
         assert s["wal_frames_max"] <= WAL_PAGES_MAX, \
             "the WAL grew to %d pages" % s["wal_frames_max"]
         assert biggest <= WAL_BYTES_MAX, "the -wal file grew to %d bytes" % biggest
+        # the stats line splits a commit: the statements before COMMIT are part of it
+        assert 0 < s["rows_ms_avg"] <= s["commit_ms_avg"] + 0.001, \
+            "rows_ms_avg %r vs commit_ms_avg %r" % (s.get("rows_ms_avg"), s["commit_ms_avg"])
 
 
 def test_reader_holds_snapshot(args):
