@@ -176,8 +176,8 @@ static const char *const sql_text[S_COUNT] = {
         " encrypted, frame_time_s, cid_q, cid_event, cid_partition, cid_zone, sia_code,"
         " sia_area, sia_user, sia_zone, sia_text, kind, priority, data, raw, peer)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [S_FIND_ALARM] = "SELECT id FROM alarms WHERE account=? AND kind=? AND state!='closed'"
-        " ORDER BY id DESC LIMIT 1",
+    [S_FIND_ALARM] = "SELECT id FROM alarms WHERE account=? AND kind=? AND priority=?"
+        " AND state!='closed' ORDER BY id DESC LIMIT 1",
     [S_INS_ALARM] = "INSERT INTO alarms (account, account_id, priority, kind, event_id,"
         " received_at_ms, last_event_at_ms, cid_q, cid_event, cid_partition, cid_zone,"
         " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user, detail)"
@@ -393,14 +393,18 @@ static int insert_event(struct stn_wstore *w, struct stn_job *j, struct stn_item
     return 0;
 }
 
-/* Opens an alarm for (account, kind) or attaches to the open one. A duress
- * only ever finds duress alarms: kinds never mix. */
+/* Opens an alarm for (account, kind, priority) or attaches to the open one.
+ * A duress only ever finds duress alarms: kinds never mix, and neither do
+ * priorities — an unregistered panel's readable duress is kind
+ * `unknown_account` at priority 1, and must neither vanish into that panel's
+ * open priority-4 alarm nor take its routine signals in. */
 static int raise_alarm(struct stn_wstore *w, struct stn_job *j, const struct stn_item *it,
                        const char *kind, int priority, int64_t event_id, int64_t *alarm_id)
 {
     sqlite3_stmt *f = w->st[S_FIND_ALARM];
     sqlite3_bind_text(f, 1, it->account, -1, SQLITE_STATIC);
     sqlite3_bind_text(f, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int(f, 3, priority);
     int rc = sqlite3_step(f);
     int64_t open_id = rc == SQLITE_ROW ? sqlite3_column_int64(f, 0) : 0;
     sqlite3_reset(f);

@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import json
 import time
 
 import vstation as v
@@ -164,6 +165,28 @@ def test_duh_unknown_account(args):
         assert KEY not in log, "a key appeared in the log"
 
 
+def test_unknown_account_duress_own_alarm(args):
+    """An unregistered panel's readable duress is DUHed like its other signals, but it
+    opens its own priority-1 alarm: it never disappears into the panel's open
+    priority-4 unknown_account alarm, and that panel's routine signals never join it."""
+    with v.running(args, [{"number": "1234"}]) as st:
+        for seq, payload in ((41, "1130 01 015"), (42, "1121 01 003"), (43, "1130 01 016")):
+            v.expect_duh(st.exchange(v.cid(seq, "BEE1", payload)), seq, "BEE1")
+        alarms = [a for a in st.alarms() if str(a["account"]).upper() == "BEE1"]
+        by_prio = {}
+        for a in alarms:
+            by_prio.setdefault(a["priority"], []).append(a)
+        assert sorted(by_prio) == [1, 4] and all(len(x) == 1 for x in by_prio.values()), \
+            "want one priority-1 and one priority-4 alarm for BEE1, got %r" % alarms
+        duress, routine = by_prio[1][0], by_prio[4][0]
+        assert duress["event_count"] == 1, "a routine signal joined the duress alarm: %r" % duress
+        assert "121" in json.dumps(duress["cid"]), "the priority-1 alarm is not the 1121: %r" % duress
+        assert routine["event_count"] == 2, "the routine signals did not stay together: %r" % routine
+        assert alarms.index(duress) < alarms.index(routine), \
+            "the duress is not ahead of the routine alarm in queue order"
+        assert "priority 1" in st.log_text(), "the duress alarm was not logged at priority 1"
+
+
 def test_duh_unparseable_payload(args):
     with v.running(args, [{"number": "1234"}]) as st:
         r = st.exchange(v.cid(21, "1234", "XYZ garbage"))
@@ -280,5 +303,6 @@ def test_account_pickup_and_sighup(args):
 if __name__ == "__main__":
     v.run_cases([test_startup_contract, test_test_config, test_ack_clear, test_null_poll,
                  test_silence_on_crc_and_length, test_duh_unknown_account,
+                 test_unknown_account_duress_own_alarm,
                  test_duh_unparseable_payload, test_nak_time_window,
                  test_duress_alarms_and_order, test_account_pickup_and_sighup])
