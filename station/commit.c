@@ -29,6 +29,8 @@ static size_t answer(struct stn *s, struct stn_job *j)
     uint8_t out[8192];
     size_t out_len = 0;
     struct stn_conn *cur = NULL;
+    if (j->rc != 0)
+        stn_dedup_batch_failed(&s->dedup, j->batch);
     for (size_t i = 0; i < j->n; i++) {
         struct stn_item *it = &j->items[i];
         bool send = false;
@@ -40,7 +42,7 @@ static size_t answer(struct stn *s, struct stn_job *j)
                 stn_dedup_forget(&s->dedup, it->dedup_gen);
             break;
         case STN_ITEM_ACK_ONLY:
-            send = j->rc == 0 && stn_dedup_valid(&s->dedup, it->dedup_gen);
+            send = j->rc == 0 && stn_dedup_valid(&s->dedup, it->dedup_gen, it->orig_batch);
             break;
         case STN_ITEM_POLL:
         case STN_ITEM_REJECTED:

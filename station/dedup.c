@@ -114,12 +114,16 @@ void stn_dedup_forget(struct stn_dedup *d, uint64_t gen)
         e->failed = true;
 }
 
-bool stn_dedup_valid(const struct stn_dedup *d, uint64_t gen)
+void stn_dedup_batch_failed(struct stn_dedup *d, uint64_t batch)
 {
-    if (gen == 0 || gen >= d->next_gen)
+    if (batch > d->failed_batch)
+        d->failed_batch = batch;
+}
+
+bool stn_dedup_valid(const struct stn_dedup *d, uint64_t gen, uint64_t batch)
+{
+    if (gen == 0 || gen >= d->next_gen || batch == 0 || batch == d->failed_batch)
         return false;
     const struct stn_dedup_entry *e = at(d, gen);
-    if (!e)
-        return true;     /* evicted: far older than any batch in flight */
-    return !e->failed;
+    return e == NULL || !e->failed;
 }

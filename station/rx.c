@@ -311,6 +311,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                 return;
             it->type = STN_ITEM_ACK_ONLY;
             it->dedup_gen = ogen;
+            it->orig_batch = obatch;
             memcpy(it->reply, ack, al);
             it->reply_len = (uint8_t)al;
             it->reply_kind = 'A';

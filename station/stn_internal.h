@@ -75,6 +75,7 @@ struct stn_dedup {
     uint64_t *buckets;   /* newest gen per bucket */
     size_t   nbuckets;   /* power of two */
     uint64_t next_gen;
+    uint64_t failed_batch;  /* the latest batch whose commit failed (0: none) */
     uint8_t  key[16];    /* SipHash key, random per process */
 };
 
@@ -89,9 +90,16 @@ uint64_t stn_dedup_insert(struct stn_dedup *d, uint32_t account_id, uint16_t seq
                           uint64_t hash, int64_t time_ms, uint64_t batch);
 /* The entry's commit failed: it must not make a retry look like a duplicate. */
 void stn_dedup_forget(struct stn_dedup *d, uint64_t gen);
-/* True while gen is in the ring and not forgotten (an evicted entry is old,
- * hence committed long ago: true). */
-bool stn_dedup_valid(const struct stn_dedup *d, uint64_t gen);
+/* Batch `batch` failed to commit (called before its entries are forgotten). */
+void stn_dedup_batch_failed(struct stn_dedup *d, uint64_t batch);
+/* May a duplicate of entry gen, whose original travels in `batch` (as
+ * stn_dedup_find returned it), be ACKed now that the batch carrying the
+ * duplicate has committed? The duplicate rides in the original's batch or the
+ * next one, so its original either committed or is the latest failed batch.
+ * An entry still in the ring answers by its own mark; one pushed out of the
+ * ring (a small duplicate_entries_max under a burst) by the batch number —
+ * never "old, hence committed". */
+bool stn_dedup_valid(const struct stn_dedup *d, uint64_t gen, uint64_t batch);
 
 /* ---- ratelimit.c: per-account token bucket --------------------------- */
 
@@ -129,6 +137,7 @@ struct stn_item {
     char     reply_kind;          /* 'A' ACK, 'D' DUH */
     uint8_t  reply[200];
     uint64_t dedup_gen;           /* EVENT: its entry; ACK_ONLY: the original's */
+    uint64_t orig_batch;          /* ACK_ONLY: the batch carrying the original */
     /* what is stored */
     uint32_t account_id;          /* 0: unknown account */
     char     account[DC09_ACCOUNT_MAX + 1];

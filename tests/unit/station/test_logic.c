@@ -129,23 +129,32 @@ static void dedup_window(void **state)
     /* outside the window: not */
     assert_int_equal(stn_dedup_find(&d, 7, 42, h, t + 600001, 600000, &batch), 0);
     /* a failed commit makes it forgettable */
-    assert_true(stn_dedup_valid(&d, g));
+    assert_true(stn_dedup_valid(&d, g, 9));
     stn_dedup_forget(&d, g);
-    assert_false(stn_dedup_valid(&d, g));
+    assert_false(stn_dedup_valid(&d, g, 9));
     assert_int_equal(stn_dedup_find(&d, 7, 42, h, t + 1000, 600000, &batch), 0);
     /* seq reused with a new payload: the newest decides */
     uint64_t g1 = stn_dedup_insert(&d, 7, 50, h, t, 10);
     uint64_t g2 = stn_dedup_insert(&d, 7, 50, h2, t + 10, 11);
     assert_int_equal(stn_dedup_find(&d, 7, 50, h2, t + 20, 600000, &batch), g2);
     assert_int_equal(stn_dedup_find(&d, 7, 50, h, t + 20, 600000, &batch), 0);
-    (void)g1;
     /* the ring is bounded: after cap newer entries the oldest is gone */
     uint64_t old = stn_dedup_insert(&d, 9, 1, h, t, 12);
     for (uint16_t s = 100; s < 100 + 64; s++)
         stn_dedup_insert(&d, 9, s, h, t + 1, 12);
     assert_int_equal(stn_dedup_find(&d, 9, 1, h, t + 2, 600000, &batch), 0);
-    assert_true(stn_dedup_valid(&d, old));   /* evicted = long committed */
     assert_int_equal(stn_dedup_find(&d, 9, 163, h, t + 2, 600000, &batch) != 0, 1);
+    /* An entry pushed out of the ring (a burst past duplicate_entries_max while
+     * its duplicate waits in the next batch) is judged by its batch: ACKable
+     * while that batch has not failed, never once it has (the entry's own
+     * "failed" mark went with it). */
+    assert_true(stn_dedup_valid(&d, old, 12));
+    assert_true(stn_dedup_valid(&d, g1, 10));
+    stn_dedup_batch_failed(&d, 12);
+    assert_false(stn_dedup_valid(&d, old, 12));
+    assert_true(stn_dedup_valid(&d, g1, 10));   /* batch 10 committed */
+    assert_false(stn_dedup_valid(&d, 0, 10));
+    assert_false(stn_dedup_valid(&d, old, 0));
     stn_dedup_free(&d);
 }
 
