@@ -5,7 +5,8 @@
  *
  * Bounds: max_connections (accept, then close), frame_bytes_max (oversize
  * input is dropped to the next LF, counted, logged), partial_frame_timeout_s
- * (slowloris) and idle_timeout_s, checked by a once-a-second sweep rather than
+ * (slowloris, and a connection that sends no complete frame at all) and
+ * idle_timeout_s (after a first frame), checked by a once-a-second sweep rather than
  * a timer per connection (memory per idle connection stays ~1.4 KiB).
  * Must never free a connection a batch item still points at: refs count them.
  */
@@ -115,15 +116,18 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
                                      on_frame, c);
     if (c->closing)
         return;
-    /* Bytes that did not complete a frame (half a frame, garbage, an oversize
-     * run being dropped) start the partial-frame clock: a peer that drips
-     * anything but whole frames is closed after partial_frame_timeout_s. */
-    if (c->reader.len > 0 || c->reader.in_frame || c->reader.discarding || frames == 0) {
-        if (!c->partial_since_ms)
-            c->partial_since_ms = now;
-    } else {
-        c->partial_since_ms = 0;
-    }
+    /* The partial-frame clock: a peer gets partial_frame_timeout_s from its
+     * connection, and from each complete frame, to deliver a complete frame.
+     * Bytes that complete nothing (half a frame, garbage, an oversize run being
+     * dropped) leave it running, so a peer that drips or sends nothing useful
+     * is closed; a read that completes frames restarts it for the bytes left
+     * over (a sender streaming whole frames whose reads end mid-frame is not
+     * a slowloris), or stops it when nothing is left. */
+    bool leftover = c->reader.len > 0 || c->reader.in_frame || c->reader.discarding;
+    if (frames > 0)
+        c->partial_since_ms = leftover ? now : 0;
+    else if (!c->partial_since_ms)
+        c->partial_since_ms = now;
     if (c->paused)
         npaused++;
 }
@@ -192,6 +196,9 @@ static void on_connection(uv_stream_t *server, int status)
     snprintf(c->peer, sizeof c->peer, "tcp %s:%d", host, port);
     dc09_reader_init(&c->reader, c->buf, fb, 0);
     c->last_rx_ms = stn_now_ms();
+    /* a connection that never sends a complete frame holds a slot for
+     * partial_frame_timeout_s, not for idle_timeout_s */
+    c->partial_since_ms = c->last_rx_ms;
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;

@@ -128,6 +128,63 @@ def test_slowloris(args):
         assert ("1234", 1) not in keys
 
 
+def test_silent_connections_closed(args):
+    """A connection that never completes a frame holds a slot for
+    partial_frame_timeout_s, not for idle_timeout_s (26 h by default): silent
+    connections cannot keep max_connections full. One that has sent a frame is idle,
+    not partial, and stays."""
+    with v.running(args, [{"number": "1234"}],
+                   config={"partial_frame_timeout_s": 2, "max_connections": 3}) as st:
+        good = st.conn()
+        good.send(v.null(0, "1234"))
+        v.expect_ack(good.recv_frame(), 0, "1234")
+        t0 = time.monotonic()
+        silent = [st.conn(), st.conn()]
+        for c in silent:
+            assert c.wait_closed(6.0), "a connection that sent nothing is still open after " \
+                                       "6 s (partial_frame_timeout_s 2)"
+        dt = time.monotonic() - t0
+        assert dt >= 1.5, "silent connection closed after %.1f s (timeout 2 s)" % dt
+        # Their slots are free again, and the panel that spoke is still served.
+        late = st.conn()
+        late.send(v.null(1, "1234"))
+        v.expect_ack(late.recv_frame(), 1, "1234")
+        good.send(v.cid(2, "1234", "1130 01 002"))
+        v.expect_ack(good.recv_frame(), 2, "1234")
+        for c in silent + [late, good]:
+            c.close()
+        assert "no complete frame" in st.log_text(), "closing a silent connection not logged"
+
+
+def test_streaming_is_not_slowloris(args):
+    """A sender streaming whole frames whose writes end inside the next frame (normal
+    TCP) always has a partial frame buffered: each complete frame restarts the clock,
+    so it is never closed as a slowloris."""
+    with v.running(args, [{"number": "1234"}], config={"partial_frame_timeout_s": 2}) as st:
+        frames = [v.cid(s, "1234", "1130 01 %03d" % s) for s in range(1, 82)]
+        stream = b"".join(frames)
+        cuts, end = [], 0
+        for f in frames[:-1]:
+            end += len(f)
+            cuts.append(end + 10)        # each write: a frame's end + 10 bytes of the next
+        c = st.conn()
+        start = 0
+        t0 = time.monotonic()
+        for cut in cuts:                 # 80 writes, 20 per second: 4 s, twice the timeout
+            c.send(stream[start:cut])
+            start = cut
+            time.sleep(0.05)
+        c.send(stream[start:])
+        replies = c.recv_frames(len(frames), timeout=10)
+        dt = time.monotonic() - t0
+        assert not c.closed, "a connection streaming whole frames was closed as a slowloris " \
+                             "after %.1f s" % dt
+        assert len(replies) == len(frames), "%d of %d frames answered" % (len(replies), len(frames))
+        assert sorted(v.Reply(r).seq for r in replies) == list(range(1, 82))
+        c.close()
+        assert "slowloris" not in st.log_text()
+
+
 def test_connection_bounds(args):
     """max_connections: the connection beyond the bound is not served, the others are,
     and a slot freed is usable again; idle_timeout_s closes a silent connection."""
@@ -169,4 +226,5 @@ def test_connection_bounds(args):
 
 if __name__ == "__main__":
     v.run_cases([test_split_every_byte, test_thousand_in_one_segment,
-                 test_garbage_and_oversize, test_slowloris, test_connection_bounds])
+                 test_garbage_and_oversize, test_slowloris, test_silent_connections_closed,
+                 test_streaming_is_not_slowloris, test_connection_bounds])
