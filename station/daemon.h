@@ -67,10 +67,12 @@ struct stn_conn {
     struct dc09_reader reader;
     int64_t  last_rx_ms;
     int64_t  partial_since_ms;    /* 0: not inside a frame */
+    int64_t  opened_ms;           /* accepted */
     uint32_t refs;                /* batch items waiting to answer on it */
     bool     closing;
     bool     paused;              /* reading stopped while the batch is full */
     bool     framed;              /* reader quirks set from an accepted frame's account */
+    bool     heard;               /* it has completed a frame */
     uint64_t answered_batch;      /* batch whose replies it got last (the linger's score) */
     char     peer[48];
     uint8_t  buf[];               /* frame_bytes_max */

@@ -5,8 +5,8 @@
  *
  * Bounds: max_connections (accept, then close), frame_bytes_max (oversize
  * input is dropped to the next LF, counted, logged), partial_frame_timeout_s
- * (slowloris, and a connection that sends no complete frame at all) and
- * idle_timeout_s (after a first frame), checked by a once-a-second sweep rather than
+ * (slowloris; and, once connections reach 90 % of max_connections, one that
+ * has sent no complete frame that long) and idle_timeout_s, checked by a once-a-second sweep rather than
  * a timer per connection (memory per idle connection stays ~1.4 KiB).
  * Must never free a connection a batch item still points at: refs count them.
  */
@@ -116,16 +116,17 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
                                      on_frame, c);
     if (c->closing)
         return;
-    /* The partial-frame clock: a peer gets partial_frame_timeout_s from its
-     * connection, and from each complete frame, to deliver a complete frame.
-     * Bytes that complete nothing (half a frame, garbage, an oversize run being
-     * dropped) leave it running, so a peer that drips or sends nothing useful
-     * is closed; a read that completes frames restarts it for the bytes left
-     * over (a sender streaming whole frames whose reads end mid-frame is not
-     * a slowloris), or stops it when nothing is left. */
+    /* The partial-frame clock: bytes that complete nothing (half a frame,
+     * garbage, an oversize run being dropped) start it and leave it running,
+     * so a peer that drips is closed after partial_frame_timeout_s; a read
+     * that completes frames restarts it for the bytes left over (a sender
+     * streaming whole frames whose reads end mid-frame is not a slowloris),
+     * or stops it when nothing is left. */
     bool leftover = c->reader.len > 0 || c->reader.in_frame || c->reader.discarding;
-    if (frames > 0)
+    if (frames > 0) {
+        c->heard = true;
         c->partial_since_ms = leftover ? now : 0;
+    }
     else if (!c->partial_since_ms)
         c->partial_since_ms = now;
     if (c->paused)
@@ -195,10 +196,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     snprintf(c->peer, sizeof c->peer, "tcp %s:%d", host, port);
     dc09_reader_init(&c->reader, c->buf, fb, 0);
-    c->last_rx_ms = stn_now_ms();
-    /* a connection that never sends a complete frame holds a slot for
-     * partial_frame_timeout_s, not for idle_timeout_s */
-    c->partial_since_ms = c->last_rx_ms;
+    c->last_rx_ms = c->opened_ms = stn_now_ms();
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
@@ -288,6 +286,8 @@ void stn_tcp_sweep(struct stn *s, int64_t now_ms)
 {
     int64_t partial_ms = s->cfg.partial_frame_timeout_s * 1000;
     int64_t idle_ms = s->cfg.idle_timeout_s * 1000;
+    /* at 90 % of max_connections, silent connections give their slots up */
+    bool near_full = s->nconns * 10u >= (size_t)s->cfg.max_connections * 9u;
     struct stn_conn *c = s->conns;
     while (c) {
         struct stn_conn *next = c->next;
@@ -295,6 +295,17 @@ void stn_tcp_sweep(struct stn *s, int64_t now_ms)
             s->c.conns_timed_out++;
             STN_WARN("rx", "%s: no complete frame for %llds (slowloris?): closed", c->peer,
                      (long long)((now_ms - c->partial_since_ms) / 1000));
+            stn_conn_close(c);
+        } else if (!c->heard && near_full && now_ms - c->opened_ms > partial_ms) {
+            /* Connections are running out and this one has not sent a frame in
+             * partial_frame_timeout_s: free its slot for a panel that will.
+             * With room to spare it may wait (our own panels connect, then
+             * send at their next event or poll). */
+            s->c.conns_timed_out++;
+            STN_WARN("rx", "%s: no frame in %llds while %zu of %lld connections are open: "
+                     "closed to free a slot", c->peer,
+                     (long long)((now_ms - c->opened_ms) / 1000), s->nconns,
+                     (long long)s->cfg.max_connections);
             stn_conn_close(c);
         } else if (idle_ms && now_ms - c->last_rx_ms > idle_ms) {
             s->c.conns_timed_out++;

@@ -129,10 +129,10 @@ def test_slowloris(args):
 
 
 def test_silent_connections_closed(args):
-    """A connection that never completes a frame holds a slot for
-    partial_frame_timeout_s, not for idle_timeout_s (26 h by default): silent
-    connections cannot keep max_connections full. One that has sent a frame is idle,
-    not partial, and stays."""
+    """Near max_connections, a connection that has sent no frame for
+    partial_frame_timeout_s gives its slot up (not after idle_timeout_s, 26 h by
+    default): silent connections cannot keep max_connections full. One that has sent
+    a frame is idle, not silent, and stays."""
     with v.running(args, [{"number": "1234"}],
                    config={"partial_frame_timeout_s": 2, "max_connections": 3}) as st:
         good = st.conn()
@@ -153,7 +153,21 @@ def test_silent_connections_closed(args):
         v.expect_ack(good.recv_frame(), 2, "1234")
         for c in silent + [late, good]:
             c.close()
-        assert "no complete frame" in st.log_text(), "closing a silent connection not logged"
+        assert "closed to free a slot" in st.log_text(), "closing a silent connection not logged"
+
+
+def test_silent_connection_kept_with_room(args):
+    """With room to spare, a connection that has not sent its first frame yet is left
+    alone (a panel may connect before its first event or poll): it is served when it
+    speaks, well after partial_frame_timeout_s."""
+    with v.running(args, [{"number": "1234"}],
+                   config={"partial_frame_timeout_s": 1, "max_connections": 100}) as st:
+        c = st.conn()
+        time.sleep(3.5)
+        c.send(v.cid(1, "1234", "1121 01 003"))
+        v.expect_ack(c.recv_frame(), 1, "1234")
+        assert not c.closed
+        c.close()
 
 
 def test_streaming_is_not_slowloris(args):
@@ -227,4 +241,4 @@ def test_connection_bounds(args):
 if __name__ == "__main__":
     v.run_cases([test_split_every_byte, test_thousand_in_one_segment,
                  test_garbage_and_oversize, test_slowloris, test_silent_connections_closed,
-                 test_streaming_is_not_slowloris, test_connection_bounds])
+                 test_silent_connection_kept_with_room, test_streaming_is_not_slowloris, test_connection_bounds])
