@@ -982,7 +982,9 @@ static void code_entry(struct pnl *p, unsigned part, uint64_t now_ms)
              (pt->kcmd == '9' && role == PNL_ROLE_INSTALLER);
         if (ok) {
             pt->kstage = 1;
-            pt->kuser = (uint8_t)slot;
+            /* the user the code acts as: a personal duress code programs as its
+             * user (same own-slot refusal, same partitions for new codes) */
+            pt->kuser = (uint8_t)who;
             out(p, PNL_OUT_DISPLAY, part, PNL_DISP_PROGRAM, 0);
         }
         break;

@@ -369,6 +369,38 @@ static void scenario(int which, bool duress)
     }
 }
 
+#define C_DURESSM "7395"   /* duress_programming: slot 8, personal duress of the master */
+
+/* *7 (delete a code) with the master's code or its personal duress code. */
+static void prog_scenario(bool duress, const char *slot)
+{
+    setup(&F);
+    user(&F, 8, C_DURESSM, PNL_ROLE_USER, 0x03, true, 1);
+    F.nrec = 0;
+    fx_keys(&F, duress ? "*7" C_DURESSM "#" : "*7" C_MASTER "#");
+    fx_keys(&F, slot);
+    fx_keys(&F, "#");
+    fx_run(&F, 2000);
+    fx_keys(&F, C_MASTER "#");   /* is the master code still there? */
+    fx_run(&F, 2000);
+}
+
+/* A personal duress code used to program acts as its user: the same beeps and
+ * refusals as the real code (deleting one's own slot is refused either way),
+ * and it never deletes the user it stands for. */
+TEST(duress_programming_acts_as_linked_user)
+{
+    static const char *const slots[] = { "01", "06" };
+    for (unsigned k = 0; k < 2; k++) {
+        prog_scenario(false, slots[k]);
+        save_records(&F);
+        CHECK_EQ(fx_count_cid(&F, 121, 0), 0);
+        prog_scenario(true, slots[k]);
+        CHECK_EQ(fx_count_cid(&F, 121, 0), 1);
+        check_same_records(&F);
+    }
+}
+
 TEST(duress_invisible_tick_for_tick)
 {
     static struct pnl_history hist_normal[PNL_HISTORY_MAX];
@@ -1011,7 +1043,7 @@ TEST(persist_missing_and_wrong_key)
     X(policy_rules_examples) X(policy_r7_only_with_layout) X(policy_r8_weak) \
     X(policy_both_directions_and_format) X(policy_in_panel_across_partitions) \
     X(lookup_answers) X(duress_disarm_reports_first_as_linked_user) \
-    X(duress_invisible_tick_for_tick) X(duress_not_withdrawn) X(duress_during_lockout) \
+    X(duress_invisible_tick_for_tick) X(duress_programming_acts_as_linked_user) X(duress_not_withdrawn) X(duress_during_lockout) \
     X(duress_ahead_of_full_queue) X(queue_peek_sent_ack) X(arming_exit_entry_autostay) \
     X(arming_exit_restart_once) X(alarm_abort_report_cancel_siren) \
     X(exit_error_and_recent_closing) X(no_abort_delay_for_24h_zones) X(swinger_shutdown) \
