@@ -48,6 +48,15 @@ static size_t answer(struct stn *s, struct stn_job *j)
         case STN_ITEM_REJECTED:
             send = j->rc == 0;
             break;
+        case STN_ITEM_RESTORE:
+            if (j->rc != 0 && strcmp(it->kind, "comm_failure") == 0) {
+                /* the restore was not stored: the alarm is still open, so the
+                 * account's next frame must restore it again */
+                struct stn_account *a = stn_accounts_find(&s->accounts, it->account);
+                if (a)
+                    a->comm_failed = true;
+            }
+            break;
         case STN_ITEM_ALARM:
             if (j->rc != 0) {
                 /* not stored: let the next check or frame raise it again */

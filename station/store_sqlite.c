@@ -177,7 +177,7 @@ static const char *const sql_text[S_COUNT] = {
         " sia_area, sia_user, sia_zone, sia_text, kind, priority, data, raw, peer)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [S_FIND_ALARM] = "SELECT id FROM alarms WHERE account=? AND kind=? AND priority=?"
-        " AND state!='closed' ORDER BY id DESC LIMIT 1",
+        " AND state!='closed' AND restored_at_ms IS NULL ORDER BY id DESC LIMIT 1",
     [S_INS_ALARM] = "INSERT INTO alarms (account, account_id, priority, kind, event_id,"
         " received_at_ms, last_event_at_ms, cid_q, cid_event, cid_partition, cid_zone,"
         " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user, detail)"
@@ -397,7 +397,9 @@ static int insert_event(struct stn_wstore *w, struct stn_job *j, struct stn_item
  * A duress only ever finds duress alarms: kinds never mix, and neither do
  * priorities — an unregistered panel's readable duress is kind
  * `unknown_account` at priority 1, and must neither vanish into that panel's
- * open priority-4 alarm nor take its routine signals in. */
+ * open priority-4 alarm nor take its routine signals in. An alarm already
+ * restored takes nothing more: a new duress or a new communication failure
+ * after a restore opens an alarm of its own, never one that reads "restored". */
 static int raise_alarm(struct stn_wstore *w, struct stn_job *j, const struct stn_item *it,
                        const char *kind, int priority, int64_t event_id, int64_t *alarm_id)
 {

@@ -187,6 +187,20 @@ def test_unknown_account_duress_own_alarm(args):
         assert "priority 1" in st.log_text(), "the duress alarm was not logged at priority 1"
 
 
+def test_event_after_restore_opens_new_alarm(args):
+    """A duress restored (3121) and then a new duress: the new one opens its own alarm,
+    not an event_count+1 on an alarm that reads "restored"."""
+    with v.running(args, [{"number": "1234"}]) as st:
+        for seq, payload in ((51, "1121 01 003"), (52, "3121 01 003"), (53, "1121 01 005")):
+            v.expect_ack(st.exchange(v.cid(seq, "1234", payload)), seq, "1234")
+        duress = [a for a in st.alarms() if a["account"] == "1234" and a["priority"] == 1]
+        assert len(duress) == 2, "want the restored duress alarm and a new one: %r" % duress
+        old, new = sorted(duress, key=lambda a: a["id"])
+        assert old["restored"] and old["event_count"] == 1, old
+        assert not new["restored"] and new["event_count"] == 1, new
+        assert new["user"] == 5 or new["zone"] == 5 or "5" in json.dumps(new["cid"]), new
+
+
 def test_duh_unparseable_payload(args):
     with v.running(args, [{"number": "1234"}]) as st:
         r = st.exchange(v.cid(21, "1234", "XYZ garbage"))
@@ -303,6 +317,6 @@ def test_account_pickup_and_sighup(args):
 if __name__ == "__main__":
     v.run_cases([test_startup_contract, test_test_config, test_ack_clear, test_null_poll,
                  test_silence_on_crc_and_length, test_duh_unknown_account,
-                 test_unknown_account_duress_own_alarm,
+                 test_unknown_account_duress_own_alarm, test_event_after_restore_opens_new_alarm,
                  test_duh_unparseable_payload, test_nak_time_window,
                  test_duress_alarms_and_order, test_account_pickup_and_sighup])
