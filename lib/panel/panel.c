@@ -215,6 +215,18 @@ static void enqueue(struct pnl *p, uint8_t q, uint16_t cid, unsigned part, unsig
                 (e->prio == p->queue[victim].prio && e->id < p->queue[victim].id))
                 victim = (int)i;
         }
+        if (victim < 0 && cid == 121) {
+            /* Full of priority-1 events (a hold-up button pressed over and over
+             * with the line cut): a duress still goes in, in place of the
+             * oldest unsent event that is not itself a duress. */
+            for (unsigned i = 0; i < p->queue_len; i++) {
+                const struct pnl_event *e = &p->queue[i];
+                if (e->sent || e->cid == 121)
+                    continue;
+                if (victim < 0 || e->id < p->queue[victim].id)
+                    victim = (int)i;
+            }
+        }
         p->dropped++;
         if (victim < 0)
             return;

@@ -516,6 +516,25 @@ TEST(duress_ahead_of_full_queue)
     CHECK(F.p.dropped >= 1);
 }
 
+/* A queue full of priority-1 events (the hold-up zone tripped over and over
+ * with the line down) still takes the duress: it replaces the oldest unsent
+ * non-duress event rather than being dropped. */
+TEST(duress_into_queue_full_of_holdups)
+{
+    setup(&F);
+    for (unsigned i = 0; i < 2 * PNL_QUEUE_MAX && pnl_queue_count(&F.p) < PNL_QUEUE_MAX; i++) {
+        pnl_zone_set(&F.p, 5, true, F.clk);
+        fx_run(&F, 200);
+        pnl_zone_set(&F.p, 5, false, F.clk);
+        fx_run(&F, 200);
+    }
+    CHECK_EQ(pnl_queue_count(&F.p), PNL_QUEUE_MAX);
+    CHECK_EQ(fx_count_cid(&F, 121, 0), 0);
+    fx_keys(&F, C_DURESS "#");
+    CHECK_EQ(pnl_queue_count(&F.p), PNL_QUEUE_MAX);
+    CHECK_EQ(fx_count_cid(&F, 121, 1), 1);
+}
+
 /* ---- the outbound queue ---------------------------------------------- */
 
 TEST(queue_peek_sent_ack)
@@ -1044,7 +1063,7 @@ TEST(persist_missing_and_wrong_key)
     X(policy_both_directions_and_format) X(policy_in_panel_across_partitions) \
     X(lookup_answers) X(duress_disarm_reports_first_as_linked_user) \
     X(duress_invisible_tick_for_tick) X(duress_programming_acts_as_linked_user) X(duress_not_withdrawn) X(duress_during_lockout) \
-    X(duress_ahead_of_full_queue) X(queue_peek_sent_ack) X(arming_exit_entry_autostay) \
+    X(duress_ahead_of_full_queue) X(duress_into_queue_full_of_holdups) X(queue_peek_sent_ack) X(arming_exit_entry_autostay) \
     X(arming_exit_restart_once) X(alarm_abort_report_cancel_siren) \
     X(exit_error_and_recent_closing) X(no_abort_delay_for_24h_zones) X(swinger_shutdown) \
     X(modes_stay_night_instant_bypass_chime) X(roles_and_partitions) X(keypad_programming) \
