@@ -171,6 +171,10 @@ static int parse_duration(const char *v, uint64_t *ms)
 
 static int fail(struct sim *s, int code, const char *what, const char *a)
 {
+    /* A word with a digit, '*' or '#' may be a code (a line missing `keys`, a
+     * code where a keyword was expected): never echo it. */
+    if (a && strpbrk(a, "0123456789*#") != NULL)
+        a = "(not shown: it may hold a code)";
     sim_line(s, "error", "line %u: %s%s%s%s", SRC.lineno, what, a ? " '" : "", a ? a : "",
              a ? "'" : "");
     s->exit_code = code;
@@ -324,10 +328,12 @@ static int run_line(struct sim *s, char *line)
         if (n < 3 || strcmp(tok[1], "display") != 0)
             return fail(s, 2, "usage: expect display TEXT", NULL);
         char want[128] = "";
+        size_t wl = 0;
         for (int i = 2; i < n; i++) {
-            strncat(want, tok[i], sizeof want - strlen(want) - 2);
-            if (i + 1 < n)
-                strcat(want, " ");
+            int k = snprintf(want + wl, sizeof want - wl, "%s%s", tok[i], i + 1 < n ? " " : "");
+            if (k < 0 || (size_t)k >= sizeof want - wl)
+                return fail(s, 2, "expect display: text longer than 127 characters", NULL);
+            wl += (size_t)k;
         }
         if (strcmp(want, sp->display) != 0) {
             sim_line(s, "error", "line %u: expected display \"%s\", shows \"%s\"", SRC.lineno,
