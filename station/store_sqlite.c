@@ -195,9 +195,16 @@ static const char *const sql_text[S_COUNT] = {
         " WHERE priority=1 AND state='new' AND received_at_ms<=? RETURNING id, account, kind",
     [S_DATA_VERSION] = "PRAGMA data_version",
     [S_PRUNE_FIRST] = "SELECT id FROM events WHERE received_at_ms>=? ORDER BY id LIMIT 1",
-    [S_PRUNE] = "DELETE FROM events WHERE id < ? AND id < (SELECT min(id) FROM events)+5000",
+    /* never past the first event of an alarm not yet closed: the evidence of
+     * an open alarm (a duress among them) outlives the retention setting */
+    [S_PRUNE] = "DELETE FROM events WHERE id < ? AND id < (SELECT min(id) FROM events)+5000"
+        " AND id < coalesce((SELECT min(ae.event_id) FROM alarm_events ae JOIN alarms a"
+        " ON a.id=ae.alarm_id WHERE a.state!='closed'), 9223372036854775807)"
+        " AND id < coalesce((SELECT min(event_id) FROM alarms WHERE state!='closed'),"
+        " 9223372036854775807)",
     [S_PRUNE_REJECTED] = "DELETE FROM signals_rejected WHERE id IN (SELECT id FROM"
-        " signals_rejected WHERE received_at_ms < ? ORDER BY id LIMIT 5000)",
+        " signals_rejected WHERE received_at_ms < ? AND (alarm_id IS NULL OR alarm_id NOT IN"
+        " (SELECT id FROM alarms WHERE state!='closed')) ORDER BY id LIMIT 5000)",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

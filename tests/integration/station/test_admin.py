@@ -105,5 +105,29 @@ def test_backup_while_running(args):
         print("backup: %d events in the copy, %d ACKed before it began" % (len(got), len(before)))
 
 
+def test_retention_keeps_open_alarms_evidence(args):
+    """Retention prunes old events, but never the events of an alarm that is still
+    open: a duress nobody has closed keeps its evidence past event_retention_days."""
+    import sqlite3
+    with v.running(args, [{"number": "1234"}], config={"event_retention_days": 1}) as st:
+        for seq, payload in ((60, "1401 01 003"), (61, "1121 01 003"), (62, "1401 01 004")):
+            v.expect_ack(st.exchange(v.cid(seq, "1234", payload)), seq, "1234")
+        st.stop()
+        db = sqlite3.connect(st.store)
+        db.execute("UPDATE events SET received_at_ms = received_at_ms - 3 * 86400000")
+        db.commit()
+        db.close()
+        st.start()                       # prunes once soon after start
+        deadline = time.monotonic() + 10
+        while "pruned" not in st.log_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        seqs = sorted(e["seq"] for e in st.events("1234"))
+        assert seqs == [61, 62], "want the routine event before the open duress pruned and " \
+                                 "the duress kept, got seqs %r" % seqs
+        duress = [a for a in st.alarms() if a["priority"] == 1]
+        assert len(duress) == 1 and duress[0]["kind"] == "duress", duress
+
+
 if __name__ == "__main__":
-    v.run_cases([test_sighup_reload, test_escalation, test_backup_while_running])
+    v.run_cases([test_sighup_reload, test_escalation, test_backup_while_running,
+                 test_retention_keeps_open_alarms_evidence])
