@@ -86,39 +86,64 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(sizeof migrations / sizeof migrations[0] == 2, "two migrations so far");
 
-int stn_schema_migrate(sqlite3 *db, char *msg, size_t cap)
+static int read_version(sqlite3 *db, int *version, char *msg, size_t cap)
 {
     sqlite3_stmt *st;
-    int version = 0;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
         snprintf(msg, cap, "cannot read schema version: %s", sqlite3_errmsg(db));
         return STN_E_OPEN;
     }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
+    *version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
-    if (version > SCHEMA_VERSION) {
+    if (*version > SCHEMA_VERSION) {
         snprintf(msg, cap, "store schema version %d is newer than this program's %d",
-                 version, SCHEMA_VERSION);
+                 *version, SCHEMA_VERSION);
         return STN_E_OPEN;
     }
-    while (version < SCHEMA_VERSION) {
+    return 0;
+}
+
+/* Each step runs in its own write transaction and reads the version again
+ * inside it: two processes opening an old store at once (the daemon and a
+ * `vigil` command) migrate it once, the second finding it done. */
+int stn_schema_migrate(sqlite3 *db, char *msg, size_t cap)
+{
+    int version = 0;
+    int rc = read_version(db, &version, msg, cap);
+    while (rc == 0 && version < SCHEMA_VERSION) {
         char *err = NULL;
-        char setv[64];
-        snprintf(setv, sizeof setv, "PRAGMA user_version=%d;", version + 1);
-        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK ||
-            sqlite3_exec(db, migrations[version], NULL, NULL, &err) != SQLITE_OK ||
-            sqlite3_exec(db, setv, NULL, NULL, &err) != SQLITE_OK ||
-            sqlite3_exec(db, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK) {
             snprintf(msg, cap, "schema migration to version %d failed: %s", version + 1,
                      err ? err : sqlite3_errmsg(db));
             sqlite3_free(err);
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return STN_E_OPEN;
+        }
+        int now = 0;
+        rc = read_version(db, &now, msg, cap);
+        if (rc == 0 && now > version) {   /* another process got here first */
+            version = now;
+            if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            continue;
+        }
+        char setv[64];
+        snprintf(setv, sizeof setv, "PRAGMA user_version=%d;", version + 1);
+        if (rc == 0 &&
+            (sqlite3_exec(db, migrations[version], NULL, NULL, &err) != SQLITE_OK ||
+             sqlite3_exec(db, setv, NULL, NULL, &err) != SQLITE_OK ||
+             sqlite3_exec(db, "COMMIT", NULL, NULL, &err) != SQLITE_OK)) {
+            snprintf(msg, cap, "schema migration to version %d failed: %s", version + 1,
+                     err ? err : sqlite3_errmsg(db));
+            sqlite3_free(err);
+            rc = STN_E_OPEN;
+        }
+        if (rc != 0) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
         }
         version++;
     }
-    return 0;
+    return rc;
 }
 
 int stn_sqlite_open(const char *path, sqlite3 **out, char *msg, size_t cap)

@@ -128,6 +128,42 @@ def test_retention_keeps_open_alarms_evidence(args):
         assert len(duress) == 1 and duress[0]["kind"] == "duress", duress
 
 
+def test_migration_race(args):
+    """Two programs opening a version-1 store at once (the daemon and a vigil command,
+    here two vigil commands) migrate it once: neither fails on the other's work."""
+    import re
+    import sqlite3
+    import tempfile
+    src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "..", "..", "..", "station", "store_sqlite.c")).read()
+    m1 = re.search(r"/\* 1: .*?\n(.*?)/\* 2:", src, re.S)
+    assert m1, "migration 1 not found in store_sqlite.c"
+    sql1 = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m1.group(1)))
+    with tempfile.TemporaryDirectory() as d:
+        store = os.path.join(d, "store.db")
+        db = sqlite3.connect(store, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(sql1)
+        db.execute("PRAGMA user_version=1")
+        conf = os.path.join(d, "s.conf")
+        with open(conf, "w") as f:
+            f.write("store sqlite:%s\n" % store)
+        db.execute("BEGIN IMMEDIATE")      # both read version 1, then wait to migrate
+        ps = [subprocess.Popen([args.vigil, "-c", conf, "account", "list"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for _ in range(2)]
+        time.sleep(1.0)
+        db.execute("ROLLBACK")
+        db.close()
+        for p in ps:
+            out, err = p.communicate(timeout=30)
+            assert p.returncode == 0, "a second opener failed: exit %d: %s" % (p.returncode, err)
+        db = sqlite3.connect(store)
+        v = db.execute("PRAGMA user_version").fetchone()[0]
+        db.close()
+        assert v >= 2, "store left at version %d" % v
+
+
 if __name__ == "__main__":
     v.run_cases([test_sighup_reload, test_escalation, test_backup_while_running,
-                 test_retention_keeps_open_alarms_evidence])
+                 test_retention_keeps_open_alarms_evidence, test_migration_race])
