@@ -12,6 +12,8 @@
 #include "stn_internal.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct stn_store {
     sqlite3 *db;
@@ -723,16 +726,23 @@ int stn_rejected_json(struct stn_store *s, int64_t since_ms, void **out)
 
 int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t cap)
 {
-    FILE *probe = fopen(path, "r");
-    if (probe) {
-        fclose(probe);
-        snprintf(msg, cap, "%s already exists: refusing to overwrite it", path);
-        return STN_E_EXISTS;
+    /* Created here, owner-only (it holds the passcode hashes), and only if it
+     * does not exist yet — no check-then-create window. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        if (e == EEXIST)
+            snprintf(msg, cap, "%s already exists: refusing to overwrite it", path);
+        else
+            snprintf(msg, cap, "cannot create %s: %s", path, strerror(e));
+        return e == EEXIST ? STN_E_EXISTS : STN_E_OPEN;
     }
+    close(fd);
     sqlite3 *dst = NULL;
     if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         snprintf(msg, cap, "cannot create %s: %s", path, dst ? sqlite3_errmsg(dst) : "?");
         sqlite3_close(dst);
+        remove(path);
         return STN_E_OPEN;
     }
     sqlite3_busy_timeout(dst, 5000);

@@ -85,6 +85,8 @@ def test_backup_while_running(args):
         before = set(acked)
         path = os.path.join(st.dir, "backup.db")
         st.vigil("backup", path)
+        mode = os.stat(path).st_mode & 0o777
+        assert mode & 0o077 == 0, "the backup (passcode hashes) is readable by others: %o" % mode
         time.sleep(0.5)
         halt.set()
         for t in th:
