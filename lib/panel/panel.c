@@ -120,7 +120,9 @@ int pnl__check_loaded(const struct pnl *p)
             return PNL_E_CORRUPT;
     }
     for (unsigned i = 0; i < PNL_PARTS_MAX; i++)
-        if (p->parts[i].mode < PNL_MODE_AWAY || p->parts[i].mode > PNL_MODE_INSTANT)
+        if (p->parts[i].mode < PNL_MODE_AWAY || p->parts[i].mode > PNL_MODE_INSTANT ||
+            /* only stable states are ever saved (store.c): anything else was forged */
+            (p->parts[i].state != PNL_ST_DISARMED && p->parts[i].state != PNL_ST_ARMED))
             return PNL_E_CORRUPT;
     return PNL_OK;
 }

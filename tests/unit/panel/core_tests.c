@@ -960,6 +960,24 @@ TEST(persist_torn_write_keeps_previous)
     }
 }
 
+/* A record with a valid CRC but a partition state the panel never saves
+ * (entry, exit, alarm) is refused as corrupt: it would start an alarm with no
+ * zone behind it. */
+TEST(persist_refuses_unsaved_states)
+{
+    setup(&F);
+    CHECK_EQ(pnl__check_loaded(&F.p), PNL_OK);
+    const uint8_t forged[] = { PNL_ST_EXIT, PNL_ST_ENTRY, PNL_ST_ALARM };
+    for (unsigned k = 0; k < sizeof forged; k++) {
+        setup(&F);
+        F.p.parts[0].state = forged[k];
+        CHECK_EQ(pnl__check_loaded(&F.p), PNL_E_CORRUPT);
+    }
+    setup(&F);
+    F.p.parts[0].state = PNL_ST_ARMED;
+    CHECK_EQ(pnl__check_loaded(&F.p), PNL_OK);
+}
+
 TEST(persist_corrupt_truncated_version_empty)
 {
     fx_init(&F);
@@ -1069,5 +1087,5 @@ TEST(persist_missing_and_wrong_key)
     X(modes_stay_night_instant_bypass_chime) X(roles_and_partitions) X(keypad_programming) \
     X(periodic_test_report) X(settings_ranges_refused_unchanged) \
     X(bad_codes_full_table_unchanged) X(persist_roundtrip_encrypted) \
-    X(persist_torn_write_keeps_previous) X(persist_corrupt_truncated_version_empty) \
+    X(persist_torn_write_keeps_previous) X(persist_refuses_unsaved_states) X(persist_corrupt_truncated_version_empty) \
     X(persist_save_without_load_goes_after_newest) X(persist_missing_and_wrong_key)
