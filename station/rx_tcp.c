@@ -6,8 +6,9 @@
  * Bounds: max_connections (accept, then close), frame_bytes_max (oversize
  * input is dropped to the next LF, counted, logged), partial_frame_timeout_s
  * (slowloris; and, once connections reach 90 % of max_connections, one that
- * has sent no complete frame that long) and idle_timeout_s, checked by a once-a-second sweep rather than
- * a timer per connection (memory per idle connection stays ~1.4 KiB).
+ * has sent no complete frame that long) and idle_timeout_s, checked by a
+ * once-a-second sweep rather than a timer per connection (memory per idle
+ * connection stays ~1.4 KiB).
  * Must never free a connection a batch item still points at: refs count them.
  */
 #include "daemon.h"
@@ -126,9 +127,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (frames > 0) {
         c->heard = true;
         c->partial_since_ms = leftover ? now : 0;
-    }
-    else if (!c->partial_since_ms)
+    } else if (!c->partial_since_ms) {
         c->partial_since_ms = now;
+    }
     if (c->paused)
         npaused++;
 }

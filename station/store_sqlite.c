@@ -221,12 +221,12 @@ static const char *const sql_text[S_COUNT] = {
     [S_DATA_VERSION] = "PRAGMA data_version",
     [S_PRUNE_FIRST] = "SELECT id FROM events WHERE received_at_ms>=? ORDER BY id LIMIT 1",
     /* never past the first event of an alarm not yet closed: the evidence of
-     * an open alarm (a duress among them) outlives the retention setting */
+     * an open alarm (a duress among them) outlives the retention setting
+     * (raise_alarm links every event of an alarm, its first included, in
+     * alarm_events; one scan of alarms, one index probe per open alarm) */
     [S_PRUNE] = "DELETE FROM events WHERE id < ? AND id < (SELECT min(id) FROM events)+5000"
-        " AND id < coalesce((SELECT min(ae.event_id) FROM alarm_events ae JOIN alarms a"
-        " ON a.id=ae.alarm_id WHERE a.state!='closed'), 9223372036854775807)"
-        " AND id < coalesce((SELECT min(event_id) FROM alarms WHERE state!='closed'),"
-        " 9223372036854775807)",
+        " AND id < coalesce((SELECT min((SELECT min(event_id) FROM alarm_events"
+        " WHERE alarm_id=a.id)) FROM alarms a WHERE a.state!='closed'), 9223372036854775807)",
     [S_PRUNE_REJECTED] = "DELETE FROM signals_rejected WHERE id IN (SELECT id FROM"
         " signals_rejected WHERE received_at_ms < ? AND (alarm_id IS NULL OR alarm_id NOT IN"
         " (SELECT id FROM alarms WHERE state!='closed')) ORDER BY id LIMIT 5000)",
