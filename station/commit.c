@@ -12,6 +12,7 @@
  * jobs at once (one SQLite connection, batches commit in order).
  */
 #include "daemon.h"
+#include "vigil/alarm.h"
 
 #include <string.h>
 
@@ -99,6 +100,7 @@ static size_t answer(struct stn *s, struct stn_job *j)
     }
     if (cur && out_len)
         stn_conn_send(cur, out, out_len);
+    stn_control_answer(s, j);
     /* drop the references only now: a closed connection may be freed here */
     for (size_t i = 0; i < j->n; i++)
         if (j->items[i].conn)
@@ -256,7 +258,7 @@ int stn_commit_init(struct stn *s)
 {
     size_t cap = (size_t)s->cfg.commit_batch_max;
     for (size_t i = 0; i < sizeof s->jobs / sizeof s->jobs[0]; i++)
-        if (stn_job_init(&s->jobs[i], cap))
+        if (stn_job_init(&s->jobs[i], cap, (size_t)s->cfg.control_items_per_batch_max))
             return STN_E_NOMEM;
     s->pending = &s->jobs[0];
     s->inflight = NULL;
@@ -292,14 +294,18 @@ void stn_commit_kick(struct stn *s)
         return;
     struct stn_job *j = s->pending;
     bool maintenance = s->want_accounts || s->force_accounts || s->want_escalate ||
-                       s->want_prune_before_ms || s->wal_finish;
-    if (j->n == 0 && j->nseen == 0 && !maintenance)
+                       s->want_prune_before_ms || s->wal_finish || s->want_lease;
+    if (j->n == 0 && j->nseen == 0 && j->nctl == 0 && !maintenance)
         return;
     j->check_accounts = s->want_accounts;
     j->force_accounts = s->force_accounts;
     j->now_ms = stn_now_ms();
-    j->escalate_before_ms = s->want_escalate ? j->now_ms - s->cfg.escalate_after_s * 1000 : 0;
+    j->escalate_before_ms = s->want_escalate ?
+        alm_escalate_cutoff_ms(j->now_ms, s->cfg.escalate_after_s) : 0;
     j->prune_before_ms = s->want_prune_before_ms;
+    if (s->want_lease)
+        stn_control_lease(s, j, j->now_ms);
+    s->want_lease = false;
     j->wal_finish = s->wal_finish;
     s->wal_finish = false;
     j->t_kick_ns = stn_mono_ns();

@@ -62,9 +62,10 @@ const struct conf_key stn_config_keys[] = {
       .help = "HOST:PORT for DC-09 over TCP and UDP (same port); repeat for more; port 0 picks one" },
     { .name = "store", .type = CONF_STRING, .required = true, .reloadable = false,
       .offset = OFF(store), .size = sizeof(((struct stn_config *)0)->store), .check = check_store,
-      .help = "the store: sqlite:PATH (relative to this file's folder); postgresql:// later" },
+      .programs = "both", .help = "the store: sqlite:PATH (relative to this file's folder); postgresql:// later" },
     { .name = "key_store_file", .type = CONF_STRING, .reloadable = false,
       .offset = OFF(key_store_file), .size = sizeof(((struct stn_config *)0)->key_store_file),
+      .programs = "both",
       .help = "the sealing key of the account keys (default: the store's path + .keys)" },
     { .name = "ready_file", .type = CONF_STRING, .reloadable = false,
       .offset = OFF(ready_file), .size = sizeof(((struct stn_config *)0)->ready_file),
@@ -123,10 +124,63 @@ const struct conf_key stn_config_keys[] = {
       .help = "log the counters this often (0: only on SIGUSR1)" },
     { .name = "log_level", .type = CONF_ENUM, .def = "info", .reloadable = true,
       .offset = OFF(log_level), .names = log_levels,
-      .help = "debug, info, warn or error" },
+      .help = "debug, info, warn or error", .programs = "both" },
+    /* ---- shared by both programs ---- */
+    { .name = "control_socket", .type = CONF_STRING, .reloadable = false,
+      .offset = OFF(control_socket), .size = sizeof(((struct stn_config *)0)->control_socket),
+      .programs = "both",
+      .help = "Unix socket where vigil-station takes alarm actions from vigil-console "
+              "(default: the store's path + .ctl; mode 0600)" },
+    { .name = "take_lease_s", .type = CONF_INT, .min = 5, .max = 3600, .def = "20",
+      .reloadable = true, .offset = OFF(take_lease_s), .programs = "vigil-station",
+      .help = "a taken alarm whose operator has been gone this long returns to the queue" },
+    { .name = "control_items_per_batch_max", .type = CONF_INT, .min = 1, .max = 4096,
+      .def = "64", .reloadable = false, .offset = OFF(control_items_per_batch_max),
+      .programs = "vigil-station",
+      .help = "operator actions written per group commit (the rest wait for the next)" },
+    /* ---- vigil-console ---- */
+    { .name = "http_listen", .type = CONF_STRING, .def = "127.0.0.1:8080", .reloadable = false,
+      .offset = OFF(http_listen), .size = sizeof(((struct stn_config *)0)->http_listen),
+      .check = check_hostport, .programs = "vigil-console",
+      .help = "HOST:PORT of the console's HTTP server; port 0 picks one" },
+    { .name = "web_root", .type = CONF_STRING, .def = "web", .reloadable = false,
+      .offset = OFF(web_root), .size = sizeof(((struct stn_config *)0)->web_root),
+      .programs = "vigil-console",
+      .help = "folder of the console's static files (relative to this file's folder)" },
+    { .name = "tls_cert_file", .type = CONF_STRING, .reloadable = false,
+      .offset = OFF(tls_cert_file), .size = sizeof(((struct stn_config *)0)->tls_cert_file),
+      .programs = "vigil-console",
+      .help = "PEM certificate; with tls_key_file the console serves HTTPS only" },
+    { .name = "tls_key_file", .type = CONF_STRING, .reloadable = false,
+      .offset = OFF(tls_key_file), .size = sizeof(((struct stn_config *)0)->tls_key_file),
+      .programs = "vigil-console",
+      .help = "PEM private key of tls_cert_file" },
+    { .name = "session_idle_s", .type = CONF_INT, .min = 30, .max = 86400, .def = "900",
+      .reloadable = false, .offset = OFF(session_idle_s), .programs = "vigil-console",
+      .help = "an operator session unused this long ends" },
+    { .name = "login_attempts_per_min", .type = CONF_INT, .min = 1, .max = 1000, .def = "10",
+      .reloadable = false, .offset = OFF(login_attempts_per_min), .programs = "vigil-console",
+      .help = "failed logins allowed per name and per client address in a minute" },
+    { .name = "http_connections_max", .type = CONF_INT, .min = 4, .max = 10000, .def = "256",
+      .reloadable = false, .offset = OFF(http_connections_max), .programs = "vigil-console",
+      .help = "HTTP connections at once, live streams included" },
+    { .name = "sse_clients_max", .type = CONF_INT, .min = 1, .max = 10000, .def = "128",
+      .reloadable = false, .offset = OFF(sse_clients_max), .programs = "vigil-console",
+      .help = "live alarm streams at once; beyond it a new stream gets 503" },
+    { .name = "change_poll_ms", .type = CONF_INT, .min = 10, .max = 1000, .def = "50",
+      .reloadable = false, .offset = OFF(change_poll_ms), .programs = "vigil-console",
+      .help = "how often the console checks the store for alarm changes" },
+    { .name = "station_name", .type = CONF_STRING, .def = "Vigil monitoring", .reloadable = false,
+      .offset = OFF(station_name), .size = sizeof(((struct stn_config *)0)->station_name),
+      .programs = "vigil-console",
+      .help = "the monitoring company's name in police dispatch records" },
+    { .name = "station_phone", .type = CONF_STRING, .reloadable = false,
+      .offset = OFF(station_phone), .size = sizeof(((struct stn_config *)0)->station_phone),
+      .programs = "vigil-console",
+      .help = "the call-back number police get in dispatch records" },
 };
 const size_t stn_config_nkeys = sizeof stn_config_keys / sizeof stn_config_keys[0];
-_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 22,
+_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 36,
                "config table changed: update packaging/vigil-station.conf and docs/station.md");
 
 static int path_too_long(const char *cfg_path, const char *key, struct conf_error *err)
@@ -165,8 +219,47 @@ static int resolve_store(const char *cfg_path, struct stn_config *cfg, struct co
                             sizeof cfg->key_store_path, "key_store_file", err);
     int n = snprintf(cfg->key_store_path, sizeof cfg->key_store_path, "%s.keys",
                      cfg->store_path);
-    return n < 0 || (size_t)n >= sizeof cfg->key_store_path ? path_too_long(cfg_path, "store", err)
-                                                             : 0;
+    if (n < 0 || (size_t)n >= sizeof cfg->key_store_path)
+        return path_too_long(cfg_path, "store", err);
+    return 0;
+}
+
+/* Paths of both programs' other files, against the config's folder. */
+static int resolve_others(const char *cfg_path, struct stn_config *cfg, struct conf_error *err)
+{
+    int rc = 0;
+    if (cfg->control_socket[0])
+        rc = resolve_path(cfg_path, cfg->control_socket, cfg->control_socket_path,
+                          sizeof cfg->control_socket_path, "control_socket", err);
+    else {
+        int n = snprintf(cfg->control_socket_path, sizeof cfg->control_socket_path, "%s.ctl",
+                         cfg->store_path);
+        if (n < 0 || (size_t)n >= sizeof cfg->control_socket_path)
+            rc = path_too_long(cfg_path, "store", err);
+    }
+    if (rc == 0)
+        rc = resolve_path(cfg_path, cfg->web_root, cfg->web_root_path, sizeof cfg->web_root_path,
+                          "web_root", err);
+    char tmp[STN_PATH_MAX];
+    if (rc == 0 && cfg->tls_cert_file[0]) {
+        snprintf(tmp, sizeof tmp, "%s", cfg->tls_cert_file);
+        rc = resolve_path(cfg_path, tmp, cfg->tls_cert_file, sizeof cfg->tls_cert_file,
+                          "tls_cert_file", err);
+    }
+    if (rc == 0 && cfg->tls_key_file[0]) {
+        snprintf(tmp, sizeof tmp, "%s", cfg->tls_key_file);
+        rc = resolve_path(cfg_path, tmp, cfg->tls_key_file, sizeof cfg->tls_key_file,
+                          "tls_key_file", err);
+    }
+    if (rc == 0 && !cfg->tls_cert_file[0] != !cfg->tls_key_file[0]) {
+        if (err) {
+            err->code = CONF_E_VALUE;
+            snprintf(err->msg, sizeof err->msg, "%s: keys 'tls_cert_file' and 'tls_key_file' "
+                     "go together: set both (HTTPS) or neither", cfg_path ? cfg_path : "config");
+        }
+        rc = STN_E_CONFIG;
+    }
+    return rc;
 }
 
 int stn_config_load(const char *path, struct stn_config *cfg, struct conf_error *err)
@@ -175,7 +268,8 @@ int stn_config_load(const char *path, struct stn_config *cfg, struct conf_error 
     int rc = conf_parse_file(stn_config_keys, stn_config_nkeys, path, cfg, err);
     if (rc)
         return rc == CONF_E_OPEN ? STN_E_OPEN : STN_E_CONFIG;
-    return resolve_store(path, cfg, err);
+    rc = resolve_store(path, cfg, err);
+    return rc ? rc : resolve_others(path, cfg, err);
 }
 
 const char *stn_strerror(int err)

@@ -85,6 +85,10 @@ struct stn {
     struct stn_listener *listeners;
     size_t nlisteners;
     struct stn_conn *conns;       /* list head */
+    uv_pipe_t ctl_server;         /* control socket (control.c) */
+    bool     ctl_open;
+    struct stn_ctl *ctls;         /* its connections */
+    bool     want_lease;          /* the next job checks the take lease */
     size_t nconns;
     struct stn_accounts accounts;
     struct stn_dedup dedup;
@@ -149,6 +153,12 @@ bool stn_commit_idle(const struct stn *s);
 bool stn_pending_full(const struct stn *s);
 /* main.c: a PASSIVE checkpoint on the thread pool, unless one runs */
 void stn_ckpt_kick(struct stn *s);
+/* control.c */
+int  stn_control_listen(struct stn *s);
+void stn_control_stop(struct stn *s);
+void stn_control_answer(struct stn *s, struct stn_job *j);
+/* Puts the operators present into the job and asks for the lease check. */
+void stn_control_lease(struct stn *s, struct stn_job *j, int64_t now_ms);
 /* supervision.c */
 void stn_supervision_check(struct stn *s, int64_t now_ms);
 void stn_account_seen(struct stn *s, struct stn_account *a, int64_t now_ms);

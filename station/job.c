@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-int stn_job_init(struct stn_job *j, size_t items_cap)
+int stn_job_init(struct stn_job *j, size_t items_cap, size_t ctl_cap)
 {
     memset(j, 0, sizeof *j);
     j->cap = items_cap ? items_cap : 16;
@@ -18,7 +18,9 @@ int stn_job_init(struct stn_job *j, size_t items_cap)
     j->arena = stn_malloc(j->arena_cap);
     j->seen_cap = 64;
     j->seen = stn_malloc(j->seen_cap * sizeof *j->seen);
-    if (!j->items || !j->arena || !j->seen) {
+    j->ctl_cap = ctl_cap;
+    j->ctl = ctl_cap ? stn_calloc(ctl_cap, sizeof *j->ctl) : NULL;
+    if (!j->items || !j->arena || !j->seen || (ctl_cap && !j->ctl)) {
         stn_job_free(j);
         return STN_E_NOMEM;
     }
@@ -30,6 +32,9 @@ void stn_job_clear(struct stn_job *j)
     j->n = 0;
     j->arena_len = 0;
     j->nseen = 0;
+    j->nctl = 0;
+    j->lease_check = false;
+    j->npresent = 0;
     j->has_duress = false;
     j->check_accounts = false;
     j->force_accounts = false;
@@ -50,6 +55,7 @@ void stn_job_free(struct stn_job *j)
     stn_free(j->items);
     stn_free(j->arena);
     stn_free(j->seen);
+    stn_free(j->ctl);
     stn_free(j->rows);
     memset(j, 0, sizeof *j);
 }

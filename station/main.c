@@ -222,7 +222,7 @@ static void maybe_finish(struct stn *s)
 {
     if (!s->stopping || !stn_commit_idle(s) || s->ckpt_busy)
         return;
-    if (s->pending->n > 0 || s->pending->nseen > 0) {
+    if (s->pending->n > 0 || s->pending->nseen > 0 || s->pending->nctl > 0) {
         stn_commit_kick(s);    /* parsed before the stop: commit, then answer */
         return;
     }
@@ -232,6 +232,7 @@ static void maybe_finish(struct stn *s)
              (unsigned long long)s->c.events_stored, (unsigned long long)s->c.commits);
     stn_log_counters(s);
     conn_close_all(s);
+    stn_control_stop(s);
     for (size_t i = 0; i < s->nlisteners; i++)
         close_listener(&s->listeners[i]);
     uv_close((uv_handle_t *)&s->tick, NULL);
@@ -257,7 +258,7 @@ static void begin_stop(struct stn *s, const char *why)
             uv_udp_recv_stop(&l->udp);
     }
     stn_tcp_stop(s);
-    s->want_accounts = s->force_accounts = s->want_escalate = false;
+    s->want_accounts = s->force_accounts = s->want_escalate = s->want_lease = false;
     s->want_prune_before_ms = 0;
     maybe_finish(s);
 }
@@ -355,6 +356,7 @@ static void on_tick(uv_timer_t *h)
     int64_t now = stn_now_ms();
     s->want_accounts = true;      /* the worker checks PRAGMA data_version */
     s->want_escalate = true;
+    s->want_lease = true;
     stn_tcp_sweep(s, now);
     if (now - s->last_supervision_ms >= s->cfg.supervision_check_s * 1000) {
         s->last_supervision_ms = now;
@@ -470,6 +472,9 @@ static int run(struct stn *s)
         STN_INFO("main", "listening tcp %s%s%s:%d udp %s%s%s:%d", v6 ? "[" : "", l->host,
                  v6 ? "]" : "", l->port, v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
     }
+    if (stn_control_listen(s) != 0)
+        return 1;
+    STN_INFO("main", "listening control %s", s->cfg.control_socket_path);
     if (write_ready_file(s) != 0)
         return 1;
 

@@ -179,8 +179,28 @@ struct stn_account_row {
 
 struct stn_dup_row { uint32_t account_id; uint16_t seq; uint64_t hash; int64_t time_ms; };
 
+/* An operator's action from the control socket (control.c): decided by the
+ * alarm engine and written by the worker in the batch's transaction, then
+ * answered after the commit (docs/console.md, "The control socket"). */
+#define STN_CTL_LINE_MAX 4096u
+#define STN_CTL_REPLY_MAX 400u
+struct stn_ctl;
+struct stn_ctl_req {
+    struct stn_ctl *ctl;          /* where the reply goes (ref held) */
+    size_t line_off, line_len;    /* the request line, in the job's arena */
+    char   reply[STN_CTL_REPLY_MAX];   /* the worker's answer (one JSON line) */
+};
+
 struct stn_job {
     uint64_t batch;
+    struct stn_ctl_req *ctl;      /* operator actions (at most ctl_cap) */
+    size_t nctl, ctl_cap;
+    /* the take lease: operators present (names in the arena, NUL-terminated);
+     * alarms held by anyone else since before lease_before_ms are released */
+    bool    lease_check;
+    int64_t lease_before_ms;
+    size_t  present_off[256];
+    size_t  npresent;
     struct stn_item *items;
     size_t n, cap;
     uint8_t *arena;
@@ -210,7 +230,7 @@ struct stn_job {
 };
 
 uint64_t stn_mono_ns(void);     /* CLOCK_MONOTONIC, as uv_hrtime() */
-int  stn_job_init(struct stn_job *j, size_t items_cap);
+int  stn_job_init(struct stn_job *j, size_t items_cap, size_t ctl_cap);
 void stn_job_clear(struct stn_job *j);   /* after use: releases conn refs elsewhere */
 void stn_job_free(struct stn_job *j);
 struct stn_item *stn_job_add(struct stn_job *j);
@@ -238,6 +258,17 @@ void stn_ckpt_close(struct stn_ckpt *c);
 /* One PASSIVE checkpoint; returns true when it copied every frame the WAL
  * held when it began (the writer can then finish the tail quickly). */
 bool stn_ckpt_run(struct stn_ckpt *c);
+
+/* ---- store_actions.c: operator actions and the take lease, in the worker's
+ * transaction (the alarm engine decides, this file persists) ----------- */
+struct sqlite3;
+struct stn_actstore;
+int  stn_actstore_open(struct sqlite3 *db, struct stn_actstore **out, char *msg, size_t cap);
+void stn_actstore_close(struct stn_actstore *a);
+/* Runs the job's control requests (each in a savepoint: a refusal or a failed
+ * statement changes nothing else) and the lease check; fills each reply.
+ * Returns non-zero only when the transaction itself is lost. */
+int  stn_actstore_run(struct stn_actstore *a, struct stn_job *j);
 
 /* ---- keystore.c: account keys sealed at rest -------------------------- */
 

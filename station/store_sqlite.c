@@ -10,6 +10,7 @@
  * returned SQLITE_OK, and never log a key or passcode hash.
  */
 #include "stn_internal.h"
+#include "vigil/alarm.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -82,9 +83,55 @@ static const char *const migrations[] = {
     /* 2: per-account time window (DC09.md: configurable per account); NULL = the config's */
     "ALTER TABLE accounts ADD COLUMN window_past_s INTEGER;"
     "ALTER TABLE accounts ADD COLUMN window_future_s INTEGER;",
+    /* 3: the operators' side (vigil-console, docs/console.md): operators, plan
+     * steps, the alarm's history, the police dispatch record, and a change log
+     * fed by triggers (the console's live stream reads it; SSE ids are its seq) */
+    "CREATE TABLE operators ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN ('operator','supervisor','admin')),"
+    "  password_hash TEXT NOT NULL,"           /* argon2id (crypto_pwhash_str) */
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL);"
+    "ALTER TABLE accounts ADD COLUMN police_status TEXT NOT NULL DEFAULT 'normal'"
+    "  CHECK (police_status IN ('normal','cautioned','suspended'));"
+    "ALTER TABLE accounts ADD COLUMN location TEXT NOT NULL DEFAULT 'residential'"
+    "  CHECK (location IN ('residential','commercial'));"
+    /* the panel user a contact is: a duress by that user leaves them off the call list */
+    "ALTER TABLE account_contacts ADD COLUMN user_number INTEGER;"
+    "ALTER TABLE alarms ADD COLUMN changed_at_ms INTEGER;"
+    "CREATE TABLE alarm_steps ("
+    "  alarm_id INTEGER NOT NULL, step TEXT NOT NULL,"
+    "  done_by TEXT NOT NULL, done_at_ms INTEGER NOT NULL, note TEXT,"
+    "  PRIMARY KEY (alarm_id, step)) WITHOUT ROWID;"
+    "CREATE TABLE alarm_history ("           /* append-only: who did what, when */
+    "  id INTEGER PRIMARY KEY, alarm_id INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+    "  operator TEXT, action TEXT NOT NULL, detail TEXT);"
+    "CREATE INDEX alarm_history_alarm ON alarm_history(alarm_id, id);"
+    "CREATE TABLE dispatches ("
+    "  alarm_id INTEGER PRIMARY KEY,"
+    "  category TEXT NOT NULL, audible TEXT NOT NULL, location_category TEXT NOT NULL,"
+    "  details TEXT NOT NULL, agency TEXT, permit TEXT, address TEXT,"
+    "  callback_phone TEXT, provider_name TEXT, operator TEXT NOT NULL,"
+    "  call_to_premises INTEGER NOT NULL, confirmation_method TEXT NOT NULL,"
+    "  call_to_premises_result TEXT NOT NULL,"
+    "  requested_at_ms INTEGER NOT NULL,"
+    "  psap_status TEXT NOT NULL DEFAULT 'requested' CHECK (psap_status IN"
+    "   ('requested','accepted','rejected','dispatched','arrived','closed')),"
+    "  psap_event_number TEXT, reject_reason TEXT, psap_disposition TEXT,"
+    "  accepted_at_ms INTEGER, rejected_at_ms INTEGER, dispatched_at_ms INTEGER,"
+    "  arrived_at_ms INTEGER, psap_closed_at_ms INTEGER,"
+    "  cancel_requested_at_ms INTEGER, cancel_confirmed_by TEXT);"
+    "CREATE TABLE alarm_changes ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, alarm_id INTEGER NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE TRIGGER alarms_changed_ins AFTER INSERT ON alarms BEGIN"
+    "  INSERT INTO alarm_changes (alarm_id, at_ms) VALUES (new.id,"
+    "   CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;"
+    "CREATE TRIGGER alarms_changed_upd AFTER UPDATE ON alarms BEGIN"
+    "  INSERT INTO alarm_changes (alarm_id, at_ms) VALUES (new.id,"
+    "   CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
-_Static_assert(sizeof migrations / sizeof migrations[0] == 2, "two migrations so far");
+_Static_assert(sizeof migrations / sizeof migrations[0] == 3, "three migrations so far");
 
 static int read_version(sqlite3 *db, int *version, char *msg, size_t cap)
 {
@@ -201,8 +248,9 @@ static const char *const sql_text[S_COUNT] = {
         " encrypted, frame_time_s, cid_q, cid_event, cid_partition, cid_zone, sia_code,"
         " sia_area, sia_user, sia_zone, sia_text, kind, priority, data, raw, peer)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [S_FIND_ALARM] = "SELECT id FROM alarms WHERE account=? AND kind=? AND priority=?"
-        " AND state!='closed' AND restored_at_ms IS NULL ORDER BY id DESC LIMIT 1",
+    /* the open alarms of (account, kind), newest first: the engine picks */
+    [S_FIND_ALARM] = "SELECT id, priority, restored_at_ms IS NOT NULL FROM alarms"
+        " WHERE account=? AND kind=? AND state!='closed' ORDER BY id DESC LIMIT 16",
     [S_INS_ALARM] = "INSERT INTO alarms (account, account_id, priority, kind, event_id,"
         " received_at_ms, last_event_at_ms, cid_q, cid_event, cid_partition, cid_zone,"
         " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user, detail)"
@@ -217,7 +265,7 @@ static const char *const sql_text[S_COUNT] = {
     [S_SEEN] = "UPDATE accounts SET last_seen_ms=? WHERE id=?"
         " AND (last_seen_ms IS NULL OR last_seen_ms<?1)",
     [S_ESCALATE] = "UPDATE alarms SET state='escalated', escalated_at_ms=?"
-        " WHERE priority=1 AND state='new' AND received_at_ms<=? RETURNING id, account, kind",
+        " WHERE priority=?3 AND state='new' AND received_at_ms<=?2 RETURNING id, account, kind",
     [S_DATA_VERSION] = "PRAGMA data_version",
     [S_PRUNE_FIRST] = "SELECT id FROM events WHERE received_at_ms>=? ORDER BY id LIMIT 1",
     /* never past the first event of an alarm not yet closed: the evidence of
@@ -244,6 +292,7 @@ struct stn_wstore {
     int64_t failure_logged_ms;
     int wal_frames;            /* from the WAL hook: frames in the WAL after the last commit */
     struct stn_keystore ks;    /* opens the account keys sealed in the store */
+    struct stn_actstore *acts; /* operators' actions (store_actions.c) */
     char path[STN_PATH_MAX];
 };
 
@@ -291,6 +340,10 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
      * checkpointer below); the writer only copies the short tail left after
      * one of them (j->wal_finish), so that the WAL starts again from its
      * beginning and stays small. */
+    if (stn_actstore_open(w->db, &w->acts, msg, cap) != 0) {
+        stn_wstore_close(w);
+        return STN_E_OPEN;
+    }
     sqlite3_wal_autocheckpoint(w->db, 0);
     sqlite3_wal_hook(w->db, wal_hook, w);
     w->data_version = -1;
@@ -347,6 +400,7 @@ void stn_wstore_close(struct stn_wstore *w)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(w->st[i]);
+    stn_actstore_close(w->acts);
     sqlite3_close(w->db);
     stn_keystore_wipe(&w->ks);
     stn_free(w);
@@ -438,9 +492,17 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, const struct stn
     sqlite3_stmt *f = w->st[S_FIND_ALARM];
     sqlite3_bind_text(f, 1, it->account, -1, SQLITE_STATIC);
     sqlite3_bind_text(f, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_int(f, 3, priority);
-    int rc = sqlite3_step(f);
-    int64_t open_id = rc == SQLITE_ROW ? sqlite3_column_int64(f, 0) : 0;
+    int rc;
+    int64_t open_id = 0;
+    while ((rc = sqlite3_step(f)) == SQLITE_ROW) {
+        struct alm_open o = { .id = sqlite3_column_int64(f, 0),
+                              .priority = sqlite3_column_int(f, 1),
+                              .restored = sqlite3_column_int(f, 2) != 0 };
+        if (alm_raise_decide(&o, priority) == ALM_RAISE_JOIN) {
+            open_id = o.id;
+            break;
+        }
+    }
     sqlite3_reset(f);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return rc;
@@ -576,6 +638,7 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         sqlite3_stmt *s = w->st[S_ESCALATE];
         sqlite3_bind_int64(s, 1, j->now_ms);
         sqlite3_bind_int64(s, 2, j->escalate_before_ms);
+        sqlite3_bind_int(s, 3, alm_escalate_priority());
         while ((rc = sqlite3_step(s)) == SQLITE_ROW)
             STN_WARN("alarm", "alarm %lld escalated: priority 1 %s account %s untaken",
                      (long long)sqlite3_column_int64(s, 0),
@@ -637,11 +700,14 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
 {
     j->t_start_ns = stn_mono_ns();
     j->rc = 0;
-    bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms;
+    bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms || j->nctl > 0 ||
+                    j->lease_check;
     if (has_work) {
         int rc = step_done(w->st[S_BEGIN]);
         if (rc == 0)
             rc = run_items(w, j);
+        if (rc == 0)
+            rc = stn_actstore_run(w->acts, j);
         j->rows_us = (int64_t)((stn_mono_ns() - j->t_start_ns) / 1000u);
         if (rc == 0)
             rc = step_done(w->st[S_COMMIT]);

@@ -68,6 +68,9 @@ struct conf_key {
     const char *const *names;    /* CONF_ENUM: NULL-terminated */
     conf_check_fn check;         /* optional, for CONF_STRING / CONF_LIST entries */
     const char *help;            /* one line */
+    const char *programs;        /* which programs read it ("vigil-station", "vigil-console",
+                                    "both"); NULL: the table's own program. Every program
+                                    parses (and so checks) every key of a shared file. */
 };
 
 struct conf_error {

@@ -67,6 +67,24 @@ struct stn_config {
     int64_t escalate_after_s;
     int64_t stats_interval_s;         /* 0: counters only on SIGUSR1 */
     int     log_level;                /* enum stn_log_level */
+    /* both programs: the station's control socket (alarm actions from vigil-console) */
+    char    control_socket[STN_PATH_MAX];      /* as written; "" = store_path + ".ctl" */
+    char    control_socket_path[STN_PATH_MAX]; /* resolved */
+    int64_t take_lease_s;             /* station: a taken alarm whose operator is gone this long is released */
+    int64_t control_items_per_batch_max; /* station: control requests per group commit */
+    /* vigil-console */
+    char    http_listen[CONF_VALUE_MAX];
+    char    web_root[STN_PATH_MAX];        /* as written */
+    char    web_root_path[STN_PATH_MAX];   /* resolved */
+    char    tls_cert_file[STN_PATH_MAX];   /* resolved against the config's folder */
+    char    tls_key_file[STN_PATH_MAX];
+    int64_t session_idle_s;
+    int64_t login_attempts_per_min;
+    int64_t http_connections_max;
+    int64_t sse_clients_max;
+    int64_t change_poll_ms;
+    char    station_name[128];
+    char    station_phone[64];
 };
 
 extern const struct conf_key stn_config_keys[];
@@ -95,6 +113,9 @@ struct stn_account_input {
     bool     has_quirks; uint32_t quirks;                        /* enum dc09_quirk flags */
     /* per-account time window; -1 = the station config's (both set together) */
     bool     has_window; int64_t window_past_s, window_future_s;
+    /* police response at the premises ("normal", "cautioned", "suspended") and
+     * the kind of premises ("residential", "commercial"); NULL = unchanged / default */
+    const char *police_status, *location;
 };
 
 int stn_account_add(struct stn_store *s, const char *number, const struct stn_account_input *in);
@@ -107,6 +128,11 @@ int stn_account_zone_set(struct stn_store *s, const char *number, int64_t zone, 
 int stn_account_zone_remove(struct stn_store *s, const char *number, int64_t zone);
 int stn_account_contact_add(struct stn_store *s, const char *number, const char *name,
                             const char *phone, const char *relation, bool lives_at_premises);
+/* The same, naming the panel user the contact is (user_number -1: none): a
+ * duress by that user leaves them off the call list. */
+int stn_account_contact_add_user(struct stn_store *s, const char *number, const char *name,
+                                 const char *phone, const char *relation, bool lives_at_premises,
+                                 int64_t user_number);
 int stn_account_contact_remove(struct stn_store *s, const char *number, int64_t position);
 /* Hashes the passcode (libsodium argon2id) and stores only the hash. duress: the
  * verbal duress passcode. */
@@ -135,6 +161,58 @@ int stn_rejected_json(struct stn_store *s, int64_t since_ms, void **out);
 
 /* A consistent copy of the store while the daemon runs (sqlite3_backup). */
 int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t cap);
+
+/* ---- the operators' side (vigil-console, docs/console.md) ------------ */
+
+/* Alarms as the console lists them: the objects of stn_alarms_json plus
+ * account_name, police_status, plan, steps_total, steps_done, mandatory_open,
+ * dispatch_status, warning_s, danger_s and change (the alarm's last change
+ * seq). Plans and targets come from the alarm engine (vigil/alarm.h). */
+int stn_alarm_list_json(struct stn_store *s, bool include_closed, void **out);  /* array */
+/* One alarm's list object; STN_E_NOTFOUND when there is none. */
+int stn_alarm_item_json(struct stn_store *s, int64_t id, void **out);
+/* The list object plus account (phone withheld for a silent kind), steps,
+ * call_list, dispatch, history and events (newest first, at most 50). */
+int stn_alarm_detail_json(struct stn_store *s, int64_t id, void **out);
+/* The alarm's account number (for a passcode check); STN_E_NOTFOUND. */
+int stn_alarm_account(struct stn_store *s, int64_t id, char out[32]);
+/* The police dispatch record of an alarm in ASAP-to-PSAP / NIEM em:Alarm
+ * field names; STN_E_NOTFOUND when the alarm has none. */
+int stn_dispatch_json(struct stn_store *s, int64_t id, void **out);
+
+/* PRAGMA data_version of this connection: moves when another connection commits. */
+int stn_store_data_version(struct stn_store *s, int64_t *out);
+/* The change log (alarm_changes): oldest and latest seq kept (0, 0 when empty). */
+int stn_alarm_changes_range(struct stn_store *s, int64_t *oldest, int64_t *latest);
+/* Each alarm changed after seq `after`, once, with its latest seq, in the
+ * order of those seqs; at most `limit` alarms. fn returns non-zero to stop. */
+int stn_alarm_changes_each(struct stn_store *s, int64_t after, int64_t limit,
+                           int (*fn)(void *ctx, int64_t seq, int64_t alarm_id), void *ctx);
+
+/* Operators. Passwords are generated here (STN_PASSWORD_LEN characters from
+ * an alphabet without look-alikes) and stored only as argon2id hashes. The
+ * caller wipes the password it got (sodium_memzero) once shown. */
+#define STN_PASSWORD_LEN 20
+#define STN_OPERATOR_NAME_MAX 32
+int stn_operator_add(struct stn_store *s, const char *name, const char *role,
+                     char password[STN_PASSWORD_LEN + 1]);        /* EXISTS, INVAL */
+int stn_operator_reset(struct stn_store *s, const char *name,
+                       char password[STN_PASSWORD_LEN + 1]);      /* NOTFOUND */
+int stn_operator_set_disabled(struct stn_store *s, const char *name, bool disabled);
+int stn_operators_json(struct stn_store *s, void **out);  /* [{name, role, disabled, created_at}] */
+/* A login: 0 and role filled ("operator", "supervisor", "admin") when the
+ * name exists, is not disabled and the password matches; STN_E_NOTFOUND
+ * otherwise (one answer for every failure, in about the same time). */
+int stn_operator_login(struct stn_store *s, const char *name, const char *password,
+                       size_t len, char role[16]);
+
+/* A verbal passcode an operator typed, checked against the account's two
+ * hashes. Both are always checked (a missing one against a dummy) so the
+ * time taken says nothing about which matched. */
+enum stn_passcode_result { STN_PASSCODE_NO_MATCH, STN_PASSCODE_NORMAL, STN_PASSCODE_DURESS };
+int stn_passcode_check(struct stn_store *s, const char *number, const char *passcode,
+                       size_t len, enum stn_passcode_result *out);
+const char *stn_passcode_result_name(enum stn_passcode_result r);
 
 /* "2026-11-26T14:03:05.123Z" (25 bytes incl. NUL) */
 void stn_iso8601_ms(int64_t ms, char out[32]);

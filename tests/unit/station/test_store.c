@@ -94,7 +94,7 @@ static void alarms_attach_never_mix_and_order(void **state)
     char msg[256];
     assert_int_equal(stn_wstore_open(&cfg, &w, msg, sizeof msg), 0);
     struct stn_job j;
-    assert_int_equal(stn_job_init(&j, 4), 0);
+    assert_int_equal(stn_job_init(&j, 4, 0), 0);
     int64_t t = 1790000000000;
     add_event(&j, 1, "1234", 1, 1, 130, t);          /* burglary, priority 4 */
     add_event(&j, 1, "1234", 2, 1, 131, t + 10);     /* attaches to it */
@@ -239,7 +239,7 @@ static void retention_prunes_in_steps(void **state)
     char msg[256];
     assert_int_equal(stn_wstore_open(&cfg, &w, msg, sizeof msg), 0);
     struct stn_job j;
-    assert_int_equal(stn_job_init(&j, 16), 0);
+    assert_int_equal(stn_job_init(&j, 16, 0), 0);
     int64_t old_t = 1000000000000, new_t = 1700000000000;
     for (int k = 0; k < 12000; k++)
         add_event(&j, 3, "0333", (uint16_t)(k % 9999 + 1), 1, 602, old_t + k);

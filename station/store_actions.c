@@ -1,0 +1,456 @@
+/*
+ * store_actions.c — the SQLite side of operators' actions and of the take
+ * lease, run by the commit worker inside a batch's transaction: read the
+ * alarm's state, ask the alarm engine (alarm.c), write its verdict — the
+ * alarm row, a plan step, the dispatch record, one history row — and put
+ * the reply for the console in the request.
+ *
+ * Must never: decide anything itself (every rule is the engine's), let one
+ * request's failure undo another's or the batch's frames (each request runs
+ * in its own savepoint), or store what an operator typed as a passcode.
+ */
+#include "stn_internal.h"
+#include "vigil/alarm.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+enum {
+    A_VIEW, A_STEPS, A_UPDATE, A_TICK, A_HISTORY, A_DISPATCH_NEW, A_PSAP, A_CANCEL,
+    A_HELD, A_SAVEPOINT, A_RELEASE_SP, A_ROLLBACK_SP, A_COUNT
+};
+
+static const char *const sql_text[A_COUNT] = {
+    [A_VIEW] = "SELECT a.kind, a.priority, a.state, a.taken_by, a.escalated_at_ms IS NOT NULL,"
+        " coalesce(c.police_status, 'normal'), d.psap_status, d.cancel_requested_at_ms IS NOT"
+        " NULL, a.account, a.user, a.zone, c.name, c.address, c.agency, c.permit,"
+        " coalesce(c.location, 'residential')"
+        " FROM alarms a LEFT JOIN accounts c ON c.number = a.account"
+        " LEFT JOIN dispatches d ON d.alarm_id = a.id WHERE a.id = ?",
+    [A_STEPS] = "SELECT step FROM alarm_steps WHERE alarm_id = ? ORDER BY done_at_ms LIMIT 8",
+    [A_UPDATE] = "UPDATE alarms SET state = ?2, taken_by = ?3,"
+        " taken_at_ms = CASE WHEN ?4 THEN ?8 ELSE taken_at_ms END,"
+        " dispatched_at_ms = CASE WHEN ?5 THEN ?8 ELSE dispatched_at_ms END,"
+        " closed_at_ms = CASE WHEN ?6 THEN ?8 ELSE closed_at_ms END,"
+        " disposition = coalesce(?7, disposition), changed_at_ms = ?8 WHERE id = ?1",
+    [A_TICK] = "INSERT INTO alarm_steps (alarm_id, step, done_by, done_at_ms, note)"
+        " VALUES (?,?,?,?,?)",
+    [A_HISTORY] = "INSERT INTO alarm_history (alarm_id, at_ms, operator, action, detail)"
+        " VALUES (?,?,?,?,?)",
+    [A_DISPATCH_NEW] = "INSERT OR REPLACE INTO dispatches (alarm_id, category, audible,"
+        " location_category, details, agency, permit, address, callback_phone, provider_name,"
+        " operator, call_to_premises, confirmation_method, call_to_premises_result,"
+        " requested_at_ms, psap_status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'requested')",
+    [A_PSAP] = "UPDATE dispatches SET psap_status = ?2,"
+        " psap_event_number = coalesce(?3, psap_event_number),"
+        " reject_reason = coalesce(?4, reject_reason),"
+        " psap_disposition = coalesce(?5, psap_disposition),"
+        " accepted_at_ms = CASE WHEN ?2 = 'accepted' THEN ?6 ELSE accepted_at_ms END,"
+        " rejected_at_ms = CASE WHEN ?2 = 'rejected' THEN ?6 ELSE rejected_at_ms END,"
+        " dispatched_at_ms = CASE WHEN ?2 = 'dispatched' THEN ?6 ELSE dispatched_at_ms END,"
+        " arrived_at_ms = CASE WHEN ?2 = 'arrived' THEN ?6 ELSE arrived_at_ms END,"
+        " psap_closed_at_ms = CASE WHEN ?2 = 'closed' THEN ?6 ELSE psap_closed_at_ms END"
+        " WHERE alarm_id = ?1",
+    [A_CANCEL] = "UPDATE dispatches SET cancel_requested_at_ms = ?2, cancel_confirmed_by = ?3"
+        " WHERE alarm_id = ?1",
+    [A_HELD] = "SELECT id, taken_by FROM alarms WHERE state != 'closed' AND taken_by IS NOT NULL"
+        " AND coalesce(taken_at_ms, 0) < ? LIMIT 256",
+    [A_SAVEPOINT] = "SAVEPOINT ctl",
+    [A_RELEASE_SP] = "RELEASE ctl",
+    [A_ROLLBACK_SP] = "ROLLBACK TO ctl",
+};
+
+struct stn_actstore {
+    sqlite3 *db;
+    sqlite3_stmt *st[A_COUNT];
+};
+
+int stn_actstore_open(sqlite3 *db, struct stn_actstore **out, char *msg, size_t cap)
+{
+    struct stn_actstore *a = stn_calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(msg, cap, "out of memory");
+        return STN_E_NOMEM;
+    }
+    a->db = db;
+    for (int i = 0; i < A_COUNT; i++)
+        if (sqlite3_prepare_v3(db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(msg, cap, "cannot prepare action statement %d: %s", i, sqlite3_errmsg(db));
+            stn_actstore_close(a);
+            return STN_E_OPEN;
+        }
+    *out = a;
+    return 0;
+}
+
+void stn_actstore_close(struct stn_actstore *a)
+{
+    if (!a)
+        return;
+    for (int i = 0; i < A_COUNT; i++)
+        sqlite3_finalize(a->st[i]);
+    stn_free(a);
+}
+
+static int done(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : rc;
+}
+
+static void bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v && v[0])
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+/* ---- reading an alarm ------------------------------------------------- */
+
+/* Text columns copied out of a statement (valid while the view is used). */
+struct view_buf {
+    struct alm_view v;
+    char kind[32], taken_by[STN_OPERATOR_NAME_MAX + 1], police[16], account[32];
+    char name[128], address[256], agency[128], permit[64], location[16];
+    char done[ALM_STEPS_MAX][32];
+    bool has_user;
+    int  user, zone;
+};
+
+static void col_copy(sqlite3_stmt *s, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+static int load_view(struct stn_actstore *a, int64_t id, struct view_buf *b)
+{
+    memset(b, 0, sizeof *b);
+    sqlite3_stmt *s = a->st[A_VIEW];
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        col_copy(s, 0, b->kind, sizeof b->kind);
+        b->v.priority = sqlite3_column_int(s, 1);
+        enum alm_state st = ALM_NEW;
+        alm_state_parse((const char *)sqlite3_column_text(s, 2), &st);
+        b->v.state = st;
+        col_copy(s, 3, b->taken_by, sizeof b->taken_by);
+        b->v.escalated = sqlite3_column_int(s, 4) != 0;
+        col_copy(s, 5, b->police, sizeof b->police);
+        enum alm_psap p = ALM_PSAP_NONE;
+        if (sqlite3_column_type(s, 6) != SQLITE_NULL)
+            alm_psap_parse((const char *)sqlite3_column_text(s, 6), &p);
+        b->v.psap = p;
+        b->v.cancel_requested = sqlite3_column_int(s, 7) != 0;
+        col_copy(s, 8, b->account, sizeof b->account);
+        b->has_user = sqlite3_column_type(s, 9) != SQLITE_NULL;
+        b->user = sqlite3_column_int(s, 9);
+        b->zone = sqlite3_column_int(s, 10);
+        col_copy(s, 11, b->name, sizeof b->name);
+        col_copy(s, 12, b->address, sizeof b->address);
+        col_copy(s, 13, b->agency, sizeof b->agency);
+        col_copy(s, 14, b->permit, sizeof b->permit);
+        col_copy(s, 15, b->location, sizeof b->location);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return ALM_E_NOTFOUND;
+    if (rc != SQLITE_ROW)
+        return rc;
+    b->v.id = id;
+    b->v.kind = b->kind;
+    b->v.taken_by = b->taken_by;
+    b->v.police_status = b->police;
+    sqlite3_stmt *d = a->st[A_STEPS];
+    sqlite3_bind_int64(d, 1, id);
+    while ((rc = sqlite3_step(d)) == SQLITE_ROW && b->v.ndone < ALM_STEPS_MAX) {
+        col_copy(d, 0, b->done[b->v.ndone], sizeof b->done[0]);
+        b->v.done[b->v.ndone] = b->done[b->v.ndone];
+        b->v.ndone++;
+    }
+    sqlite3_reset(d);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : rc;
+}
+
+/* ---- writing a verdict ------------------------------------------------ */
+
+struct req_extra {          /* what a request carries beside the engine's fields */
+    const char *note, *details, *provider_name, *callback_phone, *psap_disposition;
+};
+
+static int write_dispatch(struct stn_actstore *a, const struct view_buf *b,
+                          const struct alm_request *r, const struct req_extra *x, int64_t now)
+{
+    sqlite3_stmt *s = a->st[A_DISPATCH_NEW];
+    bool silent = alm_kind_is_silent(b->kind);
+    char details[512];
+    if (x->details && x->details[0])
+        snprintf(details, sizeof details, "%s", x->details);
+    else if (silent && b->has_user)
+        snprintf(details, sizeof details, "Silent %s alarm, person may be under threat "
+                 "(panel user %d)", b->kind, b->user);
+    else if (silent)
+        snprintf(details, sizeof details, "Silent %s alarm, person may be under threat",
+                 b->kind);
+    else
+        snprintf(details, sizeof details, "%s alarm, zone %d", b->kind, b->zone);
+    sqlite3_bind_int64(s, 1, b->v.id);
+    sqlite3_bind_text(s, 2, alm_dispatch_category(b->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, silent ? "Silent" : "Audible", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, b->location[0] ? b->location : "residential", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 5, details, -1, SQLITE_TRANSIENT);
+    bind_str(s, 6, b->agency);
+    bind_str(s, 7, b->permit);
+    bind_str(s, 8, b->address);
+    bind_str(s, 9, x->callback_phone);
+    bind_str(s, 10, x->provider_name);
+    sqlite3_bind_text(s, 11, r->actor, -1, SQLITE_TRANSIENT);
+    /* a duress is dispatched first and never verified by calling the premises
+     * (CS-V-01 exempts duress, hold-up, panic and fire) */
+    sqlite3_bind_int(s, 12, silent ? 0 : 1);
+    sqlite3_bind_text(s, 13, silent ? "none" : "operator", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 14, silent ? "none" : "not_recorded", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 15, now);
+    return done(s);
+}
+
+static int write_verdict(struct stn_actstore *a, const struct view_buf *b,
+                         const struct alm_request *r, const struct req_extra *x,
+                         const struct alm_verdict *v, int64_t now)
+{
+    sqlite3_stmt *s = a->st[A_UPDATE];
+    int rc;
+    if (v->create_dispatch && (rc = write_dispatch(a, b, r, x, now)) != 0)
+        return rc;
+    if (!v->create_dispatch && v->psap != ALM_PSAP_NONE) {
+        sqlite3_stmt *p = a->st[A_PSAP];
+        sqlite3_bind_int64(p, 1, b->v.id);
+        sqlite3_bind_text(p, 2, alm_psap_name(v->psap), -1, SQLITE_STATIC);
+        bind_str(p, 3, v->psap == ALM_PSAP_ACCEPTED ? r->event_number : NULL);
+        bind_str(p, 4, v->psap == ALM_PSAP_REJECTED ? r->reason : NULL);
+        bind_str(p, 5, v->psap == ALM_PSAP_CLOSED ? x->psap_disposition : NULL);
+        sqlite3_bind_int64(p, 6, now);
+        if ((rc = done(p)) != 0)
+            return rc;
+    }
+    if (v->cancel_requested) {
+        sqlite3_stmt *c = a->st[A_CANCEL];
+        sqlite3_bind_int64(c, 1, b->v.id);
+        sqlite3_bind_int64(c, 2, now);
+        sqlite3_bind_text(c, 3, r->actor, -1, SQLITE_TRANSIENT);
+        if ((rc = done(c)) != 0)
+            return rc;
+    }
+    if (v->tick_step) {
+        sqlite3_stmt *t = a->st[A_TICK];
+        sqlite3_bind_int64(t, 1, b->v.id);
+        sqlite3_bind_text(t, 2, v->tick_step, -1, SQLITE_STATIC);
+        sqlite3_bind_text(t, 3, r->actor ? r->actor : "station", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(t, 4, now);
+        bind_str(t, 5, r->action == ALM_STEP ? x->note : NULL);
+        if ((rc = done(t)) != 0)
+            return rc;
+    }
+    /* every action touches the alarm row: its trigger tells the consoles */
+    sqlite3_bind_int64(s, 1, b->v.id);
+    sqlite3_bind_text(s, 2, alm_state_name(v->state), -1, SQLITE_STATIC);
+    bind_str(s, 3, v->taken_by);
+    sqlite3_bind_int(s, 4, v->set_taken_at);
+    sqlite3_bind_int(s, 5, v->set_dispatched_at);
+    sqlite3_bind_int(s, 6, v->set_closed_at);
+    bind_str(s, 7, v->disposition);
+    sqlite3_bind_int64(s, 8, now);
+    if ((rc = done(s)) != 0)
+        return rc;
+    sqlite3_stmt *h = a->st[A_HISTORY];
+    char detail[600];
+    snprintf(detail, sizeof detail, "%s%s%s", v->history_detail,
+             x->note && x->note[0] && r->action != ALM_STEP ? (v->history_detail[0] ? "; " : "")
+                                                             : "",
+             x->note && r->action != ALM_STEP ? x->note : "");
+    sqlite3_bind_int64(h, 1, b->v.id);
+    sqlite3_bind_int64(h, 2, now);
+    bind_str(h, 3, r->actor);
+    sqlite3_bind_text(h, 4, v->history_action, -1, SQLITE_STATIC);
+    bind_str(h, 5, detail);
+    return done(h);
+}
+
+/* ---- one request ------------------------------------------------------ */
+
+static const char *code_of(int err)
+{
+    switch (err) {
+    case ALM_E_INVALID:   return "invalid";
+    case ALM_E_FORBIDDEN: return "forbidden";
+    case ALM_E_CONFLICT:  return "conflict";
+    case ALM_E_NOTFOUND:  return "not_found";
+    default:              return "store";
+    }
+}
+
+static void set_reply(struct stn_ctl_req *q, int err, const char *msg)
+{
+    json_t *o = err == 0 ? json_pack("{s:b}", "ok", 1)
+                         : json_pack("{s:b,s:s,s:s}", "ok", 0, "code", code_of(err),
+                                     "error", msg ? msg : alm_strerror(err));
+    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (t && strlen(t) < sizeof q->reply)
+        memcpy(q->reply, t, strlen(t) + 1);
+    else
+        snprintf(q->reply, sizeof q->reply, "{\"ok\":false,\"code\":\"%s\",\"error\":\"%s\"}",
+                 code_of(err), alm_strerror(err));
+    free(t);
+    json_decref(o);
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* Parses a request into the engine's terms; 0 or ALM_E_INVALID with msg. */
+static int parse_request(json_t *o, int64_t *id, struct alm_request *r, struct req_extra *x,
+                         char *msg, size_t cap)
+{
+    memset(r, 0, sizeof *r);
+    memset(x, 0, sizeof *x);
+    const char *op = str(o, "op");
+    json_t *jid = json_object_get(o, "alarm");
+    if (!op || alm_action_parse(op, &r->action) != 0 || r->action == ALM_LEASE_EXPIRED) {
+        snprintf(msg, cap, "unknown op");
+        return ALM_E_INVALID;
+    }
+    if (!json_is_integer(jid) || json_integer_value(jid) <= 0) {
+        snprintf(msg, cap, "\"alarm\" must be a positive integer");
+        return ALM_E_INVALID;
+    }
+    *id = json_integer_value(jid);
+    r->actor = str(o, "operator");
+    if (!r->actor || !r->actor[0] || strlen(r->actor) > STN_OPERATOR_NAME_MAX ||
+        alm_role_parse(str(o, "role"), &r->role) != 0) {
+        snprintf(msg, cap, "\"operator\" and \"role\" are required");
+        return ALM_E_INVALID;
+    }
+    r->force = json_is_true(json_object_get(o, "force"));
+    r->override = json_is_true(json_object_get(o, "override"));
+    r->step = str(o, "step");
+    r->passcode_result = str(o, "result");
+    r->disposition = str(o, "disposition");
+    r->psap_status = str(o, "status");
+    r->event_number = str(o, "event_number");
+    r->reason = str(o, "reason");
+    x->note = str(o, "note");
+    x->details = str(o, "details");
+    x->provider_name = str(o, "provider_name");
+    x->callback_phone = str(o, "callback_phone");
+    x->psap_disposition = r->action == ALM_PSAP ? r->disposition : NULL;
+    return 0;
+}
+
+static int sp(struct stn_actstore *a, int which)
+{
+    return done(a->st[which]);
+}
+
+/* Returns non-zero only for a failure that loses the whole transaction. */
+static int run_request(struct stn_actstore *a, struct stn_job *j, struct stn_ctl_req *q)
+{
+    char msg[256] = "";
+    json_error_t jerr;
+    json_t *o = json_loadb((const char *)j->arena + q->line_off, q->line_len, 0, &jerr);
+    int64_t id = 0;
+    struct alm_request r;
+    struct req_extra x;
+    int err = o ? parse_request(o, &id, &r, &x, msg, sizeof msg) : ALM_E_INVALID;
+    if (!o)
+        snprintf(msg, sizeof msg, "the request is not JSON");
+    if (err) {
+        set_reply(q, err, msg);
+        json_decref(o);
+        return 0;
+    }
+    int rc = sp(a, A_SAVEPOINT);
+    if (rc) {
+        json_decref(o);
+        return rc;
+    }
+    struct view_buf b;
+    struct alm_verdict v;
+    rc = load_view(a, id, &b);
+    if (rc == ALM_E_NOTFOUND) {
+        snprintf(msg, sizeof msg, "no alarm %lld", (long long)id);
+        set_reply(q, ALM_E_NOTFOUND, msg);
+        rc = 0;
+    } else if (rc == 0 && (err = alm_decide(&b.v, &r, &v)) != 0) {
+        set_reply(q, err, v.reason);
+    } else if (rc == 0 && (rc = write_verdict(a, &b, &r, &x, &v, j->now_ms)) == 0) {
+        set_reply(q, 0, NULL);
+        STN_INFO("alarm", "alarm %lld: %s by %s", (long long)id, v.history_action, r.actor);
+    }
+    if (rc != 0) {
+        q->reply[0] = '\0';   /* answered as a store failure */
+        STN_ERROR("alarm", "alarm %lld: action failed in the store: %s", (long long)id,
+                  sqlite3_errstr(rc));
+        rc = sp(a, A_ROLLBACK_SP);
+    }
+    int rc2 = sp(a, A_RELEASE_SP);
+    json_decref(o);
+    return rc ? rc : rc2;
+}
+
+/* ---- the take lease --------------------------------------------------- */
+
+static bool present(const struct stn_job *j, const char *name)
+{
+    for (size_t i = 0; i < j->npresent; i++)
+        if (strcmp((const char *)j->arena + j->present_off[i], name) == 0)
+            return true;
+    return false;
+}
+
+static int lease_check(struct stn_actstore *a, struct stn_job *j)
+{
+    int64_t gone[64];
+    size_t n = 0;
+    sqlite3_stmt *s = a->st[A_HELD];
+    sqlite3_bind_int64(s, 1, j->lease_before_ms);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < 64)
+        if (!present(j, (const char *)sqlite3_column_text(s, 1)))
+            gone[n++] = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        struct view_buf b;
+        struct alm_verdict v;
+        struct alm_request r = { .action = ALM_LEASE_EXPIRED };
+        struct req_extra x = { 0 };
+        if ((rc = load_view(a, gone[i], &b)) != 0)
+            return rc == ALM_E_NOTFOUND ? 0 : rc;
+        if (alm_decide(&b.v, &r, &v) != 0)
+            continue;
+        if ((rc = write_verdict(a, &b, &r, &x, &v, j->now_ms)) != 0)
+            return rc;
+        STN_WARN("alarm", "alarm %lld: %s", (long long)gone[i], v.history_detail);
+    }
+    return 0;
+}
+
+int stn_actstore_run(struct stn_actstore *a, struct stn_job *j)
+{
+    int rc = 0;
+    for (size_t i = 0; i < j->nctl && rc == 0; i++)
+        rc = run_request(a, j, &j->ctl[i]);
+    if (rc == 0 && j->lease_check)
+        rc = lease_check(a, j);
+    return rc;
+}
