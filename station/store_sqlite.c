@@ -239,7 +239,7 @@ int stn_sqlite_open(const char *path, sqlite3 **out, char *msg, size_t cap)
 
 enum {
     S_INS_EVENT, S_FIND_ALARM, S_INS_ALARM, S_ATTACH_ALARM, S_INS_ALARM_EVENT,
-    S_RESTORE, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_DATA_VERSION, S_PRUNE_FIRST,
+    S_RESTORE, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_ESCALATE_HISTORY, S_DATA_VERSION, S_PRUNE_FIRST,
     S_PRUNE, S_PRUNE_REJECTED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
@@ -266,6 +266,9 @@ static const char *const sql_text[S_COUNT] = {
         " AND (last_seen_ms IS NULL OR last_seen_ms<?1)",
     [S_ESCALATE] = "UPDATE alarms SET state='escalated', escalated_at_ms=?"
         " WHERE priority=?3 AND state='new' AND received_at_ms<=?2 RETURNING id, account, kind",
+    [S_ESCALATE_HISTORY] = "INSERT INTO alarm_history (alarm_id, at_ms, action, detail)"
+        " SELECT id, ?1, 'escalated', 'untaken: supervisors alerted' FROM alarms"
+        " WHERE state='escalated' AND escalated_at_ms=?1",
     [S_DATA_VERSION] = "PRAGMA data_version",
     [S_PRUNE_FIRST] = "SELECT id FROM events WHERE received_at_ms>=? ORDER BY id LIMIT 1",
     /* never past the first event of an alarm not yet closed: the evidence of
@@ -647,6 +650,12 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         sqlite3_reset(s);
         if (rc != SQLITE_DONE)
             return rc;
+        if (sqlite3_changes(w->db) > 0) {
+            sqlite3_stmt *h = w->st[S_ESCALATE_HISTORY];
+            sqlite3_bind_int64(h, 1, j->now_ms);
+            if ((rc = step_done(h)) != 0)
+                return rc;
+        }
     }
     return 0;
 }
