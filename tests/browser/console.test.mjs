@@ -1,0 +1,591 @@
+// console.test.mjs — the operators' web console (web/) in a real browser against
+// real programs: vigil-station, vigil-console and vigil-panel on 127.0.0.1
+// ephemeral ports, one temporary directory, one configuration file.
+//
+// Run: VIGIL_BUILD=/path/to/cmake/build node --test tests/browser/console.test.mjs
+// (ctest -L browser does the same). Screenshots: $VIGIL_BUILD/browser-screenshots/.
+//
+// What it must never do: talk to any address but 127.0.0.1, load anything from
+// outside the repository, or weaken an assertion to make a program pass. Every
+// wait is bounded.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  console.error('playwright-core is not installed: run `npm ci` in tests/browser (scripts/install-deps does it)');
+  throw e;
+}
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+const BUILD = path.resolve(process.env.VIGIL_BUILD || path.join(REPO, 'build'));
+const BIN = {
+  station: path.join(BUILD, 'station', 'vigil-station'),
+  console: path.join(BUILD, 'console', 'vigil-console'),
+  vigil: path.join(BUILD, 'cli', 'vigil'),
+  panel: path.join(BUILD, 'panel-sim', 'vigil-panel'),
+};
+const CHROMIUM = process.env.VIGIL_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.join(BUILD, 'browser-screenshots');
+
+const ESCALATE_S = 3;
+const KEY_HEX = Buffer.from('DemoKey-16-Bytes').toString('hex');
+const MASTER = '2468';
+const DURESS_CODE = '9305';
+const VERBAL = 'blue heron';           // the account's normal verbal passcode
+const VERBAL_DURESS = 'grey falcon';   // its verbal duress passcode
+const DURESS_ACCT = '1234';
+const HOLDUP_ACCT = '5678';
+const PREMISES_PHONE = '+1 416 555 0134';
+const OWNER_PHONE = '+1 416 555 0111';   // the duress user's own number
+const ROUTINE = Array.from({ length: 20 }, (_, i) => (0x2001 + i).toString(16).toUpperCase());
+const ROUTINE_NAMES = ['Bakery Lemaire', 'Nguyen residence', 'Harbour Pharmacy', 'St. Clair Dental',
+  'Parkdale Hardware', 'Okafor home', 'Queen St Books', 'Maple Leaf Motors', 'Dufferin Tailor',
+  'Riverside Daycare', 'Bloor Jewellers', 'Kowalski home', 'Danforth Florist', 'Yonge Optical',
+  'Liberty Gym', 'Patel residence', 'Kensington Deli', 'Annex Cafe', 'Leslieville Vet',
+  'Roncy Hardware'];
+
+// ------------------------------------------------------------------ helpers
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what, fn, timeoutMs = 10000, everyMs = 50) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) { last = e; }
+    if (Date.now() > end) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}` + (last ? `: ${last.message}` : ''));
+    }
+    await sleep(everyMs);
+  }
+}
+
+function run(file, argv, { input, timeout = 30000 } = {}) {
+  return new Promise((resolve) => {
+    const p = execFile(file, argv, { timeout, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+    if (input !== undefined) p.stdin.end(input);
+  });
+}
+
+const R = {
+  dir: null, conf: null, store: null, procs: [], dc09: null, http: null, base: null,
+  ops: {}, secrets: [], browser: null, panel: null, failed: false,
+};
+
+async function vigil(...argv) {
+  const r = await run(BIN.vigil, ['-c', R.conf, ...argv.map(String)]);
+  if (r.code !== 0) {
+    throw new Error(`vigil ${argv.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+  return r.stdout;
+}
+
+function start(name, file, argv, opts = {}) {
+  const log = path.join(R.dir, name + '.log');
+  const fd = fs.openSync(log, 'a');
+  const p = spawn(file, argv, { stdio: [opts.stdin ? 'pipe' : 'ignore', opts.pipeOut ? 'pipe' : fd, fd] });
+  fs.closeSync(fd);
+  const rec = { name, p, log, exited: null };
+  p.on('exit', (code, sig) => { rec.exited = { code, sig }; });
+  R.procs.push(rec);
+  return rec;
+}
+
+const logText = (rec) => { try { return fs.readFileSync(rec.log, 'utf8'); } catch { return ''; } };
+
+async function stop(rec, sig = 'SIGTERM', ms = 15000) {
+  if (!rec || rec.exited) return rec && rec.exited;
+  rec.p.kill(sig);
+  try {
+    await until(`${rec.name} to exit`, () => rec.exited, ms, 20);
+  } catch (e) {
+    rec.p.kill('SIGKILL');
+    await until(`${rec.name} to die`, () => rec.exited, 5000, 20).catch(() => {});
+    throw e;
+  }
+  return rec.exited;
+}
+
+process.on('exit', () => {
+  for (const r of R.procs) if (!r.exited) { try { r.p.kill('SIGKILL'); } catch { /* gone */ } }
+});
+
+async function writeSecretFile(name, text) {
+  const f = path.join(R.dir, name);
+  fs.writeFileSync(f, text + '\n', { mode: 0o600 });
+  return f;
+}
+
+// A CID frame from a (keyless) routine account through `vigil dc09 send`: exit 0 is an ACK.
+async function sendCid(account, cid, seq = 1) {
+  const r = await run(BIN.vigil, ['dc09', 'send', '--host', '127.0.0.1', '--port', String(R.dc09),
+    '--account', account, '--cid', cid, '--seq', String(seq), '--timeout', '5']);
+  assert.equal(r.code, 0, `dc09 send ${account} ${cid}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+}
+
+// A vigil-panel in script mode, driven line by line through its stdin.
+class Panel {
+  constructor(account) {
+    this.conf = path.join(R.dir, 'panel.conf');
+    fs.writeFileSync(this.conf, [
+      `account ${account}`, `receiver 127.0.0.1:${R.dc09}`, 'transport tcp',
+      `state ${path.join(R.dir, 'panel.state')}`, `key_hex ${KEY_HEX}`,
+      'ack_timeout_ms 500', 'backoff_max_ms 2000', ''].join('\n'));
+    this.rec = start('panel', BIN.panel, ['-c', this.conf, '--script', '-'], { stdin: true, pipeOut: true });
+    this.lines = [];
+    let buf = '';
+    this.rec.p.stdout.on('data', (d) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        this.lines.push({ at: Date.now(), line });
+        fs.appendFileSync(this.rec.log, line + '\n');
+      }
+    });
+  }
+
+  cmd(...lines) { this.rec.p.stdin.write(lines.map((l) => l + '\n').join('')); }
+
+  async waitFor(rx, since = 0, ms = 10000) {
+    return until(`panel output /${rx.source}/`, () => {
+      if (this.rec.exited) throw new Error('vigil-panel exited ' + JSON.stringify(this.rec.exited));
+      return this.lines.slice(since).find((l) => rx.test(l.line));
+    }, ms, 10);
+  }
+
+  async finish() {
+    try { this.rec.p.stdin.end(); } catch { /* closed */ }
+    await until('vigil-panel to stop at end of input', () => this.rec.exited, 15000, 20)
+      .catch(() => stop(this.rec, 'SIGKILL'));
+  }
+}
+
+async function newPage(viewport = { width: 1280, height: 720 }) {
+  const ctx = await R.browser.newContext({ viewport, baseURL: R.base });
+  ctx.setDefaultTimeout(10000);
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  page.on('console', (m) => { // 4xx answers are part of the scenario (refusals shown to the operator)
+    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) page.errors.push(m.text()); });
+  page.on('request', (req) => {
+    const u = new URL(req.url());
+    if (u.protocol !== 'data:' && u.origin !== R.base) page.errors.push('request outside the console: ' + req.url());
+  });
+  return page;
+}
+
+async function login(page, name) {
+  await page.goto('/');
+  await page.getByTestId('login-name').fill(name);
+  await page.getByTestId('login-password').fill(R.ops[name]);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('counts').waitFor({ state: 'visible' });
+  await until('the live feed', () => page.evaluate(() => window.vigil && window.vigil.live), 10000);
+}
+
+const rowOf = (page, id) => page.locator(`[data-testid=queue-row][data-alarm-id="${id}"]`);
+const topRow = (page) => page.getByTestId('queue-row').first();
+
+async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name) });
+}
+
+// Steps of one scenario: a failed step skips the ones that depend on it.
+let broken = null;
+function step(name, fn, { independent = false, timeout = 60000 } = {}) {
+  test(name, { timeout }, async (t) => {
+    if (broken && !independent) { t.skip(`an earlier step failed (${broken})`); return; }
+    try {
+      await fn(t);
+    } catch (e) {
+      R.failed = true;
+      if (!independent) broken = name;
+      throw e;
+    }
+  });
+}
+
+// ------------------------------------------------------------------ the rig
+
+describe('vigil web console', { timeout: 280000 }, () => {
+  const S = {};   // what the scenario learns as it goes
+
+  before(async () => {
+    for (const [k, f] of Object.entries(BIN)) {
+      assert.ok(fs.existsSync(f), `${k}: ${f} is missing (set VIGIL_BUILD to a cmake build folder)`);
+    }
+    assert.ok(fs.existsSync(CHROMIUM), `no browser at ${CHROMIUM}`);
+    R.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-browser-'));
+    R.store = path.join(R.dir, 'store.db');
+    R.conf = path.join(R.dir, 'vigil.conf');
+    const ready = path.join(R.dir, 'ready');
+    fs.writeFileSync(R.conf, [
+      '# written by tests/browser/console.test.mjs',
+      'dc09_listen 127.0.0.1:0',
+      `store sqlite:${R.store}`,
+      `ready_file ${ready}`,
+      'log_level info',
+      `escalate_after_s ${ESCALATE_S}`,
+      'http_listen 127.0.0.1:0',
+      `web_root ${path.join(REPO, 'web')}`,
+      'station_name Vigil test station',
+      'station_phone +1 416 555 0100',
+      ''].join('\n'));
+
+    // Accounts, as an installer provisions them (before the station starts).
+    await vigil('account', 'add', DURESS_ACCT, '--name', 'Lakeshore Savings Bank',
+      '--address', '1140 Queen St W, Toronto ON', '--key-hex', KEY_HEX, '--phone', PREMISES_PHONE,
+      '--agency', 'Toronto Police Service', '--permit', 'TPS-2024-0042');
+    await vigil('account', 'user', DURESS_ACCT, 'add', 1, '--name', 'Dana Owner');
+    await vigil('account', 'contact', DURESS_ACCT, 'add', '--name', 'Dana Owner', '--phone', OWNER_PHONE,
+      '--relation', 'owner', '--user', 1);
+    await vigil('account', 'contact', DURESS_ACCT, 'add', '--name', 'Branch line', '--phone', '+1 416 555 0135',
+      '--relation', 'premises', '--lives-at-premises');
+    await vigil('account', 'contact', DURESS_ACCT, 'add', '--name', 'Sam Keyholder', '--phone', '+1 416 555 0122',
+      '--relation', 'keyholder');
+    await vigil('account', 'passcode', DURESS_ACCT, '--verbal-file', await writeSecretFile('verbal', VERBAL));
+    await vigil('account', 'passcode', DURESS_ACCT, '--duress-file', await writeSecretFile('duress', VERBAL_DURESS));
+    R.secrets.push(VERBAL, VERBAL_DURESS, MASTER, DURESS_CODE);
+    await vigil('account', 'add', HOLDUP_ACCT, '--name', 'Harbour Jewellers', '--address', '5 Harbour Sq, Toronto ON',
+      '--phone', '+1 416 555 0177', '--agency', 'Toronto Police Service');
+    for (let i = 0; i < ROUTINE.length; i++) {
+      await vigil('account', 'add', ROUTINE[i], '--name', ROUTINE_NAMES[i], '--address', `${10 + i} Test Street, Toronto ON`,
+        ...(i === 4 ? ['--police-status', 'suspended'] : []));
+    }
+
+    // vigil-station
+    const st = start('station', BIN.station, ['-c', R.conf]);
+    const tcp = await until('vigil-station ready file', () => {
+      if (st.exited) throw new Error('vigil-station exited at start:\n' + logText(st));
+      if (!fs.existsSync(ready)) return null;
+      const m = /^tcp 127\.0\.0\.1:(\d+)$/m.exec(fs.readFileSync(ready, 'utf8'));
+      return m && Number(m[1]);
+    }, 20000);
+    R.dc09 = tcp;
+    R.station = st;
+
+    // vigil-console, same file
+    const con = start('console', BIN.console, ['-c', R.conf]);
+    R.http = await until("vigil-console 'listening http'", () => {
+      if (con.exited) throw new Error('vigil-console exited at start:\n' + logText(con));
+      const m = /info main: listening http 127\.0\.0\.1:(\d+)/.exec(logText(con));
+      return m && Number(m[1]);
+    }, 20000);
+    R.console = con;
+    R.base = `http://127.0.0.1:${R.http}`;
+
+    // two operators
+    for (const [name, role] of [['alice', 'operator'], ['bob', 'supervisor']]) {
+      const out = await vigil('operator', 'add', name, '--role', role);
+      const m = /^password: (\S+)\s*$/m.exec(out);
+      assert.ok(m, `vigil operator add printed no 'password: X' line: ${JSON.stringify(out)}`);
+      R.ops[name] = m[1];
+      R.secrets.push(m[1]);
+    }
+
+    R.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
+    });
+  });
+
+  after(async () => {
+    const problems = [];
+    if (R.panel) await R.panel.finish().catch((e) => problems.push(e.message));
+    if (R.browser) await R.browser.close().catch(() => {});
+    for (const rec of [R.console, R.station]) {
+      if (!rec) continue;
+      const ex = await stop(rec).catch((e) => ({ code: null, err: e.message }));
+      if (!ex || ex.code !== 0) problems.push(`${rec.name} did not exit 0 on SIGTERM: ${JSON.stringify(ex)}`);
+    }
+    for (const rec of R.procs) {
+      if (rec.name !== 'station' && rec.name !== 'console') continue;
+      const text = logText(rec);
+      for (const s of R.secrets) {
+        if (s && text.includes(s)) problems.push(`${rec.name} logged a secret (${s.length} chars)`);
+      }
+    }
+    if (R.failed || problems.length) {
+      for (const rec of R.procs) {
+        process.stdout.write(`---- ${rec.name} log (last 3000 chars) ----\n${logText(rec).slice(-3000)}\n`);
+      }
+    }
+    if (R.dir && !process.env.VIGIL_KEEP && !R.failed && !problems.length) {
+      fs.rmSync(R.dir, { recursive: true, force: true });
+    } else if (R.dir) {
+      process.stdout.write(`kept ${R.dir}\n`);
+    }
+    assert.deepEqual(problems, [], 'teardown');
+  });
+
+  // ---------------------------------------------------------------- the scenario
+
+  step('a page without a session gets the login', async () => {
+    const page = await newPage();
+    const r = await page.request.get('/api/session');
+    assert.equal(r.status(), 401, 'GET /api/session without a cookie');
+    await page.goto('/');
+    await page.getByTestId('login-name').waitFor({ state: 'visible' });
+    assert.equal(await page.getByTestId('queue').isVisible(), false, 'the queue is hidden before login');
+    // a wrong password is refused in plain words
+    await page.getByTestId('login-name').fill('alice');
+    await page.getByTestId('login-password').fill('not-the-password');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('login-error').filter({ hasText: /invalid/i }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  }, { independent: true });
+
+  step('operator logs in; the queue, counts and key legend are shown', async () => {
+    S.a = await newPage();
+    await login(S.a, 'alice');
+    await S.a.getByTestId('queue').waitFor({ state: 'attached' });
+    const legend = await S.a.locator('footer.keys').innerText();
+    for (const k of ['move', 'open', 'take', 'release', 'next step', 'passcode', 'dispatch', 'close', 'back']) {
+      assert.ok(legend.includes(k), `key legend shows "${k}": ${legend}`);
+    }
+    assert.match(await S.a.getByTestId('counts').innerText(), /P1\s*0/);
+    // every state-changing request of this page must carry the CSRF token
+    S.a.on('request', (req) => {
+      if (req.method() === 'POST' && new URL(req.url()).pathname !== '/api/login' &&
+          !req.headers()['x-csrf-token']) S.a.errors.push('POST without X-CSRF-Token: ' + req.url());
+    });
+  });
+
+  step('twenty routine alarms are queued, live', async () => {
+    await Promise.all(ROUTINE.map((acct, i) => sendCid(acct, `1130 01 ${String(i + 1).padStart(3, '0')}`)));
+    await until('20 rows in the queue', async () => (await S.a.getByTestId('queue-row').count()) === 20, 10000);
+    const pri = await S.a.getByTestId('queue-row').evaluateAll((rows) => rows.map((r) => r.dataset.priority));
+    assert.deepEqual([...new Set(pri)], ['4'], 'burglaries are priority 4');
+    assert.match(await S.a.getByTestId('counts').innerText(), /P4\s*20/);
+    const sus = S.a.locator(`[data-testid=queue-row]:has-text("${ROUTINE_NAMES[4]}")`);
+    assert.match(await sus.innerText(), /suspended/i, 'a suspended account shows its police status');
+    await shot(S.a, 'queue.png');
+  });
+
+  step('a duress typed at the keypad is on top of the queue within 1 s', async () => {
+    const p = R.panel = new Panel(DURESS_ACCT);
+    p.cmd(`user 1 ${MASTER}`, `user 2 ${DURESS_CODE} duress for 1`);
+    await p.waitFor(/^queue delivered sia="YG" text="duress code programmed"/, 0, 15000);
+    p.cmd('show queue');
+    await p.waitFor(/^queue \S+ 0 events, 0 trouble, 0 in flight/, 0, 10000);
+    await S.a.evaluate(() => {
+      window.__top = null;
+      const tb = document.querySelector('[data-testid=queue]');
+      const check = () => {
+        const r = tb.querySelector('[data-testid=queue-row]');
+        if (!window.__top && r && r.dataset.priority === '1') {
+          window.__top = { at: Date.now(), id: r.dataset.alarmId, kind: r.dataset.kind };
+        }
+      };
+      new MutationObserver(check).observe(tb, { childList: true, subtree: true, attributes: true });
+    });
+    const mark = p.lines.length;
+    const t0 = Date.now();
+    p.cmd(`keys ${DURESS_CODE}#`);
+    const top = await until('a priority-1 row at the top', () => S.a.evaluate(() => window.__top), 5000, 5);
+    const ms = top.at - t0;
+    const tx = await p.waitFor(/^tx .*cid="1121 /, mark, 5000);
+    console.log(`duress: keypad entry -> frame sent ${tx.at - t0} ms -> top of the queue ${ms} ms`);
+    assert.ok(ms < 1000, `duress reached the top of the queue in ${ms} ms (must be < 1000)`);
+    assert.equal(top.kind, 'duress');
+    S.duressId = top.id;
+    const row = rowOf(S.a, S.duressId);
+    assert.match(await row.innerText(), /DURESS/);
+    assert.match(await row.innerText(), /Lakeshore Savings Bank/);
+    assert.match(await S.a.getByTestId('counts').innerText(), /P1\s*1/);
+    assert.ok(await row.evaluate((r) => r.classList.contains('p1')), 'the P1 row has its own class');
+    assert.ok(await S.a.evaluate(() => window.vigil.p1Sounds) >= 1, 'a new P1 played its sound');
+    await p.waitFor(/^display EXIT DELAY/, mark, 5000);   // the premises saw a normal arming
+  });
+
+  step('the operator takes it; the duress plan never calls the premises', async () => {
+    const a = S.a;
+    await rowOf(a, S.duressId).click();
+    await a.getByTestId('detail').locator(`[data-alarm-id="${S.duressId}"]`).waitFor();
+    await a.getByTestId('btn-take').click();
+    await a.getByTestId('detail-taken-by').filter({ hasText: 'held by alice' }).waitFor();
+    await rowOf(a, S.duressId).filter({ hasText: 'held by alice' }).waitFor();
+    const steps = await a.locator('[data-testid^="step-"]').evaluateAll(
+      (els) => els.map((e) => ({ id: e.dataset.step, text: e.closest('li').innerText })));
+    const ids = steps.map((s) => s.id);
+    assert.ok(ids.includes('dispatch') && ids.includes('call_list'), `duress plan steps: ${ids}`);
+    assert.ok(!ids.includes('call_premises'), `no premises call in the duress plan: ${ids}`);
+    for (const s of steps) {
+      assert.doesNotMatch(s.text, /^\s*call the premises/i, `step ${s.id} calls the premises: ${s.text}`);
+    }
+    const detail = await a.getByTestId('detail').innerText();
+    assert.ok(!detail.includes(PREMISES_PHONE), 'the premises phone is withheld on a duress');
+    const calls = await a.locator('#d-calls').innerText();
+    assert.ok(calls.includes('Sam Keyholder'), `call list: ${calls}`);
+    assert.ok(!calls.includes(OWNER_PHONE), `the duress user's own number is not on the call list: ${calls}`);
+    assert.ok(!calls.includes('Branch line'), `the premises' contacts are not on the call list: ${calls}`);
+    // tick what is not the dispatch (dispatch is its own action, below)
+    for (const id of ids.filter((x) => x !== 'dispatch')) {
+      await a.getByTestId('step-' + id).check();
+      await until(`step ${id} done`, () => a.locator(`li.step-done[data-step="${id}"]`).count(), 5000);
+    }
+  });
+
+  step('passcode check: normal, then the verbal duress passcode shows DURESS', async () => {
+    const a = S.a;
+    await a.getByTestId('passcode-input').fill(VERBAL);
+    await a.getByTestId('passcode-submit').click();
+    await a.getByTestId('passcode-result').filter({ hasText: 'normal passcode' }).waitFor();
+    assert.equal(await a.getByTestId('passcode-input').inputValue(), '', 'the words typed are cleared');
+    await a.getByTestId('passcode-input').click();
+    await a.keyboard.type(VERBAL_DURESS);
+    await a.keyboard.press('Enter');
+    await a.getByTestId('passcode-result').filter({ hasText: 'DURESS passcode' }).waitFor();
+    assert.match(await a.getByTestId('passcode-result').innerText(), /thank them, hang up, dispatch/);
+  });
+
+  step('dispatch, then PSAP accepted (event number), dispatched, arrived', async () => {
+    const a = S.a;
+    await a.getByTestId('btn-dispatch').click();
+    await a.locator(`#detail-body[data-state="dispatched"]`).waitFor();
+    await until('the dispatch step ticked', () => a.locator('li.step-done[data-step="dispatch"]').count(), 5000);
+    await a.getByTestId('psap-status').selectOption('accepted');
+    await a.getByTestId('psap-event-number').fill('TPS-24-118842');
+    await a.getByTestId('psap-submit').click();
+    await a.getByTestId('psap-current').filter({ hasText: /accepted/i }).waitFor();
+    assert.ok((await a.getByTestId('detail').innerText()).includes('TPS-24-118842'));
+    for (const st of ['dispatched', 'arrived']) {
+      await a.getByTestId('psap-status').selectOption(st);
+      await a.getByTestId('psap-submit').click();
+      await a.getByTestId('psap-current').filter({ hasText: new RegExp(st, 'i') }).waitFor();
+    }
+    await a.getByTestId('passcode-result').filter({ hasText: 'DURESS' }).waitFor();
+    // the picture: dispatch record and passcode result under the alarm's header
+    await a.evaluate(() => {
+      const pane = document.getElementById('detail');
+      const box = document.querySelector('.box-dispatch');
+      const head = document.querySelector('.d-head');
+      pane.scrollTop += box.getBoundingClientRect().top - pane.getBoundingClientRect().top - head.offsetHeight - 6;
+    });
+    await shot(a, 'duress.png');
+    // out of order: the API's reason shown plainly, where the operator looks; nothing changes
+    await a.getByTestId('psap-status').selectOption('accepted');
+    await a.getByTestId('psap-event-number').fill('X-1');
+    await a.getByTestId('psap-submit').click();
+    await a.getByTestId('error').waitFor({ state: 'visible' });
+    assert.ok((await a.getByTestId('error').innerText()).length > 3);
+    const box = await a.getByTestId('error').boundingBox();
+    assert.ok(box && box.y >= 0 && box.y + box.height <= 720, `the error is on screen: ${JSON.stringify(box)}`);
+    await a.getByTestId('psap-current').filter({ hasText: /arrived/i }).waitFor();
+  });
+
+  step('a second operator sees it held by the first and cannot take it', async () => {
+    const b = S.b = await newPage();
+    await login(b, 'bob');
+    const row = rowOf(b, S.duressId);
+    await row.filter({ hasText: 'held by alice' }).waitFor();
+    assert.equal(await row.getAttribute('data-state'), 'dispatched');
+    await row.click();
+    await b.getByTestId('detail-taken-by').filter({ hasText: 'held by alice' }).waitFor();
+    await b.getByTestId('btn-take').click();
+    await b.getByTestId('error').filter({ hasText: /held by alice/i }).waitFor();
+    assert.equal(await b.getByTestId('close-override').isVisible(), true, 'a supervisor sees the override');
+    assert.equal(await S.a.getByTestId('close-override').isVisible(), false, 'an operator does not');
+    await b.keyboard.press('Escape');
+  });
+
+  step('close with a disposition: gone from every queue', async () => {
+    const a = S.a;
+    await a.getByTestId('btn-close').click();                      // no disposition: refused, plainly
+    await a.getByTestId('error').waitFor({ state: 'visible' });
+    await a.getByTestId('close-disposition').selectOption('real_emergency');
+    await a.getByTestId('btn-close').click();
+    await a.locator('#detail-body[data-state="closed"]').waitFor();
+    await rowOf(a, S.duressId).waitFor({ state: 'detached' });
+    await rowOf(S.b, S.duressId).waitFor({ state: 'detached' });
+    assert.match(await a.getByTestId('counts').innerText(), /P1\s*0/);
+    await a.keyboard.press('Escape');
+  });
+
+  step(`a priority 1 untaken past ${ESCALATE_S} s shows the banner to everyone; the keyboard takes it`, async () => {
+    await sendCid(HOLDUP_ACCT, '1122 01 001');
+    const id = await until('the hold-up row', async () => {
+      const r = S.b.locator('[data-testid=queue-row][data-kind="holdup"]');
+      return (await r.count()) ? r.first().getAttribute('data-alarm-id') : null;
+    }, 5000);
+    for (const pg of [S.a, S.b]) {
+      const banner = pg.locator(`[data-testid=banner-escalated][data-alarm-id="${id}"]`);
+      await banner.waitFor({ state: 'visible', timeout: (ESCALATE_S + 10) * 1000 });
+      const txt = await banner.innerText();
+      assert.match(txt, new RegExp(`alarm ${id}\\b`));
+      assert.match(txt, /untaken for \d+s/);
+      assert.match(txt, /supervisors alerted/);
+    }
+    assert.equal(await rowOf(S.b, id).getAttribute('data-state'), 'escalated');
+    // the wall: a supervisor's 1920x1080 screen with the banner up
+    const w = S.w = await newPage({ width: 1920, height: 1080 });
+    await login(w, 'bob');
+    await w.locator(`[data-testid=banner-escalated][data-alarm-id="${id}"]`).waitFor();
+    await shot(w, 'wall.png');
+    // keyboard only: the hold-up is the top row; Enter opens, t takes
+    const b = S.b;
+    await b.keyboard.press('Escape');
+    for (let i = 0; i < 25; i++) await b.keyboard.press('k');
+    assert.equal(await b.locator('[data-testid=queue-row].selected').getAttribute('data-alarm-id'), id);
+    await b.keyboard.press('j');
+    await b.keyboard.press('ArrowUp');
+    await b.keyboard.press('Enter');
+    await b.locator(`#detail-body[data-alarm-id="${id}"]`).waitFor();
+    await b.keyboard.press('t');
+    await b.getByTestId('detail-taken-by').filter({ hasText: 'held by bob' }).waitFor();
+    for (const pg of [S.a, S.b, w]) {
+      await pg.locator(`[data-testid=banner-escalated][data-alarm-id="${id}"]`).waitFor({ state: 'detached' });
+    }
+    await rowOf(S.a, id).filter({ hasText: 'held by bob' }).waitFor();
+    // n ticks the next open step: the hold-up plan starts with dispatch, so n goes to it
+    await b.keyboard.press('n');
+    assert.equal(await b.evaluate(() => document.activeElement && document.activeElement.id), 'dispatch-details');
+    await b.keyboard.press('Escape');
+    await b.keyboard.press('r');
+    await rowOf(S.a, id).filter({ hasNotText: 'held by' }).waitFor();
+    S.holdupId = id;
+  });
+
+  step('a reload keeps the session (GET /api/session gives the CSRF token back)', async () => {
+    const a = S.a;
+    await a.reload();
+    await a.getByTestId('counts').waitFor({ state: 'visible' });
+    assert.equal(await a.getByTestId('login-name').isVisible(), false, 'no login after a reload');
+    await until('the live feed', () => a.evaluate(() => window.vigil && window.vigil.live), 10000);
+    await rowOf(a, S.holdupId).click();
+    await a.getByTestId('btn-take').click();
+    await a.getByTestId('detail-taken-by').filter({ hasText: 'held by alice' }).waitFor();
+    await a.locator(`[data-testid=banner-escalated][data-alarm-id="${S.holdupId}"]`).waitFor({ state: 'detached' });
+  });
+
+  step('signing out, or a session that ends, brings the login back', async () => {
+    const w = S.w;
+    await w.locator('#btn-logout').click();
+    await w.getByTestId('login-name').waitFor({ state: 'visible' });
+    // the session ended elsewhere (cookie gone): the next 401 shows the login
+    await S.b.context().clearCookies();
+    await S.b.getByTestId('queue-row').first().click();
+    await S.b.getByTestId('login-name').waitFor({ state: 'visible' });
+    assert.equal(await S.b.getByTestId('queue').isVisible(), false);
+    for (const pg of [S.a, S.b, S.w]) assert.deepEqual(pg.errors, [], 'page errors');
+  });
+});
