@@ -239,7 +239,7 @@ int stn_sqlite_open(const char *path, sqlite3 **out, char *msg, size_t cap)
 
 enum {
     S_INS_EVENT, S_FIND_ALARM, S_INS_ALARM, S_ATTACH_ALARM, S_INS_ALARM_EVENT,
-    S_RESTORE, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_ESCALATE_HISTORY, S_DATA_VERSION, S_PRUNE_FIRST,
+    S_RESTORE, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_ESCALATE_HISTORY, S_OPEN_HISTORY, S_DATA_VERSION, S_PRUNE_FIRST,
     S_PRUNE, S_PRUNE_REJECTED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
@@ -269,6 +269,8 @@ static const char *const sql_text[S_COUNT] = {
     [S_ESCALATE_HISTORY] = "INSERT INTO alarm_history (alarm_id, at_ms, action, detail)"
         " SELECT id, ?1, 'escalated', 'untaken: supervisors alerted' FROM alarms"
         " WHERE state='escalated' AND escalated_at_ms=?1",
+    [S_OPEN_HISTORY] = "INSERT INTO alarm_history (alarm_id, at_ms, action, detail)"
+        " VALUES (?, ?, 'opened', ?)",
     [S_DATA_VERSION] = "PRAGMA data_version",
     [S_PRUNE_FIRST] = "SELECT id FROM events WHERE received_at_ms>=? ORDER BY id LIMIT 1",
     /* never past the first event of an alarm not yet closed: the evidence of
@@ -543,6 +545,14 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, const struct stn
         if (rc)
             return rc;
         open_id = sqlite3_last_insert_rowid(w->db);
+        char what[96];
+        snprintf(what, sizeof what, "priority %d %s received", priority, kind);
+        sqlite3_stmt *h = w->st[S_OPEN_HISTORY];
+        sqlite3_bind_int64(h, 1, open_id);
+        sqlite3_bind_int64(h, 2, it->received_ms);
+        sqlite3_bind_text(h, 3, what, -1, SQLITE_TRANSIENT);
+        if ((rc = step_done(h)) != 0)
+            return rc;
         if (priority == 1)
             STN_WARN("alarm", "alarm %lld opened: priority 1 %s account %s",
                      (long long)open_id, kind, it->account);
