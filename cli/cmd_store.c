@@ -99,6 +99,19 @@ static int account_flags(int argc, char **argv, int first, struct stn_account_in
         else if (strcmp(o, "--phone") == 0) in->phone = v;
         else if (strcmp(o, "--agency") == 0) in->agency = v;
         else if (strcmp(o, "--permit") == 0) in->permit = v;
+        else if (strcmp(o, "--police-status") == 0) {
+            if (strcmp(v, "normal") && strcmp(v, "cautioned") && strcmp(v, "suspended")) {
+                fprintf(stderr, "vigil: account: --police-status is normal, cautioned or suspended\n");
+                return CLI_USAGE;
+            }
+            in->police_status = v;
+        } else if (strcmp(o, "--location") == 0) {
+            if (strcmp(v, "residential") && strcmp(v, "commercial")) {
+                fprintf(stderr, "vigil: account: --location is residential or commercial\n");
+                return CLI_USAGE;
+            }
+            in->location = v;
+        }
         else if (strcmp(o, "--window-past-s") == 0 || strcmp(o, "--window-future-s") == 0) {
             int64_t w;
             if (parse_i64(v, -1, 86400, &w)) {
@@ -171,6 +184,7 @@ static void account_text(json_t *a)
         printf(" %s", json_string_value(q));
     printf("%s\nlast seen: %s\n", json_array_size(json_object_get(a, "quirks")) ? "" : " none",
            jstr(a, "last_seen"));
+    printf("police response: %s\npremises: %s\n", jstr(a, "police_status"), jstr(a, "location"));
     printf("verbal passcode: %s\nverbal duress passcode: %s\n",
            json_is_true(json_object_get(a, "passcode")) ? "set" : "not set",
            json_is_true(json_object_get(a, "duress_passcode")) ? "set" : "not set");
@@ -179,10 +193,14 @@ static void account_text(json_t *a)
         printf("user %lld: %s\n", (long long)json_integer_value(json_object_get(u, "number")), jstr(u, "name"));
     json_array_foreach(json_object_get(a, "zones"), i, u)
         printf("zone %lld: %s\n", (long long)json_integer_value(json_object_get(u, "number")), jstr(u, "name"));
-    json_array_foreach(json_object_get(a, "contacts"), i, u)
-        printf("contact %lld: %s, %s, %s%s\n", (long long)json_integer_value(json_object_get(u, "position")),
+    json_array_foreach(json_object_get(a, "contacts"), i, u) {
+        printf("contact %lld: %s, %s, %s%s", (long long)json_integer_value(json_object_get(u, "position")),
                jstr(u, "name"), jstr(u, "phone"), jstr(u, "relation"),
                json_is_true(json_object_get(u, "lives_at_premises")) ? ", lives at the premises" : "");
+        if (json_is_integer(json_object_get(u, "user")))
+            printf(", user %lld", (long long)json_integer_value(json_object_get(u, "user")));
+        putchar('\n');
+    }
 }
 
 static int read_secret_file(const char *path, char *buf, size_t cap, size_t *len)
@@ -232,7 +250,7 @@ static int account_sub(struct stn_store *st, int argc, char **argv)
     const char *op = argv[2];
     const char *name = NULL, *phone = NULL, *relation = NULL;
     bool lives = false;
-    int64_t n = -1;
+    int64_t n = -1, user = -1;
     int i = 3;
     if (strcmp(what, "contact") != 0 || strcmp(op, "remove") == 0) {
         if (argc < 4 || parse_i64(argv[3], 0, 9999, &n)) {
@@ -250,7 +268,12 @@ static int account_sub(struct stn_store *st, int argc, char **argv)
         if (strcmp(argv[i], "--name") == 0) name = argv[++i];
         else if (strcmp(argv[i], "--phone") == 0) phone = argv[++i];
         else if (strcmp(argv[i], "--relation") == 0) relation = argv[++i];
-        else {
+        else if (strcmp(argv[i], "--user") == 0 && strcmp(what, "contact") == 0) {
+            if (parse_i64(argv[++i], 0, 9999, &user)) {
+                fprintf(stderr, "vigil: account contact: --user must be 0..9999\n");
+                return CLI_USAGE;
+            }
+        } else {
             fprintf(stderr, "vigil: account %s: unknown option %s\n", what, argv[i]);
             return CLI_USAGE;
         }
@@ -261,7 +284,7 @@ static int account_sub(struct stn_store *st, int argc, char **argv)
     else if (strcmp(op, "add") == 0 && strcmp(what, "zone") == 0) rc = stn_account_zone_set(st, number, n, name);
     else if (strcmp(op, "remove") == 0 && strcmp(what, "zone") == 0) rc = stn_account_zone_remove(st, number, n);
     else if (strcmp(op, "add") == 0 && strcmp(what, "contact") == 0)
-        rc = stn_account_contact_add(st, number, name, phone, relation, lives);
+        rc = stn_account_contact_add_user(st, number, name, phone, relation, lives, user);
     else if (strcmp(op, "remove") == 0 && strcmp(what, "contact") == 0)
         rc = stn_account_contact_remove(st, number, n);
     else {

@@ -21,6 +21,7 @@ static const struct cli_verb verbs[] = {
     { "alarms", cmd_alarms, "open alarms in queue order (priority, then age) [--all] [--json]" },
     { "signals", cmd_signals, "signals the station refused (DUH): unknown account, wrong key..." },
     { "backup", cmd_backup, "a consistent copy of the station store while it runs" },
+    { "operator", cmd_operator, "vigil-console operators: add, list, disable, enable, reset" },
 };
 
 static void usage(FILE *f)

@@ -7,14 +7,22 @@
  * Works on its own SQLite connection (WAL, busy_timeout); the daemon notices
  * account changes through PRAGMA data_version. Must never return, print or
  * log a key or a passcode (nor its hash): only "AES-128" and "set".
+ *
+ * Also the operators' side read by vigil-console: alarms with their plan
+ * state, an alarm's detail and police dispatch record, the change log, the
+ * operators and the checks of their passwords and of verbal passcodes. Plans,
+ * targets and every alarm rule come from the engine (vigil/alarm.h): this
+ * file only reads rows and never decides. Never returns a password or a hash.
  */
 #define _XOPEN_SOURCE 700   /* strptime */
 #include "stn_internal.h"
+#include "vigil/alarm.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -189,6 +197,11 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
     if (in->has_window && (in->window_past_s > 86400 || in->window_future_s > 86400 ||
                            in->window_past_s < -1 || in->window_future_s < -1))
         return STN_E_INVAL;
+    if (in->police_status && strcmp(in->police_status, "normal") &&
+        strcmp(in->police_status, "cautioned") && strcmp(in->police_status, "suspended"))
+        return STN_E_INVAL;
+    if (in->location && strcmp(in->location, "residential") && strcmp(in->location, "commercial"))
+        return STN_E_INVAL;
     uint8_t sealed[STN_SEALED_KEY_MAX];
     size_t sealed_len = 0;
     if (in->has_key && in->key_len) {
@@ -225,6 +238,8 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
     else sqlite3_bind_null(st, 16);
     if (in->has_window && in->window_future_s >= 0) sqlite3_bind_int64(st, 17, in->window_future_s);
     else sqlite3_bind_null(st, 17);
+    bind_opt(st, 18, in->police_status);
+    bind_opt(st, 19, in->location);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -239,10 +254,11 @@ int stn_account_add(struct stn_store *s, const char *number, const struct stn_ac
     return exec_account(s,
         "INSERT INTO accounts (name, address, time_zone, phone, agency, permit, key,"
         " supervision_s, quirks, created_at_ms, updated_at_ms, number, window_past_s,"
-        " window_future_s)"
+        " window_future_s, police_status, location)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?7 THEN ?8 ELSE NULL END,"
         " CASE WHEN ?9 THEN ?10 ELSE 0 END, CASE WHEN ?11 THEN ?12 ELSE 0 END, ?13, ?13, ?14,"
-        " CASE WHEN ?15 THEN ?16 END, CASE WHEN ?15 THEN ?17 END)",
+        " CASE WHEN ?15 THEN ?16 END, CASE WHEN ?15 THEN ?17 END,"
+        " COALESCE(?18, 'normal'), COALESCE(?19, 'residential'))",
         number, in, true);
 }
 
@@ -256,7 +272,8 @@ int stn_account_edit(struct stn_store *s, const char *number, const struct stn_a
         " supervision_s=CASE WHEN ?9 THEN ?10 ELSE supervision_s END,"
         " quirks=CASE WHEN ?11 THEN ?12 ELSE quirks END, updated_at_ms=?13,"
         " window_past_s=CASE WHEN ?15 THEN ?16 ELSE window_past_s END,"
-        " window_future_s=CASE WHEN ?15 THEN ?17 ELSE window_future_s END"
+        " window_future_s=CASE WHEN ?15 THEN ?17 ELSE window_future_s END,"
+        " police_status=COALESCE(?18,police_status), location=COALESCE(?19,location)"
         " WHERE number=?14",
         number, in, false);
 }
@@ -342,16 +359,24 @@ int stn_account_zone_remove(struct stn_store *s, const char *number, int64_t zon
 int stn_account_contact_add(struct stn_store *s, const char *number, const char *name,
                             const char *phone, const char *relation, bool lives_at_premises)
 {
+    return stn_account_contact_add_user(s, number, name, phone, relation, lives_at_premises, -1);
+}
+
+int stn_account_contact_add_user(struct stn_store *s, const char *number, const char *name,
+                                 const char *phone, const char *relation, bool lives_at_premises,
+                                 int64_t user_number)
+{
     char num[DC09_ACCOUNT_MAX + 1];
-    if (valid_number(number, num) || !name || !*name || !phone || !*phone)
+    if (valid_number(number, num) || !name || !*name || !phone || !*phone ||
+        user_number < -1 || user_number > 9999)
         return STN_E_INVAL;
     if (!account_exists(s, number))
         return STN_E_NOTFOUND;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
             "INSERT INTO account_contacts (account_id, position, name, phone, relation,"
-            " lives_at_premises) SELECT a.id, COALESCE((SELECT max(position) FROM"
-            " account_contacts WHERE account_id=a.id),0)+1, ?2, ?3, ?4, ?5"
+            " lives_at_premises, user_number) SELECT a.id, COALESCE((SELECT max(position) FROM"
+            " account_contacts WHERE account_id=a.id),0)+1, ?2, ?3, ?4, ?5, ?6"
             " FROM accounts a WHERE a.number=?1", -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
     sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
@@ -359,6 +384,10 @@ int stn_account_contact_add(struct stn_store *s, const char *number, const char 
     sqlite3_bind_text(st, 3, phone, -1, SQLITE_TRANSIENT);
     bind_opt(st, 4, relation);
     sqlite3_bind_int(st, 5, lives_at_premises);
+    if (user_number >= 0)
+        sqlite3_bind_int64(st, 6, user_number);
+    else
+        sqlite3_bind_null(st, 6);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : store_err(s->db, rc);
@@ -500,10 +529,11 @@ static int sub_list(struct stn_store *s, const char *sql, int64_t account_id, js
             o = json_pack("{s:I,s:o}", "number", (json_int_t)sqlite3_column_int64(st, 0),
                           "name", col_text(st, 1));
         else
-            o = json_pack("{s:I,s:o,s:o,s:o,s:b}", "position",
+            o = json_pack("{s:I,s:o,s:o,s:o,s:b,s:o}", "position",
                           (json_int_t)sqlite3_column_int64(st, 0), "name", col_text(st, 1),
                           "phone", col_text(st, 2), "relation", col_text(st, 3),
-                          "lives_at_premises", sqlite3_column_int(st, 4));
+                          "lives_at_premises", sqlite3_column_int(st, 4),
+                          "user", col_int(st, 5));
         if (o)
             json_array_append_new(arr, o);
     }
@@ -514,7 +544,8 @@ static int sub_list(struct stn_store *s, const char *sql, int64_t account_id, js
 static const char account_cols[] =
     "SELECT id, number, name, address, time_zone, phone, agency, permit, length(key), quirks,"
     " supervision_s, passcode_hash IS NOT NULL, duress_passcode_hash IS NOT NULL,"
-    " created_at_ms, updated_at_ms, last_seen_ms, window_past_s, window_future_s FROM accounts";
+    " created_at_ms, updated_at_ms, last_seen_ms, window_past_s, window_future_s,"
+    " police_status, location FROM accounts";
 
 static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
 {
@@ -531,6 +562,8 @@ static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
     if (o) {
         json_object_set_new(o, "window_past_s", col_int(st, 16));
         json_object_set_new(o, "window_future_s", col_int(st, 17));
+        json_object_set_new(o, "police_status", col_text(st, 18));
+        json_object_set_new(o, "location", col_text(st, 19));
     }
     if (o && detail) {
         int64_t id = sqlite3_column_int64(st, 0);
@@ -539,7 +572,7 @@ static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
                     " ORDER BY user_number", id, users, 0);
         sub_list(s, "SELECT zone_number, name FROM account_zones WHERE account_id=?"
                     " ORDER BY zone_number", id, zones, 0);
-        sub_list(s, "SELECT position, name, phone, relation, lives_at_premises FROM"
+        sub_list(s, "SELECT position, name, phone, relation, lives_at_premises, user_number FROM"
                     " account_contacts WHERE account_id=? ORDER BY position", id, contacts, 1);
         json_object_set_new(o, "users", users);
         json_object_set_new(o, "zones", zones);
@@ -614,6 +647,19 @@ int stn_events_json(struct stn_store *s, const struct stn_event_filter *f, void 
     return 0;
 }
 
+/* The columns of event_cols, in order. */
+static json_t *event_obj(sqlite3_stmt *st)
+{
+    return json_pack("{s:I,s:o,s:o,s:i,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+        "id", (json_int_t)sqlite3_column_int64(st, 0), "account", col_text(st, 1),
+        "received_at", col_time(st, 2), "seq", sqlite3_column_int(st, 3),
+        "id_token", col_text(st, 4), "encrypted", sqlite3_column_int(st, 5),
+        "cid", col_cid(st, 6), "sia", col_sia(st, 10), "raw", col_raw(st, 15),
+        "kind", col_text(st, 16), "priority", col_int(st, 17),
+        "data", col_text(st, 18),
+        "peer", col_text(st, 19));
+}
+
 int stn_events_each(struct stn_store *s, const struct stn_event_filter *f,
                     int (*fn)(void *ctx, void *obj), void *ctx)
 {
@@ -634,14 +680,7 @@ int stn_events_each(struct stn_store *s, const struct stn_event_filter *f,
     sqlite3_bind_int64(st, 3, f->limit > 0 ? f->limit : -1);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_pack("{s:I,s:o,s:o,s:i,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-            "id", (json_int_t)sqlite3_column_int64(st, 0), "account", col_text(st, 1),
-            "received_at", col_time(st, 2), "seq", sqlite3_column_int(st, 3),
-            "id_token", col_text(st, 4), "encrypted", sqlite3_column_int(st, 5),
-            "cid", col_cid(st, 6), "sia", col_sia(st, 10), "raw", col_raw(st, 15),
-            "kind", col_text(st, 16), "priority", col_int(st, 17),
-            "data", col_text(st, 18),
-            "peer", col_text(st, 19));
+        json_t *o = event_obj(st);
         if (!o || fn(ctx, o) != 0) {
             sqlite3_finalize(st);
             return STN_E_NOMEM;
@@ -649,6 +688,30 @@ int stn_events_each(struct stn_store *s, const struct stn_event_filter *f,
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : STN_E_STORE;
+}
+
+/* The 27 alarm columns of stn_alarms_json (ALARM_COLS), in order. */
+static json_t *alarm_obj(sqlite3_stmt *st)
+{
+    json_t *o = json_pack("{s:I,s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,"
+                          "s:o,s:o,s:o,s:o,s:o}",
+        "id", (json_int_t)sqlite3_column_int64(st, 0), "account", col_text(st, 1),
+        "priority", sqlite3_column_int(st, 2), "state", col_text(st, 3),
+        "kind", col_text(st, 4), "cid", col_cid(st, 5), "sia", col_sia(st, 9),
+        "partition", col_int(st, 14), "zone", col_int(st, 15), "user", col_int(st, 16),
+        "received_at", col_time(st, 17), "taken_by", col_text(st, 18),
+        "event_count", (json_int_t)sqlite3_column_int64(st, 19),
+        "last_event_at", col_time(st, 20), "escalated_at", col_time(st, 21),
+        "restored_at", col_time(st, 22), "detail", col_text(st, 23),
+        "disposition", col_text(st, 24), "closed_at", col_time(st, 25),
+        "event_id", col_int(st, 26));
+    if (o) {
+        json_object_set_new(o, "escalated", json_boolean(
+            sqlite3_column_type(st, 21) != SQLITE_NULL));
+        json_object_set_new(o, "restored", json_boolean(
+            sqlite3_column_type(st, 22) != SQLITE_NULL));
+    }
+    return o;
 }
 
 int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)
@@ -666,25 +729,9 @@ int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)
     json_t *arr = json_array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_pack("{s:I,s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,"
-                              "s:o,s:o,s:o,s:o,s:o}",
-            "id", (json_int_t)sqlite3_column_int64(st, 0), "account", col_text(st, 1),
-            "priority", sqlite3_column_int(st, 2), "state", col_text(st, 3),
-            "kind", col_text(st, 4), "cid", col_cid(st, 5), "sia", col_sia(st, 9),
-            "partition", col_int(st, 14), "zone", col_int(st, 15), "user", col_int(st, 16),
-            "received_at", col_time(st, 17), "taken_by", col_text(st, 18),
-            "event_count", (json_int_t)sqlite3_column_int64(st, 19),
-            "last_event_at", col_time(st, 20), "escalated_at", col_time(st, 21),
-            "restored_at", col_time(st, 22), "detail", col_text(st, 23),
-            "disposition", col_text(st, 24), "closed_at", col_time(st, 25),
-            "event_id", col_int(st, 26));
-        if (o) {
-            json_object_set_new(o, "escalated", json_boolean(
-                sqlite3_column_type(st, 21) != SQLITE_NULL));
-            json_object_set_new(o, "restored", json_boolean(
-                sqlite3_column_type(st, 22) != SQLITE_NULL));
+        json_t *o = alarm_obj(st);
+        if (o)
             json_array_append_new(arr, o);
-        }
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -763,5 +810,695 @@ int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t ca
         return STN_E_STORE;
     }
     sqlite3_close(dst);
+    return 0;
+}
+
+/* ---- the operators' side: alarms as the console shows them ------------- */
+
+/* The alarm columns of alarm_obj (0..26), then account name and police
+ * status, the dispatch record's status and cancel mark, and the alarm's
+ * last change seq (27..31). The change seq is found by scanning the change
+ * log back from its newest row: a changed alarm is near the end. */
+#define ALARM_ITEM_SQL \
+    "SELECT a.id, a.account, a.priority, a.state, a.kind, a.cid_q, a.cid_event," \
+    " a.cid_partition, a.cid_zone, a.sia_code, a.sia_area, a.sia_user, a.sia_zone, a.sia_text," \
+    " a.partition, a.zone, a.user, a.received_at_ms, a.taken_by, a.event_count," \
+    " a.last_event_at_ms, a.escalated_at_ms, a.restored_at_ms, a.detail, a.disposition," \
+    " a.closed_at_ms, a.event_id, acc.name, acc.police_status, d.psap_status," \
+    " d.cancel_requested_at_ms," \
+    " (SELECT seq FROM alarm_changes WHERE alarm_id=a.id ORDER BY seq DESC LIMIT 1)" \
+    " FROM alarms a LEFT JOIN accounts acc ON acc.id=a.account_id" \
+    " LEFT JOIN dispatches d ON d.alarm_id=a.id"
+
+static const char *col_str(sqlite3_stmt *st, int i, const char *dflt)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    return t ? t : dflt;
+}
+
+/* The plan steps an alarm has ticked, into v->done (borrowing buf). */
+static int load_done(struct stn_store *s, int64_t id, struct alm_view *v,
+                     char buf[ALM_STEPS_MAX][32])
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT step FROM alarm_steps WHERE alarm_id=? ORDER BY done_at_ms",
+                           -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_int64(st, 1, id);
+    v->ndone = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && v->ndone < ALM_STEPS_MAX) {
+        snprintf(buf[v->ndone], 32, "%s", col_str(st, 0, ""));
+        v->done[v->ndone] = buf[v->ndone];
+        v->ndone++;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STN_E_STORE;
+}
+
+static bool step_done(const struct alm_view *v, const char *id)
+{
+    for (size_t i = 0; i < v->ndone; i++)
+        if (strcmp(v->done[i], id) == 0)
+            return true;
+    return false;
+}
+
+/* The engine's view of the row ALARM_ITEM_SQL returned (strings borrowed from st). */
+static void view_of_row(sqlite3_stmt *st, struct alm_view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->id = sqlite3_column_int64(st, 0);
+    v->kind = col_str(st, 4, "");
+    v->priority = sqlite3_column_int(st, 2);
+    enum alm_state state = ALM_NEW;
+    if (alm_state_parse(col_str(st, 3, "new"), &state) == 0)
+        v->state = state;
+    v->taken_by = (const char *)sqlite3_column_text(st, 18);
+    v->escalated = sqlite3_column_type(st, 21) != SQLITE_NULL;
+    v->police_status = col_str(st, 28, "normal");
+    enum alm_psap p = ALM_PSAP_NONE;
+    if (sqlite3_column_type(st, 29) != SQLITE_NULL && alm_psap_parse(col_str(st, 29, ""), &p) == 0)
+        v->psap = p;
+    v->cancel_requested = sqlite3_column_type(st, 30) != SQLITE_NULL;
+}
+
+/* The list object of the row ALARM_ITEM_SQL returned: plan, steps and
+ * targets as the engine says (never a rule of its own here). */
+static json_t *alarm_item_obj(struct stn_store *s, sqlite3_stmt *st)
+{
+    json_t *o = alarm_obj(st);
+    if (!o)
+        return NULL;
+    struct alm_view v;
+    char done_buf[ALM_STEPS_MAX][32];
+    view_of_row(st, &v);
+    if (load_done(s, v.id, &v, done_buf) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    const struct alm_step *steps[ALM_STEPS_MAX];
+    size_t nsteps = alm_plan_steps(v.kind, v.police_status, steps), ndone = 0;
+    for (size_t i = 0; i < nsteps; i++)
+        ndone += step_done(&v, steps[i]->id);
+    const char *open[ALM_STEPS_MAX];
+    size_t nopen = alm_open_mandatory(&v, open);
+    json_t *mand = json_array();
+    for (size_t i = 0; i < nopen; i++)
+        json_array_append_new(mand, json_string(open[i]));
+    const struct alm_plan *plan = alm_plan_for(v.kind);
+    int warning_s = 0, danger_s = 0;
+    alm_targets(v.priority, &warning_s, &danger_s);
+    json_object_set_new(o, "account_name", col_text(st, 27));
+    json_object_set_new(o, "police_status", json_string(v.police_status));
+    json_object_set_new(o, "plan", plan && plan->name ? json_string(plan->name) : json_null());
+    json_object_set_new(o, "steps_total", json_integer((json_int_t)nsteps));
+    json_object_set_new(o, "steps_done", json_integer((json_int_t)ndone));
+    json_object_set_new(o, "mandatory_open", mand);
+    json_object_set_new(o, "dispatch_status", col_text(st, 29));
+    json_object_set_new(o, "warning_s", json_integer(warning_s));
+    json_object_set_new(o, "danger_s", json_integer(danger_s));
+    json_object_set_new(o, "change", col_int(st, 31));
+    return o;
+}
+
+int stn_alarm_list_json(struct stn_store *s, bool include_closed, void **out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, ALARM_ITEM_SQL " WHERE (?1 OR a.state != 'closed')"
+                           " ORDER BY a.priority ASC, a.received_at_ms ASC, a.id ASC",
+                           -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_int(st, 1, include_closed);
+    json_t *arr = json_array();
+    int rc;
+    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = alarm_item_obj(s, st);
+        if (!o || json_array_append_new(arr, o) != 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (!arr || rc != SQLITE_DONE) {
+        json_decref(arr);
+        return arr ? STN_E_STORE : STN_E_NOMEM;
+    }
+    *out = arr;
+    return 0;
+}
+
+int stn_alarm_item_json(struct stn_store *s, int64_t id, void **out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, ALARM_ITEM_SQL " WHERE a.id=?1", -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    json_t *o = rc == SQLITE_ROW ? alarm_item_obj(s, st) : NULL;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    if (!o)
+        return STN_E_STORE;
+    *out = o;
+    return 0;
+}
+
+int stn_alarm_account(struct stn_store *s, int64_t id, char out[32])
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT account FROM alarms WHERE id=?", -1, &st, NULL))
+        return STN_E_STORE;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(out, 32, "%s", col_str(st, 0, ""));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+}
+
+/* ---- the detail of one alarm ------------------------------------------ */
+
+struct alarm_ref {
+    int64_t account_id;
+    char    kind[64];
+    int64_t user;          /* -1: none */
+    char    police_status[16];
+};
+
+static int alarm_ref(struct stn_store *s, int64_t id, struct alarm_ref *r)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT a.account_id, a.kind, a.user, acc.police_status"
+                           " FROM alarms a LEFT JOIN accounts acc ON acc.id=a.account_id"
+                           " WHERE a.id=?", -1, &st, NULL))
+        return STN_E_STORE;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r->account_id = sqlite3_column_int64(st, 0);
+        snprintf(r->kind, sizeof r->kind, "%s", col_str(st, 1, ""));
+        r->user = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
+        snprintf(r->police_status, sizeof r->police_status, "%s", col_str(st, 3, "normal"));
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+}
+
+/* The premises' phone is withheld for a silent alarm: a call there could
+ * warn whoever holds the user under threat (docs/DURESS.md). */
+static json_t *detail_account(struct stn_store *s, const struct alarm_ref *r)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT number, name, address, phone, police_status, agency,"
+                           " permit, location FROM accounts WHERE id=?", -1, &st, NULL))
+        return NULL;
+    sqlite3_bind_int64(st, 1, r->account_id);
+    json_t *o = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        bool silent = alm_kind_is_silent(r->kind);
+        o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "number", col_text(st, 0),
+                      "name", col_text(st, 1), "address", col_text(st, 2),
+                      "phone", silent ? json_null() : col_text(st, 3),
+                      "police_status", col_text(st, 4), "agency", col_text(st, 5),
+                      "permit", col_text(st, 6), "location", col_text(st, 7));
+        if (o && silent)
+            json_object_set_new(o, "phone_withheld", json_string(
+                "silent alarm: never call the premises (whoever is there may be under threat)"));
+    }
+    sqlite3_finalize(st);
+    return o ? o : json_null();
+}
+
+static json_t *detail_steps(struct stn_store *s, int64_t id, const struct alarm_ref *r)
+{
+    const struct alm_step *steps[ALM_STEPS_MAX];
+    size_t n = alm_plan_steps(r->kind, r->police_status, steps);
+    json_t *arr = json_array();
+    sqlite3_stmt *st;
+    if (!arr || sqlite3_prepare_v2(s->db, "SELECT done_by, done_at_ms, note FROM alarm_steps"
+                                   " WHERE alarm_id=? AND step=?", -1, &st, NULL))
+        return arr;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, steps[i]->id, -1, SQLITE_STATIC);
+        bool done = sqlite3_step(st) == SQLITE_ROW;
+        json_t *o = json_pack("{s:s,s:s,s:b,s:b,s:o,s:o,s:o}", "id", steps[i]->id,
+            "text", steps[i]->text, "mandatory", (steps[i]->flags & ALM_STEP_MANDATORY) != 0,
+            "done", done, "done_by", done ? col_text(st, 0) : json_null(),
+            "done_at", done ? col_time(st, 1) : json_null(),
+            "note", done ? col_text(st, 2) : json_null());
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+/* A silent alarm's call list leaves out whoever lives at the premises and
+ * the user who sent the duress (their own phone may be with the attacker). */
+static json_t *detail_call_list(struct stn_store *s, const struct alarm_ref *r)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st;
+    if (!arr || sqlite3_prepare_v2(s->db, "SELECT position, name, phone, relation,"
+                                   " lives_at_premises, user_number FROM account_contacts"
+                                   " WHERE account_id=? ORDER BY position", -1, &st, NULL))
+        return arr;
+    sqlite3_bind_int64(st, 1, r->account_id);
+    bool silent = alm_kind_is_silent(r->kind);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        bool own = r->user >= 0 && sqlite3_column_type(st, 5) != SQLITE_NULL &&
+                   sqlite3_column_int64(st, 5) == r->user;
+        if (silent && (sqlite3_column_int(st, 4) || own))
+            continue;
+        json_t *o = json_pack("{s:I,s:o,s:o,s:o}", "position",
+                              (json_int_t)sqlite3_column_int64(st, 0), "name", col_text(st, 1),
+                              "phone", col_text(st, 2), "relation", col_text(st, 3));
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+static json_t *detail_history(struct stn_store *s, int64_t id)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st;
+    if (!arr || sqlite3_prepare_v2(s->db, "SELECT at_ms, operator, action, detail FROM"
+                                   " alarm_history WHERE alarm_id=? ORDER BY id", -1, &st, NULL))
+        return arr;
+    sqlite3_bind_int64(st, 1, id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "at", col_time(st, 0),
+                              "operator", col_text(st, 1), "action", col_text(st, 2),
+                              "detail", col_text(st, 3));
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+#define DETAIL_EVENTS_MAX 50
+
+static json_t *detail_events(struct stn_store *s, int64_t id)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st;
+    if (!arr || sqlite3_prepare_v2(s->db,
+            "SELECT e.id, e.account, e.received_at_ms, e.seq, e.id_token, e.encrypted,"
+            " e.cid_q, e.cid_event, e.cid_partition, e.cid_zone, e.sia_code, e.sia_area,"
+            " e.sia_user, e.sia_zone, e.sia_text, e.raw, e.kind, e.priority, e.data, e.peer"
+            " FROM alarm_events ae JOIN events e ON e.id=ae.event_id WHERE ae.alarm_id=?"
+            " ORDER BY ae.event_id DESC LIMIT ?", -1, &st, NULL))
+        return arr;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, DETAIL_EVENTS_MAX);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = event_obj(st);
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+static json_t *dispatch_obj(struct stn_store *s, int64_t id, int *rc);
+
+int stn_alarm_detail_json(struct stn_store *s, int64_t id, void **out)
+{
+    void *item = NULL;
+    int rc = stn_alarm_item_json(s, id, &item);
+    if (rc)
+        return rc;
+    struct alarm_ref r;
+    if ((rc = alarm_ref(s, id, &r)) != 0) {
+        json_decref(item);
+        return rc;
+    }
+    json_t *o = item;
+    int drc = 0;
+    json_t *d = dispatch_obj(s, id, &drc);
+    json_object_set_new(o, "account", detail_account(s, &r));
+    json_object_set_new(o, "steps", detail_steps(s, id, &r));
+    json_object_set_new(o, "call_list", detail_call_list(s, &r));
+    json_object_set_new(o, "dispatch", d ? d : json_null());
+    json_object_set_new(o, "history", detail_history(s, id));
+    json_object_set_new(o, "events", detail_events(s, id));
+    *out = o;
+    return 0;
+}
+
+/* ---- the police dispatch record (ASAP-to-PSAP / NIEM em:Alarm names) ---- */
+
+static json_t *dispatch_row(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "AlarmEventCategory", col_text(st, 0));
+    json_object_set_new(o, "AlarmEventLocationCategory", col_text(st, 2));
+    json_object_set_new(o, "AlarmAudibleDescriptionCode", col_text(st, 1));
+    json_object_set_new(o, "AlarmEventDetailsText", col_text(st, 3));
+    json_object_set_new(o, "AlarmEventCallBackTelephoneNumber", col_text(st, 7));
+    json_object_set_new(o, "AlarmEventRequestorReceiveDate", col_time(st, 25));
+    json_object_set_new(o, "AlarmEventCallToPremisesIndicator",
+                        json_boolean(sqlite3_column_int(st, 10)));
+    json_object_set_new(o, "AlarmEventPermit", col_text(st, 5));
+    json_object_set_new(o, "AlarmEventDispatchAgency", col_text(st, 4));
+    json_object_set_new(o, "AlarmMonitoringServiceProvider", json_pack("{s:o,s:o,s:o}",
+                        "name", col_text(st, 8), "operator", col_text(st, 9),
+                        "receive_time", col_time(st, 25)));
+    json_object_set_new(o, "AlarmConfirmation", json_pack("{s:o,s:o}",
+                        "method", col_text(st, 11), "call_to_premises_result", col_text(st, 12)));
+    json_object_set_new(o, "Location", col_text(st, 6));
+    json_object_set_new(o, "Account", col_text(st, 26));
+    json_object_set_new(o, "DispatchRequestedDate", col_time(st, 13));
+    json_object_set_new(o, "PsapStatus", col_text(st, 14));
+    json_object_set_new(o, "PsapEventNumber", col_text(st, 15));
+    json_object_set_new(o, "PsapRejectReason", col_text(st, 16));
+    json_object_set_new(o, "PsapAcceptedDate", col_time(st, 18));
+    json_object_set_new(o, "PsapDispatchedDate", col_time(st, 20));
+    json_object_set_new(o, "PsapArrivedDate", col_time(st, 21));
+    json_object_set_new(o, "PsapClosedDate", col_time(st, 22));
+    json_object_set_new(o, "PsapDisposition", col_text(st, 17));
+    json_object_set_new(o, "CancelRequestedDate", col_time(st, 23));
+    json_object_set_new(o, "CancelConfirmedBy", col_text(st, 24));
+    return o;
+}
+
+static json_t *dispatch_obj(struct stn_store *s, int64_t id, int *rc)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+            "SELECT d.category, d.audible, d.location_category, d.details, d.agency, d.permit,"
+            " d.address, d.callback_phone, d.provider_name, d.operator, d.call_to_premises,"
+            " d.confirmation_method, d.call_to_premises_result, d.requested_at_ms,"
+            " d.psap_status, d.psap_event_number, d.reject_reason, d.psap_disposition,"
+            " d.accepted_at_ms, d.rejected_at_ms, d.dispatched_at_ms, d.arrived_at_ms,"
+            " d.psap_closed_at_ms, d.cancel_requested_at_ms, d.cancel_confirmed_by,"
+            " a.received_at_ms, a.account"
+            " FROM dispatches d JOIN alarms a ON a.id=d.alarm_id WHERE d.alarm_id=?",
+            -1, &st, NULL) != SQLITE_OK) {
+        *rc = STN_E_STORE;
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    int r = sqlite3_step(st);
+    json_t *o = r == SQLITE_ROW ? dispatch_row(st) : NULL;
+    sqlite3_finalize(st);
+    *rc = r == SQLITE_ROW ? (o ? 0 : STN_E_NOMEM) : r == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    return o;
+}
+
+int stn_dispatch_json(struct stn_store *s, int64_t id, void **out)
+{
+    int rc = 0;
+    json_t *o = dispatch_obj(s, id, &rc);
+    if (rc)
+        return rc;
+    *out = o;
+    return 0;
+}
+
+/* ---- the change log (live stream) ------------------------------------- */
+
+int stn_store_data_version(struct stn_store *s, int64_t *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : STN_E_STORE;
+}
+
+int stn_alarm_changes_range(struct stn_store *s, int64_t *oldest, int64_t *latest)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(min(seq),0), coalesce(max(seq),0)"
+                           " FROM alarm_changes", -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *oldest = sqlite3_column_int64(st, 0);
+        *latest = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : STN_E_STORE;
+}
+
+int stn_alarm_changes_each(struct stn_store *s, int64_t after, int64_t limit,
+                           int (*fn)(void *ctx, int64_t seq, int64_t alarm_id), void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT max(seq) AS m, alarm_id FROM alarm_changes"
+                           " WHERE seq > ?1 GROUP BY alarm_id ORDER BY m LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : STN_E_STORE;
+}
+
+/* ---- operators and verbal passcodes ------------------------------------ */
+
+/* No look-alikes (0/O/o, 1/l/I/i): a password is read off a screen and typed. */
+static const char password_alphabet[] = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+static bool valid_operator_name(const char *n)
+{
+    size_t len = n ? strlen(n) : 0;
+    if (len < 1 || len > STN_OPERATOR_NAME_MAX || !isalnum((unsigned char)n[0]))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)n[i]) && n[i] != '.' && n[i] != '_' && n[i] != '-')
+            return false;
+    return true;
+}
+
+static bool valid_role(const char *r)
+{
+    return r && (!strcmp(r, "operator") || !strcmp(r, "supervisor") || !strcmp(r, "admin"));
+}
+
+/* A new password and its argon2id hash; the caller wipes both. */
+static int new_password(char pw[STN_PASSWORD_LEN + 1], char hash[crypto_pwhash_STRBYTES])
+{
+    if (sodium_init() < 0)
+        return STN_E_STORE;
+    for (size_t i = 0; i < STN_PASSWORD_LEN; i++)
+        pw[i] = password_alphabet[randombytes_uniform(sizeof password_alphabet - 1)];
+    pw[STN_PASSWORD_LEN] = '\0';
+    if (crypto_pwhash_str_alg(hash, pw, STN_PASSWORD_LEN, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return STN_E_NOMEM;
+    return 0;
+}
+
+static int operator_write(struct stn_store *s, const char *sql, const char *name,
+                          const char *role, const char *hash, int64_t flag)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    bind_opt(st, 2, role);
+    bind_opt(st, 3, hash);
+    sqlite3_bind_int64(st, 4, flag);
+    sqlite3_bind_int64(st, 5, now_ms());
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_err(s->db, rc);
+    return sqlite3_changes(s->db) ? 0 : STN_E_NOTFOUND;
+}
+
+int stn_operator_add(struct stn_store *s, const char *name, const char *role,
+                     char password[STN_PASSWORD_LEN + 1])
+{
+    if (!valid_operator_name(name) || !valid_role(role))
+        return STN_E_INVAL;
+    char hash[crypto_pwhash_STRBYTES];
+    int rc = new_password(password, hash);
+    if (rc == 0)
+        rc = operator_write(s, "INSERT INTO operators (name, role, password_hash, disabled,"
+                               " created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                            name, role, hash, 0);
+    sodium_memzero(hash, sizeof hash);
+    if (rc)
+        sodium_memzero(password, STN_PASSWORD_LEN + 1);
+    return rc;
+}
+
+int stn_operator_reset(struct stn_store *s, const char *name, char password[STN_PASSWORD_LEN + 1])
+{
+    if (!valid_operator_name(name))
+        return STN_E_NOTFOUND;
+    char hash[crypto_pwhash_STRBYTES];
+    int rc = new_password(password, hash);
+    if (rc == 0)
+        rc = operator_write(s, "UPDATE operators SET password_hash=?3, updated_at_ms=?5"
+                               " WHERE name=?1 AND ?2 IS NULL AND ?4=0", name, NULL, hash, 0);
+    sodium_memzero(hash, sizeof hash);
+    if (rc)
+        sodium_memzero(password, STN_PASSWORD_LEN + 1);
+    return rc;
+}
+
+int stn_operator_set_disabled(struct stn_store *s, const char *name, bool disabled)
+{
+    if (!valid_operator_name(name))
+        return STN_E_NOTFOUND;
+    return operator_write(s, "UPDATE operators SET disabled=?4, updated_at_ms=?5"
+                             " WHERE name=?1 AND ?2 IS NULL AND ?3 IS NULL",
+                          name, NULL, NULL, disabled);
+}
+
+int stn_operators_json(struct stn_store *s, void **out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT name, role, disabled, created_at_ms FROM operators"
+                           " ORDER BY name", -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:o,s:o,s:b,s:o}", "name", col_text(st, 0), "role",
+                              col_text(st, 1), "disabled", sqlite3_column_int(st, 2),
+                              "created_at", col_time(st, 3));
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return STN_E_STORE;
+    }
+    *out = arr;
+    return 0;
+}
+
+int stn_operator_role(struct stn_store *s, const char *name, char role[16])
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT role FROM operators WHERE name=? AND disabled=0",
+                           -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(role, 16, "%s", col_str(st, 0, ""));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+}
+
+/* A hash of random bytes no one knows: checked in place of a missing one so
+ * that "no such operator" and "no duress passcode" take the usual time. */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static void dummy_hash_make(void)
+{
+    unsigned char r[32];
+    if (sodium_init() < 0)
+        return;
+    randombytes_buf(r, sizeof r);
+    if (crypto_pwhash_str_alg(dummy_hash, (const char *)r, sizeof r,
+                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
+        dummy_hash[0] = '\0';
+    sodium_memzero(r, sizeof r);
+}
+
+static bool hash_matches(const char *hash, const char *pw, size_t len)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, dummy_hash_make);
+    bool real = hash && *hash;
+    const char *h = real ? hash : dummy_hash;
+    if (!*h)
+        return false;
+    return crypto_pwhash_str_verify(h, pw, len) == 0 && real;
+}
+
+int stn_operator_login(struct stn_store *s, const char *name, const char *password,
+                       size_t len, char role[16])
+{
+    char hash[crypto_pwhash_STRBYTES] = "";
+    char r[16] = "";
+    bool disabled = true;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT role, password_hash, disabled FROM operators"
+                           " WHERE name=?", -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(r, sizeof r, "%s", col_str(st, 0, ""));
+        snprintf(hash, sizeof hash, "%s", col_str(st, 1, ""));
+        disabled = sqlite3_column_int(st, 2) != 0;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return STN_E_STORE;
+    bool ok = hash_matches(hash, password, len) && !disabled;
+    sodium_memzero(hash, sizeof hash);
+    if (!ok)
+        return STN_E_NOTFOUND;
+    memcpy(role, r, sizeof r);
+    return 0;
+}
+
+const char *stn_passcode_result_name(enum stn_passcode_result r)
+{
+    switch (r) {
+    case STN_PASSCODE_NORMAL: return "normal";
+    case STN_PASSCODE_DURESS: return "duress";
+    default:                  return "no_match";
+    }
+}
+
+int stn_passcode_check(struct stn_store *s, const char *number, const char *passcode,
+                       size_t len, enum stn_passcode_result *out)
+{
+    char num[DC09_ACCOUNT_MAX + 1];
+    if (valid_number(number, num) || !passcode)
+        return STN_E_INVAL;
+    char normal[crypto_pwhash_STRBYTES] = "", duress[crypto_pwhash_STRBYTES] = "";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT passcode_hash, duress_passcode_hash FROM accounts"
+                           " WHERE number=?", -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(normal, sizeof normal, "%s", col_str(st, 0, ""));
+        snprintf(duress, sizeof duress, "%s", col_str(st, 1, ""));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    /* both always: the time taken must not say which one matched */
+    bool is_normal = hash_matches(normal, passcode, len);
+    bool is_duress = hash_matches(duress, passcode, len);
+    sodium_memzero(normal, sizeof normal);
+    sodium_memzero(duress, sizeof duress);
+    /* the same words set as both: the duress meaning wins (the safe reading) */
+    *out = is_duress ? STN_PASSCODE_DURESS : is_normal ? STN_PASSCODE_NORMAL
+                                                      : STN_PASSCODE_NO_MATCH;
     return 0;
 }

@@ -123,6 +123,7 @@ static const char *const migrations[] = {
     "  cancel_requested_at_ms INTEGER, cancel_confirmed_by TEXT);"
     "CREATE TABLE alarm_changes ("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT, alarm_id INTEGER NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE INDEX alarm_changes_alarm ON alarm_changes(alarm_id, seq);"
     "CREATE TRIGGER alarms_changed_ins AFTER INSERT ON alarms BEGIN"
     "  INSERT INTO alarm_changes (alarm_id, at_ms) VALUES (new.id,"
     "   CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;"

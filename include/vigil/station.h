@@ -200,6 +200,9 @@ int stn_operator_reset(struct stn_store *s, const char *name,
                        char password[STN_PASSWORD_LEN + 1]);      /* NOTFOUND */
 int stn_operator_set_disabled(struct stn_store *s, const char *name, bool disabled);
 int stn_operators_json(struct stn_store *s, void **out);  /* [{name, role, disabled, created_at}] */
+/* The role of an operator who exists and is not disabled; STN_E_NOTFOUND
+ * otherwise (a session of a disabled operator ends at its next request). */
+int stn_operator_role(struct stn_store *s, const char *name, char role[16]);
 /* A login: 0 and role filled ("operator", "supervisor", "admin") when the
  * name exists, is not disabled and the password matches; STN_E_NOTFOUND
  * otherwise (one answer for every failure, in about the same time). */

@@ -1,0 +1,148 @@
+/*
+ * vigil-console — the operators' program: the HTTP API and the live web
+ * console over vigil-station's store (docs/console.md). A process apart
+ * from vigil-station on purpose: its crash, hang or overload never stops
+ * the receiver ACKing. It reads the store and sends every alarm action to
+ * the station's control socket; it never writes alarm state itself.
+ *
+ * This file: arguments, configuration, start in order (store, sessions,
+ * change poller, presence, HTTP), wait for SIGTERM / SIGINT, stop in the
+ * reverse order, exit 0. Must never log a password, passcode, session or
+ * CSRF token.
+ */
+#include "console.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vigil-console -c FILE [--test-config]\n"
+               "  -c FILE          the configuration (the same file as vigil-station's)\n"
+               "  --test-config    validate the configuration and exit (0 valid, 2 invalid)\n");
+}
+
+static int open_stores(struct con_app *app)
+{
+    char msg[512];
+    if (stn_store_open(&app->cfg, &app->store, msg, sizeof msg) != 0) {
+        CON_ERROR("main", "%s", msg);
+        return CON_E_START;
+    }
+    for (size_t i = 0; i < CON_HASH_SLOTS; i++) {
+        if (stn_store_open(&app->cfg, &app->slots[i].st, msg, sizeof msg) != 0) {
+            CON_ERROR("main", "%s", msg);
+            return CON_E_START;
+        }
+    }
+    return 0;
+}
+
+static void close_stores(struct con_app *app)
+{
+    for (size_t i = 0; i < CON_HASH_SLOTS; i++)
+        stn_store_close(app->slots[i].st);
+    stn_store_close(app->store);
+}
+
+static int start(struct con_app *app)
+{
+    if (open_stores(app) != 0 || con_sessions_create(&app->cfg, &app->sessions) != 0 ||
+        con_changes_start(app) != 0 || con_presence_start(app) != 0)
+        return CON_E_START;
+    uint16_t port = 0;
+    if (con_http_start(app, &port) != 0)
+        return CON_E_START;
+    /* the host as configured, the port as bound (port 0 picks one) */
+    char host[CONF_VALUE_MAX];
+    snprintf(host, sizeof host, "%s", app->cfg.http_listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    CON_INFO("main", "listening http %s:%u%s", host, (unsigned)port, app->tls ? " (TLS)" : "");
+    return 0;
+}
+
+static void stop(struct con_app *app)
+{
+    atomic_store(&app->stopping, true);
+    if (app->changes)
+        con_changes_wake(app->changes);   /* streams end their wait */
+    /* a moment for the streams to write their last chunk: a page sees a
+     * clean end (and reconnects elsewhere), not a broken transfer */
+    struct timespec tick = { .tv_nsec = 10 * 1000000L };
+    for (int i = 0; i < 100 && atomic_load(&app->streams) > 0; i++)
+        nanosleep(&tick, NULL);
+    con_http_stop(app);
+    con_presence_stop(app);
+    con_changes_stop(app);
+    con_sessions_destroy(app->sessions);
+    close_stores(app);
+}
+
+static int wait_for_signal(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    return sig;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool test = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else if (strcmp(argv[i], "--test-config") == 0) {
+            test = true;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "vigil-console: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!path) {
+        usage(stderr);
+        return 2;
+    }
+    static struct con_app app;   /* large (config paths); lives for the whole run */
+    struct conf_error err = { 0 };
+    if (stn_config_load(path, &app.cfg, &err) != 0) {
+        fprintf(stderr, "vigil-console: %s\n", err.msg);
+        return 2;
+    }
+    if (test) {
+        printf("%s: configuration valid\n", path);
+        return 0;
+    }
+    stn_log_set_level(app.cfg.log_level);
+    /* signals go to sigwait here only; every thread started below inherits the mask */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    pthread_mutex_init(&app.store_mu, NULL);
+    pthread_mutex_init(&app.slot_mu, NULL);
+    pthread_cond_init(&app.slot_cv, NULL);
+    if (start(&app) != 0) {
+        stop(&app);
+        return 1;
+    }
+    int sig = wait_for_signal();
+    CON_INFO("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    stop(&app);
+    CON_INFO("main", "exit 0");
+    return 0;
+}
