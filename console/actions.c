@@ -12,6 +12,7 @@
  */
 #include "console.h"
 #include "vigil/alarm.h"
+#include "vigil/dc09.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -284,4 +285,65 @@ enum MHD_Result con_action(struct con_app *app, struct MHD_Connection *c, struct
     }
     json_decref(req);
     return out;
+}
+
+/* ---- an unknown account's signals, assigned to a new account ------------------- */
+
+struct account_ctx { const char *number; void *out; };
+
+static int rd_account_obj(struct stn_store *st, void *ctx)
+{
+    struct account_ctx *x = ctx;
+    return stn_account_json(st, x->number, &x->out);
+}
+
+/* POST /api/accounts {"number","name","address","phone"} (supervisor): the
+ * station creates it (keyless: an installer keys it with `vigil account
+ * edit`), so the signals of a panel not yet registered are received. */
+enum MHD_Result con_account_create(struct con_app *app, struct MHD_Connection *c,
+                                   struct con_req *r)
+{
+    enum alm_role role = ALM_ROLE_NONE;
+    if (alm_role_parse(r->session.role, &role) != 0 || role < ALM_ROLE_SUPERVISOR)
+        return con_reply_error(c, 403, "creating an account needs a supervisor");
+    json_t *body = r->body_len ? json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL)
+                               : NULL;
+    json_t *req = json_pack("{s:s,s:s,s:s}", "op", "account_create",
+                            "operator", r->session.name, "role", r->session.role);
+    struct field_err e = { 0 };
+    bool ok = json_is_object(body) || bad(&e, 400, "the body must be a JSON object");
+    ok = ok && need_text(body, req, "number", &e) && need_text(body, req, "name", &e) &&
+         opt_text(body, req, "address", 200, &e) && opt_text(body, req, "phone", 40, &e);
+    char num[DC09_ACCOUNT_MAX + 1] = "";
+    const char *given = json_string_value(json_object_get(body, "number"));
+    size_t glen = given ? strlen(given) : 0;
+    if (ok && (glen < 3 || glen > DC09_ACCOUNT_MAX ||
+               strspn(given, "0123456789abcdefABCDEF") != glen))
+        ok = bad(&e, 400, "number: 3 to 16 hex digits");
+    for (size_t i = 0; ok && i <= glen; i++)
+        num[i] = (char)(given[i] >= 'a' && given[i] <= 'f' ? given[i] - 32 : given[i]);
+    json_decref(body);
+    if (!req)
+        return con_reply_error(c, 500, "out of memory");
+    if (!ok) {
+        json_decref(req);
+        return con_reply_error(c, e.status, e.msg);
+    }
+    json_t *reply = NULL;
+    int rc = con_ctl_call(app->cfg.control_socket_path, req, &reply);
+    json_decref(req);
+    if (rc)
+        return con_reply_error(c, 503, "the station did not answer: nothing was changed");
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        const char *why = json_string_value(json_object_get(reply, "error"));
+        unsigned status = status_of_code(json_string_value(json_object_get(reply, "code")));
+        enum MHD_Result out = con_reply_error(c, status, why ? why : "refused by the station");
+        json_decref(reply);
+        return out;
+    }
+    json_decref(reply);
+    struct account_ctx x = { .number = num };
+    if ((rc = con_read(app, rd_account_obj, &x)) != 0)
+        return con_reply_store_err(c, rc);
+    return con_reply_json(c, 201, x.out);
 }

@@ -166,6 +166,8 @@ enum MHD_Result con_api_operators(struct con_app *app, struct MHD_Connection *c,
 
 /* ---- actions.c: the alarm actions (POST) --------------------------------- */
 
+enum MHD_Result con_account_create(struct con_app *app, struct MHD_Connection *c,
+                                   struct con_req *r);
 enum MHD_Result con_action(struct con_app *app, struct MHD_Connection *c, struct con_req *r,
                            int64_t id, const char *action);
 

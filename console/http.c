@@ -210,7 +210,9 @@ static enum MHD_Result route_api(struct con_app *app, struct MHD_Connection *c,
     if (strncmp(url, "/api/alarms/", 12) == 0)
         return route_alarm(app, c, r, method, url + 12);
     if (route_is(url, "/api/accounts"))
-        return is(method, "GET") ? con_api_accounts(app, c, NULL) : method_not_allowed(c);
+        return is(method, "GET")    ? con_api_accounts(app, c, NULL)
+               : is(method, "POST") ? con_account_create(app, c, r)
+                                    : method_not_allowed(c);
     if (strncmp(url, "/api/accounts/", 14) == 0)
         return is(method, "GET") ? con_api_accounts(app, c, url + 14) : method_not_allowed(c);
     if (route_is(url, "/api/events"))

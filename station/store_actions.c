@@ -19,7 +19,7 @@
 
 enum {
     A_VIEW, A_STEPS, A_UPDATE, A_TICK, A_HISTORY, A_DISPATCH_NEW, A_PSAP, A_CANCEL,
-    A_HELD, A_SAVEPOINT, A_RELEASE_SP, A_ROLLBACK_SP, A_COUNT
+    A_HELD, A_ACCOUNT_NEW, A_ACCOUNT_NOTE, A_SAVEPOINT, A_RELEASE_SP, A_ROLLBACK_SP, A_COUNT
 };
 
 static const char *const sql_text[A_COUNT] = {
@@ -57,6 +57,14 @@ static const char *const sql_text[A_COUNT] = {
         " WHERE alarm_id = ?1",
     [A_HELD] = "SELECT id, taken_by FROM alarms WHERE state != 'closed' AND taken_by IS NOT NULL"
         " AND coalesce(taken_at_ms, 0) < ? LIMIT 256",
+    [A_ACCOUNT_NEW] = "INSERT INTO accounts (number, name, address, phone, created_at_ms,"
+        " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    /* the open unknown-account alarms of that number say what became of them */
+    [A_ACCOUNT_NOTE] = "INSERT INTO alarm_history (alarm_id, at_ms, operator, action, detail)"
+        " SELECT id, ?2, ?3, 'account_created', 'account ' || ?1 || ' created: its signals are"
+        " now received' FROM alarms WHERE state != 'closed' AND kind = 'unknown_account'"
+        " AND upper(account) = ?1",   /* the open alarms only (partial index alarms_open);
+                                       * a panel may have sent its number in lower case */
     [A_SAVEPOINT] = "SAVEPOINT ctl",
     [A_RELEASE_SP] = "RELEASE ctl",
     [A_ROLLBACK_SP] = "ROLLBACK TO ctl",
@@ -360,12 +368,76 @@ static int sp(struct stn_actstore *a, int which)
     return done(a->st[which]);
 }
 
+/* An unknown account's signals, assigned to a new account by a supervisor
+ * (docs/console.md, POST /api/accounts). Keyless until an installer keys it
+ * with `vigil account edit`: a key never travels through the web. */
+static int create_account(struct stn_actstore *a, struct stn_job *j, struct stn_ctl_req *q,
+                          json_t *o)
+{
+    char num[DC09_ACCOUNT_MAX + 1];
+    const char *number = str(o, "number"), *name = str(o, "name"), *who = str(o, "operator");
+    enum alm_role role = ALM_ROLE_NONE;
+    if (!number || stn_account_number_norm(number, num) != 0 || !name || !name[0] || !who ||
+        alm_role_parse(str(o, "role"), &role) != 0) {
+        set_reply(q, ALM_E_INVALID, "account_create needs number (3-16 hex digits), name, "
+                  "operator and role");
+        return 0;
+    }
+    if (role < ALM_ROLE_SUPERVISOR) {
+        set_reply(q, ALM_E_FORBIDDEN, "creating an account needs a supervisor");
+        return 0;
+    }
+    int rc = sp(a, A_SAVEPOINT);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = a->st[A_ACCOUNT_NEW];
+    sqlite3_bind_text(s, 1, num, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+    bind_str(s, 3, str(o, "address"));
+    bind_str(s, 4, str(o, "phone"));
+    sqlite3_bind_int64(s, 5, j->now_ms);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "account %s exists", num);
+        set_reply(q, ALM_E_CONFLICT, msg);
+        rc = sp(a, A_ROLLBACK_SP);
+    } else if (rc == SQLITE_DONE) {
+        sqlite3_stmt *n = a->st[A_ACCOUNT_NOTE];
+        sqlite3_bind_text(n, 1, num, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(n, 2, j->now_ms);
+        sqlite3_bind_text(n, 3, who, -1, SQLITE_TRANSIENT);
+        rc = done(n);
+        if (rc == 0) {
+            set_reply(q, 0, NULL);
+            j->force_accounts = true;   /* the receiver takes it on after this commit */
+            STN_INFO("accounts", "account %s created by %s", num, who);
+        } else {
+            q->reply[0] = '\0';
+            rc = sp(a, A_ROLLBACK_SP);
+        }
+    } else {
+        q->reply[0] = '\0';
+        rc = sp(a, A_ROLLBACK_SP);
+    }
+    int rc2 = sp(a, A_RELEASE_SP);
+    return rc ? rc : rc2;
+}
+
 /* Returns non-zero only for a failure that loses the whole transaction. */
 static int run_request(struct stn_actstore *a, struct stn_job *j, struct stn_ctl_req *q)
 {
     char msg[256] = "";
     json_error_t jerr;
     json_t *o = json_loadb((const char *)j->arena + q->line_off, q->line_len, 0, &jerr);
+    const char *op = o ? str(o, "op") : NULL;
+    if (op && strcmp(op, "account_create") == 0) {
+        int rc = create_account(a, j, q, o);
+        json_decref(o);
+        return rc;
+    }
     int64_t id = 0;
     struct alm_request r;
     struct req_extra x;

@@ -147,7 +147,7 @@ int stn_parse_since(const char *s, int64_t now_ms, int64_t *out_ms)
 
 /* ---- accounts ----------------------------------------------------------- */
 
-static int valid_number(const char *n, char out[DC09_ACCOUNT_MAX + 1])
+int stn_account_number_norm(const char *n, char out[DC09_ACCOUNT_MAX + 1])
 {
     size_t len = strlen(n);
     if (len < 3 || len > DC09_ACCOUNT_MAX)
@@ -188,7 +188,7 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
                         const struct stn_account_input *in, bool add)
 {
     char num[DC09_ACCOUNT_MAX + 1];
-    if (valid_number(number, num))
+    if (stn_account_number_norm(number, num))
         return STN_E_INVAL;
     if (in->has_key && in->key_len && in->key_len != 16 && in->key_len != 24 && in->key_len != 32)
         return STN_E_INVAL;
@@ -282,7 +282,7 @@ static int simple_exec(struct stn_store *s, const char *sql, const char *number,
                        const char *t1, int64_t i1, bool has_i1, bool need_change)
 {
     char num[DC09_ACCOUNT_MAX + 1];
-    if (valid_number(number, num))
+    if (stn_account_number_norm(number, num))
         return STN_E_INVAL;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -304,7 +304,7 @@ static int simple_exec(struct stn_store *s, const char *sql, const char *number,
 static bool account_exists(struct stn_store *s, const char *number)
 {
     char num[DC09_ACCOUNT_MAX + 1];
-    if (valid_number(number, num))
+    if (stn_account_number_norm(number, num))
         return false;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM accounts WHERE number=?", -1, &st, NULL))
@@ -367,7 +367,7 @@ int stn_account_contact_add_user(struct stn_store *s, const char *number, const 
                                  int64_t user_number)
 {
     char num[DC09_ACCOUNT_MAX + 1];
-    if (valid_number(number, num) || !name || !*name || !phone || !*phone ||
+    if (stn_account_number_norm(number, num) || !name || !*name || !phone || !*phone ||
         user_number < -1 || user_number > 9999)
         return STN_E_INVAL;
     if (!account_exists(s, number))
@@ -607,7 +607,7 @@ int stn_accounts_json(struct stn_store *s, void **out)
 int stn_account_json(struct stn_store *s, const char *number, void **out)
 {
     char num[DC09_ACCOUNT_MAX + 1];
-    if (valid_number(number, num))
+    if (stn_account_number_norm(number, num))
         return STN_E_INVAL;
     char sql[512];
     snprintf(sql, sizeof sql, "%s WHERE number=?", account_cols);
@@ -664,7 +664,7 @@ int stn_events_each(struct stn_store *s, const struct stn_event_filter *f,
                     int (*fn)(void *ctx, void *obj), void *ctx)
 {
     char num[DC09_ACCOUNT_MAX + 1] = "";
-    if (f->account && valid_number(f->account, num))
+    if (f->account && stn_account_number_norm(f->account, num))
         return STN_E_INVAL;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
@@ -1476,7 +1476,7 @@ int stn_passcode_check(struct stn_store *s, const char *number, const char *pass
                        size_t len, enum stn_passcode_result *out)
 {
     char num[DC09_ACCOUNT_MAX + 1];
-    if (valid_number(number, num) || !passcode)
+    if (stn_account_number_norm(number, num) || !passcode)
         return STN_E_INVAL;
     char normal[crypto_pwhash_STRBYTES] = "", duress[crypto_pwhash_STRBYTES] = "";
     sqlite3_stmt *st;

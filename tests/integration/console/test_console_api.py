@@ -503,6 +503,42 @@ def test_accounts_events_signals(ctx):
     assert any(str(s.get("account")).upper() == "BADC0DE" for s in r.json), r
 
 
+def test_unknown_signals_assigned_to_new_account(ctx):
+    """A panel not yet registered: its duress is refused (DUH) and listed among
+    the signals; a supervisor creates its account from the console (an operator
+    may not), and its next frame is received."""
+    rig = ctx.shared
+    v = vc.v
+    v.expect_duh(rig.st.exchange(v.cid(5, "c0ffee", "1121 01 002")), 5, "c0ffee")
+    op = rig.client("olga")
+    sup = rig.client("sven", role="supervisor")
+    r = expect(op.get("/api/signals"), 200)
+    sig = [x for x in r.json if str(x.get("account")).upper() == "C0FFEE"]
+    assert sig and sig[0]["reason"] == "unknown_account", r
+    al = rig.cli_alarm("C0FFEE", "unknown_account")
+    assert al["priority"] == 1, al     # an unregistered panel's duress still shows as P1
+    body = {"number": "c0ffee", "name": "New install, Elm St", "address": "9 Elm St"}
+    expect(op.post("/api/accounts", body), 403, "supervisor", what="operator creates an account")
+    expect(sup.post("/api/accounts", body, csrf="nope"), 403, what="account without CSRF")
+    expect(sup.post("/api/accounts", {"number": "xyz", "name": "n"}), 400, what="bad number")
+    expect(sup.post("/api/accounts", {"number": "C0FFEE"}), 400, what="no name")
+    r = expect(sup.post("/api/accounts", body), 201, what="supervisor creates the account")
+    assert r.json["number"] == "C0FFEE" and r.json["name"] == body["name"], r
+    expect(sup.post("/api/accounts", body), 409, "exists", what="created twice")
+    # the receiver takes the account on after that commit: its frames are ACKed
+    deadline = time.monotonic() + 5
+    while True:
+        seq = rig.next_seq("C0FFEE") + 10
+        raw = rig.st.exchange(v.cid(seq, "C0FFEE", "1401 01 002"))
+        if b'"ACK"' in raw:
+            v.expect_ack(raw, seq, "C0FFEE")
+            break
+        assert time.monotonic() < deadline, "new account's frame still refused: %r" % raw
+        time.sleep(0.2)
+    d = expect(sup.get("/api/alarms/%d" % al["id"]), 200).json
+    assert any(h["action"] == "account_created" for h in d["history"]), d["history"]
+
+
 # ---------------------------------------------------------------- live stream
 
 def test_sse_live_and_resume(ctx):
@@ -672,6 +708,7 @@ if __name__ == "__main__":
         test_conflicts_409,
         test_duress_happy_path,
         test_accounts_events_signals,
+        test_unknown_signals_assigned_to_new_account,
         test_sse_live_and_resume,
         test_logout,
         test_login_rate_limit,
