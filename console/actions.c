@@ -184,21 +184,32 @@ static unsigned status_of_code(const char *code)
     return 503;   /* store, busy, or a code this console does not know: nothing changed */
 }
 
+/* Sends one request to the station. 0: it said yes; otherwise *out holds the
+ * reply already queued (the station's refusal as 400/403/404/409, or 503). */
+static int ctl_exchange(struct con_app *app, struct MHD_Connection *c, json_t *req,
+                        enum MHD_Result *out)
+{
+    json_t *reply = NULL;
+    if (con_ctl_call(app->cfg.control_socket_path, req, &reply) != 0) {
+        *out = con_reply_error(c, 503, "the station did not answer: nothing was changed");
+        return -1;
+    }
+    bool ok = json_is_true(json_object_get(reply, "ok"));
+    if (!ok) {
+        const char *why = json_string_value(json_object_get(reply, "error"));
+        unsigned status = status_of_code(json_string_value(json_object_get(reply, "code")));
+        *out = con_reply_error(c, status, why ? why : "refused by the station");
+    }
+    json_decref(reply);
+    return ok ? 0 : -1;
+}
+
 static enum MHD_Result send_action(struct con_app *app, struct MHD_Connection *c, json_t *req,
                                    int64_t id)
 {
-    json_t *reply = NULL;
-    int rc = con_ctl_call(app->cfg.control_socket_path, req, &reply);
-    if (rc)
-        return con_reply_error(c, 503, "the station did not answer: nothing was changed");
-    if (!json_is_true(json_object_get(reply, "ok"))) {
-        const char *why = json_string_value(json_object_get(reply, "error"));
-        unsigned status = status_of_code(json_string_value(json_object_get(reply, "code")));
-        enum MHD_Result r = con_reply_error(c, status, why ? why : "refused by the station");
-        json_decref(reply);
-        return r;
-    }
-    json_decref(reply);
+    enum MHD_Result out;
+    if (ctl_exchange(app, c, req, &out) != 0)
+        return out;
     return con_api_alarm(app, c, id);   /* the fresh detail, after the station's commit */
 }
 
@@ -221,17 +232,9 @@ static int rd_detail(struct stn_store *st, void *ctx)
 static enum MHD_Result send_passcode(struct con_app *app, struct MHD_Connection *c, json_t *req,
                                      int64_t id, enum stn_passcode_result res)
 {
-    json_t *reply = NULL;
-    if (con_ctl_call(app->cfg.control_socket_path, req, &reply) != 0)
-        return con_reply_error(c, 503, "the station did not answer: nothing was changed");
-    if (!json_is_true(json_object_get(reply, "ok"))) {
-        const char *why = json_string_value(json_object_get(reply, "error"));
-        unsigned status = status_of_code(json_string_value(json_object_get(reply, "code")));
-        enum MHD_Result r = con_reply_error(c, status, why ? why : "refused by the station");
-        json_decref(reply);
-        return r;
-    }
-    json_decref(reply);
+    enum MHD_Result out;
+    if (ctl_exchange(app, c, req, &out) != 0)
+        return out;
     struct detail_ctx x = { .id = id };
     int rc = con_read(app, rd_detail, &x);
     if (rc)
@@ -329,19 +332,11 @@ enum MHD_Result con_account_create(struct con_app *app, struct MHD_Connection *c
         json_decref(req);
         return con_reply_error(c, e.status, e.msg);
     }
-    json_t *reply = NULL;
-    int rc = con_ctl_call(app->cfg.control_socket_path, req, &reply);
+    enum MHD_Result out;
+    int rc = ctl_exchange(app, c, req, &out);
     json_decref(req);
-    if (rc)
-        return con_reply_error(c, 503, "the station did not answer: nothing was changed");
-    if (!json_is_true(json_object_get(reply, "ok"))) {
-        const char *why = json_string_value(json_object_get(reply, "error"));
-        unsigned status = status_of_code(json_string_value(json_object_get(reply, "code")));
-        enum MHD_Result out = con_reply_error(c, status, why ? why : "refused by the station");
-        json_decref(reply);
+    if (rc != 0)
         return out;
-    }
-    json_decref(reply);
     struct account_ctx x = { .number = num };
     if ((rc = con_read(app, rd_account_obj, &x)) != 0)
         return con_reply_store_err(c, rc);
