@@ -70,9 +70,15 @@ const struct conf_key stn_config_keys[] = {
     { .name = "ready_file", .type = CONF_STRING, .reloadable = false,
       .offset = OFF(ready_file), .size = sizeof(((struct stn_config *)0)->ready_file),
       .help = "written once listening: lines 'tcp HOST:PORT' and 'udp HOST:PORT'" },
-    { .name = "max_connections", .type = CONF_INT, .min = 1, .max = 1000000, .def = "20000",
+    { .name = "max_connections", .type = CONF_INT, .min = 0, .max = 1000000, .def = "0",
       .reloadable = true, .offset = OFF(max_connections),
-      .help = "TCP connections at once; beyond it a connection is accepted then closed" },
+      .help = "TCP connections at once (0: what the open-file limit allows, up to 20000); "
+              "beyond it the connection that has shown least closes first" },
+    { .name = "max_connections_per_address", .type = CONF_INT, .min = 1, .max = 1000000,
+      .def = "1000", .reloadable = true, .offset = OFF(max_connections_per_address),
+      .programs = "vigil-station",
+      .help = "TCP connections at once from one source address; beyond it a new one is "
+              "accepted then closed" },
     { .name = "frame_bytes_max", .type = CONF_INT, .min = 64, .max = 1024, .def = "1024",
       .reloadable = false, .offset = OFF(frame_bytes_max),
       .help = "longest frame accepted (bytes, LF..CR); longer input is dropped to the next LF" },
@@ -180,7 +186,7 @@ const struct conf_key stn_config_keys[] = {
       .help = "the call-back number police get in dispatch records" },
 };
 const size_t stn_config_nkeys = sizeof stn_config_keys / sizeof stn_config_keys[0];
-_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 36,
+_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 37,
                "config table changed: update packaging/vigil-station.conf and docs/station.md");
 
 static int path_too_long(const char *cfg_path, const char *key, struct conf_error *err)

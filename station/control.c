@@ -11,7 +11,9 @@
  *
  * Must never: let a slow or stopped console block the loop (one request in
  * flight per connection, replies bounded), delay a duress (requests per batch
- * are capped; a full batch answers "busy"), or log a request's text.
+ * are capped; a full batch answers "busy"), hold more than STN_CTL_CONNS_MAX
+ * connections (their descriptors come out of max_connections' reserve), or
+ * log a request's text.
  */
 #include "daemon.h"
 
@@ -63,6 +65,7 @@ static void ctl_close(struct stn_ctl *c)
         return;
     struct stn *s = c->s;
     c->closing = true;
+    s->nctls--;
     if (c->prev) c->prev->next = c->next;
     else s->ctls = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -299,6 +302,15 @@ static void on_connection(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)&c->pipe, on_close);
         return;
     }
+    if (s->nctls >= STN_CTL_CONNS_MAX) {
+        /* their descriptors are part of the reserve max_connections leaves */
+        STN_WARN("control", "more than %u control connections at once: one closed",
+                 STN_CTL_CONNS_MAX);
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->pipe, on_close);
+        return;
+    }
+    s->nctls++;
     c->next = s->ctls;
     if (s->ctls)
         s->ctls->prev = c;

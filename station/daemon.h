@@ -1,7 +1,7 @@
 /*
  * daemon.h — private to vigil-station: the daemon's state shared by its
- * loop-side files (main.c, rx.c, rx_tcp.c, rx_udp.c, accounts.c, commit.c,
- * supervision.c). Everything here is touched only on the libuv loop thread,
+ * loop-side files (main.c, rx.c, rx_tcp.c, conns.c, rx_udp.c, accounts.c,
+ * commit.c, supervision.c). Everything here is touched only on the libuv loop thread,
  * except a job while the commit worker holds it.
  */
 #ifndef STN_DAEMON_H
@@ -59,20 +59,52 @@ struct stn_listener {
     bool tcp_open, udp_open;
 };
 
+/* How much a connection has shown it is a panel (conns.c). Near
+ * max_connections the lowest tier gives its slot up first: bytes that never
+ * made a valid frame cost an attacker nothing, a valid frame costs a CRC, an
+ * accepted frame needs a registered account (and its key, if it has one). */
+enum stn_tier {
+    STN_TIER_SILENT,     /* no frame with a good CRC and length yet */
+    STN_TIER_VALID,      /* valid frames, none accepted for a registered account */
+    STN_TIER_ACCEPTED,   /* at least one frame accepted */
+    STN_TIER_N
+};
+
+/* Connections of one tier, oldest first: SILENT by accept time, the others
+ * by their last valid frame (so the head is the one idle longest). */
+struct stn_conn_list {
+    struct stn_conn *head, *tail;
+    size_t n;
+};
+
+/* Open connections of one source address (conns.c). */
+struct stn_addr_count {
+    struct stn_addr_count *next;   /* hash chain */
+    uint8_t  key[17];              /* family byte + IPv4 or IPv6 address */
+    uint32_t n;
+};
+
+struct stn_addrs {
+    struct stn_addr_count **buckets;
+    size_t nbuckets;               /* power of two, fixed at start */
+};
+
 /* A TCP connection (rx_tcp.c). Freed when closed and no batch item refers to it. */
 struct stn_conn {
     uv_tcp_t tcp;
     struct stn *s;
-    struct stn_conn *prev, *next;
+    struct stn_conn *prev, *next; /* in s->tiers[tier] */
     struct dc09_reader reader;
-    int64_t  last_rx_ms;
-    int64_t  partial_since_ms;    /* 0: not inside a frame */
+    int64_t  last_valid_ms;       /* last frame with a good CRC and length (or accept) */
+    int64_t  partial_since_ms;    /* 0: no bytes pending since the last valid frame */
     int64_t  opened_ms;           /* accepted */
+    struct stn_addr_count *addr;  /* its source address's count (NULL: unknown) */
     uint32_t refs;                /* batch items waiting to answer on it */
+    uint32_t valid_in_read;       /* valid frames in the read being parsed */
+    uint8_t  tier;                /* enum stn_tier */
     bool     closing;
     bool     paused;              /* reading stopped while the batch is full */
     bool     framed;              /* reader quirks set from an accepted frame's account */
-    bool     heard;               /* it has completed a frame */
     uint64_t answered_batch;      /* batch whose replies it got last (the linger's score) */
     char     peer[48];
     uint8_t  buf[];               /* frame_bytes_max */
@@ -84,10 +116,14 @@ struct stn {
     const char *config_path;
     struct stn_listener *listeners;
     size_t nlisteners;
-    struct stn_conn *conns;       /* list head */
+    struct stn_conn_list tiers[STN_TIER_N];   /* open TCP connections */
+    struct stn_addrs addrs;       /* open connections per source address */
+    int64_t  conns_max;           /* max_connections in force (0 in the file: what fits) */
+    uint64_t nofile;              /* the open-file limit, raised at start */
     uv_pipe_t ctl_server;         /* control socket (control.c) */
     bool     ctl_open;
     struct stn_ctl *ctls;         /* its connections */
+    size_t nctls;
     bool     want_lease;          /* the next job checks the take lease */
     size_t nconns;
     struct stn_accounts accounts;
@@ -130,8 +166,9 @@ struct stn {
     int exit_code;
 };
 
-/* rx.c: one frame from TCP (conn) or UDP (l + peer) */
-void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
+/* rx.c: one frame from TCP (conn) or UDP (l + peer); true when its CRC and
+ * length were good (whatever became of it): the sender speaks DC-09 */
+bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                   const struct sockaddr *peer, const uint8_t *frame, size_t len);
 /* rx_tcp.c */
 int  stn_tcp_listen(struct stn *s, struct stn_listener *l, const struct sockaddr *addr);
@@ -141,6 +178,30 @@ void stn_tcp_sweep(struct stn *s, int64_t now_ms);
 void stn_tcp_pause_all_resume(struct stn *s);
 void stn_conn_send(struct stn_conn *c, const uint8_t *p, size_t len);
 void stn_tcp_stop(struct stn *s);
+/* conns.c: the table of open connections, its tiers and per-address counts */
+int  stn_conns_init(struct stn *s);
+void stn_conns_free(struct stn *s);
+void stn_conns_link(struct stn *s, struct stn_conn *c);     /* a new connection, SILENT */
+void stn_conns_unlink(struct stn *s, struct stn_conn *c);
+/* A valid frame arrived on c (accepted: for a registered account): tier up, last in line. */
+void stn_conns_heard(struct stn *s, struct stn_conn *c, bool accepted, int64_t now_ms);
+/* The connection to close so a new one fits: lowest tier, then idle longest. */
+struct stn_conn *stn_conns_victim(const struct stn *s);
+/* Counts a new connection from addr against max_connections_per_address:
+ * 0 and *out set, or STN_E_INVAL when that address is at its limit. */
+int  stn_addrs_take(struct stn *s, const struct sockaddr *addr, struct stn_addr_count **out);
+void stn_addrs_release(struct stn *s, struct stn_addr_count *a);
+/* Raises the open-file soft limit to the hard one; returns the limit now. */
+uint64_t stn_nofile_raise(void);
+uint64_t stn_nofile_now(void);       /* the soft limit (0: unknown) */
+/* Descriptors kept for everything but DC-09 connections (store, logs, ...). */
+uint64_t stn_fd_reserve(size_t nlisteners);
+/* The max_connections to run with: `want` (0: what fits, at most
+ * STN_CONNS_AUTO_MAX) if it fits under nofile beside the reserve; otherwise
+ * STN_E_CONFIG and a message with the numbers. */
+#define STN_CONNS_AUTO_MAX 20000
+int  stn_conns_fit(int64_t want, uint64_t nofile, size_t nlisteners, int64_t *out,
+                   char *msg, size_t cap);
 /* rx_udp.c */
 int  stn_udp_listen(struct stn *s, struct stn_listener *l, const struct sockaddr *addr);
 void stn_udp_send(struct stn_listener *l, const void *peer, const uint8_t *p, size_t len);
@@ -153,7 +214,9 @@ bool stn_commit_idle(const struct stn *s);
 bool stn_pending_full(const struct stn *s);
 /* main.c: a PASSIVE checkpoint on the thread pool, unless one runs */
 void stn_ckpt_kick(struct stn *s);
-/* control.c */
+/* control.c: at most this many control connections at once (the console
+ * opens one per request); counted in the open-file reserve */
+#define STN_CTL_CONNS_MAX 64u
 int  stn_control_listen(struct stn *s);
 void stn_control_stop(struct stn *s);
 void stn_control_answer(struct stn *s, struct stn_job *j);

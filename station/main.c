@@ -50,6 +50,7 @@ void stn_log_counters(const struct stn *s)
              "unknown_accounts=%llu duplicates=%llu throttled=%llu batch_full_drops=%llu "
              "polls=%llu commits=%llu commit_failures=%llu events_stored=%llu "
              "conns_open=%llu conns_accepted=%llu conns_refused=%llu conns_timed_out=%llu "
+             "conns_evicted=%llu accept_failures=%llu log_dropped=%llu log_suppressed=%llu "
              "udp_rx=%llu alloc_bytes=%zu batch_avg=%.1f commit_ms_avg=%.3f commit_ms_max=%.3f "
              "commit_ms_p50=%.1f commit_ms_p99=%.1f "
              "wait_ms_avg=%.3f to_worker_ms_avg=%.3f rows_ms_avg=%.3f to_loop_ms_avg=%.3f answer_ms_avg=%.3f "
@@ -66,7 +67,9 @@ void stn_log_counters(const struct stn *s)
              (unsigned long long)c->commits, (unsigned long long)c->commit_failures,
              (unsigned long long)c->events_stored, (unsigned long long)c->conns_open,
              (unsigned long long)c->conns_accepted, (unsigned long long)c->conns_refused,
-             (unsigned long long)c->conns_timed_out, (unsigned long long)c->udp_rx,
+             (unsigned long long)c->conns_timed_out, (unsigned long long)c->conns_evicted,
+             (unsigned long long)c->accept_failures, (unsigned long long)stn_log_dropped(),
+             (unsigned long long)stn_log_suppressed(), (unsigned long long)c->udp_rx,
              stn_alloc_bytes(),
              c->commits ? (double)c->committed_items / (double)c->commits : 0.0,
              c->commits ? (double)c->commit_us_total / (double)c->commits / 1000.0 : 0.0,
@@ -214,8 +217,9 @@ static void close_walk(uv_handle_t *h, void *arg)
 
 static void conn_close_all(struct stn *s)
 {
-    while (s->conns)
-        stn_conn_close(s->conns);
+    for (int t = 0; t < STN_TIER_N; t++)
+        while (s->tiers[t].head)
+            stn_conn_close(s->tiers[t].head);
 }
 
 static void maybe_finish(struct stn *s)
@@ -265,6 +269,25 @@ static void begin_stop(struct stn *s, const char *why)
 
 /* ---- reload ----------------------------------------------------------- */
 
+/* After a reload: max_connections must still fit the open-file limit; one
+ * that does not is refused and the one in force stays. */
+static void refit_connections(struct stn *s)
+{
+    int64_t max = 0;
+    char msg[400];
+    if (stn_conns_fit(s->cfg.max_connections, s->nofile, s->nlisteners, &max, msg,
+                      sizeof msg) != 0) {
+        STN_ERROR("config", "reload: %s; max_connections stays %lld", msg,
+                  (long long)s->conns_max);
+        s->cfg.max_connections = s->conns_max;
+        return;
+    }
+    if (max != s->conns_max)
+        STN_INFO("config", "max_connections %lld (was %lld)", (long long)max,
+                 (long long)s->conns_max);
+    s->conns_max = max;
+}
+
 static void reload(struct stn *s)
 {
     struct stn_config n;
@@ -287,7 +310,35 @@ static void reload(struct stn *s)
         }
     }
     stn_log_set_level(s->cfg.log_level);
+    refit_connections(s);
     STN_INFO("config", "reloaded %s: %d keys changed", s->config_path, applied);
+}
+
+/* The open-file limit lowered under the running station (prlimit): run with
+ * what still fits rather than let accept(2) fail, because libuv then accepts
+ * and closes the waiting connections without telling us (they would go
+ * unanswered and uncounted). */
+static void follow_nofile(struct stn *s)
+{
+    uint64_t lim = stn_nofile_now();
+    if (lim == 0 || lim == s->nofile)
+        return;
+    s->nofile = lim;
+    int64_t max = 0;
+    char msg[400];
+    if (stn_conns_fit(s->cfg.max_connections, lim, s->nlisteners, &max, msg, sizeof msg) == 0) {
+        STN_WARN("main", "the open-file limit is now %llu: max_connections %lld",
+                 (unsigned long long)lim, (long long)max);
+    } else {
+        (void)stn_conns_fit(0, lim, s->nlisteners, &max, msg, sizeof msg);
+        max = max > 0 ? max : 1;
+        STN_ERROR("main", "the open-file limit is now %llu, below what max_connections %lld "
+                  "needs (%llu kept for the store, logs and control socket): running with "
+                  "max_connections %lld", (unsigned long long)lim,
+                  (long long)s->cfg.max_connections,
+                  (unsigned long long)stn_fd_reserve(s->nlisteners), (long long)max);
+    }
+    s->conns_max = max;
 }
 
 /* ---- callbacks -------------------------------------------------------- */
@@ -354,6 +405,8 @@ static void on_tick(uv_timer_t *h)
         return;
     }
     int64_t now = stn_now_ms();
+    stn_log_tick();
+    follow_nofile(s);
     s->want_accounts = true;      /* the worker checks PRAGMA data_version */
     s->want_escalate = true;
     s->want_lease = true;
@@ -453,7 +506,8 @@ static int run(struct stn *s)
     }
     s->ckpt_work.data = s;
     if (stn_accounts_init(&s->accounts) || stn_dedup_init(&s->dedup,
-            (size_t)s->cfg.duplicate_entries_max) || stn_commit_init(s)) {
+            (size_t)s->cfg.duplicate_entries_max) || stn_commit_init(s) ||
+        stn_conns_init(s)) {
         fprintf(stderr, "vigil-station: out of memory at startup\n");
         return 1;
     }
@@ -475,6 +529,11 @@ static int run(struct stn *s)
     if (stn_control_listen(s) != 0)
         return 1;
     STN_INFO("main", "listening control %s", s->cfg.control_socket_path);
+    STN_INFO("main", "max_connections %lld%s (open-file limit %llu, %llu kept for the store, "
+             "logs and control socket), %lld per source address", (long long)s->conns_max,
+             s->cfg.max_connections ? "" : " (what fits)", (unsigned long long)s->nofile,
+             (unsigned long long)stn_fd_reserve(s->nlisteners),
+             (long long)s->cfg.max_connections_per_address);
     if (write_ready_file(s) != 0)
         return 1;
 
@@ -495,10 +554,27 @@ static int run(struct stn *s)
     s->last_supervision_ms = s->last_stats_ms = s->started_ms;
     s->last_prune_ms = s->started_ms - 3600 * 1000;   /* prune once soon after start */
 
+    if (stn_log_async_start() != 0)
+        STN_WARN("main", "no log writer thread: a slow stderr may slow the station");
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_walk(s->loop, close_walk, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);
+    stn_log_async_stop(5000);
+    return 0;
+}
+
+/* Each connection is a descriptor: raise the soft limit to the hard one,
+ * then settle max_connections within it, beside the reserve (conns.c). */
+static int fit_connections(struct stn *s, const char *path)
+{
+    char msg[400];
+    s->nofile = stn_nofile_raise();
+    if (stn_conns_fit(s->cfg.max_connections, s->nofile, s->cfg.dc09_listen.n, &s->conns_max,
+                      msg, sizeof msg) != 0) {
+        fprintf(stderr, "vigil-station: %s: %s\n", path, msg);
+        return STN_E_CONFIG;
+    }
     return 0;
 }
 
@@ -534,6 +610,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vigil-station: %s: key 'dc09_listen' is required\n", path);
         return 2;
     }
+    if (fit_connections(&s, path) != 0)
+        return 2;
     if (test_only) {
         /* an existing key store must be one the daemon can use (format, mode);
          * a missing one is made at start for a store without sealed keys */
@@ -564,6 +642,7 @@ int main(int argc, char **argv)
     stn_accounts_free(&s.accounts);
     stn_dedup_free(&s.dedup);
     stn_commit_free(&s);
+    stn_conns_free(&s);
     stn_wstore_close(s.ws);
     stn_ckpt_close(s.ckpt);
     stn_free(s.listeners);

@@ -8,8 +8,10 @@
  * (now, never waits for the store); unknown account, bad payload, wrong key,
  * clear frame for a keyed account → DUH after the refused signal (and its
  * alarm) is stored; accepted → ACK or *ACK only after the batch carrying it has
- * committed. Must never ACK anything before it is durable, never throttle or
- * hold back a duress, and never log a key or the payload of an encrypted frame.
+ * committed. Tells the transport whether the frame's CRC and length were good:
+ * only such a frame keeps a TCP connection's slot (rx_tcp.c, conns.c).
+ * Must never ACK anything before it is durable, never throttle or hold back a
+ * duress, and never log a key or the payload of an encrypted frame.
  */
 #include "daemon.h"
 
@@ -157,7 +159,7 @@ static bool cipher_error(int rc)
     return rc == DC09_E_DECRYPT || rc == DC09_E_PAD || rc == DC09_E_NOKEY;
 }
 
-void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
+bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                   const struct sockaddr *peer, const uint8_t *frame, size_t len)
 {
     int64_t now_ms = stn_now_ms();
@@ -178,7 +180,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         s->c.format_errors++;
         STN_INFO("rx", "unreadable frame header from %s: %s (%s)",
                  conn ? conn->peer : "udp", dc09_errname(rc), diag.field ? diag.field : "?");
-        return;
+        return false;
     }
 
     struct stn_account *a = stn_accounts_find(&s->accounts, head.account);
@@ -195,14 +197,14 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
             if (rc == DC09_E_CRC) s->c.crc_errors++; else s->c.length_errors++;
             STN_INFO("rx", "%s error in frame from %s: no reply", dc09_errname(rc),
                      conn ? conn->peer : "udp");
-            return;
+            return false;
         }
         s->c.unknown_accounts++;
         STN_WARN("rx", "unknown account %s (%s%s) from %s: DUH", head.account,
                  head.encrypted ? "*" : "", dc09_id_name(head.id), conn ? conn->peer : "udp");
         reject(s, conn, l, peer, &head, rc == 0 ? &f : NULL, 0, frame, len, now_ms,
                "unknown_account", "unknown_account");
-        return;
+        return true;
     }
 
     o.quirks = a->quirks;
@@ -220,7 +222,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     case DC09_E_LENGTH:
         if (rc == DC09_E_CRC) s->c.crc_errors++; else s->c.length_errors++;
         STN_INFO("rx", "%s error in frame of account %s: no reply", dc09_errname(rc), a->number);
-        return;
+        return false;
     case DC09_E_TIME: {
         uint8_t nak[96];
         size_t nl = 0;
@@ -237,7 +239,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
             send_now(conn, l, peer, nak, nl);
             s->c.naks++;
         }
-        return;
+        return true;
     }
     case DC09_E_CLEAR:
         s->c.clear_on_keyed++;
@@ -245,10 +247,10 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                  a->number);
         reject(s, conn, l, peer, &head, NULL, a->id, frame, len, now_ms,
                "clear_on_keyed", "clear_on_keyed");
-        return;
+        return true;
     case DC09_E_CRYPTO:
         STN_ERROR("rx", "account %s: the crypto back end failed: no reply", a->number);
-        return;
+        return true;
     default:
         if (cipher_error(rc)) {
             s->c.decrypt_failures++;
@@ -263,7 +265,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
             reject(s, conn, l, peer, &head, NULL, a->id, frame, len, now_ms,
                    "format", "unknown_event");
         }
-        return;
+        return true;
     }
 
     if (conn) {   /* framing follows the account (a binary CRC may hold CR or LF) */
@@ -282,7 +284,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         STN_WARN("rx", "account %s seq %04u: payload not understood: DUH", a->number, f.seq);
         reject(s, conn, l, peer, &head, &f, a->id, frame, len, now_ms, "payload",
                "unknown_event");
-        return;
+        return true;
     }
 
     /* duplicates: same account, seq and data block within the window */
@@ -297,18 +299,18 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
             uint8_t ack[200];
             size_t al = 0;
             if (dc09_reply_ack(&f, o.cipher, &dc09_ossl_rng, now_s, ack, sizeof ack, &al) != 0)
-                return;
+                return true;
             STN_INFO("rx", "account %s seq %04u: duplicate, ACK again, stored once",
                      a->number, f.seq);
             if (obatch <= s->committed_batch) {
                 send_now(conn, l, peer, ack, al);
                 s->c.acks++;
-                return;
+                return true;
             }
             /* the original is not durable yet: answer with its batch (or the next) */
             struct stn_item *it = stn_job_add(s->pending);
             if (!it)
-                return;
+                return true;
             it->type = STN_ITEM_ACK_ONLY;
             it->dedup_gen = ogen;
             it->orig_batch = obatch;
@@ -316,7 +318,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
             it->reply_len = (uint8_t)al;
             it->reply_kind = 'A';
             target(it, conn, l, peer);
-            return;
+            return true;
         }
     }
 
@@ -337,7 +339,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                 stn_raise_own_alarm(s, a->number, a->id, "flood", now_ms,
                                     "frames beyond the account's rate were not acknowledged");
             }
-            return;
+            return true;
         }
         if (stn_pending_full(s)) {
             /* the batch is full: no ACK, the panel retries; stop reading this connection */
@@ -346,7 +348,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                 uv_read_stop((uv_stream_t *)&conn->tcp);
                 conn->paused = true;
             }
-            return;
+            return true;
         }
     }
 
@@ -354,7 +356,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     struct stn_item *it = stn_job_add(j);
     if (!it) {
         STN_ERROR("rx", "out of memory: frame of account %s unanswered", a->number);
-        return;
+        return true;
     }
     uint8_t *reply = it->reply;
     size_t rl = 0;
@@ -362,7 +364,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     if (rc != 0) {
         j->n--;
         STN_ERROR("rx", "account %s: cannot build the ACK: %s", a->number, dc09_strerror(rc));
-        return;
+        return true;
     }
     it->reply_len = (uint8_t)rl;
     it->reply_kind = 'A';
@@ -381,7 +383,7 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
             stn_job_copy(j, f.data, f.data_len, &it->data_off)) {
             j->n--;
             STN_ERROR("rx", "out of memory: frame of account %s unanswered", a->number);
-            return;
+            return true;
         }
         it->data_len = f.data_len;
         it->type = STN_ITEM_EVENT;
@@ -393,4 +395,5 @@ void stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     }
     target(it, conn, l, peer);
     s->c.frames_ok++;
+    return true;
 }

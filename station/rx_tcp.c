@@ -3,13 +3,17 @@
  * connection, frames split across segments (one dc09_reader per connection,
  * its buffer frame_bytes_max inside the connection's own allocation).
  *
- * Bounds: max_connections (accept, then close), frame_bytes_max (oversize
- * input is dropped to the next LF, counted, logged), partial_frame_timeout_s
- * (slowloris; and, once connections reach 90 % of max_connections, one that
- * has sent no complete frame that long) and idle_timeout_s, checked by a
- * once-a-second sweep rather than a timer per connection (memory per idle
- * connection stays ~1.4 KiB).
- * Must never free a connection a batch item still points at: refs count them.
+ * Bounds: max_connections (a new connection takes the slot of the one that
+ * has shown least, conns.c), max_connections_per_address (accept, then
+ * close), frame_bytes_max (oversize input is dropped to the next LF,
+ * counted, logged), partial_frame_timeout_s (bytes that make no valid frame:
+ * slowloris, garbage, empty frames; and, once connections reach 90 % of
+ * max_connections, one that has sent no valid frame that long) and
+ * idle_timeout_s, checked by a once-a-second sweep rather than a timer per
+ * connection (memory per idle connection stays ~1.4 KiB).
+ * Must never count a frame whose CRC or length is wrong as a sign of life
+ * (two bytes "\n\r" would hold a slot for ever), and never free a
+ * connection a batch item still points at: refs count them.
  */
 #include "daemon.h"
 
@@ -61,12 +65,7 @@ void stn_conn_close(struct stn_conn *c)
     if (c->paused && npaused > 0)
         npaused--;
     c->paused = false;
-    if (c->prev) c->prev->next = c->next;
-    else s->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    c->prev = c->next = NULL;
-    s->nconns--;
-    s->c.conns_open = s->nconns;
+    stn_conns_unlink(s, c);
     uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
@@ -76,7 +75,10 @@ static void on_frame(void *ctx, const uint8_t *frame, size_t len, int err)
     if (c->closing)
         return;
     if (err == 0) {
-        stn_rx_frame(c->s, c, NULL, NULL, frame, len);
+        if (stn_rx_frame(c->s, c, NULL, NULL, frame, len) && !c->closing) {
+            c->valid_in_read++;
+            stn_conns_heard(c->s, c, c->framed, stn_now_ms());
+        }
     } else if (err == DC09_E_OVERSIZE) {
         c->s->c.oversize++;
         STN_WARN("rx", "%s: frame longer than %lld bytes dropped (%s)", c->peer,
@@ -101,7 +103,6 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     int64_t now = stn_now_ms();
-    c->last_rx_ms = now;
     /* Before any frame of this connection was accepted its account is
      * unknown: a frame that starts LF, 2 bytes, 4 hex digits, '"' carries a
      * binary CRC (Lupusec, Egardia, Trikdis) — in a standard frame byte 7 is
@@ -113,23 +114,22 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             bin = isxdigit(b[k]) != 0;
         c->reader.quirks = bin ? DC09_Q_BINARY_CRC : 0;
     }
-    size_t frames = dc09_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread,
-                                     on_frame, c);
+    c->valid_in_read = 0;
+    dc09_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
     if (c->closing)
         return;
-    /* The partial-frame clock: bytes that complete nothing (half a frame,
-     * garbage, an oversize run being dropped) start it and leave it running,
-     * so a peer that drips is closed after partial_frame_timeout_s; a read
-     * that completes frames restarts it for the bytes left over (a sender
-     * streaming whole frames whose reads end mid-frame is not a slowloris),
-     * or stops it when nothing is left. */
+    /* The partial-frame clock: bytes that make no valid frame (half a frame,
+     * garbage, frames with a wrong CRC or length such as an empty "\n\r", an
+     * oversize run being dropped) start it and leave it running, so such a
+     * peer is closed after partial_frame_timeout_s; a read that completes
+     * valid frames restarts it for the bytes left over (a sender streaming
+     * whole frames whose reads end mid-frame is not a slowloris), or stops
+     * it when nothing is left. */
     bool leftover = c->reader.len > 0 || c->reader.in_frame || c->reader.discarding;
-    if (frames > 0) {
-        c->heard = true;
+    if (c->valid_in_read > 0)
         c->partial_since_ms = leftover ? now : 0;
-    } else if (!c->partial_since_ms) {
+    else if (!c->partial_since_ms)
         c->partial_since_ms = now;
-    }
     if (c->paused)
         npaused++;
 }
@@ -139,38 +139,57 @@ static void refuse_close(uv_handle_t *h)
     stn_free(h);
 }
 
-static void on_connection(uv_stream_t *server, int status)
+/* Takes a connection off the listen queue only to close it: left there it
+ * would be offered again at once. */
+static void accept_and_close(struct stn *s, uv_stream_t *server, bool count)
 {
-    struct stn_listener *l = server->data;
-    struct stn *s = l->s;
-    if (status < 0) {
-        STN_WARN("rx", "accept failed: %s", uv_strerror(status));
+    uv_tcp_t *t = stn_malloc(sizeof *t);
+    if (!t)
         return;
-    }
-    if (s->stopping || s->nconns >= (size_t)s->cfg.max_connections) {
-        uv_tcp_t *t = stn_malloc(sizeof *t);
-        if (!t)
-            return;
-        uv_tcp_init(s->loop, t);
-        if (uv_accept(server, (uv_stream_t *)t) == 0 && !s->stopping) {
-            s->c.conns_refused++;
-            STN_WARN("rx", "connection refused: max_connections %lld reached",
-                     (long long)s->cfg.max_connections);
+    uv_tcp_init(s->loop, t);
+    if (uv_accept(server, (uv_stream_t *)t) == 0 && count)
+        s->c.conns_refused++;
+    uv_close((uv_handle_t *)t, refuse_close);
+}
+
+/* accept(2) failed: descriptors (EMFILE, ENFILE) or kernel memory ran out;
+ * libuv has closed the waiting connections, whose panels saw a reset. */
+static void accept_failed(struct stn *s, int status)
+{
+    s->c.accept_failures++;
+    STN_ERROR("rx", "accept failed: %s (%zu connections open, max_connections %lld): "
+              "a connection was closed unanswered", uv_strerror(status), s->nconns,
+              (long long)s->conns_max);
+}
+
+static void peer_name(struct stn_conn *c, struct sockaddr_storage *ss)
+{
+    int sl = sizeof *ss;
+    char host[64] = "?";
+    int port = 0;
+    memset(ss, 0, sizeof *ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)ss, &sl) == 0) {
+        if (ss->ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)ss, host, sizeof host);
+            port = ntohs(((struct sockaddr_in *)ss)->sin_port);
+        } else if (ss->ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)ss, host, sizeof host);
+            port = ntohs(((struct sockaddr_in6 *)ss)->sin6_port);
         }
-        uv_close((uv_handle_t *)t, refuse_close);
-        return;
     }
+    snprintf(c->peer, sizeof c->peer, "tcp %s:%d", host, port);
+}
+
+/* A new connection, accepted but not yet counted anywhere; NULL when it
+ * could not be had (logged). */
+static struct stn_conn *conn_accept(struct stn *s, uv_stream_t *server)
+{
     size_t fb = (size_t)s->cfg.frame_bytes_max;
     struct stn_conn *c = stn_malloc(sizeof *c + fb);
     if (!c) {
         STN_ERROR("rx", "out of memory for a new connection");
-        uv_tcp_t *t = stn_malloc(sizeof *t);
-        if (t) {
-            uv_tcp_init(s->loop, t);
-            uv_accept(server, (uv_stream_t *)t);
-            uv_close((uv_handle_t *)t, refuse_close);
-        }
-        return;
+        accept_and_close(s, server, true);
+        return NULL;
     }
     memset(c, 0, sizeof *c);
     c->s = s;
@@ -179,32 +198,63 @@ static void on_connection(uv_stream_t *server, int status)
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         c->closing = true;
         uv_close((uv_handle_t *)&c->tcp, on_close);
+        return NULL;
+    }
+    return c;
+}
+
+/* All slots taken: the connection that has shown least gives its slot up
+ * (docs/station.md, Bounds). A new connection may carry a duress; the one
+ * closed is, at worst, a panel idle longest, which reconnects. */
+static void make_room(struct stn *s)
+{
+    for (size_t k = s->nconns; k > 0 && s->nconns >= (size_t)s->conns_max; k--) {
+        struct stn_conn *v = stn_conns_victim(s);
+        if (!v)
+            return;
+        static const char *const why[STN_TIER_N] = {
+            "never sent a valid frame", "no frame accepted", "idle longest",
+        };
+        s->c.conns_evicted++;
+        STN_WARN("rx", "%s: closed to free a slot for a new connection (%s; %llds since "
+                 "it connected or sent a valid frame; max_connections %lld)", v->peer, why[v->tier],
+                 (long long)((stn_now_ms() - v->last_valid_ms) / 1000),
+                 (long long)s->conns_max);
+        stn_conn_close(v);
+    }
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct stn_listener *l = server->data;
+    struct stn *s = l->s;
+    if (status < 0) {
+        accept_failed(s, status);
         return;
     }
+    if (s->stopping) {
+        accept_and_close(s, server, false);
+        return;
+    }
+    struct stn_conn *c = conn_accept(s, server);
+    if (!c)
+        return;
     uv_tcp_nodelay(&c->tcp, 1);
     struct sockaddr_storage ss;
-    int sl = sizeof ss;
-    char host[64] = "?";
-    int port = 0;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET) {
-            uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
+    peer_name(c, &ss);
+    if (stn_addrs_take(s, (struct sockaddr *)&ss, &c->addr) != 0) {
+        s->c.conns_refused++;
+        STN_WARN("rx", "%s: connection refused: max_connections_per_address %lld reached "
+                 "(or out of memory)", c->peer, (long long)s->cfg.max_connections_per_address);
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, on_close);
+        return;
     }
-    snprintf(c->peer, sizeof c->peer, "tcp %s:%d", host, port);
-    dc09_reader_init(&c->reader, c->buf, fb, 0);
-    c->last_rx_ms = c->opened_ms = stn_now_ms();
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->nconns++;
+    make_room(s);
+    dc09_reader_init(&c->reader, c->buf, (size_t)s->cfg.frame_bytes_max, 0);
+    c->last_valid_ms = c->opened_ms = stn_now_ms();
+    stn_conns_link(s, c);
     s->c.conns_accepted++;
-    s->c.conns_open = s->nconns;
     int rc = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
     if (rc != 0)
         stn_conn_close(c);
@@ -283,38 +333,51 @@ void stn_conn_send(struct stn_conn *c, const uint8_t *p, size_t len)
     }
 }
 
-void stn_tcp_sweep(struct stn *s, int64_t now_ms)
+/* One connection's verdict at the sweep: the reason to close it, or NULL. */
+static const char *sweep_verdict(const struct stn *s, const struct stn_conn *c, int64_t now_ms,
+                                 bool near_full, int64_t *since_ms)
 {
     int64_t partial_ms = s->cfg.partial_frame_timeout_s * 1000;
     int64_t idle_ms = s->cfg.idle_timeout_s * 1000;
+    if (c->partial_since_ms && now_ms - c->partial_since_ms > partial_ms) {
+        *since_ms = c->partial_since_ms;
+        return "no valid frame from its bytes (slowloris or garbage?)";
+    }
+    if (c->tier == STN_TIER_SILENT && near_full && now_ms - c->opened_ms > partial_ms) {
+        /* Connections are running out and this one has not sent a valid frame
+         * in partial_frame_timeout_s: free its slot for a panel that will.
+         * With room to spare it may wait (our own panels connect, then send
+         * at their next event or poll). */
+        *since_ms = c->opened_ms;
+        return "no valid frame since it connected, while connections run out: "
+               "closed to free a slot";
+    }
+    if (idle_ms && now_ms - c->last_valid_ms > idle_ms) {
+        *since_ms = c->last_valid_ms;
+        return "idle";
+    }
+    return NULL;
+}
+
+void stn_tcp_sweep(struct stn *s, int64_t now_ms)
+{
     /* at 90 % of max_connections, silent connections give their slots up */
-    bool near_full = s->nconns * 10u >= (size_t)s->cfg.max_connections * 9u;
-    struct stn_conn *c = s->conns;
-    while (c) {
-        struct stn_conn *next = c->next;
-        if (c->partial_since_ms && now_ms - c->partial_since_ms > partial_ms) {
-            s->c.conns_timed_out++;
-            STN_WARN("rx", "%s: no complete frame for %llds (slowloris?): closed", c->peer,
-                     (long long)((now_ms - c->partial_since_ms) / 1000));
-            stn_conn_close(c);
-        } else if (!c->heard && near_full && now_ms - c->opened_ms > partial_ms) {
-            /* Connections are running out and this one has not sent a frame in
-             * partial_frame_timeout_s: free its slot for a panel that will.
-             * With room to spare it may wait (our own panels connect, then
-             * send at their next event or poll). */
-            s->c.conns_timed_out++;
-            STN_WARN("rx", "%s: no frame in %llds while %zu of %lld connections are open: "
-                     "closed to free a slot", c->peer,
-                     (long long)((now_ms - c->opened_ms) / 1000), s->nconns,
-                     (long long)s->cfg.max_connections);
-            stn_conn_close(c);
-        } else if (idle_ms && now_ms - c->last_rx_ms > idle_ms) {
-            s->c.conns_timed_out++;
-            STN_INFO("rx", "%s: idle for %llds: closed", c->peer,
-                     (long long)((now_ms - c->last_rx_ms) / 1000));
-            stn_conn_close(c);
+    bool near_full = s->nconns * 10u >= (size_t)s->conns_max * 9u;
+    for (int t = 0; t < STN_TIER_N; t++) {
+        struct stn_conn *c = s->tiers[t].head;
+        while (c) {
+            struct stn_conn *next = c->next;
+            int64_t since = 0;
+            const char *why = sweep_verdict(s, c, now_ms, near_full, &since);
+            if (why) {
+                s->c.conns_timed_out++;
+                STN_WARN("rx", "%s: %s for %llds (%zu of %lld connections open): closed",
+                         c->peer, why, (long long)((now_ms - since) / 1000), s->nconns,
+                         (long long)s->conns_max);
+                stn_conn_close(c);
+            }
+            c = next;
         }
-        c = next;
     }
 }
 
@@ -322,10 +385,12 @@ void stn_tcp_pause_all_resume(struct stn *s)
 {
     if (npaused == 0 || s->stopping)
         return;
-    for (struct stn_conn *c = s->conns; c; c = c->next) {
-        if (c->paused && !c->closing) {
-            c->paused = false;
-            uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+    for (int t = 0; t < STN_TIER_N; t++) {
+        for (struct stn_conn *c = s->tiers[t].head; c; c = c->next) {
+            if (c->paused && !c->closing) {
+                c->paused = false;
+                uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+            }
         }
     }
     npaused = 0;
@@ -333,7 +398,8 @@ void stn_tcp_pause_all_resume(struct stn *s)
 
 void stn_tcp_stop(struct stn *s)
 {
-    for (struct stn_conn *c = s->conns; c; c = c->next)
-        if (!c->closing)
-            uv_read_stop((uv_stream_t *)&c->tcp);
+    for (int t = 0; t < STN_TIER_N; t++)
+        for (struct stn_conn *c = s->tiers[t].head; c; c = c->next)
+            if (!c->closing)
+                uv_read_stop((uv_stream_t *)&c->tcp);
 }

@@ -28,6 +28,15 @@ void   stn_alloc_fail_after(unsigned long n);
 
 /* ---- log.c: one line per event, level and component first ------------ */
 
+/* From here on lines go through a bounded buffer and a writer thread: a slow
+ * stderr never blocks the caller; lines that find it full are dropped. */
+int  stn_log_async_start(void);
+/* Waits up to wait_ms for the buffer to drain, then writes directly again. */
+void stn_log_async_stop(int wait_ms);
+/* Once a second: "N similar lines suppressed" for call sites quiet since. */
+void stn_log_tick(void);
+uint64_t stn_log_dropped(void);      /* lines lost to a full buffer */
+uint64_t stn_log_suppressed(void);   /* lines over a call site's rate */
 void stn_log_set_level(int level);
 int  stn_log_level(void);
 void stn_log(int level, const char *component, const char *fmt, ...)
@@ -313,6 +322,8 @@ struct stn_counters {
     uint64_t commits, commit_failures, events_stored;
     uint64_t commit_us_total, commit_us_max, committed_items;
     uint64_t conns_accepted, conns_refused, conns_timed_out, conns_open;
+    uint64_t conns_evicted;       /* closed to give a new connection their slot */
+    uint64_t accept_failures;     /* accept(2) failed: descriptors or memory ran out */
     uint64_t udp_rx;
     uint64_t wal_restarts;        /* the WAL began again from its start */
     uint64_t wal_frames_max;      /* the longest the WAL grew, in pages */

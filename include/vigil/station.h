@@ -49,7 +49,8 @@ struct stn_config {
     char    key_store_file[STN_PATH_MAX];  /* as written; "" = store_path + ".keys" */
     char    key_store_path[STN_PATH_MAX];  /* resolved */
     char    ready_file[STN_PATH_MAX];
-    int64_t max_connections;
+    int64_t max_connections;          /* 0: as many as the open-file limit allows, up to 20000 */
+    int64_t max_connections_per_address;
     int64_t frame_bytes_max;
     int64_t idle_timeout_s;
     int64_t partial_frame_timeout_s;

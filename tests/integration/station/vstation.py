@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -386,13 +387,20 @@ class Station:
             for k, v in self.cfg.items():
                 f.write("%s %s\n" % (k, v))
 
-    def start(self, timeout=20.0, preexec_fn=None):
-        """preexec_fn: run in the child before exec (limits for a test)."""
+    def start(self, timeout=20.0, preexec_fn=None, stderr_bytes_per_s=None):
+        """preexec_fn: run in the child before exec (limits for a test).
+        stderr_bytes_per_s: stderr is a pipe this object reads at that rate (a
+        slow log collector), copying what it reads to the log file; set
+        self.stderr_bytes_per_s = None to read at full speed again."""
         if os.path.exists(self.ready):
             os.unlink(self.ready)
         self.logf = open(self.log, "ab")
+        self.stderr_bytes_per_s = stderr_bytes_per_s
+        err = subprocess.PIPE if stderr_bytes_per_s else self.logf
         self.proc = subprocess.Popen([self.args.station, "-c", self.conf],
-                                     stdout=self.logf, stderr=self.logf, preexec_fn=preexec_fn)
+                                     stdout=self.logf, stderr=err, preexec_fn=preexec_fn)
+        if stderr_bytes_per_s:
+            threading.Thread(target=self._slow_reader, daemon=True).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -410,6 +418,22 @@ class Station:
             time.sleep(0.02)
         raise AssertionError("vigil-station did not write its ready file in %.0f s:\n%s"
                              % (timeout, self.log_text()))
+
+    def _slow_reader(self):
+        """Reads stderr in 1 KiB steps, no faster than stderr_bytes_per_s."""
+        fd = self.proc.stderr.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with open(self.log, "ab") as f:
+                f.write(chunk)
+            rate = self.stderr_bytes_per_s
+            if rate:
+                time.sleep(len(chunk) / rate)
 
     def send_signal(self, sig):
         self.proc.send_signal(sig)
@@ -570,8 +594,9 @@ class running:
     """with running(args, accounts, config) as st: ... — always stops and cleans up,
     and prints the daemon's log when the block fails."""
 
-    def __init__(self, args, accounts=(), config=None, name="station"):
+    def __init__(self, args, accounts=(), config=None, name="station", **start_kw):
         self.args, self.accounts, self.config, self.name = args, list(accounts), config, name
+        self.start_kw = start_kw      # Station.start's: preexec_fn, stderr_bytes_per_s
 
     def __enter__(self):
         self.st = Station(self.args, config=self.config, name=self.name)
@@ -582,7 +607,7 @@ class running:
             for a in self.accounts:
                 a = dict(a)
                 self.st.add_account(a.pop("number"), **a)
-            self.st.start()
+            self.st.start(**self.start_kw)
         except BaseException:
             print("---- station log ----\n" + self.st.log_text()[-4000:])
             self.st.cleanup()

@@ -25,7 +25,8 @@ static void defaults(void **state)
     struct stn_config c;
     struct conf_error e;
     assert_int_equal(parse("store sqlite:/tmp/x.db\n", &c, &e), 0);
-    assert_int_equal(c.max_connections, 20000);
+    assert_int_equal(c.max_connections, 0);        /* what the open-file limit allows */
+    assert_int_equal(c.max_connections_per_address, 1000);
     assert_int_equal(c.frame_bytes_max, 1024);
     assert_int_equal(c.time_window_past_s, 40);
     assert_int_equal(c.time_window_future_s, 20);
@@ -109,7 +110,9 @@ static void bad_values(void **state)
     assert_int_equal(parse("store sqlite:a.db\nframe_bytes_max 5000\n", &c, &e), CONF_E_RANGE);
     assert_non_null(strstr(e.msg, "'frame_bytes_max'"));
     assert_non_null(strstr(e.msg, "64..1024"));
-    assert_int_equal(parse("store sqlite:a.db\nmax_connections 0\n", &c, &e), CONF_E_RANGE);
+    assert_int_equal(parse("store sqlite:a.db\nmax_connections -1\n", &c, &e), CONF_E_RANGE);
+    assert_int_equal(parse("store sqlite:a.db\nmax_connections_per_address 0\n", &c, &e),
+                     CONF_E_RANGE);
     assert_int_equal(parse("store sqlite:a.db\nlog_level loud\n", &c, &e), CONF_E_VALUE);
     assert_non_null(strstr(e.msg, "debug, info, warn, error"));
     assert_int_equal(parse("store sqlite:a.db\ndc09_listen nohost\n", &c, &e), CONF_E_VALUE);
