@@ -10,6 +10,9 @@
  *  - any 401 ends the page's session and shows the login;
  *  - the queue order is priority, then received_at (then id);
  *  - the operator's selection never moves by itself when alarms arrive.
+ *
+ * The Signals view (key s) shows the refused signals (GET /api/signals) grouped by
+ * account; a supervisor may create an unknown account from there (POST /api/accounts).
  */
 'use strict';
 
@@ -33,6 +36,19 @@
     lastAlarmSound: 0,
     passcodeFor: null,   // alarm id the shown passcode result belongs to
     busy: false,
+    sig: {               // the Signals view
+      open: false,
+      list: [],          // GET /api/signals, last 7 days
+      known: new Map(),  // number -> name: an account that was unknown and now exists
+      rows: new Map(),   // number -> {tr, sig}
+      ages: [],          // [{el, t}] "… ago" texts kept current by tick()
+      gen: 0,
+      timer: null,       // every 10 s while the view is open
+      loadedAt: null,
+      error: null,
+      unknownSignals: 0, // the top bar's badge
+      unknownAccounts: 0,
+    },
   };
   window.vigil = S;      // for tests and for a curious supervisor's devtools
   S.p1Sounds = 0;        // how many times the P1 pattern played (tests read it)
@@ -175,6 +191,7 @@
     S.alarms.clear();
     S.order = [];
     closeDetail();
+    closeSignals();
     showLogin('Your session ended. Sign in again.');
   }
 
@@ -188,6 +205,10 @@
     tick();
     unlockAudio();
     startStream();
+    S.sig.list = [];
+    S.sig.known.clear();
+    renderSignals();
+    loadSignals();          // the top bar's badge
     await loadAlarms();
   }
 
@@ -218,6 +239,7 @@
     stopStream();
     S.alarms.clear();
     closeDetail();
+    closeSignals();
     showLogin('Signed out.');
   });
 
@@ -304,6 +326,7 @@
     es.addEventListener('alarm', (ev) => {
       let a;
       try { a = JSON.parse(ev.data); } catch (e) { return; }
+      if (a && a.kind === 'unknown_account' && !S.alarms.has(a.id)) signalsSoon();
       if (S.esBuffer) { S.esBuffer.push(a); return; }
       upsert(a, true);
       renderQueue();
@@ -529,6 +552,7 @@
   }
 
   async function openAlarm(id) {
+    if (S.sig.open) closeSignals();
     if (S.openId !== id) {
       document.body.classList.remove('no-detail');
       S.openId = id;
@@ -866,6 +890,285 @@
   $('psap-event-number').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); submitPsap(); } });
   $('step-note').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); tickNext(); } });
 
+  // ------------------------------------------------------------ signals (refused, grouped by account)
+  const SIG_SINCE = '7d';
+  const REASON_LABEL = {
+    unknown_account: 'unknown account', decrypt_failure: 'cannot decrypt', clear_on_keyed: 'clear on keyed',
+    time_reject: 'timestamp out of window', replay: 'replay', throttled: 'throttled',
+  };
+  const reasonLabel = (r) => REASON_LABEL[r] || String(r || '?').replace(/_/g, ' ');
+  const isNumber = (n) => /^[0-9A-F]{3,16}$/.test(n);
+
+  // What the panel said, when it can be read: the data between [ ] after the account.
+  function lastMessage(x) {
+    const tok = x.id_token || '';
+    if (tok.startsWith('*')) return { text: tok + ' (encrypted)', what: null };
+    const m = typeof x.raw === 'string' ? /\[([^\]]*)\]/.exec(x.raw) : null;
+    const data = m ? m[1].split('|').pop().trim() : '';
+    return { text: (tok + ' ' + data).trim(), what: tok.endsWith('CID') ? cidWhat(data) : null };
+  }
+
+  // A Contact ID code in words (Q EEE ...), so a refused fire or hold-up stands out.
+  function cidWhat(data) {
+    const m = /^([136])(\d{3})\b/.exec(data);
+    if (!m) return null;
+    const e = Number(m[2]);
+    const word = e === 121 ? 'duress' : e === 122 ? 'hold-up' : e >= 120 && e < 130 ? 'panic'
+      : e >= 100 && e < 110 ? 'medical' : e >= 110 && e < 120 ? 'fire' : e >= 130 && e < 140 ? 'burglary'
+      : e >= 140 && e < 170 ? 'alarm' : e >= 300 && e < 400 ? 'trouble' : e >= 400 && e < 500 ? 'open/close'
+      : e >= 600 && e < 700 ? 'test' : null;
+    if (!word) return null;
+    const grave = e >= 100 && e < 140;
+    return { word: (m[1] === '3' ? word + ' restore' : word), grave: grave && m[1] === '1' };
+  }
+
+  function groupSignals(list) {
+    const groups = new Map();
+    for (const x of list || []) {
+      const no = String(x.account || '').toUpperCase();
+      let g = groups.get(no);
+      if (!g) {
+        g = { account: no, count: 0, unknown: 0, first: null, firstAt: null, last: null, lastAt: null, reasons: new Map(), lastSig: null };
+        groups.set(no, g);
+      }
+      g.count++;
+      if (x.reason === 'unknown_account') g.unknown++;
+      g.reasons.set(x.reason, (g.reasons.get(x.reason) || 0) + 1);
+      const t = tms(x.received_at);
+      if (g.first === null || t < g.first) { g.first = t; g.firstAt = x.received_at; }
+      if (g.last === null || t >= g.last) { g.last = t; g.lastAt = x.received_at; g.lastSig = x; }
+    }
+    const rank = (g) => (g.unknown ? (S.sig.known.has(g.account) ? 2 : 0) : 1);
+    return [...groups.values()].sort((a, b) => (rank(a) - rank(b)) || (b.last - a.last));
+  }
+
+  // An unknown account another supervisor (or `vigil account add`) created meanwhile:
+  // its old refusals stay in the list, marked, and leave the badge.
+  async function checkKnown(groups) {
+    const ask = groups.filter((g) => g.unknown && isNumber(g.account) && !S.sig.known.has(g.account)).slice(0, 50);
+    await Promise.all(ask.map(async (g) => {
+      try {
+        const a = await api('GET', '/api/accounts/' + encodeURIComponent(g.account));
+        S.sig.known.set(g.account, (a && a.name) || '');
+      } catch (e) { /* 404: still unknown */ }
+    }));
+  }
+
+  async function loadSignals() {
+    if (!S.me) return;
+    const gen = ++S.sig.gen;
+    let list;
+    try {
+      list = await api('GET', '/api/signals?since=' + SIG_SINCE);
+      await checkKnown(groupSignals(list));
+    } catch (e) {
+      if (gen !== S.sig.gen || e.status === 401) return;
+      S.sig.error = 'Signals not loaded: ' + e.message;
+      renderSignals();
+      return;
+    }
+    if (gen !== S.sig.gen || !S.me) return;
+    S.sig.list = Array.isArray(list) ? list : [];
+    S.sig.error = null;
+    S.sig.loadedAt = now();
+    renderSignals();
+  }
+
+  let signalsSoonTimer = null;
+  function signalsSoon() {
+    clearTimeout(signalsSoonTimer);
+    signalsSoonTimer = setTimeout(loadSignals, 300);
+  }
+  // the badge is kept current without the view: every 30 s, and on a new unknown-account alarm
+  setInterval(() => { if (S.me && !S.sig.open) loadSignals(); }, 30000);
+
+  function renderBadge(groups) {
+    const open = groups.filter((g) => g.unknown && !S.sig.known.has(g.account));
+    const n = open.reduce((t, g) => t + g.unknown, 0);
+    S.sig.unknownSignals = n;
+    S.sig.unknownAccounts = open.length;
+    const b = $('signals-badge');
+    b.hidden = n === 0;
+    b.textContent = String(n);
+    $('btn-signals').classList.toggle('has-unknown', n > 0);
+    $('btn-signals').title = n
+      ? n + ' signal' + (n === 1 ? '' : 's') + ' from ' + open.length + ' unknown account' + (open.length === 1 ? '' : 's') + ' — not processed'
+      : 'no signal from an unknown account in the last 7 days';
+  }
+
+  function renderSignals() {
+    const groups = groupSignals(S.sig.list);
+    renderBadge(groups);
+    const err = $('signals-error');
+    err.hidden = !S.sig.error;
+    err.textContent = S.sig.error || '';
+    $('signals-updated').textContent = S.sig.loadedAt ? 'updated ' + fmtTime(new Date(S.sig.loadedAt).toISOString()) : '';
+    const tbody = $('signals-body');
+    const keep = new Set(groups.map((g) => g.account));
+    for (const [no, r] of S.sig.rows) if (!keep.has(no)) { r.tr.remove(); S.sig.rows.delete(no); }
+    const sup = isSupervisor();
+    S.sig.ages = [];
+    let prev = null;
+    for (const g of groups) {
+      const known = S.sig.known.has(g.account);
+      const sig = JSON.stringify([g.count, g.unknown, g.firstAt, g.lastAt, [...g.reasons], known, S.sig.known.get(g.account), sup,
+        g.lastSig && g.lastSig.id]);
+      let r = S.sig.rows.get(g.account);
+      if (!r) {
+        r = { tr: h('tr', { 'data-testid': 'signal-row', 'data-account': g.account }), sig: '', age: null };
+        S.sig.rows.set(g.account, r);
+      }
+      if (r.sig !== sig) {
+        r.sig = sig;
+        fillSignalRow(r, g, known, sup);
+      }
+      S.sig.ages.push({ el: r.age, t: g.last });
+      const want = prev ? prev.nextSibling : tbody.firstChild;
+      if (want !== r.tr) tbody.insertBefore(r.tr, want);
+      prev = r.tr;
+    }
+    $('signals-empty').hidden = groups.length > 0;
+    tickSignals();
+  }
+
+  function fillSignalRow(r, g, known, sup) {
+    const tr = r.tr;
+    const unknownNow = g.unknown > 0 && !known;
+    tr.className = unknownNow ? 'sig-unknown' : known ? 'sig-known' : 'sig-other';
+    tr.dataset.unknown = unknownNow ? '1' : '0';
+    const reasons = [...g.reasons].map(([why, n]) => h('span', {
+      class: 'tag reason reason-' + why }, reasonLabel(why) + (g.reasons.size > 1 ? ' ×' + n : '')));
+    const x = g.lastSig || {};
+    const peer = String(x.peer || '').replace(/:\d+$/, '');
+    const msg = lastMessage(x);
+    r.age = h('span', { class: 'sig-age' });
+    let action = null;
+    if (known) {
+      action = h('span', { class: 'sig-now', text: '✓ now registered' });
+    } else if (unknownNow && isNumber(g.account)) {
+      action = sup
+        ? h('button', { type: 'button', class: 'btn-create', 'data-testid': 'btn-create-account',
+          'data-account': g.account, onclick: () => openCreate(g.account) }, 'Create account')
+        : h('span', { class: 'muted', text: 'a supervisor can create it' });
+    }
+    put(tr,
+      h('td', { class: 's-acct' },
+        h('span', { class: 'acct-no sig-no', text: g.account || '(none)' }),
+        known ? h('span', { class: 'acct-name', text: S.sig.known.get(g.account) }) : null),
+      h('td', { class: 's-count', text: String(g.count) }),
+      h('td', { class: 's-first', text: fmtTime(g.firstAt) }),
+      h('td', { class: 's-last' }, h('span', { text: fmtTime(g.lastAt) }), ' ', r.age),
+      h('td', { class: 's-reason' }, ...reasons),
+      h('td', { class: 's-msg', title: typeof x.raw === 'string' ? x.raw.trim() : '' },
+        msg.what ? h('span', { class: 'sig-what' + (msg.what.grave ? ' sig-grave' : ''), text: msg.what.word }) : null,
+        h('span', { class: 'sig-msg', text: msg.text }),
+        peer ? h('span', { class: 'sig-peer', text: peer }) : null),
+      h('td', { class: 's-act' }, action));
+  }
+
+  function tickSignals() {
+    if (!S.sig.open) return;
+    for (const { el, t } of S.sig.ages) {
+      if (!el) continue;
+      const txt = '(' + fmtAge(now() - t) + ' ago)';
+      if (el.textContent !== txt) el.textContent = txt;
+    }
+  }
+
+  function openSignals() {
+    if (!S.me) return;
+    if (!S.sig.open) {
+      S.sig.open = true;
+      $('main').hidden = true;
+      $('signals-view').hidden = false;
+      $('btn-signals').classList.add('active');
+      document.body.classList.add('signals-open');
+      clearInterval(S.sig.timer);
+      S.sig.timer = setInterval(loadSignals, 10000);
+    }
+    renderSignals();
+    loadSignals();
+  }
+
+  function closeSignals() {
+    if (!S.sig.open) return;
+    S.sig.open = false;
+    clearInterval(S.sig.timer);
+    S.sig.timer = null;
+    closeCreate();
+    $('account-result').hidden = true;
+    $('signals-view').hidden = true;
+    $('main').hidden = false;
+    $('btn-signals').classList.remove('active');
+    document.body.classList.remove('signals-open');
+    const r = S.selected != null && rowEls.get(S.selected);
+    if (r) r.tr.scrollIntoView({ block: 'nearest' });
+  }
+
+  // ---- create an unknown account (supervisor): POST /api/accounts
+  function openCreate(number) {
+    if (!isSupervisor()) return;
+    $('account-number').value = number;
+    for (const id of ['account-name', 'account-address', 'account-phone']) $(id).value = '';
+    $('account-result').hidden = true;
+    $('account-form').hidden = false;
+    $('account-submit').disabled = false;
+    for (const [no, r] of S.sig.rows) r.tr.classList.toggle('sig-creating', no === number);
+    $('account-name').focus();
+  }
+
+  function closeCreate() {
+    $('account-form').hidden = true;
+    for (const [, r] of S.sig.rows) r.tr.classList.remove('sig-creating');
+  }
+
+  function showAccountResult(ok, ...kids) {
+    const el = $('account-result');
+    put(el, ...kids);
+    el.className = 'account-result ' + (ok ? 'ar-ok' : 'ar-error');
+    el.dataset.ok = ok ? '1' : '0';
+    el.hidden = false;
+  }
+
+  $('account-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const number = $('account-number').value;
+    const name = $('account-name').value.trim();
+    if (!name) {
+      showAccountResult(false, 'Not created: the name is required.');
+      $('account-name').focus();
+      return;
+    }
+    const body = { number, name };
+    const address = $('account-address').value.trim();
+    const phone = $('account-phone').value.trim();
+    if (address) body.address = address;
+    if (phone) body.phone = phone;
+    $('account-submit').disabled = true;
+    try {
+      const a = await api('POST', '/api/accounts', body);
+      const no = (a && a.number) || number;
+      S.sig.known.set(no, (a && a.name) || name);
+      closeCreate();
+      showAccountResult(true, 'account ' + no + ' created: its signals are now received; an installer sets its key with ',
+        h('code', { text: 'vigil account edit' }));
+      renderSignals();
+      loadSignals();
+    } catch (e) {
+      if (e.status === 401) return;
+      showAccountResult(false, 'Not created: ' + e.message);
+    } finally {
+      $('account-submit').disabled = false;
+    }
+  });
+  // a refusal shown for the form goes once the supervisor types again
+  for (const id of ['account-name', 'account-address', 'account-phone']) {
+    $(id).addEventListener('input', () => { if ($('account-result').dataset.ok === '0') $('account-result').hidden = true; });
+  }
+  $('account-cancel').addEventListener('click', () => { closeCreate(); $('account-result').hidden = true; });
+  $('btn-signals').addEventListener('click', () => { if (S.sig.open) closeSignals(); else openSignals(); });
+  $('btn-signals-back').addEventListener('click', closeSignals);
+
   // ------------------------------------------------------------ keyboard
   function typing(el) {
     if (!el) return false;
@@ -883,11 +1186,17 @@
       // first Esc leaves a text field; the next one goes back to the queue
       if (typing(el)) { el.blur(); ev.preventDefault(); return; }
       if (el && el !== document.body && el.blur) el.blur();
-      if (S.openId != null) { const id = S.openId; closeDetail(); select(id); }
+      if (S.sig.open) closeSignals();
+      else if (S.openId != null) { const id = S.openId; closeDetail(); select(id); }
       ev.preventDefault();
       return;
     }
     if (typing(el)) return;
+    if (S.sig.open) {
+      // the queue's keys do nothing here: the alarms they would act on are out of sight
+      if (ev.key === 's') { closeSignals(); ev.preventDefault(); }
+      return;
+    }
     const withDetail = (fn) => {
       if (S.openId == null && S.selected != null) {
         openAlarm(S.selected).then(fn);
@@ -905,6 +1214,7 @@
       case 'n': withDetail(() => tickNext()); break;
       case 'p': withDetail(() => { const i = $('passcode-input'); i.scrollIntoView({ block: 'nearest' }); if (!i.disabled) i.focus(); else showError('Passcode: take the alarm first (t).'); }); break;
       case 'd': withDetail(() => focusDispatch()); break;
+      case 's': openSignals(); break;
       case 'c': withDetail(() => { const s = $('close-disposition'); s.scrollIntoView({ block: 'nearest' }); if (!s.disabled) s.focus(); else showError('Close: take the alarm first (t).'); }); break;
       default: return;
     }
@@ -975,6 +1285,7 @@
       if (a) tickRow(r, a);
     }
     renderBanners();
+    tickSignals();
     if (S.detail && S.openId != null) {
       const a = S.alarms.get(S.openId) || S.detail;
       tickDetail(a);

@@ -588,4 +588,70 @@ describe('vigil web console', { timeout: 280000 }, () => {
     assert.equal(await S.b.getByTestId('queue').isVisible(), false);
     for (const pg of [S.a, S.b, S.w]) assert.deepEqual(pg.errors, [], 'page errors');
   });
+
+  step('a frame from an unregistered account: a supervisor creates it from Signals, then it is ACKed', async () => {
+    const NEW = 'C0FFEE', OTHER = 'BADC0DE';
+    const send = (acct) => run(BIN.vigil, ['dc09', 'send', '--host', '127.0.0.1', '--port', String(R.dc09),
+      '--account', acct, '--cid', '1130 01 001', '--seq', '1', '--timeout', '5']);
+    for (const acct of [NEW, OTHER]) {
+      const r = await send(acct);
+      assert.equal(r.code, 1, `dc09 send from unknown ${acct}: a DUH exits 1, got ${r.code}\n${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /"id":"DUH"/, `unknown ${acct} is answered DUH`);
+    }
+    // the supervisor: the badge counts them; s opens the view
+    const b = await newPage();
+    await login(b, 'bob');
+    await until('the signals badge', async () => (await b.getByTestId('signals-badge').innerText()) === '2', 5000);
+    await b.keyboard.press('s');
+    await b.getByTestId('signals-view').waitFor({ state: 'visible' });
+    assert.equal(await b.getByTestId('queue').isVisible(), false, 'the queue gives way to the signals');
+    const row = b.locator(`[data-testid=signal-row][data-account="${NEW}"]`);
+    await row.waitFor();
+    const txt = await row.innerText();
+    assert.match(txt, /unknown account/i);
+    assert.match(txt, /1130 01 001/, `the row says what the panel sent: ${txt}`);
+    assert.equal(await row.locator('td.s-count').innerText(), '1');
+    await row.getByTestId('btn-create-account').click();
+    assert.equal(await b.locator('#account-number').inputValue(), NEW);
+    assert.equal(await b.locator('#account-number').getAttribute('readonly'), '', 'the number is read-only');
+    await b.getByTestId('account-submit').click();                 // no name: refused, plainly
+    await b.getByTestId('account-result').filter({ hasText: /name is required/ }).waitFor();
+    await b.getByTestId('account-name').fill('Bean There Cafe');
+    await b.getByTestId('account-address').fill('77 Ossington Ave, Toronto ON');
+    await b.getByTestId('account-phone').fill('+1 416 555 0190');
+    await shot(b, 'signals.png');
+    await b.getByTestId('account-submit').click();
+    const res = b.getByTestId('account-result');
+    await res.filter({ hasText: `account ${NEW} created: its signals are now received` }).waitFor();
+    assert.match(await res.innerText(), /vigil account edit/);
+    await row.getByTestId('btn-create-account').waitFor({ state: 'detached' });
+    assert.match(await row.innerText(), /now registered/);
+    await until('the badge counts the other one only', async () => (await b.getByTestId('signals-badge').innerText()) === '1', 5000);
+    await shot(b, 'signals-created.png');
+    // the same frame again is ACKed once the station has picked the account up
+    let last;
+    await until(`a frame from ${NEW} ACKed`, async () => { last = await send(NEW); return last.code === 0; }, 5000, 200)
+      .catch((e) => { throw new Error(`${e.message}\nlast: exit ${last && last.code} ${last && last.stdout}${last && last.stderr}`); });
+    // an operator sees the list, never the button; the API says no too
+    const a = await newPage();
+    await login(a, 'alice');
+    await a.keyboard.press('s');
+    await a.getByTestId('signals-view').waitFor({ state: 'visible' });
+    const other = a.locator(`[data-testid=signal-row][data-account="${OTHER}"]`);
+    await other.waitFor();
+    assert.match(await other.innerText(), /a supervisor can create it/);
+    await a.locator(`[data-testid=signal-row][data-account="${NEW}"]`).filter({ hasText: /now registered/ }).waitFor();
+    assert.equal(await a.getByTestId('btn-create-account').count(), 0, 'no Create button for an operator');
+    const st = await a.evaluate(async (n) => (await fetch('/api/accounts', { method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': window.vigil.me.csrf },
+      body: JSON.stringify({ number: n, name: 'x' }) })).status, OTHER);
+    assert.equal(st, 403, 'POST /api/accounts as an operator');
+    // Esc goes back to the queue
+    await a.keyboard.press('Escape');
+    await a.getByTestId('signals-view').waitFor({ state: 'hidden' });
+    await a.getByTestId('queue').waitFor({ state: 'visible' });
+    for (const pg of [a, b]) assert.deepEqual(pg.errors, [], 'page errors');
+    await a.context().close();
+    await b.context().close();
+  }, { independent: true });
 });
