@@ -16,7 +16,11 @@
 #include "cli.h"
 #include "vigil/station.h"
 
-static int open_store(const struct cli_global *g, struct stn_store **st)
+/* Only the verbs that provision (account add, operator add) may create the
+ * store, and they say so once; every other verb refuses a store that does not
+ * exist (exit 2, naming the file): a mistyped store_path must not show an
+ * empty queue. */
+static int open_store_as(const struct cli_global *g, struct stn_store **st, bool create)
 {
     if (!g->config_path) {
         fprintf(stderr, "vigil: operator needs -c FILE (the vigil-station config naming the store)\n");
@@ -29,10 +33,13 @@ static int open_store(const struct cli_global *g, struct stn_store **st)
         return CLI_USAGE;
     }
     char msg[512];
-    if (stn_store_open(&cfg, st, msg, sizeof msg) != 0) {
+    bool created = false;
+    if (stn_store_open_ex(&cfg, create, &created, st, msg, sizeof msg) != 0) {
         fprintf(stderr, "vigil: %s\n", msg);
         return CLI_USAGE;
     }
+    if (created)
+        fprintf(stderr, "vigil: created store %s\n", cfg.store_path);
     return CLI_OK;
 }
 
@@ -113,7 +120,7 @@ int cmd_operator(const struct cli_global *g, int argc, char **argv)
             return usage();
     }
     struct stn_store *st;
-    int rc = open_store(g, &st);
+    int rc = open_store_as(g, &st, add);
     if (rc)
         return rc;
     if (list)

@@ -18,7 +18,11 @@
 #include "keyopt.h"
 #include "vigil/station.h"
 
-static int open_store(const struct cli_global *g, struct stn_store **st)
+/* Only the verbs that provision (account add, operator add) may create the
+ * store, and they say so once; every other verb refuses a store that does not
+ * exist (exit 2, naming the file): a mistyped store_path must not show an
+ * empty queue. */
+static int open_store_as(const struct cli_global *g, struct stn_store **st, bool create)
 {
     if (!g->config_path) {
         fprintf(stderr, "vigil: this verb needs -c FILE (the vigil-station config naming the store)\n");
@@ -31,11 +35,19 @@ static int open_store(const struct cli_global *g, struct stn_store **st)
         return CLI_USAGE;
     }
     char msg[512];
-    if (stn_store_open(&cfg, st, msg, sizeof msg) != 0) {
+    bool created = false;
+    if (stn_store_open_ex(&cfg, create, &created, st, msg, sizeof msg) != 0) {
         fprintf(stderr, "vigil: %s\n", msg);
         return CLI_USAGE;
     }
+    if (created)
+        fprintf(stderr, "vigil: created store %s\n", cfg.store_path);
     return CLI_OK;
+}
+
+static int open_store(const struct cli_global *g, struct stn_store **st)
+{
+    return open_store_as(g, st, false);
 }
 
 static int result(int rc, const char *what, const char *number)
@@ -382,7 +394,7 @@ int cmd_account(const struct cli_global *g, int argc, char **argv)
             keyopt_wipe(&k);
             return rc;
         }
-        if ((rc = open_store(g, &st)) != 0) {
+        if ((rc = open_store_as(g, &st, strcmp(verb, "add") == 0)) != 0) {
             keyopt_wipe(&k);
             return rc;
         }

@@ -27,7 +27,7 @@ static void usage(FILE *f)
 static int open_stores(struct con_app *app)
 {
     char msg[512];
-    if (stn_store_open(&app->cfg, &app->store, msg, sizeof msg) != 0) {
+    if (stn_store_open_existing(&app->cfg, &app->store, msg, sizeof msg) != 0) {
         CON_ERROR("main", "%s", msg);
         return CON_E_START;
     }

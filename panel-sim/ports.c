@@ -528,6 +528,23 @@ int sim_panel_setup(struct sim *s, struct sim_panel *sp, unsigned idx,
     return 0;
 }
 
+/* Hands held programming reports to the communicator, oldest first, while
+ * it has room. */
+static void reports_drain(struct sim_panel *sp)
+{
+    while (sp->reports_n > 0) {
+        struct sim_report *r = &sp->reports[0];
+        int e = comm_report_sia(&sp->c, "YG", r->part, r->slot, r->text);
+        if (e == COMM_E_FULL)
+            return;
+        if (e < 0)
+            sim_line(sp->sim, "error", "%s: programming report \"%s\" lost: %s", sp->account,
+                     r->text, comm_strerror(e));
+        sp->reports_n--;
+        memmove(&sp->reports[0], &sp->reports[1], sp->reports_n * sizeof sp->reports[0]);
+    }
+}
+
 void sim_panel_tick(struct sim_panel *sp)
 {
     struct sim *s = sp->sim;
@@ -537,11 +554,13 @@ void sim_panel_tick(struct sim_panel *sp)
     for (unsigned p = 0; p < COMM_PATHS; p++)
         if (sp->path[p].state == SIM_PATH_DOWN)
             path_open(&sp->path[p]);
+    reports_drain(sp);
     comm_tick(&sp->c, sim_real_ms(s));
 }
 
 void sim_panel_after_input(struct sim_panel *sp)
 {
+    reports_drain(sp);
     comm_tick(&sp->c, sim_real_ms(sp->sim));
 }
 
@@ -566,8 +585,25 @@ void sim_report_program(struct sim_panel *sp, unsigned part, unsigned slot, bool
         snprintf(text, sizeof text, "%s refused", what);
     if (slot > 999)
         slot = 0;
-    int e = comm_report_sia(&sp->c, "YG", (uint8_t)part, (uint16_t)slot, text);
-    if (e < 0)
+    /* After the ones already held (order kept); held when the communicator
+     * is full: 32 codes programmed in a row are 32 reports, none dropped. */
+    int e = sp->reports_n > 0 ? COMM_E_FULL
+                              : comm_report_sia(&sp->c, "YG", (uint8_t)part, (uint16_t)slot, text);
+    if (e == COMM_E_FULL && sp->reports_n < SIM_REPORTS_MAX) {
+        struct sim_report *r = &sp->reports[sp->reports_n++];
+        r->part = (uint8_t)part;
+        r->slot = (uint16_t)slot;
+        snprintf(r->text, sizeof r->text, "%s", text);
+        if (!sp->sim->quiet)
+            sim_line(sp->sim, "queue", "programming report held until the communicator has room "
+                     "(%u held, %u waiting for an ACK)", sp->reports_n, comm_trouble_count(&sp->c));
+        return;
+    }
+    if (e == COMM_E_FULL)
+        sim_line(sp->sim, "error", "%s: programming report \"%s\" lost: %u already held, "
+                 "%u waiting for an ACK", sp->account, text, sp->reports_n,
+                 comm_trouble_count(&sp->c));
+    else if (e < 0)
         sim_line(sp->sim, "error", "%s: programming report not queued: %s", sp->account,
                  comm_strerror(e));
 }

@@ -230,8 +230,12 @@ static int cmd_user(struct sim *s, struct sim_panel *sp, char **tok, int n)
         return 0;                      /* a refusal is an answer, not a script error */
     }
     if (e < 0) {
-        sim_line(s, "error", "user %u: %s", slot, pnl_strerror(e));
-        return 0;
+        /* not an answer of the code policy but input the panel cannot take (a
+         * code that is not 4-8 digits, a bad link, a full table): a script
+         * error like any other refused line, exit 2 */
+        char what[96];
+        snprintf(what, sizeof what, "user %u: %s", slot, pnl_strerror(e));
+        return fail(s, 2, what, NULL);
     }
     if (res.weak_warning)
         sim_line(s, "error", "user %u accepted with a warning: R8 weak", slot);

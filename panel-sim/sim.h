@@ -83,6 +83,8 @@ struct sim_path {
     uint64_t retry_at_ms;           /* next connect attempt (comm clock) */
 };
 
+#define SIM_REPORTS_MAX (2u * PNL_USERS_MAX)   /* every slot programmed twice over */
+
 struct sim_panel {
     struct sim *sim;
     unsigned idx;
@@ -113,6 +115,16 @@ struct sim_panel {
         uint16_t refusal;           /* rule << 8 | colliding slot */
     } prog;
     uint64_t duress_press_ns;       /* bench: when the duress '#' was pressed */
+    /* Programming reports the communicator has no room for yet (it keeps
+     * COMM_TROUBLE_MAX - COMM_TROUBLE_RESERVE until ACKed): held here, in
+     * order, and handed over as ACKs free room. Memory only: a power cut
+     * loses these (never the codes programmed). */
+    struct sim_report {
+        uint8_t part;
+        uint16_t slot;
+        char text[COMM_TEXT_MAX + 1];
+    } reports[SIM_REPORTS_MAX];
+    unsigned reports_n;
 };
 
 struct sim_bench {

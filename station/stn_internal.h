@@ -311,6 +311,10 @@ int  stn_keystore_prepare(struct sqlite3 *db, const char *path, struct stn_keyst
 /* creates / migrates the schema on a connection */
 int stn_schema_migrate(struct sqlite3 *db, char *msg, size_t cap);
 int stn_sqlite_open(const char *path, struct sqlite3 **out, char *msg, size_t cap);
+/* The same; create false: STN_E_NOTFOUND (msg names the file) when it does not
+ * exist, and nothing is made. *created (may be NULL): the file was made now. */
+int stn_sqlite_open_ex(const char *path, bool create, bool *created, struct sqlite3 **out,
+                       char *msg, size_t cap);
 
 /* ---- counters --------------------------------------------------------- */
 

@@ -45,12 +45,26 @@ const char *stn_store_last_error(const struct stn_store *s)
 
 int stn_store_open(const struct stn_config *cfg, struct stn_store **out, char *msg, size_t cap)
 {
+    return stn_store_open_ex(cfg, true, NULL, out, msg, cap);
+}
+
+int stn_store_open_existing(const struct stn_config *cfg, struct stn_store **out, char *msg,
+                            size_t cap)
+{
+    return stn_store_open_ex(cfg, false, NULL, out, msg, cap);
+}
+
+int stn_store_open_ex(const struct stn_config *cfg, bool create, bool *created,
+                      struct stn_store **out, char *msg, size_t cap)
+{
+    if (created)
+        *created = false;
     struct stn_store *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(msg, cap, "out of memory");
         return STN_E_NOMEM;
     }
-    int rc = stn_sqlite_open(cfg->store_path, &s->db, msg, cap);
+    int rc = stn_sqlite_open_ex(cfg->store_path, create, created, &s->db, msg, cap);
     if (rc) {
         free(s);
         return rc;

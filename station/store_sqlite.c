@@ -12,9 +12,11 @@
 #include "stn_internal.h"
 #include "vigil/alarm.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- schema ----------------------------------------------------------- */
 
@@ -196,10 +198,38 @@ int stn_schema_migrate(sqlite3 *db, char *msg, size_t cap)
 
 int stn_sqlite_open(const char *path, sqlite3 **out, char *msg, size_t cap)
 {
+    return stn_sqlite_open_ex(path, true, NULL, out, msg, cap);
+}
+
+/* create false: a store that does not exist is STN_E_NOTFOUND, and no file is
+ * made (a mistyped store_path must not show an empty queue). create true: it
+ * is made, and *created (if given) says so. */
+int stn_sqlite_open_ex(const char *path, bool create, bool *created, sqlite3 **out,
+                       char *msg, size_t cap)
+{
     sqlite3 *db = NULL;
     *out = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             SQLITE_OPEN_NOMUTEX, NULL);
+    if (created)
+        *created = false;
+    /* First without SQLITE_OPEN_CREATE: only a missing file is made, and only
+     * when asked (the daemon, `vigil account add`). */
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_CANTOPEN && path[0] != '\0' && strcmp(path, ":memory:") != 0) {
+        struct stat sb;
+        if (stat(path, &sb) != 0 && errno == ENOENT) {
+            sqlite3_close(db);
+            db = NULL;
+            if (!create) {
+                snprintf(msg, cap, "store %s does not exist (check the config's store key; "
+                         "`vigil account add` or vigil-station creates it)", path);
+                return STN_E_NOTFOUND;
+            }
+            rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                 SQLITE_OPEN_NOMUTEX, NULL);
+            if (rc == SQLITE_OK && created)
+                *created = true;
+        }
+    }
     if (rc != SQLITE_OK) {
         snprintf(msg, cap, "cannot open store %s: %s", path,
                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -318,11 +348,14 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
         return STN_E_NOMEM;
     }
     snprintf(w->path, sizeof w->path, "%s", cfg->store_path);
-    int rc = stn_sqlite_open(cfg->store_path, &w->db, msg, cap);
+    bool created = false;
+    int rc = stn_sqlite_open_ex(cfg->store_path, true, &created, &w->db, msg, cap);
     if (rc) {
         stn_free(w);
         return rc;
     }
+    if (created)
+        STN_INFO("store", "created store %s", cfg->store_path);
     int sealed = 0;
     if ((rc = stn_keystore_prepare(w->db, cfg->key_store_path, &w->ks, &sealed, msg, cap)) != 0) {
         stn_wstore_close(w);

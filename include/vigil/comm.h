@@ -45,6 +45,8 @@ extern "C" {
 #define COMM_INFLIGHT_MAX   4u    /* frames awaiting an ACK at once */
 #define COMM_TROUBLE_MAX    8u    /* the panel's own reports: path trouble (CID 350),
                                      programming results (SIA YG) */
+#define COMM_TROUBLE_RESERVE 2u   /* of those, kept for path trouble: comm_report_sia
+                                     never takes the last two */
 #define COMM_TEXT_MAX       40u   /* text of an own SIA report */
 #define COMM_RX_BUF         256u  /* reply reassembly per path (replies are short) */
 
@@ -58,6 +60,8 @@ enum comm_err {
     COMM_E_TRUNCATED = -6,   /* a slot shorter than the record */
     COMM_E_NOSPACE   = -7,   /* storage slot smaller than comm_record_size() */
     COMM_E_ENCODE    = -8,   /* the DC-09 encoder refused the frame (bad account...) */
+    COMM_E_FULL      = -9,   /* comm_report_sia: the own-report table is full (reports
+                                wait for the station's ACK): try again after one is ACKed */
 };
 const char *comm_strerror(int err);
 
@@ -238,8 +242,10 @@ void comm_path_up(struct comm *c, unsigned path, uint64_t now_ms);
  * one-edit slot 1"; never digits) — as SIA-DCS `code` (two capitals) with area,
  * zone and text (printable, no ^ [ ] |; cut at COMM_TEXT_MAX). Kept in the
  * communicator's record until ACKed; sent after alarms, with the routine
- * traffic. COMM_E_INVAL on a bad code or text; COMM_E_NOSPACE when
- * COMM_TROUBLE_MAX reports already wait. */
+ * traffic. COMM_E_INVAL on a bad code or text; COMM_E_FULL when
+ * COMM_TROUBLE_MAX - COMM_TROUBLE_RESERVE own reports already wait (the rest
+ * is kept for path trouble): nothing is queued, the caller keeps the report
+ * and tries again once comm_trouble_count() has gone down (an ACK). */
 int comm_report_sia(struct comm *c, const char *code, uint8_t area, uint16_t zone,
                     const char *text);
 

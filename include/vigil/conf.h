@@ -71,6 +71,8 @@ struct conf_key {
     const char *programs;        /* which programs read it ("vigil-station", "vigil-console",
                                     "both"); NULL: the table's own program. Every program
                                     parses (and so checks) every key of a shared file. */
+    bool empty_ok;               /* CONF_STRING: the key alone (an empty value) is allowed
+                                    and means what help says ("empty: memory only") */
 };
 
 struct conf_error {

@@ -101,6 +101,15 @@ struct stn_store;
 /* Opens (creating and migrating if needed) the store a config names.
  * On failure msg holds a sentence for the operator. */
 int  stn_store_open(const struct stn_config *cfg, struct stn_store **out, char *msg, size_t cap);
+/* Opens the store only if its file exists: a read (a list, a query, a login)
+ * must never make an empty store where a mistyped store_path points.
+ * STN_E_NOTFOUND, msg naming the file, when it does not exist. */
+int  stn_store_open_existing(const struct stn_config *cfg, struct stn_store **out, char *msg,
+                             size_t cap);
+/* create true: as stn_store_open, and *created (may be NULL) says the file was
+ * made now (the caller says so once); false: as stn_store_open_existing. */
+int  stn_store_open_ex(const struct stn_config *cfg, bool create, bool *created,
+                       struct stn_store **out, char *msg, size_t cap);
 void stn_store_close(struct stn_store *s);
 /* The message of the last failure that has one (e.g. the key store), or NULL. */
 const char *stn_store_last_error(const struct stn_store *s);

@@ -55,6 +55,7 @@ const char *comm_strerror(int err)
     case COMM_E_TRUNCATED: return "communicator record truncated";
     case COMM_E_NOSPACE: return "storage slot too small for the communicator record";
     case COMM_E_ENCODE: return "DC-09 encoder refused the frame";
+    case COMM_E_FULL: return "own reports waiting for the station's ACK: table full, try again after an ACK";
     default: return "unknown error";
     }
 }
@@ -355,9 +356,15 @@ int comm_report_sia(struct comm *c, const char *code, uint8_t area, uint16_t zon
         if (text[n] < 0x20 || text[n] > 0x7E || text[n] == '^' || text[n] == '[' ||
             text[n] == ']' || text[n] == '|')
             return COMM_E_INVAL;
+    /* The last COMM_TROUBLE_RESERVE entries stay for path trouble (a failure
+     * and its restore), which has no caller to keep it and try again. This
+     * was COMM_E_NOSPACE ("storage slot too small"), which sent people
+     * looking at the storage. */
+    if (comm_trouble_count(c) + COMM_TROUBLE_RESERVE >= COMM_TROUBLE_MAX)
+        return COMM_E_FULL;
     struct comm__trouble *t = own_add(c);
     if (t == NULL)
-        return COMM_E_NOSPACE;
+        return COMM_E_FULL;
     t->cid = (struct dc09_cid){ .qualifier = 1, .event = 0, .partition = area, .zone = zone };
     t->sia[0] = code[0];
     t->sia[1] = code[1];

@@ -5,6 +5,9 @@
  * table, converts and range-checks the value and stores it at the key's
  * offset. Must never allocate, print, or copy a value into an error message
  * (a value may be a key or a password): errors name the file, line and key.
+ * A NUL or another control byte (tab and CR aside) anywhere in a line is
+ * refused, never cut at or passed on; a key name quoted in a message has its
+ * bytes outside printable ASCII escaped (\xNN), never echoed raw.
  */
 #include "vigil/conf.h"
 
@@ -198,6 +201,74 @@ static char *trim(char *s)
     return s;
 }
 
+/* A key name for a message: printable ASCII as is, every other byte \xNN,
+ * cut (with "...") to fit. */
+static const char *escaped(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char piece[5];
+        if (c >= 0x20 && c < 0x7F && c != '\\' && c != '\'') {
+            piece[0] = (char)c;
+            piece[1] = '\0';
+        } else {
+            snprintf(piece, sizeof piece, "\\x%02X", c);
+        }
+        size_t pl = strlen(piece);
+        if (o + pl + 4 > cap) {
+            snprintf(out + o, cap - o, "...");
+            return out;
+        }
+        memcpy(out + o, piece, pl + 1);
+        o += pl;
+    }
+    if (cap)
+        out[o < cap ? o : cap - 1] = '\0';
+    return out;
+}
+
+static bool control_byte(unsigned char c)
+{
+    return (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F;
+}
+
+/* Refuses a line (len bytes, maybe holding NULs) with a NUL or a control
+ * byte: it would be cut there in silence, or reach a terminal raw. The error
+ * names the key (escaped) when the byte comes after it, and the column. */
+static int check_bytes(const char *line, size_t len, const char *source, unsigned lineno,
+                       struct conf_error *err)
+{
+    size_t bad = 0;
+    while (bad < len && !control_byte((unsigned char)line[bad]))
+        bad++;
+    if (bad == len)
+        return 0;
+    unsigned char c = (unsigned char)line[bad];
+    size_t k = 0;
+    while (k < len && (line[k] == ' ' || line[k] == '\t'))
+        k++;
+    size_t ke = k;
+    while (ke < len && ke < bad && line[ke] != ' ' && line[ke] != '\t')
+        ke++;
+    char name[96];
+    if (k < len && line[k] == '#')
+        return fail(err, CONF_E_SYNTAX, source, lineno,
+                    "control byte 0x%02X in a comment (column %zu): not a text file?", c,
+                    bad + 1);
+    if (ke == k)
+        return fail(err, CONF_E_SYNTAX, source, lineno,
+                    "control byte 0x%02X before any key (column %zu): not a text file?", c,
+                    bad + 1);
+    if (ke == bad)
+        return fail(err, CONF_E_SYNTAX, source, lineno,
+                    "control byte 0x%02X in a key name '%s' (column %zu): not a text file?",
+                    c, escaped(line + k, bad - k, name, sizeof name), bad + 1);
+    return fail(err, CONF_E_VALUE, source, lineno,
+                "key '%s': control byte 0x%02X in its value (column %zu)",
+                escaped(line + k, ke - k, name, sizeof name), c, bad + 1);
+}
+
 /* Handles one line (modified in place). seen[] counts keys given. */
 static int parse_line(const struct conf_key *keys, size_t n, const char *source, unsigned lineno,
                       char *line, void *cfg, unsigned *seen, struct conf_error *err)
@@ -221,10 +292,13 @@ static int parse_line(const struct conf_key *keys, size_t n, const char *source,
         value = trim(s + 1);
     }
     const struct conf_key *k = conf_find(keys, n, name);
-    if (!k)
-        return fail(err, CONF_E_UNKNOWN, source, lineno, "unknown key '%s'", name);
+    if (!k) {
+        char esc[96];
+        return fail(err, CONF_E_UNKNOWN, source, lineno, "unknown key '%s'",
+                    escaped(name, strlen(name), esc, sizeof esc));
+    }
     size_t idx = (size_t)(k - keys);
-    if (!*value)
+    if (!*value && !(k->empty_ok && k->type == CONF_STRING))
         return fail(err, CONF_E_SYNTAX, source, lineno, "key '%s': missing value", k->name);
     if (seen[idx] && k->type != CONF_LIST)
         return fail(err, CONF_E_REPEAT, source, lineno,
@@ -267,6 +341,9 @@ int conf_parse_string(const struct conf_key *keys, size_t n, const char *source,
                         CONF_LINE_MAX);
         memcpy(line, p, len);
         line[len] = '\0';
+        rc = check_bytes(line, len, source, lineno, err);
+        if (rc)
+            return rc;
         rc = parse_line(keys, n, source, lineno, line, cfg, seen, err);
         if (rc)
             return rc;
@@ -290,14 +367,30 @@ int conf_parse_file(const struct conf_key *keys, size_t n, const char *path,
     char line[CONF_LINE_MAX + 2];
     unsigned lineno = 0;
     rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(f)) {
-            rc = fail(err, CONF_E_SYNTAX, path, lineno, "line longer than %u bytes",
-                      CONF_LINE_MAX);
-            break;
+    for (;;) {
+        /* by hand, not fgets: a NUL byte must be seen, not cut the line at */
+        size_t len = 0;
+        int ch = EOF;
+        while (len < sizeof line - 1 && (ch = getc(f)) != EOF) {
+            line[len++] = (char)ch;
+            if (ch == '\n')
+                break;
         }
+        if (len == 0)
+            break;
+        line[len] = '\0';
+        lineno++;
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            int next = getc(f);
+            if (next != EOF) {
+                rc = fail(err, CONF_E_SYNTAX, path, lineno, "line longer than %u bytes",
+                          CONF_LINE_MAX);
+                break;
+            }
+        }
+        rc = check_bytes(line, len, path, lineno, err);
+        if (rc)
+            break;
         rc = parse_line(keys, n, path, lineno, line, cfg, seen, err);
         if (rc)
             break;

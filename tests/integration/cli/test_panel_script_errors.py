@@ -23,6 +23,9 @@ with tempfile.TemporaryDirectory() as d:
         ("user 3 duress 9157\n", "user: unknown word", "9157"),
         ("user 3 9157 duress for 1 2468\n", "user: unknown word", "2468"),
         ("expect display " + "A" * 126 + " " + "B" * 400 + "\n", "longer than 127", None),
+        # a code the panel cannot take is a script error (it printed and exited 0)
+        ("user 1 12a4\n", "a code must be 4 to 8 digits", "12a4"),
+        ("user 2 123\nuser 3 246813\n", "a code must be 4 to 8 digits", "123"),
     ]
     for script, want, secret in cases:
         p = subprocess.run([panel, "-c", conf, "--script", "-", "--fast"], input=script.encode(),

@@ -166,6 +166,81 @@ def test_migration_race(args):
         assert v >= 2, "store left at version %d" % v
 
 
+def test_read_verbs_never_create_store(args):
+    """A mistyped store path must not show an empty queue (issue 12, finding 5): the
+    read verbs (and every verb that only changes what exists) refuse a store that
+    does not exist, exit 2 naming the file, and make no file; only `account add`,
+    `operator add` and the daemon create one, and say so once."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        store = os.path.join(d, "typo.db")
+        conf = os.path.join(d, "typo.conf")
+        with open(conf, "w") as f:
+            f.write("store sqlite:%s\n" % store)
+
+        def vigil(*argv):
+            return subprocess.run([args.vigil, "-c", conf] + list(argv), capture_output=True,
+                                  text=True, timeout=60)
+
+        def leftovers():
+            return sorted(n for n in os.listdir(d) if n.startswith("typo.db"))
+
+        for argv in (["alarms"], ["alarms", "--json"], ["alarms", "--all"], ["events"],
+                     ["events", "--json"], ["signals"], ["signals", "--json"],
+                     ["account", "list"], ["account", "list", "--json"],
+                     ["account", "show", "1234"], ["account", "edit", "1234", "--name", "x"],
+                     ["account", "remove", "1234"], ["account", "user", "1234", "add", "1",
+                                                     "--name", "x"],
+                     ["operator", "list"], ["operator", "list", "--json"],
+                     ["operator", "disable", "ann"], ["operator", "reset", "ann"],
+                     ["backup", os.path.join(d, "copy.db")]):
+            p = vigil(*argv)
+            what = "vigil %s" % " ".join(argv)
+            assert p.returncode == 2, "%s on a missing store: exit %d, want 2 (stdout %r)" % (
+                what, p.returncode, p.stdout[:200])
+            assert store in p.stderr and "does not exist" in p.stderr, \
+                "%s: the message must name the missing store %s: %r" % (what, store, p.stderr)
+            assert "[]" not in p.stdout, "%s printed an empty list: %r" % (what, p.stdout)
+            assert not leftovers(), "%s created %r" % (what, leftovers())
+            assert not os.path.exists(os.path.join(d, "copy.db")), "%s made a backup" % what
+
+        console = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.station))),
+                               "console", "vigil-console")
+        if os.path.exists(console):
+            with open(conf, "a") as f:
+                f.write("http_listen 127.0.0.1:0\n")
+            try:
+                p = subprocess.run([console, "-c", conf], capture_output=True, text=True,
+                                   timeout=20)
+                rc, out = p.returncode, p.stdout + p.stderr
+            except subprocess.TimeoutExpired as e:
+                rc, out = None, "still running after 20 s"
+            assert rc not in (0, None), "vigil-console on a missing store: %s" % out[-500:]
+            assert store in out, "vigil-console must name the missing store: %r" % out[-500:]
+            assert not leftovers(), "vigil-console created %r" % leftovers()
+
+        p = vigil("account", "add", "1234", "--name", "A", "--address", "1 Road")
+        assert p.returncode == 0, p.stderr
+        assert p.stderr.count("created store %s" % store) == 1, \
+            "account add must say once that it created the store: %r" % p.stderr
+        p = vigil("account", "add", "2345", "--name", "B", "--address", "2 Road")
+        assert p.returncode == 0 and "created" not in p.stderr, p.stderr
+        p = vigil("alarms", "--json")
+        assert p.returncode == 0 and json.loads(p.stdout) == [], (p.returncode, p.stdout)
+
+        store2 = os.path.join(d, "ops.db")
+        with open(conf, "w") as f:
+            f.write("store sqlite:%s\n" % store2)
+        p = vigil("operator", "add", "ann", "--role", "operator")
+        assert p.returncode == 0, p.stderr
+        assert p.stderr.count("created store %s" % store2) == 1, p.stderr
+
+    with v.running(args, []) as st:       # the daemon creates its store, and says so
+        assert os.path.exists(st.store)
+        assert "created store %s" % st.store in st.log_text(), st.log_text()[-2000:]
+
+
 if __name__ == "__main__":
     v.run_cases([test_sighup_reload, test_escalation, test_backup_while_running,
-                 test_retention_keeps_open_alarms_evidence, test_migration_race])
+                 test_retention_keeps_open_alarms_evidence, test_migration_race,
+                 test_read_verbs_never_create_store])

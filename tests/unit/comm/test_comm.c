@@ -697,9 +697,14 @@ static void test_own_sia_report(void **s)
     assert_true(f.seq >= 9000);
     ack(0);
     assert_int_equal(comm_trouble_count(&F.c), 0);
-    for (int i = 0; i < 8; i++)
+    /* a full table is COMM_E_FULL (it was COMM_E_NOSPACE, "storage slot too
+     * small", issue 12), and the last entries stay for path trouble */
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX - COMM_TROUBLE_RESERVE; i++)
         assert_int_equal(comm_report_sia(&F.c, "YG", 1, 2, "r"), COMM_OK);
-    assert_int_equal(comm_report_sia(&F.c, "YG", 1, 2, "r"), COMM_E_NOSPACE);
+    assert_int_equal(comm_report_sia(&F.c, "YG", 1, 2, "r"), COMM_E_FULL);
+    assert_int_equal(comm_trouble_count(&F.c), COMM_TROUBLE_MAX - COMM_TROUBLE_RESERVE);
+    assert_string_not_equal(comm_strerror(COMM_E_FULL), comm_strerror(COMM_E_NOSPACE));
+    assert_null(strstr(comm_strerror(COMM_E_FULL), "storage"));
 }
 
 static void test_config_validation(void **s)
