@@ -2,6 +2,8 @@
 #ifndef VIGIL_CLI_H
 #define VIGIL_CLI_H
 
+#include <stdbool.h>
+
 enum cli_exit {
     CLI_OK = 0,        /* success */
     CLI_NEGATIVE = 1,  /* a negative answer: NAK, DUH, a refused code */
@@ -32,5 +34,12 @@ int cmd_alarms(const struct cli_global *g, int argc, char **argv);
 int cmd_signals(const struct cli_global *g, int argc, char **argv);
 int cmd_backup(const struct cli_global *g, int argc, char **argv);
 int cmd_operator(const struct cli_global *g, int argc, char **argv);
+
+struct stn_store;
+/* Opens the store the -c config names (cmd_store.c). create: the verb
+ * provisions (account add, operator add) and may make a missing store, saying
+ * so once; every other verb refuses a store that does not exist (CLI_USAGE,
+ * naming the file): a mistyped store path must never show an empty queue. */
+int cli_open_store(const struct cli_global *g, struct stn_store **st, bool create);
 
 #endif

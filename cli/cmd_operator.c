@@ -16,33 +16,6 @@
 #include "cli.h"
 #include "vigil/station.h"
 
-/* Only the verbs that provision (account add, operator add) may create the
- * store, and they say so once; every other verb refuses a store that does not
- * exist (exit 2, naming the file): a mistyped store_path must not show an
- * empty queue. */
-static int open_store_as(const struct cli_global *g, struct stn_store **st, bool create)
-{
-    if (!g->config_path) {
-        fprintf(stderr, "vigil: operator needs -c FILE (the vigil-station config naming the store)\n");
-        return CLI_USAGE;
-    }
-    struct stn_config cfg;
-    struct conf_error err = { 0 };
-    if (stn_config_load(g->config_path, &cfg, &err) != 0) {
-        fprintf(stderr, "vigil: %s\n", err.msg);
-        return CLI_USAGE;
-    }
-    char msg[512];
-    bool created = false;
-    if (stn_store_open_ex(&cfg, create, &created, st, msg, sizeof msg) != 0) {
-        fprintf(stderr, "vigil: %s\n", msg);
-        return CLI_USAGE;
-    }
-    if (created)
-        fprintf(stderr, "vigil: created store %s\n", cfg.store_path);
-    return CLI_OK;
-}
-
 static int result(int rc, const char *name)
 {
     switch (rc) {
@@ -120,7 +93,7 @@ int cmd_operator(const struct cli_global *g, int argc, char **argv)
             return usage();
     }
     struct stn_store *st;
-    int rc = open_store_as(g, &st, add);
+    int rc = cli_open_store(g, &st, add);
     if (rc)
         return rc;
     if (list)

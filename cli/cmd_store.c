@@ -22,7 +22,7 @@
  * store, and they say so once; every other verb refuses a store that does not
  * exist (exit 2, naming the file): a mistyped store_path must not show an
  * empty queue. */
-static int open_store_as(const struct cli_global *g, struct stn_store **st, bool create)
+int cli_open_store(const struct cli_global *g, struct stn_store **st, bool create)
 {
     if (!g->config_path) {
         fprintf(stderr, "vigil: this verb needs -c FILE (the vigil-station config naming the store)\n");
@@ -47,7 +47,7 @@ static int open_store_as(const struct cli_global *g, struct stn_store **st, bool
 
 static int open_store(const struct cli_global *g, struct stn_store **st)
 {
-    return open_store_as(g, st, false);
+    return cli_open_store(g, st, false);
 }
 
 static int result(int rc, const char *what, const char *number)
@@ -394,7 +394,7 @@ int cmd_account(const struct cli_global *g, int argc, char **argv)
             keyopt_wipe(&k);
             return rc;
         }
-        if ((rc = open_store_as(g, &st, strcmp(verb, "add") == 0)) != 0) {
+        if ((rc = cli_open_store(g, &st, strcmp(verb, "add") == 0)) != 0) {
             keyopt_wipe(&k);
             return rc;
         }
