@@ -105,6 +105,8 @@ struct stn_conn {
     bool     closing;
     bool     paused;              /* reading stopped while the batch is full */
     bool     framed;              /* reader quirks set from an accepted frame's account */
+    bool     yielded;             /* read a full buffer: waits for the next loop pass */
+    struct stn_conn *yield_next;  /* in rx_tcp.c's list of those (holding a ref) */
     uint64_t answered_batch;      /* batch whose replies it got last (the linger's score) */
     char     peer[48];
     uint8_t  buf[];               /* frame_bytes_max */
@@ -176,6 +178,8 @@ void stn_conn_unref(struct stn_conn *c);
 void stn_conn_close(struct stn_conn *c);
 void stn_tcp_sweep(struct stn *s, int64_t now_ms);
 void stn_tcp_pause_all_resume(struct stn *s);
+/* Once per loop pass (uv_check): connections that read a full buffer read again. */
+void stn_tcp_resume_yielded(struct stn *s);
 void stn_conn_send(struct stn_conn *c, const uint8_t *p, size_t len);
 void stn_tcp_stop(struct stn *s);
 /* conns.c: the table of open connections, its tiers and per-address counts */

@@ -358,6 +358,7 @@ static void on_signal(uv_signal_t *h, int signum)
 static void on_check(uv_check_t *h)
 {
     struct stn *s = h->data;
+    stn_tcp_resume_yielded(s);    /* (only lets go of them once stopping) */
     if (s->stopping) {
         maybe_finish(s);
         return;

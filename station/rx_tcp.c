@@ -25,6 +25,13 @@
  * read buffer serves every connection. */
 static uint8_t read_buf[65536];
 static size_t npaused;
+/* Fairness: libuv reads a readable stream up to 32 times per loop pass. A
+ * connection whose read filled the whole buffer (no panel does: frames are
+ * 100 bytes, stop-and-wait) stops reading until the next pass, so a sender of
+ * megabytes of garbage costs each pass one buffer, not 2 MiB, and every other
+ * connection — a duress among them — is read in between (issue 12: 100 MB of
+ * garbage delayed a duress past a second). */
+static struct stn_conn *yielded;
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -130,8 +137,30 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         c->partial_since_ms = leftover ? now : 0;
     else if (!c->partial_since_ms)
         c->partial_since_ms = now;
-    if (c->paused)
+    if (c->paused) {
         npaused++;
+    } else if ((size_t)nread == sizeof read_buf && !c->yielded) {
+        uv_read_stop(st);
+        c->yielded = true;
+        c->refs++;            /* kept alive until the next pass looks at it */
+        c->yield_next = yielded;
+        yielded = c;
+    }
+}
+
+void stn_tcp_resume_yielded(struct stn *s)
+{
+    struct stn_conn *c = yielded;
+    yielded = NULL;
+    while (c) {
+        struct stn_conn *next = c->yield_next;
+        c->yielded = false;
+        c->yield_next = NULL;
+        if (!c->closing && !c->paused && !s->stopping)
+            uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+        stn_conn_unref(c);
+        c = next;
+    }
 }
 
 static void refuse_close(uv_handle_t *h)
