@@ -122,6 +122,12 @@ enum alm_raise alm_raise_decide(const struct alm_open *open, int priority)
     return ALM_RAISE_OPEN;
 }
 
+int alm_queue_rank(int priority, const char *kind)
+{
+    bool unregistered = kind && strcmp(kind, "unknown_account") == 0;
+    return priority * 2 + (unregistered ? 1 : 0);
+}
+
 int alm_escalate_priority(void) { return 1; }
 
 int64_t alm_escalate_cutoff_ms(int64_t now_ms, int64_t escalate_after_s)

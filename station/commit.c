@@ -22,6 +22,42 @@ static void work_cb(uv_work_t *req)
     stn_wstore_run(s->ws, s->inflight);
 }
 
+/* What a committed item did, logged only now: a line written inside the
+ * transaction could tell of an alarm that was rolled back. */
+static void log_outcome(const struct stn_item *it)
+{
+    const char *under = it->alarm_account[0] && strcmp(it->alarm_account, it->account) != 0
+                        ? it->alarm_account : NULL;
+    switch (it->type) {
+    case STN_ITEM_REJECTED:
+        if (it->alarm_id)
+            STN_WARN("rx", "account %s: %s: refused (DUH), alarm %lld %s (priority %d %s%s%s)",
+                     it->account, it->reason ? it->reason : "refused", (long long)it->alarm_id,
+                     it->alarm_opened ? "opened" : "joined", it->priority,
+                     it->kind ? it->kind : "?", under ? ", under account " : "",
+                     under ? under : "");
+        else
+            STN_WARN("rx", "account %s: %s: refused (DUH), kept", it->account,
+                     it->reason ? it->reason : "refused");
+        return;
+    case STN_ITEM_RESTORE:
+        STN_INFO("alarm", "%s of account %s restored", it->kind, it->account);
+        return;
+    default:
+        break;
+    }
+    if (!it->alarm_opened)
+        return;
+    const char *kind = it->type == STN_ITEM_EVENT ? it->cls.kind : it->kind;
+    int priority = it->type == STN_ITEM_EVENT ? it->cls.priority : it->priority;
+    if (priority == 1)
+        STN_WARN("alarm", "alarm %lld opened: priority 1 %s account %s",
+                 (long long)it->alarm_id, kind, under ? under : it->account);
+    else
+        STN_INFO("alarm", "alarm %lld opened: priority %d %s account %s",
+                 (long long)it->alarm_id, priority, kind, under ? under : it->account);
+}
+
 /* Sends the replies of a finished job, coalescing runs on one connection.
  * Returns how many connections got a reply. */
 static size_t answer(struct stn *s, struct stn_job *j)
@@ -66,6 +102,12 @@ static size_t answer(struct stn *s, struct stn_job *j)
                     a->comm_failed = false;
                 else if (a && strcmp(it->kind, "flood") == 0)
                     a->flooding = false;
+                else if (a && strcmp(it->kind, "replay") == 0)
+                    a->replay_until_ms = 0;
+                else if (it->count > 1)
+                    STN_WARN("alarm", "%u signals of unknown accounts (account %s) were not "
+                             "counted in an alarm: the commit failed", it->count,
+                             it->alarm_account[0] ? it->alarm_account : it->account);
             }
             break;
         default:
@@ -73,6 +115,8 @@ static size_t answer(struct stn *s, struct stn_job *j)
         }
         if (j->rc == 0 && it->type == STN_ITEM_EVENT)
             s->c.events_stored++;
+        if (j->rc == 0)
+            log_outcome(it);
         if (send && it->reply_len) {
             if (it->reply_kind == 'A')
                 s->c.acks++;

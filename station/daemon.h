@@ -33,6 +33,8 @@ struct stn_account {
     size_t   seen_index;
     bool     comm_failed;         /* a comm_failure alarm is open for it */
     bool     flooding;            /* a flood episode is on */
+    int64_t  replay_until_ms;     /* a replay episode lasts until then (0: none) */
+    bool     no_line_logged;      /* a frame without the L token was logged once */
     struct stn_bucket bucket;
     bool     mark;                /* reload sweep */
 };
@@ -112,6 +114,49 @@ struct stn_conn {
     uint8_t  buf[];               /* frame_bytes_max */
 };
 
+/* Signals of unknown accounts, per source address (unknown.c): anyone who
+ * reaches the port can claim any number, so they are limited in total and
+ * per source, and each source's signals of a window join one alarm per
+ * priority, whatever numbers they claim; those beyond the limits are counted
+ * into that alarm (event_count) without being stored. */
+#define STN_UNK_PRIO_N 5          /* priorities 1..4 (index 0 unused) */
+struct stn_usrc {
+    uint8_t  key[17];             /* family byte + address; all zero: the overflow entry */
+    bool     used;
+    char     addr[48];            /* the address as text, for the alarm's detail */
+    struct stn_bucket bucket;
+    int64_t  window_start_ms;     /* 0: no window open */
+    int64_t  last_ms;
+    char     alarm_account[STN_UNK_PRIO_N][DC09_ACCOUNT_MAX + 1];   /* "" none yet */
+    uint32_t unstored[STN_UNK_PRIO_N];   /* counted, not stored, since the last flush */
+    int64_t  unstored_last_ms[STN_UNK_PRIO_N];
+};
+struct stn_unknown {
+    struct stn_usrc *slots;       /* open addressing, nslots a power of two */
+    size_t nslots;
+    struct stn_usrc overflow;     /* when a source finds no slot */
+    struct stn_bucket total;      /* refused signals stored, all accounts */
+    struct stn_bucket new_sources;   /* sources given an entry of their own */
+    bool   dirty;                 /* some source has unstored counts */
+};
+#define STN_UNK_RATE_PER_S     100     /* refused signals stored per second, in total */
+#define STN_UNK_BURST          1000
+#define STN_UNK_SRC_RATE_PER_S 5       /* an unknown account's signals stored per source */
+#define STN_UNK_SRC_BURST      50
+#define STN_UNK_WINDOW_MS      (600 * 1000)   /* one alarm per source, priority and window */
+#define STN_UNK_SLOTS          4096
+#define STN_UNK_NEW_PER_S      1       /* new sources with an entry (and alarms) of their own */
+#define STN_UNK_NEW_BURST      32
+int  stn_unknown_init(struct stn_unknown *u);
+void stn_unknown_free(struct stn_unknown *u);
+/* The entry of the frame's source (TCP: conn; UDP: peer); never NULL. Opens a
+ * new window when the last one is over. */
+struct stn_usrc *stn_unknown_source(struct stn *s, struct stn_conn *conn,
+                                    const struct sockaddr *peer, int64_t now_ms);
+/* Puts the counts of signals not stored into their sources' alarms (a batch
+ * item per source and priority); called once a second. */
+void stn_unknown_flush(struct stn *s, int64_t now_ms);
+
 struct stn {
     uv_loop_t *loop;
     struct stn_config cfg;
@@ -130,6 +175,8 @@ struct stn {
     size_t nconns;
     struct stn_accounts accounts;
     struct stn_dedup dedup;
+    struct stn_dedup blocks;      /* replay index: encrypted blocks seen (dedup.c) */
+    struct stn_unknown unknown;   /* unknown accounts' signals per source (unknown.c) */
     struct stn_wstore *ws;
     struct stn_ckpt *ckpt;
     uv_work_t ckpt_work;
@@ -145,7 +192,6 @@ struct stn {
     uint64_t committed_batch;     /* highest batch number committed */
     bool     want_accounts, force_accounts, want_escalate;
     int64_t  want_prune_before_ms;
-    struct stn_bucket unknown_bucket;
 
     uv_timer_t linger;            /* ends a linger nobody came back for */
     uint64_t linger_until_ns;     /* uv_hrtime(); 0: no linger */

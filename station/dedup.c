@@ -107,6 +107,51 @@ uint64_t stn_dedup_insert(struct stn_dedup *d, uint32_t account_id, uint16_t seq
     return gen;
 }
 
+/* ---- the replay index: (account, ciphertext hash) -------------------- */
+
+static size_t block_bucket(const struct stn_dedup *d, uint32_t account_id, uint64_t hash)
+{
+    uint64_t x = ((uint64_t)account_id << 32) ^ hash;
+    x *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(x >> 17) & (d->nbuckets - 1);
+}
+
+uint64_t stn_blocks_find(const struct stn_dedup *d, uint32_t account_id, uint64_t hash,
+                         int64_t now_ms, int64_t window_ms, uint16_t *seq)
+{
+    uint64_t g = d->buckets[block_bucket(d, account_id, hash)];
+    for (size_t steps = 0; steps < d->cap; steps++) {
+        const struct stn_dedup_entry *e = at(d, g);
+        if (!e || now_ms - e->time_ms > window_ms)
+            return 0;          /* newest first: the rest is older still */
+        if (e->account_id == account_id && e->hash == hash) {
+            if (seq)
+                *seq = e->seq;
+            return e->gen;
+        }
+        g = e->next_gen;
+    }
+    return 0;
+}
+
+uint64_t stn_blocks_insert(struct stn_dedup *d, uint32_t account_id, uint16_t seq,
+                           uint64_t hash, int64_t time_ms)
+{
+    uint64_t gen = d->next_gen++;
+    struct stn_dedup_entry *e = &d->ring[(gen - 1) % d->cap];
+    size_t b = block_bucket(d, account_id, hash);
+    e->gen = gen;
+    e->next_gen = d->buckets[b];
+    e->hash = hash;
+    e->time_ms = time_ms;
+    e->batch = 0;
+    e->account_id = account_id;
+    e->seq = seq;
+    e->failed = false;
+    d->buckets[b] = gen;
+    return gen;
+}
+
 void stn_dedup_forget(struct stn_dedup *d, uint64_t gen)
 {
     struct stn_dedup_entry *e = (struct stn_dedup_entry *)at(d, gen);

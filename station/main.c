@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -47,7 +48,8 @@ void stn_log_counters(const struct stn *s)
     STN_INFO("stats", "frames_rx=%llu frames_ok=%llu acks=%llu naks=%llu duhs=%llu "
              "crc_errors=%llu length_errors=%llu format_errors=%llu oversize=%llu "
              "decrypt_failures=%llu clear_on_keyed=%llu time_rejects=%llu replays=%llu "
-             "unknown_accounts=%llu duplicates=%llu throttled=%llu batch_full_drops=%llu "
+             "unknown_accounts=%llu refused_unstored=%llu duplicates=%llu throttled=%llu "
+             "batch_full_drops=%llu "
              "polls=%llu commits=%llu commit_failures=%llu events_stored=%llu "
              "conns_open=%llu conns_accepted=%llu conns_refused=%llu conns_timed_out=%llu "
              "conns_evicted=%llu accept_failures=%llu log_dropped=%llu log_suppressed=%llu "
@@ -62,6 +64,7 @@ void stn_log_counters(const struct stn *s)
              (unsigned long long)c->oversize, (unsigned long long)c->decrypt_failures,
              (unsigned long long)c->clear_on_keyed, (unsigned long long)c->time_rejects,
              (unsigned long long)c->replays, (unsigned long long)c->unknown_accounts,
+             (unsigned long long)c->refused_unstored,
              (unsigned long long)c->duplicates, (unsigned long long)c->throttled,
              (unsigned long long)c->batch_full_drops, (unsigned long long)c->polls,
              (unsigned long long)c->commits, (unsigned long long)c->commit_failures,
@@ -412,6 +415,7 @@ static void on_tick(uv_timer_t *h)
     s->want_escalate = true;
     s->want_lease = true;
     stn_tcp_sweep(s, now);
+    stn_unknown_flush(s, now);
     if (now - s->last_supervision_ms >= s->cfg.supervision_check_s * 1000) {
         s->last_supervision_ms = now;
         stn_supervision_check(s, now);
@@ -507,8 +511,9 @@ static int run(struct stn *s)
     }
     s->ckpt_work.data = s;
     if (stn_accounts_init(&s->accounts) || stn_dedup_init(&s->dedup,
-            (size_t)s->cfg.duplicate_entries_max) || stn_commit_init(s) ||
-        stn_conns_init(s)) {
+            (size_t)s->cfg.duplicate_entries_max) || stn_dedup_init(&s->blocks,
+            (size_t)s->cfg.duplicate_entries_max) || stn_unknown_init(&s->unknown) ||
+        stn_commit_init(s) || stn_conns_init(s)) {
         fprintf(stderr, "vigil-station: out of memory at startup\n");
         return 1;
     }
@@ -579,6 +584,61 @@ static int fit_connections(struct stn *s, const char *path)
     return 0;
 }
 
+/* --test-config: what the daemon would fail on at start, found now — a
+ * dc09_listen address that does not resolve, a store path that is a folder,
+ * a store (or the folder it would be made in) it could not write. Returns
+ * how many problems it printed. */
+static int test_config_deeper(const struct stn_config *cfg, const char *path)
+{
+    int bad = 0;
+    for (unsigned i = 0; i < cfg->dc09_listen.n; i++) {
+        const char *spec = cfg->dc09_listen.v[i];
+        char host[256];
+        int port;
+        struct sockaddr_storage ss;
+        if (split_hostport(spec, host, sizeof host, &port) != 0) {
+            fprintf(stderr, "vigil-station: %s: dc09_listen %s: expected HOST:PORT\n", path, spec);
+            bad++;
+        } else if (resolve(host, port, &ss) != 0) {
+            fprintf(stderr, "vigil-station: %s: dc09_listen %s: cannot resolve host '%s'\n",
+                    path, spec, host);
+            bad++;
+        }
+    }
+    const char *sp = cfg->store_path;
+    struct stat st;
+    if (stat(sp, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "vigil-station: %s: store %s is a folder, not a store file\n",
+                    path, sp);
+            bad++;
+        } else if (access(sp, R_OK | W_OK) != 0) {
+            fprintf(stderr, "vigil-station: %s: store %s cannot be written: %s\n", path, sp,
+                    strerror(errno));
+            bad++;
+        }
+    }
+    /* the folder holds the WAL and its index beside the store, and a new store */
+    char dir[STN_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", sp);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "vigil-station: %s: store %s: folder %s does not exist\n", path, sp, dir);
+        bad++;
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "vigil-station: %s: store %s: folder %s cannot be written (the store "
+                "keeps its WAL there): %s\n", path, sp, dir, strerror(errno));
+        bad++;
+    }
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL;
@@ -624,6 +684,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "vigil-station: %s: %s\n", path, msg);
             return 2;
         }
+        if (test_config_deeper(&s.cfg, path) != 0)
+            return 2;
         printf("vigil-station: configuration %s is valid\n", path);
         return 0;
     }
@@ -642,6 +704,8 @@ int main(int argc, char **argv)
     int rc = run(&s);
     stn_accounts_free(&s.accounts);
     stn_dedup_free(&s.dedup);
+    stn_dedup_free(&s.blocks);
+    stn_unknown_free(&s.unknown);
     stn_commit_free(&s);
     stn_conns_free(&s);
     stn_wstore_close(s.ws);

@@ -53,10 +53,10 @@ struct kind_row { const char *kind; int priority; };
 static const struct kind_row kind_table[] = {
     { "duress", 1 }, { "holdup", 1 }, { "fire", 2 }, { "medical", 3 }, { "panic", 3 },
     { "burglary", 4 }, { "comm_failure", 4 }, { "decrypt_failure", 4 },
-    { "clear_on_keyed", 4 }, { "flood", 4 }, { "unknown_account", 4 },
+    { "clear_on_keyed", 4 }, { "flood", 4 }, { "replay", 4 }, { "unknown_account", 4 },
     { "trouble", 5 }, { "unknown_event", 5 },
 };
-_Static_assert(sizeof kind_table / sizeof kind_table[0] == 13, "kind table size");
+_Static_assert(sizeof kind_table / sizeof kind_table[0] == 14, "kind table size");
 
 void stn_classify_cid(const struct dc09_cid *c, struct stn_class *out)
 {
@@ -112,4 +112,9 @@ int stn_kind_priority(const char *kind)
 bool stn_class_is_duress(const struct stn_class *c)
 {
     return c->kind && c->priority == 1 && !c->restore;
+}
+
+bool stn_class_is_urgent(const struct stn_class *c)
+{
+    return c->kind && !c->restore && c->priority >= 1 && c->priority <= 3;
 }

@@ -15,11 +15,12 @@
  */
 #include "daemon.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#define UNKNOWN_RATE_PER_S 100   /* refused signals stored per second, all accounts */
-#define UNKNOWN_BURST      1000
+/* A replay episode of an account ends after this long without a replay. */
+#define REPLAY_QUIET_MS (60 * 1000)
 
 static void peer_text(struct stn_conn *conn, const struct sockaddr *peer, char *out, size_t cap)
 {
@@ -91,10 +92,16 @@ static void fill_payload(struct stn_item *it, const struct dc09_frame *f)
     it->frame_time_s = f->time_s;
 }
 
-/* A refused signal: kept with an alarm, answered DUH after it is stored. */
+/* A refused signal: kept with an alarm, answered DUH after it is stored.
+ * account: the number as stored (upper case). Limits: refused signals are
+ * kept up to STN_UNK_RATE_PER_S in total; an unknown account's also up to
+ * STN_UNK_SRC_RATE_PER_S per source address, whatever they claim (a readable
+ * duress included: anyone can claim one), and they join their source's alarm
+ * of the window (unknown.c). Beyond the limits: DUH now, not stored; an
+ * unknown account's is counted into its source's alarm within a second. */
 static void reject(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                    const struct sockaddr *peer, const struct dc09_frame *head,
-                   const struct dc09_frame *full, uint32_t account_id,
+                   const struct dc09_frame *full, uint32_t account_id, const char *account,
                    const uint8_t *frame, size_t len, int64_t now_ms,
                    const char *reason, const char *kind)
 {
@@ -105,44 +112,73 @@ static void reject(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     struct stn_class cls = { 0 };
     if (full && !full->encrypted)
         stn_classify_frame(full, &cls);
-    /* a readable duress is always kept, whatever the limits */
-    if (!stn_class_is_duress(&cls) &&
-        (!stn_bucket_take(&s->unknown_bucket, now_ms, UNKNOWN_RATE_PER_S, UNKNOWN_BURST) ||
-         stn_pending_full(s))) {
+    int priority = kind ? stn_kind_priority(kind) : 0;
+    /* a clear payload we could read: an unregistered panel's duress still ranks 1 */
+    if (kind && cls.kind && !cls.restore && cls.priority > 0 && cls.priority < priority)
+        priority = cls.priority;
+    bool unknown = account_id == 0;
+    struct stn_usrc *src = NULL;
+    if (unknown) {
+        src = stn_unknown_source(s, conn, peer, now_ms);
+        if (priority < 1 || priority >= STN_UNK_PRIO_N)
+            priority = stn_kind_priority("unknown_account");
+        if (!src->alarm_account[priority][0])
+            snprintf(src->alarm_account[priority], sizeof src->alarm_account[priority], "%s",
+                     account);
+    }
+    bool keep = (!src || stn_bucket_take(&src->bucket, now_ms, STN_UNK_SRC_RATE_PER_S,
+                                         STN_UNK_SRC_BURST)) &&
+                stn_bucket_take(&s->unknown.total, now_ms, STN_UNK_RATE_PER_S, STN_UNK_BURST) &&
+                !stn_pending_full(s);
+    struct stn_job *j = s->pending;
+    struct stn_item *it = keep ? stn_job_add(j) : NULL;
+    char ptxt[64];
+    if (it) {
+        peer_text(conn, peer, ptxt, sizeof ptxt);
+        if (copy_common(j, it, frame, len, ptxt)) {
+            j->n--;
+            it = NULL;
+        }
+    }
+    if (!it) {
         /* too many refused signals to keep them all: answer, count, do not store */
+        s->c.refused_unstored++;
+        if (src) {
+            src->unstored[priority]++;
+            src->unstored_last_ms[priority] = now_ms;
+            s->unknown.dirty = true;
+        }
+        STN_INFO("rx", "account %s: %s: refused (DUH) beyond the refused-signal limits: "
+                 "not stored%s", account, reason,
+                 src ? ", counted in its source's alarm" : "");
         if (duh_len) {
             send_now(conn, l, peer, duh, duh_len);
             s->c.duhs++;
         }
         return;
     }
-    struct stn_job *j = s->pending;
-    struct stn_item *it = stn_job_add(j);
-    if (!it)
-        return;
-    char ptxt[64];
-    peer_text(conn, peer, ptxt, sizeof ptxt);
-    if (copy_common(j, it, frame, len, ptxt)) {
-        j->n--;
-        return;
-    }
     it->type = STN_ITEM_REJECTED;
     it->account_id = account_id;
-    snprintf(it->account, sizeof it->account, "%s", head->account);
+    snprintf(it->account, sizeof it->account, "%s", account);
     it->received_ms = now_ms;
     it->seq = head->seq;
     it->id = (uint8_t)head->id;
     it->encrypted = head->encrypted;
     it->reason = reason;
     it->kind = kind;
-    it->priority = kind ? stn_kind_priority(kind) : 0;
+    it->priority = priority;
     if (full && !full->encrypted) {
-        /* a clear payload we could read: an unregistered panel's duress still ranks 1 */
         fill_payload(it, full);
-        stn_classify_frame(full, &it->cls);
-        if (kind && it->cls.kind && !it->cls.restore && it->cls.priority > 0 &&
-            it->cls.priority < it->priority)
-            it->priority = it->cls.priority;
+        it->cls = cls;
+    }
+    if (src) {
+        snprintf(it->alarm_account, sizeof it->alarm_account, "%s",
+                 src->alarm_account[priority]);
+        char detail[128];
+        int dl = snprintf(detail, sizeof detail, "signals of unknown accounts from %s",
+                          src->addr);
+        if (dl > 0 && stn_job_copy(j, detail, (size_t)dl, &it->detail_off) == 0)
+            it->detail_len = (size_t)dl;
     }
     if (duh_len) {
         memcpy(it->reply, duh, duh_len);
@@ -150,8 +186,25 @@ static void reject(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         it->reply_kind = 'D';
     }
     target(it, conn, l, peer);
-    if (it->priority == 1)
+    /* only a registered account's duress hurries the commit (an unknown
+     * account's is P1 in the queue, after every registered one) */
+    if (it->priority == 1 && !unknown)
         j->has_duress = true;
+}
+
+/* The ciphertext of an encrypted frame: from after the data block's '[' to
+ * the CR (the header holds no '['). */
+static bool cipher_span(const uint8_t *frame, size_t len, const uint8_t **p, size_t *n)
+{
+    const uint8_t *q = memchr(frame, '"', len);
+    if (!q)
+        return false;
+    const uint8_t *b = memchr(q, '[', len - (size_t)(q - frame));
+    if (!b || len < 1 || b + 1 > frame + len - 1)
+        return false;
+    *p = b + 1;
+    *n = (size_t)(frame + len - 1 - (b + 1));
+    return *n > 0;
 }
 
 static bool cipher_error(int rc)
@@ -175,6 +228,20 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     int rc = dc09_decode_head(frame, len, DC09_Q_BARE_L, &head, &diag);
     if (rc != 0)
         rc = dc09_decode_head(frame, len, DC09_Q_BARE_L | DC09_Q_BINARY_CRC, &head, &diag);
+    /* a header without the L token (some outside diallers): readable enough to
+     * answer; accepted only for an account with the no-line quirk */
+    bool no_line = false;
+    if (rc != 0 && diag.field && strcmp(diag.field, "line") == 0) {
+        struct dc09_diag d2 = { 0 };
+        int r2 = dc09_decode_head(frame, len, DC09_Q_BARE_L | DC09_Q_NO_LINE, &head, &d2);
+        if (r2 != 0)
+            r2 = dc09_decode_head(frame, len, DC09_Q_BARE_L | DC09_Q_NO_LINE | DC09_Q_BINARY_CRC,
+                                  &head, &d2);
+        if (r2 == 0) {
+            rc = 0;
+            no_line = true;
+        }
+    }
     if (rc != 0) {
         /* nothing to echo in a reply: stay silent */
         s->c.format_errors++;
@@ -183,7 +250,14 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         return false;
     }
 
-    struct stn_account *a = stn_accounts_find(&s->accounts, head.account);
+    /* the number as stored, used everywhere from here (replies echo it as sent) */
+    char acct[DC09_ACCOUNT_MAX + 1];
+    size_t an = 0;
+    for (; head.account[an] && an < DC09_ACCOUNT_MAX; an++)
+        acct[an] = (char)toupper((unsigned char)head.account[an]);
+    acct[an] = '\0';
+
+    struct stn_account *a = stn_accounts_find(&s->accounts, acct);
     struct dc09_frame f;
     struct dc09_decode_opts o;
     dc09_decode_opts_init(&o, now_s);
@@ -192,6 +266,8 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
 
     if (!a) {
         o.check_time = false;
+        if (no_line)
+            o.quirks = DC09_Q_NO_LINE;   /* read a clear payload all the same */
         rc = dc09_decode(frame, len, &o, &f, &diag);
         if (rc == DC09_E_CRC || rc == DC09_E_LENGTH) {
             if (rc == DC09_E_CRC) s->c.crc_errors++; else s->c.length_errors++;
@@ -200,9 +276,10 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
             return false;
         }
         s->c.unknown_accounts++;
-        STN_WARN("rx", "unknown account %s (%s%s) from %s: DUH", head.account,
-                 head.encrypted ? "*" : "", dc09_id_name(head.id), conn ? conn->peer : "udp");
-        reject(s, conn, l, peer, &head, rc == 0 ? &f : NULL, 0, frame, len, now_ms,
+        STN_WARN("rx", "unknown account %s (%s%s%s) from %s: refused", acct,
+                 head.encrypted ? "*" : "", dc09_id_name(head.id),
+                 no_line ? ", no L token" : "", conn ? conn->peer : "udp");
+        reject(s, conn, l, peer, &head, rc == 0 ? &f : NULL, 0, acct, frame, len, now_ms,
                "unknown_account", "unknown_account");
         return true;
     }
@@ -243,9 +320,8 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     }
     case DC09_E_CLEAR:
         s->c.clear_on_keyed++;
-        STN_WARN("rx", "account %s has a key but sent a clear frame: refused (DUH), alarm",
-                 a->number);
-        reject(s, conn, l, peer, &head, NULL, a->id, frame, len, now_ms,
+        STN_WARN("rx", "account %s has a key but sent a clear frame: refused", a->number);
+        reject(s, conn, l, peer, &head, NULL, a->id, a->number, frame, len, now_ms,
                "clear_on_keyed", "clear_on_keyed");
         return true;
     case DC09_E_CRYPTO:
@@ -254,15 +330,26 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     default:
         if (cipher_error(rc)) {
             s->c.decrypt_failures++;
-            STN_WARN("rx", "account %s: frame cannot be decrypted (%s): DUH, alarm",
+            STN_WARN("rx", "account %s: frame cannot be decrypted (%s): refused",
                      a->number, dc09_errname(rc));
-            reject(s, conn, l, peer, &head, NULL, a->id, frame, len, now_ms,
+            reject(s, conn, l, peer, &head, NULL, a->id, a->number, frame, len, now_ms,
                    "decrypt", "decrypt_failure");
+        } else if (no_line && diag.field && strcmp(diag.field, "line") == 0) {
+            /* an outside dialler's frame without the L token: DUH (so it does
+             * not retry for ever), logged once per account */
+            s->c.format_errors++;
+            if (!a->no_line_logged) {
+                a->no_line_logged = true;
+                STN_WARN("rx", "account %s: frame without the L token: refused (DUH); the "
+                         "account's quirk no-line accepts such frames (logged once)", a->number);
+            }
+            reject(s, conn, l, peer, &head, NULL, a->id, a->number, frame, len, now_ms,
+                   "no_line", "unknown_event");
         } else {
             s->c.format_errors++;
-            STN_WARN("rx", "account %s: malformed frame (%s at %s): DUH", a->number,
+            STN_WARN("rx", "account %s: malformed frame (%s at %s): refused", a->number,
                      dc09_errname(rc), diag.field ? diag.field : "?");
-            reject(s, conn, l, peer, &head, NULL, a->id, frame, len, now_ms,
+            reject(s, conn, l, peer, &head, NULL, a->id, a->number, frame, len, now_ms,
                    "format", "unknown_event");
         }
         return true;
@@ -281,10 +368,51 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     bool poll = f.id == DC09_ID_NULL;
     if (!poll && !f.has_cid && !f.has_sia) {
         s->c.format_errors++;
-        STN_WARN("rx", "account %s seq %04u: payload not understood: DUH", a->number, f.seq);
-        reject(s, conn, l, peer, &head, &f, a->id, frame, len, now_ms, "payload",
+        STN_WARN("rx", "account %s seq %04u: payload not understood: refused", a->number, f.seq);
+        reject(s, conn, l, peer, &head, &f, a->id, a->number, frame, len, now_ms, "payload",
                "unknown_event");
         return true;
+    }
+
+    /* replays: an encrypted block is sent once (a retry is encrypted again,
+     * with a fresh pad); the same block seen within the window under another
+     * sequence number is a captured frame with its header rewritten: no ACK,
+     * nothing stored, counted, one alarm per episode. The same block with the
+     * same sequence number goes on as a retry would (duplicate: ACK again). */
+    const uint8_t *cp;
+    size_t cn;
+    if (f.encrypted && cipher_span(frame, len, &cp, &cn)) {
+        uint64_t bh = stn_dedup_hash(&s->blocks, cp, cn);
+        int64_t bwin = s->cfg.time_window_past_s + s->cfg.time_window_future_s;
+        if (bwin < s->cfg.duplicate_window_s)
+            bwin = s->cfg.duplicate_window_s;
+        uint16_t first_seq = 0;
+        if (stn_blocks_find(&s->blocks, a->id, bh, now_ms, bwin * 1000, &first_seq) &&
+            first_seq != f.seq) {
+            s->c.replays++;
+            STN_WARN("rx", "account %s seq %04u from %s: encrypted block already received "
+                     "with seq %04u: replay, refused (DUH), not stored", a->number, f.seq,
+                     conn ? conn->peer : "udp", first_seq);
+            if (now_ms >= a->replay_until_ms) {
+                char detail[160];
+                char ptxt[64];
+                peer_text(conn, peer, ptxt, sizeof ptxt);
+                snprintf(detail, sizeof detail, "a captured frame sent again with its header "
+                         "rewritten (seq %04u, first seen as %04u) from %s", f.seq, first_seq,
+                         ptxt);
+                stn_raise_own_alarm(s, a->number, a->id, "replay", now_ms, detail);
+            }
+            a->replay_until_ms = now_ms + REPLAY_QUIET_MS;
+            uint8_t duh[200];
+            size_t dl = 0;
+            if (dc09_reply_duh(&head, duh, sizeof duh, &dl) == 0) {
+                send_now(conn, l, peer, duh, dl);
+                s->c.duhs++;
+            }
+            return true;
+        }
+        if (!stn_blocks_find(&s->blocks, a->id, bh, now_ms, bwin * 1000, NULL))
+            stn_blocks_insert(&s->blocks, a->id, f.seq, bh, now_ms);
     }
 
     /* duplicates: same account, seq and data block within the window */
@@ -322,8 +450,8 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         }
     }
 
-    /* rate limit: never for a duress */
-    if (!duress) {
+    /* rate limit: routine frames only (priority 1-3 bypass it, like a duress) */
+    if (!stn_class_is_urgent(&cls)) {
         /* an episode ends once the bucket has refilled completely */
         if (a->flooding && stn_bucket_full(&a->bucket, now_ms, s->cfg.account_rate_per_s,
                                            s->cfg.account_burst))
@@ -341,15 +469,15 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
             }
             return true;
         }
-        if (stn_pending_full(s)) {
-            /* the batch is full: no ACK, the panel retries; stop reading this connection */
-            s->c.batch_full_drops++;
-            if (conn && !conn->paused && !conn->closing) {
-                uv_read_stop((uv_stream_t *)&conn->tcp);
-                conn->paused = true;
-            }
-            return true;
+    }
+    if (!duress && stn_pending_full(s)) {
+        /* the batch is full: no ACK, the panel retries; stop reading this connection */
+        s->c.batch_full_drops++;
+        if (conn && !conn->paused && !conn->closing) {
+            uv_read_stop((uv_stream_t *)&conn->tcp);
+            conn->paused = true;
         }
+        return true;
     }
 
     struct stn_job *j = s->pending;

@@ -64,6 +64,9 @@ void stn_classify_frame(const struct dc09_frame *f, struct stn_class *out);
 int  stn_kind_priority(const char *kind);
 /* Duress or hold-up: never throttled, never merged into another kind. */
 bool stn_class_is_duress(const struct stn_class *c);
+/* Priority 1-3 (duress, hold-up, fire, medical, panic), not a restore: never
+ * held back by the per-account rate limit (only routine frames are). */
+bool stn_class_is_urgent(const struct stn_class *c);
 
 /* ---- dedup.c: the retry window, in memory ---------------------------- */
 
@@ -97,6 +100,15 @@ uint64_t stn_dedup_find(const struct stn_dedup *d, uint32_t account_id, uint16_t
                         uint64_t hash, int64_t now_ms, int64_t window_ms, uint64_t *batch);
 uint64_t stn_dedup_insert(struct stn_dedup *d, uint32_t account_id, uint16_t seq,
                           uint64_t hash, int64_t time_ms, uint64_t batch);
+/* The same ring used as the replay index (a struct stn_dedup of its own):
+ * encrypted data blocks by (account, keyed hash of the ciphertext), whatever
+ * their sequence number. A block is sent once: a retry is encrypted again
+ * with a fresh pad. Returns the gen of the newest entry of that block within
+ * window_ms (0: none) and the sequence number it came with. */
+uint64_t stn_blocks_find(const struct stn_dedup *d, uint32_t account_id, uint64_t hash,
+                         int64_t now_ms, int64_t window_ms, uint16_t *seq);
+uint64_t stn_blocks_insert(struct stn_dedup *d, uint32_t account_id, uint16_t seq,
+                           uint64_t hash, int64_t time_ms);
 /* The entry's commit failed: it must not make a retry look like a duplicate. */
 void stn_dedup_forget(struct stn_dedup *d, uint64_t gen);
 /* Batch `batch` failed to commit (called before its entries are forgotten). */
@@ -167,6 +179,14 @@ struct stn_item {
     size_t   data_off, data_len;
     size_t   peer_off, peer_len;
     size_t   detail_off, detail_len;
+    /* REJECTED of an unknown account, ALARM: the account number the alarm is
+     * raised under ("" = `account`): an unknown account's signals join their
+     * source address's alarm of the window, whatever number they claim */
+    char     alarm_account[DC09_ACCOUNT_MAX + 1];
+    uint32_t count;               /* ALARM: signals it stands for (0 = 1) */
+    /* set by the worker, read after the commit (commit.c logs what happened) */
+    int64_t  alarm_id;            /* the alarm raised or joined (0: none) */
+    bool     alarm_opened;        /* ... and it is new */
 };
 
 struct stn_seen { uint32_t account_id; int64_t ms; };
@@ -323,6 +343,8 @@ struct stn_counters {
     uint64_t crc_errors, length_errors, format_errors, oversize;
     uint64_t decrypt_failures, clear_on_keyed, time_rejects, replays;
     uint64_t unknown_accounts, duplicates, throttled, batch_full_drops, polls;
+    uint64_t refused_unstored;    /* refused signals over the limits: answered, not stored
+                                   * (an unknown account's are counted in its source's alarm) */
     uint64_t commits, commit_failures, events_stored;
     uint64_t commit_us_total, commit_us_max, committed_items;
     uint64_t conns_accepted, conns_refused, conns_timed_out, conns_open;

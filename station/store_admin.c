@@ -737,7 +737,7 @@ int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)
             " received_at_ms, taken_by, event_count, last_event_at_ms, escalated_at_ms,"
             " restored_at_ms, detail, disposition, closed_at_ms, event_id"
             " FROM alarms WHERE (?1 OR state != 'closed')"
-            " ORDER BY priority ASC, received_at_ms ASC, id ASC", -1, &st, NULL) != SQLITE_OK)
+            " ORDER BY " ALM_QUEUE_ORDER_SQL(""), -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
     sqlite3_bind_int(st, 1, include_closed);
     json_t *arr = json_array();
@@ -940,7 +940,7 @@ int stn_alarm_list_json(struct stn_store *s, bool include_closed, void **out)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, ALARM_ITEM_SQL " WHERE (?1 OR a.state != 'closed')"
-                           " ORDER BY a.priority ASC, a.received_at_ms ASC, a.id ASC",
+                           " ORDER BY " ALM_QUEUE_ORDER_SQL("a."),
                            -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
     sqlite3_bind_int(st, 1, include_closed);

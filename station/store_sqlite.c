@@ -286,8 +286,8 @@ static const char *const sql_text[S_COUNT] = {
         " received_at_ms, last_event_at_ms, cid_q, cid_event, cid_partition, cid_zone,"
         " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user, detail)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [S_ATTACH_ALARM] = "UPDATE alarms SET event_count=event_count+1, last_event_at_ms=?"
-        " WHERE id=?",
+    [S_ATTACH_ALARM] = "UPDATE alarms SET event_count=event_count+?3,"
+        " last_event_at_ms=?1 WHERE id=?2",
     [S_INS_ALARM_EVENT] = "INSERT OR IGNORE INTO alarm_events (alarm_id, event_id) VALUES (?,?)",
     [S_RESTORE] = "UPDATE alarms SET restored_at_ms=? WHERE account=? AND kind=?"
         " AND state!='closed' AND restored_at_ms IS NULL",
@@ -524,12 +524,18 @@ static int insert_event(struct stn_wstore *w, struct stn_job *j, struct stn_item
  * `unknown_account` at priority 1, and must neither vanish into that panel's
  * open priority-4 alarm nor take its routine signals in. An alarm already
  * restored takes nothing more: a new duress or a new communication failure
- * after a restore opens an alarm of its own, never one that reads "restored". */
-static int raise_alarm(struct stn_wstore *w, struct stn_job *j, const struct stn_item *it,
+ * after a restore opens an alarm of its own, never one that reads "restored".
+ * An unknown account's signals are raised under it->alarm_account: the number
+ * their source address's alarm of the window carries (rx.c). Nothing is
+ * logged here: the transaction may yet roll back; commit.c logs what the
+ * item records (alarm_id, alarm_opened) once the batch has committed. */
+static int raise_alarm(struct stn_wstore *w, struct stn_job *j, struct stn_item *it,
                        const char *kind, int priority, int64_t event_id, int64_t *alarm_id)
 {
+    const char *account = it->alarm_account[0] ? it->alarm_account : it->account;
+    int64_t count = it->count > 1 ? (int64_t)it->count : 1;
     sqlite3_stmt *f = w->st[S_FIND_ALARM];
-    sqlite3_bind_text(f, 1, it->account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(f, 1, account, -1, SQLITE_STATIC);
     sqlite3_bind_text(f, 2, kind, -1, SQLITE_STATIC);
     int rc;
     int64_t open_id = 0;
@@ -545,15 +551,18 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, const struct stn
     sqlite3_reset(f);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return rc;
+    bool opened = false;
     if (open_id) {
         sqlite3_stmt *a = w->st[S_ATTACH_ALARM];
         sqlite3_bind_int64(a, 1, it->received_ms);
         sqlite3_bind_int64(a, 2, open_id);
+        sqlite3_bind_int64(a, 3, count);
         if ((rc = step_done(a)) != 0)
             return rc;
     } else {
+        opened = true;
         sqlite3_stmt *s = w->st[S_INS_ALARM];
-        sqlite3_bind_text(s, 1, it->account, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 1, account, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, it->account_id);
         sqlite3_bind_int(s, 3, priority);
         sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
@@ -587,12 +596,14 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, const struct stn
         sqlite3_bind_text(h, 3, what, -1, SQLITE_TRANSIENT);
         if ((rc = step_done(h)) != 0)
             return rc;
-        if (priority == 1)
-            STN_WARN("alarm", "alarm %lld opened: priority 1 %s account %s",
-                     (long long)open_id, kind, it->account);
-        else
-            STN_INFO("alarm", "alarm %lld opened: priority %d %s account %s",
-                     (long long)open_id, priority, kind, it->account);
+        if (count > 1) {   /* signals counted, not stored, beyond the limits */
+            sqlite3_stmt *a = w->st[S_ATTACH_ALARM];
+            sqlite3_bind_int64(a, 1, it->received_ms);
+            sqlite3_bind_int64(a, 2, open_id);
+            sqlite3_bind_int64(a, 3, count - 1);
+            if ((rc = step_done(a)) != 0)
+                return rc;
+        }
     }
     if (event_id) {
         sqlite3_stmt *l = w->st[S_INS_ALARM_EVENT];
@@ -602,6 +613,8 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, const struct stn
             return rc;
     }
     *alarm_id = open_id;
+    it->alarm_id = open_id;
+    it->alarm_opened = opened;
     return 0;
 }
 
@@ -666,7 +679,6 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         case STN_ITEM_RESTORE:
             if ((rc = restore_alarm(w, it, it->kind)) != 0)
                 return rc;
-            STN_INFO("alarm", "%s of account %s restored", it->kind, it->account);
             break;
         case STN_ITEM_POLL:
         case STN_ITEM_ACK_ONLY:

@@ -244,8 +244,14 @@
   });
 
   // ------------------------------------------------------------ the queue: data
+  // The queue order is the alarm engine's (alm_queue_rank, include/vigil/alarm.h):
+  // by priority, and within a priority a registered account's alarm before one
+  // raised by an unknown account's signals; then oldest first, then id.
+  function queueRank(a) {
+    return (a.priority | 0) * 2 + (a.kind === 'unknown_account' ? 1 : 0);
+  }
   function cmpAlarm(a, b) {
-    return (a.priority - b.priority) ||
+    return (queueRank(a) - queueRank(b)) ||
       (tms(a.received_at) - tms(b.received_at)) ||
       (a.id - b.id);
   }

@@ -71,6 +71,22 @@ enum alm_raise { ALM_RAISE_OPEN, ALM_RAISE_JOIN };
  * new alarm. */
 enum alm_raise alm_raise_decide(const struct alm_open *open, int priority);
 
+/* The queue order, one rule for every list (`vigil alarms`, the console's
+ * list, the web page): by rank, then oldest received first, then id. The
+ * rank is the priority, and within a priority an alarm of a registered
+ * account comes before one raised by signals of an unknown account (kind
+ * `unknown_account`: anyone who reaches the port can claim a number, so
+ * such an alarm — a readable "duress" included — never ranks above a
+ * registered account's alarm of the same priority, and a registered
+ * account's duress is always first among equals). Lower ranks first. */
+int alm_queue_rank(int priority, const char *kind);
+/* The same order as SQL for stores (t: the alarms table's alias with its dot,
+ * or ""): ORDER BY ALM_QUEUE_ORDER_SQL("a."). tests/unit/station/test_alarm.c
+ * checks it against alm_queue_rank; web/app.js cmpAlarm applies it too. */
+#define ALM_QUEUE_ORDER_SQL(t) \
+    t "priority * 2 + (" t "kind = 'unknown_account') ASC, " t "received_at_ms ASC, " \
+    t "id ASC"
+
 /* Escalation: a priority-1 alarm nobody has taken for escalate_after_s.
  * Returns the received-at cut-off (alarms received at or before it escalate),
  * and the priority concerned. */

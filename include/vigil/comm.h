@@ -217,7 +217,9 @@ int comm_init(struct comm *c, const struct comm_ports *ports, const struct comm_
               uint64_t now_ms);
 /* Loads the communicator's own trouble events (the only thing it stores:
  * sequence numbers follow the core's persisted event ids). COMM_E_EMPTY on a
- * fresh panel (not an error). Never writes storage; on error *c is unchanged. */
+ * fresh panel (not an error). COMM_E_CORRUPT also for a record whose checksums
+ * hold but whose reports this core never writes (it could never send them).
+ * Never writes storage; on error *c is unchanged. */
 int comm_load(struct comm *c);
 /* Wall clock: at monotonic `now_ms` it is `unix_ms` (e.g. from the RTC). */
 void comm_set_wall(struct comm *c, uint64_t now_ms, int64_t unix_ms);

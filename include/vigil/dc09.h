@@ -75,6 +75,7 @@ enum dc09_quirk {
     DC09_Q_PAD_NO_BAR     = 1u << 3, /* encrypted pad without '|' terminator (Hikvision) */
     DC09_Q_NO_DATA_ACCT   = 1u << 4, /* data block without "#acct|" (Ajax) */
     DC09_Q_IGNORE_LENGTH  = 1u << 5, /* length field wrong: ignore it */
+    DC09_Q_NO_LINE        = 1u << 6, /* no "L" token at all (some outside diallers) */
 };
 /*
  * A quirk only widens what is accepted; the standard form stays valid:
@@ -88,9 +89,13 @@ enum dc09_quirk {
  *  - NO_DATA_ACCT: "[|payload]" or "[payload]" (payload_off 1 or 0,
  *    has_data_account false). Strictly a non-empty data block needs "#acct|".
  *  - IGNORE_LENGTH: the length must still be 4 hex digits, its value is ignored.
+ *  - NO_LINE: a header with no "L" token at all (R, if any, then "#acct");
+ *    line then reads "0", so replies carry "L0". With the token present it
+ *    is read as always.
  */
 /* Parses a quirk name ("binary-crc", "crc-with-cr", "bare-l", "pad-no-bar",
- * "no-data-account", "ignore-length") into its flag; DC09_E_INVAL if unknown. */
+ * "no-data-account", "ignore-length", "no-line") into its flag; DC09_E_INVAL
+ * if unknown. */
 int dc09_quirk_parse(const char *name, uint32_t *flag);
 const char *dc09_quirk_name(uint32_t flag);
 
@@ -311,7 +316,9 @@ int dc09_reply_duh(const struct dc09_frame *req, uint8_t *out, size_t cap, size_
  * dropped until the next LF). The buffer is the caller's (e.g. one per
  * connection, sized by a config key); the reader never allocates.
  * With DC09_Q_BINARY_CRC the reader uses the length field to find the end,
- * since a binary CRC may contain CR or LF bytes.
+ * since a binary CRC may contain CR or LF bytes. `quirks` may be changed
+ * between feeds or from inside the callback: it applies from the next frame
+ * on, within the same feed too.
  */
 struct dc09_reader {
     uint8_t *buf;

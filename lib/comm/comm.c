@@ -224,6 +224,47 @@ static int slot_read(struct pnl_storage *st, unsigned slot, uint8_t body[BODY_SI
     return COMM_OK;
 }
 
+/* One stored report as this file writes it (comm_report_sia, trouble_add):
+ * an id with COMM_TROUBLE_ID, unique; an ADM-CID event the encoder takes, or a
+ * SIA code of two capitals with zone <= 999 and printable text without
+ * ^ [ ] |, NUL-padded. A CRC-valid record holding anything else was not
+ * written by this core: sent, it would be refused by the encoder for ever and
+ * hold every routine event behind it (fuzz/crashes/comm_load/). */
+static bool trouble_ok(const uint8_t *b, unsigned i)
+{
+    const uint8_t *q = b + 4 + i * TR_SIZE;
+    uint32_t id = get32(q);
+    if (id == 0)
+        return true;                    /* a free entry */
+    if ((id & COMM_TROUBLE_ID) == 0 || (id & 0x7FFFFFFFu) == 0)
+        return false;
+    for (unsigned k = 0; k < i; k++)
+        if (get32(b + 4 + k * TR_SIZE) == id)
+            return false;
+    const uint8_t *sia = q + 10, *text = q + 12;
+    if (sia[0] == 0 && sia[1] == 0) {
+        struct dc09_cid cid = { .qualifier = q[4], .event = get16(q + 5), .partition = q[7],
+                                .zone = get16(q + 8) };
+        char out[12];
+        for (unsigned k = 0; k < COMM_TEXT_MAX; k++)
+            if (text[k] != 0)
+                return false;
+        return dc09_cid_format(&cid, out, sizeof out) == 0;
+    }
+    if (sia[0] < 'A' || sia[0] > 'Z' || sia[1] < 'A' || sia[1] > 'Z' || get16(q + 8) > 999)
+        return false;
+    unsigned n = 0;
+    while (n < COMM_TEXT_MAX && text[n] != 0) {
+        uint8_t ch = text[n++];
+        if (ch < 0x20 || ch > 0x7E || ch == '^' || ch == '[' || ch == ']' || ch == '|')
+            return false;
+    }
+    for (; n < COMM_TEXT_MAX; n++)
+        if (text[n] != 0)
+            return false;
+    return true;
+}
+
 int comm_load(struct comm *c)
 {
     struct pnl_storage *st = c->ports.storage;
@@ -245,8 +286,10 @@ int comm_load(struct comm *c)
     }
     const uint8_t *b = body[pick];
     const uint8_t *q = b + 4;
+    if (get32(b) == 0 || get32(b) > 0x7FFFFFFFu)
+        return COMM_E_CORRUPT;
     for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += TR_SIZE)
-        if (get32(q) != 0 && (get32(q) & COMM_TROUBLE_ID) == 0)
+        if (!trouble_ok(b, i))
             return COMM_E_CORRUPT;
     /* Checked: now apply. */
     c->next_trouble = get32(b);

@@ -132,31 +132,36 @@ static int parse_head(const uint8_t *p, size_t n, size_t base, uint32_t quirks,
         i += 1 + r;
     }
 
-    /* Lpref: required, 1..6 hex (bare "L" only with the quirk) */
-    if (i >= n || p[i] != 'L') {
-        dc09__diag(diag, "line", base + i);
-        return DC09_E_FORMAT;
-    }
-    size_t l = hex_run(p, i + 1, n);
-    size_t lstart = i + 1;
-    if (out->id == DC09_ID_NAK && (lstart + l >= n || p[lstart + l] != '#')) {
-        /* "NAK"0000R0L0A0[]: the 'A' account marker is itself a hex digit,
-         * so the line's hex run swallowed it; split at the last 'A'. */
-        size_t k = l;
-        while (k > 0 && p[lstart + k - 1] != 'A')
-            k--;
-        if (k == 0 || k == l) {
-            dc09__diag(diag, "account", base + lstart + l);
+    /* Lpref: required, 1..6 hex (bare "L" only with the quirk; none at all
+     * with the no-line quirk: then it reads "0") */
+    if (i < n && p[i] == '#' && (quirks & DC09_Q_NO_LINE)) {
+        copy_str(out->line, (const uint8_t *)"0", 1);
+    } else {
+        if (i >= n || p[i] != 'L') {
+            dc09__diag(diag, "line", base + i);
             return DC09_E_FORMAT;
         }
-        l = k - 1;
+        size_t l = hex_run(p, i + 1, n);
+        size_t lstart = i + 1;
+        if (out->id == DC09_ID_NAK && (lstart + l >= n || p[lstart + l] != '#')) {
+            /* "NAK"0000R0L0A0[]: the 'A' account marker is itself a hex digit,
+             * so the line's hex run swallowed it; split at the last 'A'. */
+            size_t k = l;
+            while (k > 0 && p[lstart + k - 1] != 'A')
+                k--;
+            if (k == 0 || k == l) {
+                dc09__diag(diag, "account", base + lstart + l);
+                return DC09_E_FORMAT;
+            }
+            l = k - 1;
+        }
+        if (l > DC09_LINE_MAX || (l == 0 && !(quirks & DC09_Q_BARE_L))) {
+            dc09__diag(diag, "line", base + i);
+            return DC09_E_FORMAT;
+        }
+        copy_str(out->line, p + lstart, l);
+        i = lstart + l;
     }
-    if (l > DC09_LINE_MAX || (l == 0 && !(quirks & DC09_Q_BARE_L))) {
-        dc09__diag(diag, "line", base + i);
-        return DC09_E_FORMAT;
-    }
-    copy_str(out->line, p + lstart, l);
-    i = lstart + l;
 
     /* #acct: 3..16 hex; a NAK may carry "A0" */
     size_t amin = 3;

@@ -74,8 +74,9 @@ static const struct quirk_entry quirks[] = {
     {DC09_Q_PAD_NO_BAR, "pad-no-bar"},
     {DC09_Q_NO_DATA_ACCT, "no-data-account"},
     {DC09_Q_IGNORE_LENGTH, "ignore-length"},
+    {DC09_Q_NO_LINE, "no-line"},
 };
-_Static_assert(sizeof quirks / sizeof quirks[0] == 6, "six quirks");
+_Static_assert(sizeof quirks / sizeof quirks[0] == 7, "seven quirks");
 
 int dc09_quirk_parse(const char *name, uint32_t *flag)
 {

@@ -92,8 +92,13 @@ size_t dc09_reader_feed(struct dc09_reader *r, const uint8_t *data, size_t len, 
     size_t i = 0;
     if (!r || !r->buf || !fn || (!data && len) || limit(r) < BIN_PROBE)
         return 0;
-    const bool binq = (r->quirks & DC09_Q_BINARY_CRC) != 0;
     while (i < len) {
+        /* Read at every step, not once per feed: a receiver switches the
+         * framing to an account's from inside the callback (the frame just
+         * accepted), and the next frame in this same read must be framed the
+         * new way, as it would be had it come in the next read
+         * (fuzz/crashes/stream/quirk-switch-mid-feed). */
+        const bool binq = (r->quirks & DC09_Q_BINARY_CRC) != 0;
         if (!r->in_frame) {
             /* Outside a frame (or discarding an oversize one): skip to the next LF. */
             const uint8_t *lf = memchr(data + i, LF, len - i);

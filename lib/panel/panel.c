@@ -112,6 +112,12 @@ int pnl__check_loaded(const struct pnl *p)
         if (u->len != 0 && (u->len < PNL_CODE_LEN_MIN || !role_ok(u->role) ||
                             u->link > PNL_USERS_MAX || u->duress > 1))
             return PNL_E_CORRUPT;
+        /* Past the code's end only the pad (BCD 0xF): a stray nibble A..E would
+         * end the code early and leave digits after it that no typed code can
+         * match (fuzz/crashes/pnl_load/code-nibble-after-end). */
+        for (unsigned k = u->len; k < PNL_CODE_LEN_MAX; k++)
+            if (u->code[k] != 0xFF)
+                return PNL_E_CORRUPT;
     }
     for (unsigned z = 0; z < PNL_ZONES_MAX; z++) {
         const struct pnl_zone_cfg *c = &p->zones[z].cfg;

@@ -95,13 +95,19 @@ static uint8_t raw_get(struct rio *r)
     if (r->err)
         return 0;
     if (r->n == r->have) {
-        int e = r->st->read(r->st, r->slot, r->off, r->buf, sizeof r->buf);
+        /* Never past the record's last byte: a slot may be exactly
+         * pnl_record_size() long (fuzz/crashes/pnl_load/exact-slot-overread). */
+        size_t end = HDR_SIZE + PNL__BODY_SIZE;
+        size_t len = r->off < end ? end - r->off : 0;
+        if (len > sizeof r->buf)
+            len = sizeof r->buf;
+        int e = len == 0 ? PNL_E_TRUNCATED : r->st->read(r->st, r->slot, r->off, r->buf, len);
         if (e < 0) {
             r->err = e == PNL_E_TRUNCATED ? e : PNL_E_STORAGE;
             return 0;
         }
-        r->off += sizeof r->buf;
-        r->have = sizeof r->buf;
+        r->off += len;
+        r->have = len;
         r->n = 0;
     }
     return r->buf[r->n++];

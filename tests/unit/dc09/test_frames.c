@@ -574,6 +574,11 @@ static void test_decode_errors(void **state)
         {"\"SIA-DCS\"0001R1#1234[]", DC09_E_FORMAT, "line", 0},
         {"\"SIA-DCS\"0001L#1234[]", DC09_E_FORMAT, "line", 0},
         {"\"SIA-DCS\"0001L#1234[]", 0, NULL, DC09_Q_BARE_L},
+        /* no L token at all (an outside dialler): only with the no-line quirk */
+        {"\"SIA-DCS\"0001#1234[]", DC09_E_FORMAT, "line", 0},
+        {"\"SIA-DCS\"0001#1234[]", 0, NULL, DC09_Q_NO_LINE},
+        {"\"SIA-DCS\"0001R1#1234[]", 0, NULL, DC09_Q_NO_LINE},
+        {"\"SIA-DCS\"0001L#1234[]", DC09_E_FORMAT, "line", DC09_Q_NO_LINE},
         {"\"SIA-DCS\"0001L1234567#1234[]", DC09_E_FORMAT, "line", 0},
         {"\"SIA-DCS\"0001L0#12[]", DC09_E_FORMAT, "account", 0},
         {"\"SIA-DCS\"0001L0#12345678901234567[]", DC09_E_FORMAT, "account", 0},
@@ -919,16 +924,17 @@ static void test_names(void **state)
     assert_string_equal(dc09_errname(DC09_E_CRYPTO - 1), "unknown");
     assert_string_equal(dc09_errname(1), "unknown");
     assert_non_null(dc09_strerror(-1000));
-    const char *q[] = {"binary-crc", "crc-with-cr", "bare-l", "pad-no-bar", "no-data-account", "ignore-length"};
+    const char *q[] = {"binary-crc", "crc-with-cr", "bare-l", "pad-no-bar", "no-data-account",
+                       "ignore-length", "no-line"};
     uint32_t seen = 0;
-    for (size_t i = 0; i < 6; i++) {
+    for (size_t i = 0; i < 7; i++) {
         uint32_t fl = 0;
         assert_int_equal(dc09_quirk_parse(q[i], &fl), 0);
         assert_int_equal(fl & seen, 0);
         seen |= fl;
         assert_string_equal(dc09_quirk_name(fl), q[i]);
     }
-    assert_int_equal(seen, 0x3F);
+    assert_int_equal(seen, 0x7F);
     uint32_t fl;
     assert_int_equal(dc09_quirk_parse("bare", &fl), DC09_E_INVAL);
     assert_null(dc09_quirk_name(1u << 20));

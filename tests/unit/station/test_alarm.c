@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "vigil/alarm.h"
 
 static struct alm_view duress(void)
@@ -282,6 +284,43 @@ static void names_round_trip(void **state)
     assert_false(alm_disposition_valid(NULL));
 }
 
+/* The queue order: alm_queue_rank and the SQL both stores apply agree, and a
+ * registered account's duress is first among equals. */
+static void queue_order_rank_and_sql_agree(void **state)
+{
+    (void)state;
+    assert_true(alm_queue_rank(1, "duress") < alm_queue_rank(1, "unknown_account"));
+    assert_true(alm_queue_rank(1, "unknown_account") < alm_queue_rank(2, "fire"));
+    assert_true(alm_queue_rank(4, "burglary") < alm_queue_rank(4, "unknown_account"));
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE alarms (id INTEGER PRIMARY KEY,"
+        " priority INT, kind TEXT, received_at_ms INT);"
+        "INSERT INTO alarms VALUES (1,1,'unknown_account',100),(2,4,'burglary',50),"
+        " (3,1,'duress',300),(4,2,'fire',10),(5,4,'unknown_account',5),(6,1,'holdup',300),"
+        " (7,1,'unknown_account',1),(8,3,'panic',400);", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, priority, kind, received_at_ms FROM"
+        " alarms a ORDER BY " ALM_QUEUE_ORDER_SQL("a."), -1, &st, NULL), SQLITE_OK);
+    int prev_rank = -1;
+    int64_t prev_ms = -1, prev_id = -1, first = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int rank = alm_queue_rank(sqlite3_column_int(st, 1),
+                                  (const char *)sqlite3_column_text(st, 2));
+        int64_t ms = sqlite3_column_int64(st, 3), id = sqlite3_column_int64(st, 0);
+        if (!first)
+            first = id;
+        assert_true(rank > prev_rank || (rank == prev_rank && (ms > prev_ms ||
+                    (ms == prev_ms && id > prev_id))));
+        prev_rank = rank;
+        prev_ms = ms;
+        prev_id = id;
+    }
+    assert_int_equal(first, 3);   /* the registered duress, though received after others */
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +335,7 @@ int main(void)
         cmocka_unit_test(close_needs_disposition_and_steps),
         cmocka_unit_test(lease_returns_to_the_queue),
         cmocka_unit_test(names_round_trip),
+        cmocka_unit_test(queue_order_rank_and_sql_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

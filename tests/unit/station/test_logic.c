@@ -106,6 +106,28 @@ static void bucket_burst_then_rate(void **state)
     assert_false(stn_bucket_take(&b, t - 5000, 10, 1000));
 }
 
+/* The replay index: a block under any sequence number, per account, in the window. */
+static void blocks_by_ciphertext(void **state)
+{
+    (void)state;
+    struct stn_dedup d;
+    assert_int_equal(stn_dedup_init(&d, 64), 0);
+    uint64_t h = stn_dedup_hash(&d, "C9AD450C98742D4A", 16);
+    uint64_t h2 = stn_dedup_hash(&d, "F353D7A328DF2FFA", 16);
+    int64_t t = 5000000;
+    uint16_t seq = 0;
+    assert_int_equal(stn_blocks_find(&d, 7, h, t, 60000, &seq), 0);
+    uint64_t g = stn_blocks_insert(&d, 7, 81, h, t);
+    assert_true(g != 0);
+    for (int i = 0; i < 20; i++)   /* other blocks between: still found */
+        stn_blocks_insert(&d, 7, (uint16_t)(100 + i), h2 + (uint64_t)i * 2, t + i);
+    assert_int_equal(stn_blocks_find(&d, 7, h, t + 1000, 60000, &seq), g);
+    assert_int_equal(seq, 81);
+    assert_int_equal(stn_blocks_find(&d, 8, h, t + 1000, 60000, &seq), 0);    /* other account */
+    assert_int_equal(stn_blocks_find(&d, 7, h, t + 60001, 60000, &seq), 0);   /* window over */
+    stn_dedup_free(&d);
+}
+
 static void dedup_window(void **state)
 {
     (void)state;
@@ -186,6 +208,7 @@ int main(void)
         cmocka_unit_test(priority_table),
         cmocka_unit_test(bucket_burst_then_rate),
         cmocka_unit_test(dedup_window),
+        cmocka_unit_test(blocks_by_ciphertext),
         cmocka_unit_test(alloc_counts_and_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
