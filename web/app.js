@@ -8,7 +8,8 @@
  *  - every text from the API goes through textContent (never innerHTML);
  *  - every state-changing fetch sends X-CSRF-Token;
  *  - any 401 ends the page's session and shows the login;
- *  - the queue order is priority, then received_at (then id);
+ *  - the queue order is the alarm engine's (alm_queue_rank: priority, a registered
+ *    account before an unknown one of the same priority), then received_at, then id;
  *  - the operator's selection never moves by itself when alarms arrive.
  *
  * The Signals view (key s) shows the refused signals (GET /api/signals) grouped by
