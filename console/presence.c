@@ -1,5 +1,7 @@
 /*
- * presence.c — every 5 s, tells vigil-station which operators are present
+ * presence.c — every 5 s (a quarter of take_lease_s when that is shorter:
+ * one late report must not cost an operator an alarm), tells vigil-station
+ * which operators are present
  * (an open stream, or a request within session_idle_s), and ends idle
  * sessions. The station gives an alarm back to the queue when its holder
  * has not been present for take_lease_s — also when this console is gone.
@@ -12,6 +14,14 @@
 #include <time.h>
 
 #define PRESENCE_EVERY_MS 5000
+
+/* The station releases an alarm whose holder it has not heard of for
+ * take_lease_s (the same file's key): report four times within a lease. */
+static int64_t every_ms(const struct con_app *app)
+{
+    int64_t ms = app->cfg.take_lease_s * 1000 / 4;
+    return ms < PRESENCE_EVERY_MS ? (ms < 500 ? 500 : ms) : PRESENCE_EVERY_MS;
+}
 
 static pthread_t thread;
 static bool started;
@@ -48,7 +58,9 @@ static void *run(void *arg)
         pthread_mutex_lock(&mu);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += PRESENCE_EVERY_MS / 1000;
+        int64_t ns = until.tv_nsec + every_ms(app) * 1000000;
+        until.tv_sec += (time_t)(ns / 1000000000);
+        until.tv_nsec = (long)(ns % 1000000000);
         while (!atomic_load(&app->stopping) &&
                pthread_cond_timedwait(&cv, &mu, &until) == 0)
             ;

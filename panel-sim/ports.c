@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -283,6 +284,26 @@ static void on_udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struc
                  sim_real_ms(pa->panel->sim));
 }
 
+/* The source address the kernel would use towards `to` (a connected UDP
+ * socket asks the routing table; nothing is sent), port 0. The path's socket
+ * is bound to it, so replies are matched on the address really used: binding
+ * 127.0.0.1 reached only a receiver on loopback (found by
+ * tests/integration/faults). 0.0.0.0 when the route cannot be asked. */
+static void route_source(const struct sockaddr_in *to, struct sockaddr_in *src)
+{
+    uv_ip4_addr("0.0.0.0", 0, src);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    struct sockaddr_in me;
+    socklen_t len = sizeof me;
+    if (connect(fd, (const struct sockaddr *)to, sizeof *to) == 0 &&
+        getsockname(fd, (struct sockaddr *)&me, &len) == 0 && me.sin_family == AF_INET) {
+        src->sin_addr = me.sin_addr;
+    }
+    close(fd);
+}
+
 static void path_open(struct sim_path *pa)
 {
     struct sim *s = pa->panel->sim;
@@ -295,7 +316,7 @@ static void path_open(struct sim_path *pa)
         pa->udp.data = pa;
         pa->handle_open = true;
         struct sockaddr_in any;
-        uv_ip4_addr("127.0.0.1", 0, &any);
+        route_source(&pa->addr, &any);
         if (uv_udp_bind(&pa->udp, (const struct sockaddr *)&any, 0) < 0 ||
             uv_udp_recv_start(&pa->udp, on_alloc, on_udp_recv) < 0) {
             path_close(pa);
@@ -305,9 +326,11 @@ static void path_open(struct sim_path *pa)
         struct sockaddr_in me;
         int len = sizeof me;
         uv_udp_getsockname(&pa->udp, (struct sockaddr *)&me, &len);
+        char ip[INET_ADDRSTRLEN] = "?";
+        uv_ip4_name(&me, ip, sizeof ip);
         if (!s->quiet)
-            sim_line(s, "net", "%s %s: udp from 127.0.0.1:%u", path_name(pa->idx),
-                     pa->panel->account, ntohs(me.sin_port));
+            sim_line(s, "net", "%s %s: udp from %s:%u", path_name(pa->idx),
+                     pa->panel->account, ip, ntohs(me.sin_port));
         comm_path_up(&pa->panel->c, pa->idx, sim_real_ms(s));
         return;
     }
