@@ -5,7 +5,7 @@
  *
  * Input: byte 0 = key choice (bits 0-2: 0 none, 1 AES-128, 2 AES-192,
  * 3 AES-256, 4 the Hikvision test key, else none), time window (bit 3),
- * small reader buffer (bit 4); byte 1 = quirk flags; byte 2 = split seed;
+ * small reader buffer (bit 4); byte 1 = quirk flags (bits 0-6); byte 2 = split seed;
  * the rest = bytes as they would arrive on a socket.
  *
  * Besides crashes (ASan/UBSan), it aborts on broken properties: the reader
@@ -191,7 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 3)
         return 0;
     uint8_t sel = data[0];
-    uint32_t quirks = data[1] & 0x3Fu;
+    uint32_t quirks = data[1] & 0x7Fu;   /* every quirk, no-line (bit 6) included */
     uint32_t seed = data[2];
     data += 3;
     size -= 3;

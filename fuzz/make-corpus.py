@@ -18,7 +18,7 @@ OUT = os.path.join(HERE, "corpus", "dc09")
 KEYS = {"0123456789ABCDEF": 1, "0123456789ABCDEF01234567": 2,
         "0123456789ABCDEF0123456789ABCDEF": 3, "AAAAAAAAAAAAAAAA": 4}
 Q = {"binary-crc": 1, "crc-with-cr": 2, "bare-l": 4, "pad-no-bar": 8, "no-data-account": 16,
-     "ignore-length": 32}
+     "ignore-length": 32, "no-line": 64}
 NOW = "_13:09:28,11-26-2026"   # FUZZ_NOW_S in fuzz_dc09.c
 WINDOW = 8
 
@@ -88,6 +88,10 @@ def main():
         seed(sel, 0, 8, lf(dc09py.wrap('"*ACK"0009R1L0#1234[%s' % hx)))
         region = "#1234|1121 01 003][M0026B9E4268B][RLiving]" + NOW
         seed(sel, 0, 11, lf(dc09py.wrap('"*ADM-CID"0010L0#1234[%s' % dc09py.encrypt_region(k, region))))
+    # no L token (outside diallers), with and without the no-line quirk
+    for q in (Q["no-line"], 0, Q["no-line"] | Q["bare-l"]):
+        seed(0, q, 5, lf(dc09py.wrap('"ADM-CID"0001#1234[#1234|1121 01 003]' + NOW)))
+        seed(0, q, 6, lf(dc09py.wrap('"SIA-DCS"0002R1#1234[#1234|Nri1/HA003]' + NOW)))
     # replies
     seed(0, 0, 1, lf(dc09py.wrap('"NAK"0000R0L0A0[]' + NOW)))
     seed(0, 0, 1, lf(dc09py.wrap('"DUH"0009R1L0#1234[]')))

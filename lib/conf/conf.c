@@ -246,10 +246,13 @@ static int check_bytes(const char *line, size_t len, const char *source, unsigne
         return 0;
     unsigned char c = (unsigned char)line[bad];
     size_t k = 0;
-    while (k < len && (line[k] == ' ' || line[k] == '\t'))
+    /* the key ends where parse_line ends it, at any whitespace: a CR, VT or FF
+     * between key and value must not make value bytes part of a quoted "key"
+     * (fuzz/crashes/conf/control-byte-msg-echoes-value) */
+    while (k < len && isspace((unsigned char)line[k]))
         k++;
     size_t ke = k;
-    while (ke < len && ke < bad && line[ke] != ' ' && line[ke] != '\t')
+    while (ke < len && ke < bad && !isspace((unsigned char)line[ke]))
         ke++;
     char name[96];
     if (k < len && line[k] == '#')
