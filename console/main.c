@@ -12,9 +12,13 @@
  */
 #include "console.h"
 
+#include <errno.h>
+#include <netdb.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 static void usage(FILE *f)
@@ -22,6 +26,50 @@ static void usage(FILE *f)
     fprintf(f, "usage: vigil-console -c FILE [--test-config]\n"
                "  -c FILE          the configuration (the same file as vigil-station's)\n"
                "  --test-config    validate the configuration and exit (0 valid, 2 invalid)\n");
+}
+
+/* --test-config: what the console would fail on at start, found now — the
+ * web files, the TLS files, an http_listen host that does not resolve. Returns
+ * how many problems it printed. (A store that does not exist is refused at
+ * start, not here: the station may create it first.) */
+static int test_config_deeper(const struct stn_config *cfg, const char *path)
+{
+    int bad = 0;
+    char index[STN_PATH_MAX + 16];
+    snprintf(index, sizeof index, "%s/index.html", cfg->web_root_path);
+    if (access(index, R_OK) != 0) {
+        fprintf(stderr, "vigil-console: %s: web_root %s: no readable index.html there\n", path,
+                cfg->web_root_path);
+        bad++;
+    }
+    const char *tls[] = { cfg->tls_cert_file, cfg->tls_key_file };
+    for (size_t i = 0; i < 2; i++)
+        if (tls[i][0] && access(tls[i], R_OK) != 0) {
+            fprintf(stderr, "vigil-console: %s: %s %s cannot be read: %s\n", path,
+                    i ? "tls_key_file" : "tls_cert_file", tls[i], strerror(errno));
+            bad++;
+        }
+    char host[256];
+    const char *colon = strrchr(cfg->http_listen, ':');
+    size_t hl = colon ? (size_t)(colon - cfg->http_listen) : 0;
+    const char *h = cfg->http_listen;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl < sizeof host) {
+        memcpy(host, h, hl);
+        host[hl] = '\0';
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res = NULL;
+        if (getaddrinfo(hl ? host : NULL, "0", &hints, &res) != 0) {
+            fprintf(stderr, "vigil-console: %s: http_listen %s: cannot resolve host '%s'\n",
+                    path, cfg->http_listen, host);
+            bad++;
+        } else {
+            freeaddrinfo(res);
+        }
+    }
+    return bad;
 }
 
 static int open_stores(struct con_app *app)
@@ -122,6 +170,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (test) {
+        if (test_config_deeper(&app.cfg, path) != 0)
+            return 2;
         printf("%s: configuration valid\n", path);
         return 0;
     }
