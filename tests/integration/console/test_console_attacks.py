@@ -3,7 +3,10 @@
 session fixation, path traversal, oversized headers and bodies, a forged cookie, a
 login brute force against one name from rotating names, and HTTP requests that are
 not HTTP — each refused without changing anything, while the console keeps serving."""
+import os
 import socket
+import subprocess
+import tempfile
 import time
 
 import vconsole as vc
@@ -136,6 +139,31 @@ def test_brute_force_one_name(ctx):
     expect(c.login("jon", rig.ops["jon"]), 429, what="the right password during the lockout")
 
 
+def test_test_config(ctx):
+    """--test-config finds what the console would fail on at start (exit 2, a
+    sentence naming the key), and passes a good file (exit 0)."""
+    d = tempfile.mkdtemp(prefix="vcc-")
+    web = vc.web_root()
+
+    def check(lines, want_rc, want=None):
+        p = os.path.join(d, "c.conf")
+        with open(p, "w") as f:
+            f.write("store sqlite:%s/s.db\n" % d + "".join(l + "\n" for l in lines))
+        r = subprocess.run([ctx.args.console, "-c", p, "--test-config"], capture_output=True,
+                           text=True, timeout=10)
+        assert r.returncode == want_rc, (lines, r.returncode, r.stderr)
+        if want:
+            assert want in r.stderr, (lines, r.stderr)
+
+    check(["web_root " + web, "http_listen 127.0.0.1:0"], 0)
+    check(["web_root " + d, "http_listen 127.0.0.1:0"], 2, "index.html")
+    check(["web_root " + web, "http_listen no-such-host.invalid:0"], 2, "cannot resolve")
+    check(["web_root " + web, "tls_cert_file " + os.path.join(d, "c.pem")], 2, "tls_")
+    check(["web_root " + web, "tls_cert_file " + os.path.join(d, "c.pem"),
+           "tls_key_file " + os.path.join(d, "k.pem")], 2, "cannot be read")
+    check(["web_root " + web, "http_listen nope"], 2, "http_listen")
+
+
 if __name__ == "__main__":
     vc.run_cases([
         test_session_fixation,
@@ -144,4 +172,5 @@ if __name__ == "__main__":
         test_not_http,
         test_forged_cookie_and_csrf,
         test_brute_force_one_name,
+        test_test_config,
     ], setup=rig_for)
