@@ -87,7 +87,7 @@ enum MHD_Result con_api_login(struct con_app *app, struct MHD_Connection *c, str
         CON_INFO("session", "login refused from %s", r->addr);
         return con_reply_error(c, 401, "invalid name or password");
     }
-    con_login_succeeded(app->sessions, n);
+    con_login_succeeded(app->sessions, n, r->addr);
     char token[CON_TOKEN_HEX];
     struct con_session_info s;
     if (con_session_new(app->sessions, n, role, token, &s) != 0)

@@ -96,10 +96,14 @@ bool con_csrf_ok(const struct con_session_info *s, const char *header);
 void con_sessions_sweep(struct con_sessions *ss, json_t *present);
 
 /* Login attempts: CON_E_LIMIT when the name or the address had
- * login_attempts_per_min failures in the last minute. */
+ * login_attempts_per_min failures in the last minute (attempts still being
+ * checked count as failures). Otherwise the attempt is counted as pending:
+ * exactly one of con_login_failed / con_login_succeeded must follow. */
 int  con_login_allowed(struct con_sessions *ss, const char *name, const char *addr);
 void con_login_failed(struct con_sessions *ss, const char *name, const char *addr);
-void con_login_succeeded(struct con_sessions *ss, const char *name);
+void con_login_succeeded(struct con_sessions *ss, const char *name, const char *addr);
+/* Ends every session of an operator (disabled or removed); how many ended. */
+int  con_sessions_end_name(struct con_sessions *ss, const char *name);
 
 /* ---- ctl.c: the station's control socket -------------------------------- */
 

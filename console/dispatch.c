@@ -54,7 +54,13 @@ static void put_escaped(struct buf *b, const char *s)
         case '"':  puts_(b, "&quot;"); break;
         case '\'': puts_(b, "&apos;"); break;
         default:
-            /* XML 1.0 has no place for C0 controls but tab, LF and CR */
+            /* XML 1.0 has no place for U+FFFE and U+FFFF (UTF-8 EF BF BE/BF;
+             * the string is valid UTF-8 and NUL-ended, so p[1], p[2] exist) */
+            if (p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)) {
+                p += 2;
+                break;
+            }
+            /* nor for C0 controls but tab, LF and CR */
             if (*p >= 0x20 || *p == '\t' || *p == '\n' || *p == '\r')
                 put(b, (const char *)p, 1);
         }

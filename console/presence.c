@@ -28,12 +28,42 @@ static bool started;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 
+struct role_ctx { const char *name; char role[16]; };
+
+static int rd_role(struct stn_store *st, void *ctx)
+{
+    struct role_ctx *x = ctx;
+    return stn_operator_role(st, x->name, x->role);
+}
+
+/* An operator disabled (or removed) since login: every session ends now,
+ * open streams included (a stream makes no request that would notice), and
+ * the name is not reported present. A store hiccup keeps the name. */
+static void drop_disabled(struct con_app *app, json_t *names)
+{
+    bool ended = false;
+    for (size_t i = 0; i < json_array_size(names);) {
+        struct role_ctx x = { .name = json_string_value(json_array_get(names, i)) };
+        if (x.name && con_read(app, rd_role, &x) == STN_E_NOTFOUND) {
+            con_sessions_end_name(app->sessions, x.name);
+            CON_INFO("session", "%s is disabled: sessions ended", x.name);
+            json_array_remove(names, i);
+            ended = true;
+            continue;
+        }
+        i++;
+    }
+    if (ended)
+        con_changes_wake(app->changes);
+}
+
 static void send_presence(struct con_app *app, bool *reachable)
 {
     json_t *names = json_array();
     if (!names)
         return;
     con_sessions_sweep(app->sessions, names);
+    drop_disabled(app, names);
     json_t *req = json_pack("{s:s,s:o}", "op", "presence", "operators", names);
     json_t *reply = NULL;
     int rc = req ? con_ctl_call(app->cfg.control_socket_path, req, &reply) : CON_E_NOMEM;

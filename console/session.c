@@ -32,6 +32,7 @@ struct attempts {
     char     key[96];            /* "n:NAME" or "a:ADDRESS" */
     int64_t  start_ms;           /* this minute's window began */
     int64_t  failures;
+    int64_t  pending;            /* logins allowed and still being checked */
 };
 
 struct con_sessions {
@@ -175,6 +176,19 @@ void con_session_end(struct con_sessions *ss, uint64_t id)
     pthread_mutex_unlock(&ss->mu);
 }
 
+int con_sessions_end_name(struct con_sessions *ss, const char *name)
+{
+    int n = 0;
+    pthread_mutex_lock(&ss->mu);
+    for (size_t i = 0; i < SESSIONS_MAX; i++)
+        if (ss->s[i].used && strcmp(ss->s[i].name, name) == 0) {
+            drop(&ss->s[i]);
+            n++;
+        }
+    pthread_mutex_unlock(&ss->mu);
+    return n;
+}
+
 void con_session_stream(struct con_sessions *ss, uint64_t id, int delta)
 {
     pthread_mutex_lock(&ss->mu);
@@ -249,6 +263,14 @@ static void key_of(char out[96], char kind, const char *v)
     snprintf(out, 96, "%c:%s", kind, v ? v : "");
 }
 
+/* An attempt still being checked counts as a failure until it is decided:
+ * the check and the count are one step under the lock, so logins sent at
+ * once cannot all pass the check before the first failure is counted. */
+static bool over(const struct con_sessions *ss, const struct attempts *a)
+{
+    return a->failures + a->pending >= ss->attempts_per_min;
+}
+
 int con_login_allowed(struct con_sessions *ss, const char *name, const char *addr)
 {
     char kn[96], ka[96];
@@ -256,11 +278,22 @@ int con_login_allowed(struct con_sessions *ss, const char *name, const char *add
     key_of(ka, 'a', addr);
     int64_t now = stn_now_ms();
     pthread_mutex_lock(&ss->mu);
-    struct attempts *a = attempts_of(ss, kn, now, false), *b = attempts_of(ss, ka, now, false);
-    bool over = (a && a->failures >= ss->attempts_per_min) ||
-                (b && b->failures >= ss->attempts_per_min);
+    struct attempts *a = attempts_of(ss, kn, now, true), *b = attempts_of(ss, ka, now, true);
+    bool refuse = over(ss, a) || over(ss, b);
+    if (!refuse) {
+        a->pending++;
+        b->pending++;
+    }
     pthread_mutex_unlock(&ss->mu);
-    return over ? CON_E_LIMIT : 0;
+    return refuse ? CON_E_LIMIT : 0;
+}
+
+static void settle(struct attempts *a, bool failed)
+{
+    if (a->pending > 0)
+        a->pending--;
+    if (failed)
+        a->failures++;
 }
 
 void con_login_failed(struct con_sessions *ss, const char *name, const char *addr)
@@ -270,20 +303,23 @@ void con_login_failed(struct con_sessions *ss, const char *name, const char *add
     key_of(ka, 'a', addr);
     int64_t now = stn_now_ms();
     pthread_mutex_lock(&ss->mu);
-    attempts_of(ss, kn, now, true)->failures++;
-    attempts_of(ss, ka, now, true)->failures++;
+    settle(attempts_of(ss, kn, now, true), true);
+    settle(attempts_of(ss, ka, now, true), true);
     pthread_mutex_unlock(&ss->mu);
 }
 
 /* The name's count starts again; the address's does not (docs/console.md):
  * one valid account must not open the door to guessing the others. */
-void con_login_succeeded(struct con_sessions *ss, const char *name)
+void con_login_succeeded(struct con_sessions *ss, const char *name, const char *addr)
 {
-    char kn[96];
+    char kn[96], ka[96];
     key_of(kn, 'n', name);
+    key_of(ka, 'a', addr);
+    int64_t now = stn_now_ms();
     pthread_mutex_lock(&ss->mu);
-    struct attempts *a = attempts_of(ss, kn, stn_now_ms(), false);
-    if (a)
-        a->failures = 0;
+    struct attempts *a = attempts_of(ss, kn, now, true);
+    settle(a, false);
+    a->failures = 0;
+    settle(attempts_of(ss, ka, now, true), false);
     pthread_mutex_unlock(&ss->mu);
 }
