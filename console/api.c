@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define EVENTS_LIMIT_DEFAULT 100
 #define EVENTS_LIMIT_MAX     1000
@@ -62,6 +63,12 @@ enum MHD_Result con_api_login(struct con_app *app, struct MHD_Connection *c, str
 {
     if (r->too_large)
         return con_reply_error(c, 413, "request body too large");
+    /* JSON only: a form on another site can post text/plain to this path, but
+     * a browser sends application/json cross-site only after a CORS preflight
+     * this server never grants (login CSRF: logging a browser in as someone) */
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0)
+        return con_reply_error(c, 415, "POST /api/login takes Content-Type: application/json");
     json_t *body = r->body ? json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL) : NULL;
     json_t *name = json_object_get(body, "name"), *pw = json_object_get(body, "password");
     if (!json_is_object(body) || !json_is_string(name) || !json_is_string(pw)) {

@@ -127,6 +127,19 @@ def test_forged_cookie_and_csrf(ctx):
     assert rig.cli_alarm("5001")["taken_by"] is None
 
 
+def test_login_needs_json(ctx):
+    """Login CSRF: a form elsewhere can post text/plain or urlencoded, never
+    application/json without a preflight; the console takes only JSON."""
+    rig = ctx.shared
+    rig.operator("kim")
+    c = rig.client()
+    body = ('{"name":"kim","password":"%s"}' % rig.ops["kim"]).encode()
+    for ct in ("text/plain", "application/x-www-form-urlencoded", ""):
+        r = c.request("POST", "/api/login", raw=body, headers={"Content-Type": ct})
+        assert r.status == 415 and not c.cookie, (ct, r)
+    expect(c.login("kim", rig.ops["kim"]), 200, what="the same login as JSON")
+
+
 def test_brute_force_one_name(ctx):
     """Guessing one operator's password is stopped at login_attempts_per_min (5 here)
     per name, and the right password then waits too (429), while another operator
@@ -171,6 +184,7 @@ if __name__ == "__main__":
         test_oversized_headers_and_bodies,
         test_not_http,
         test_forged_cookie_and_csrf,
+        test_login_needs_json,
         test_brute_force_one_name,
         test_test_config,
     ], setup=rig_for)
