@@ -361,6 +361,13 @@ static int decide_close(const struct alm_view *a, const struct alm_request *r,
     bool sent = a->psap != ALM_PSAP_NONE && a->psap != ALM_PSAP_REJECTED;
     if (strcmp(r->disposition, "cancelled_after_dispatch") == 0 && !sent)
         return REFUSE(v, ALM_E_CONFLICT, "alarm %lld was never dispatched", (long long)a->id);
+    /* only the police cancel a silent alarm's response, asked with a
+     * supervisor's word (decide_cancel): an operator alone never records it */
+    if (strcmp(r->disposition, "cancelled_after_dispatch") == 0 && alm_kind_is_silent(a->kind) &&
+        !a->cancel_requested)
+        return REFUSE(v, ALM_E_CONFLICT, "alarm %lld: pass the cancel to the police first "
+                      "(police status cancel_requested, a supervisor's confirmation)",
+                      (long long)a->id);
     if (strcmp(r->disposition, "cancelled_before_dispatch") == 0 && sent)
         return REFUSE(v, ALM_E_CONFLICT, "alarm %lld was dispatched", (long long)a->id);
     const char *open[ALM_STEPS_MAX];

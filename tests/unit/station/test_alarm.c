@@ -233,6 +233,11 @@ static void close_needs_disposition_and_steps(void **state)
     a.ndone = 2;
     assert_int_equal(alm_decide(&a, &r, &v), ALM_E_CONFLICT);   /* never dispatched */
     a.psap = ALM_PSAP_ACCEPTED;
+    /* a duress's police response is cancelled only through the police, with a
+     * supervisor's word (DURESS.md): no cancel passed on, no such close */
+    assert_int_equal(alm_decide(&a, &r, &v), ALM_E_CONFLICT);
+    assert_non_null(strstr(v.reason, "cancel"));
+    a.cancel_requested = true;
     assert_int_equal(alm_decide(&a, &r, &v), 0);
     assert_string_equal(v.disposition, "cancelled_after_dispatch");
     a.state = ALM_CLOSED;
