@@ -56,7 +56,7 @@ static const char *const sql_text[A_COUNT] = {
     [A_CANCEL] = "UPDATE dispatches SET cancel_requested_at_ms = ?2, cancel_confirmed_by = ?3"
         " WHERE alarm_id = ?1",
     [A_HELD] = "SELECT id, taken_by FROM alarms WHERE state != 'closed' AND taken_by IS NOT NULL"
-        " AND coalesce(taken_at_ms, 0) < ? LIMIT 256",
+        " AND coalesce(taken_at_ms, 0) < ?",   /* open alarms only: index alarms_open */
     [A_ACCOUNT_NEW] = "INSERT INTO accounts (number, name, address, phone, created_at_ms,"
         " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     /* the open unknown-account alarms of that number say what became of them */
@@ -488,26 +488,32 @@ static bool present(const struct stn_job *j, const char *name)
     return false;
 }
 
-static int lease_check(struct stn_actstore *a, struct stn_job *j)
+/* Alarms held since before the lease by someone not present go back to the
+ * queue: at most 64 per job (the next job takes the rest), and all of it in a
+ * savepoint, so a failure here never fails the batch's frames. */
+static int lease_release(struct stn_actstore *a, struct stn_job *j)
 {
     int64_t gone[64];
     size_t n = 0;
     sqlite3_stmt *s = a->st[A_HELD];
     sqlite3_bind_int64(s, 1, j->lease_before_ms);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < 64)
+    while (n < 64 && (rc = sqlite3_step(s)) == SQLITE_ROW)
         if (!present(j, (const char *)sqlite3_column_text(s, 1)))
             gone[n++] = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    if (n < 64 && rc != SQLITE_DONE)
         return rc;
     for (size_t i = 0; i < n; i++) {
         struct view_buf b;
         struct alm_verdict v;
         struct alm_request r = { .action = ALM_LEASE_EXPIRED };
         struct req_extra x = { 0 };
-        if ((rc = load_view(a, gone[i], &b)) != 0)
-            return rc == ALM_E_NOTFOUND ? 0 : rc;
+        rc = load_view(a, gone[i], &b);
+        if (rc == ALM_E_NOTFOUND)
+            continue;
+        if (rc != 0)
+            return rc;
         if (alm_decide(&b.v, &r, &v) != 0)
             continue;
         if ((rc = write_verdict(a, &b, &r, &x, &v, j->now_ms)) != 0)
@@ -515,6 +521,21 @@ static int lease_check(struct stn_actstore *a, struct stn_job *j)
         STN_WARN("alarm", "alarm %lld: %s", (long long)gone[i], v.history_detail);
     }
     return 0;
+}
+
+static int lease_check(struct stn_actstore *a, struct stn_job *j)
+{
+    int rc = sp(a, A_SAVEPOINT);
+    if (rc)
+        return rc;
+    rc = lease_release(a, j);
+    if (rc != 0) {
+        STN_ERROR("alarm", "take lease check failed in the store: %s (retried next second)",
+                  sqlite3_errstr(rc));
+        rc = sp(a, A_ROLLBACK_SP);
+    }
+    int rc2 = sp(a, A_RELEASE_SP);
+    return rc ? rc : rc2;
 }
 
 int stn_actstore_run(struct stn_actstore *a, struct stn_job *j)
