@@ -17,7 +17,8 @@ the backup link 10.231.2.0/30. Needs root; it runs, it does not skip.
   the account raises no communication failure; then the backup is cut too: a
   comm_failure alarm within supervision interval + grace (+ the check period);
   links restored: everything queued during the cut (a duress among it)
-  arrives once, in order, and the alarm is marked restored.
+  arrives once, in order, the alarm is marked restored, and the panel takes
+  the primary back (its probe, probe_s) before the next cycle's cut.
 
 make test: short variants (≤ 90 s together); --long: more panels, more events,
 harsher faults, several cut cycles."""
@@ -198,8 +199,11 @@ def test_cut_backup_supervision(args):
                 assert time.monotonic() < deadline, "comm_failure not restored: %r" % \
                     comm_failures(st, acct)
                 time.sleep(0.2)
-        # the primary is used again after a probe (probe_s 2)
-        p.wait_for(r"^net primary %s.*restored" % acct, timeout=30, since=0)
+            # the primary is used again after a probe (probe_s 2). Wait for it before
+            # the next round's cut: a path still down is not reported failed again
+            # (no "path failed" line, no second CID 1350 zone 1), and the restore
+            # above may be taken back by the cut only ~0.5 s later, before any probe.
+            p.wait_for(r"^net primary %s.*restored" % acct, timeout=30, since=mark)
         fig = fc.check_panel_delivery(st, acct, fc.tx_events(p.lines), "cut/restore")
         print("FIGURES cut link: rounds=%d comm_failure after cut=%s s (bound %d+%d+%d) "
               "sent=%d found=%d lost=%d duplicates=%d resent-frames=%d duress=%d "
