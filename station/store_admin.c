@@ -561,6 +561,30 @@ static const char account_cols[] =
     " created_at_ms, updated_at_ms, last_seen_ms, window_past_s, window_future_s,"
     " police_status, location FROM accounts";
 
+/* Every row of a prepared statement as one JSON object (row() builds it),
+ * into an array; finalizes the statement. STN_E_STORE on a failed step,
+ * STN_E_NOMEM when an object cannot be built or kept. */
+static int rows_json(sqlite3_stmt *st, json_t *(*row)(struct stn_store *s, sqlite3_stmt *st),
+                     struct stn_store *s, void **out)
+{
+    json_t *arr = json_array();
+    int rc = arr ? SQLITE_DONE : SQLITE_NOMEM;
+    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = row(s, st);
+        if (!o || json_array_append_new(arr, o) != 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return rc == SQLITE_NOMEM ? STN_E_NOMEM : STN_E_STORE;
+    }
+    *out = arr;
+    return 0;
+}
+
 static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
 {
     const char *kl = key_label(sqlite3_column_int(st, 8));
@@ -595,6 +619,11 @@ static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
     return o;
 }
 
+static json_t *account_row(struct stn_store *s, sqlite3_stmt *st)
+{
+    return account_obj(s, st, false);
+}
+
 int stn_accounts_json(struct stn_store *s, void **out)
 {
     char sql[512];
@@ -602,20 +631,7 @@ int stn_accounts_json(struct stn_store *s, void **out)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
-    json_t *arr = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = account_obj(s, st, false);
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(arr);
-        return STN_E_STORE;
-    }
-    *out = arr;
-    return 0;
+    return rows_json(st, account_row, s, out);
 }
 
 int stn_account_json(struct stn_store *s, const char *number, void **out)
@@ -728,6 +744,12 @@ static json_t *alarm_obj(sqlite3_stmt *st)
     return o;
 }
 
+static json_t *alarm_row(struct stn_store *s, sqlite3_stmt *st)
+{
+    (void)s;
+    return alarm_obj(st);
+}
+
 int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)
 {
     sqlite3_stmt *st;
@@ -740,20 +762,17 @@ int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)
             " ORDER BY " ALM_QUEUE_ORDER_SQL(""), -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
     sqlite3_bind_int(st, 1, include_closed);
-    json_t *arr = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = alarm_obj(st);
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(arr);
-        return STN_E_STORE;
-    }
-    *out = arr;
-    return 0;
+    return rows_json(st, alarm_row, s, out);
+}
+
+static json_t *rejected_row(struct stn_store *s, sqlite3_stmt *st)
+{
+    (void)s;
+    return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+        "id", (json_int_t)sqlite3_column_int64(st, 0), "received_at", col_time(st, 1),
+        "account", col_text(st, 2), "reason", col_text(st, 3), "id_token", col_text(st, 4),
+        "seq", col_int(st, 5), "peer", col_text(st, 6), "raw", col_raw(st, 7),
+        "alarm_id", col_int(st, 8));
 }
 
 int stn_rejected_json(struct stn_store *s, int64_t since_ms, void **out)
@@ -765,24 +784,7 @@ int stn_rejected_json(struct stn_store *s, int64_t since_ms, void **out)
         != SQLITE_OK)
         return STN_E_STORE;
     sqlite3_bind_int64(st, 1, since_ms);
-    json_t *arr = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-            "id", (json_int_t)sqlite3_column_int64(st, 0), "received_at", col_time(st, 1),
-            "account", col_text(st, 2), "reason", col_text(st, 3), "id_token", col_text(st, 4),
-            "seq", col_int(st, 5), "peer", col_text(st, 6), "raw", col_raw(st, 7),
-            "alarm_id", col_int(st, 8));
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(arr);
-        return STN_E_STORE;
-    }
-    *out = arr;
-    return 0;
+    return rows_json(st, rejected_row, s, out);
 }
 
 int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t cap)
@@ -944,22 +946,7 @@ int stn_alarm_list_json(struct stn_store *s, bool include_closed, void **out)
                            -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
     sqlite3_bind_int(st, 1, include_closed);
-    json_t *arr = json_array();
-    int rc;
-    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = alarm_item_obj(s, st);
-        if (!o || json_array_append_new(arr, o) != 0) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-    }
-    sqlite3_finalize(st);
-    if (!arr || rc != SQLITE_DONE) {
-        json_decref(arr);
-        return arr ? STN_E_STORE : STN_E_NOMEM;
-    }
-    *out = arr;
-    return 0;
+    return rows_json(st, alarm_item_obj, s, out);
 }
 
 int stn_alarm_item_json(struct stn_store *s, int64_t id, void **out)
@@ -1383,28 +1370,20 @@ int stn_operator_set_disabled(struct stn_store *s, const char *name, bool disabl
                           name, NULL, NULL, disabled);
 }
 
+static json_t *operator_row(struct stn_store *s, sqlite3_stmt *st)
+{
+    (void)s;
+    return json_pack("{s:o,s:o,s:b,s:o}", "name", col_text(st, 0), "role", col_text(st, 1),
+                     "disabled", sqlite3_column_int(st, 2), "created_at", col_time(st, 3));
+}
+
 int stn_operators_json(struct stn_store *s, void **out)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "SELECT name, role, disabled, created_at_ms FROM operators"
                            " ORDER BY name", -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
-    json_t *arr = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_pack("{s:o,s:o,s:b,s:o}", "name", col_text(st, 0), "role",
-                              col_text(st, 1), "disabled", sqlite3_column_int(st, 2),
-                              "created_at", col_time(st, 3));
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(arr);
-        return STN_E_STORE;
-    }
-    *out = arr;
-    return 0;
+    return rows_json(st, operator_row, s, out);
 }
 
 int stn_operator_role(struct stn_store *s, const char *name, char role[16])
