@@ -122,9 +122,7 @@ class Garbage(threading.Thread):
         self.st, self.stop, self.budget, self.sent = st, stop, budget, 0
 
     def run(self):
-        bad = bytearray(v.cid(1, ACCT, "1130 01 001"))
-        bad[1:5] = b"0000" if bad[1:5] != b"0000" else b"FFFF"
-        block = b"".join(b"\nXYZW0010\"garbage%04d\"\r" % i + bytes(bad) for i in range(800))
+        block = v.garbage_block(ACCT)
         c = None
         while not self.stop.is_set() and self.sent < self.budget:
             try:

@@ -26,12 +26,7 @@ class Blaster(threading.Thread):
         self.bytes = 0
 
     def run(self):
-        # frames the station must parse and refuse one by one: CRC errors of a
-        # registered account and headers that do not read (~64 KiB)
-        bad_crc = bytearray(v.cid(1, ACCT, "1130 01 001"))
-        bad_crc[1:5] = b"0000" if bad_crc[1:5] != b"0000" else b"FFFF"
-        block = b"".join(b"\nXYZW0010\"garbage%04d\"\r" % i + bytes(bad_crc)
-                         for i in range(800))
+        block = v.garbage_block(ACCT)
         c = self.st.conn(timeout=5)
         t_end = time.monotonic() + self.limit_s
         try:

@@ -16,18 +16,6 @@ ACCT = "D00D"
 READ_BYTES_PER_S = 20_000
 
 
-def garbage_block():
-    """Frames that each cost a log line and get no reply: unreadable headers
-    and CRC errors for the registered account (about 64 KiB)."""
-    parts = []
-    bad_crc = bytearray(v.cid(1, ACCT, "1130 01 001"))
-    bad_crc[1:5] = b"0000" if bad_crc[1:5] != b"0000" else b"FFFF"
-    for i in range(800):
-        parts.append(b"\nXYZW0010\"garbage%04d\"\r" % (i % 10000))
-        parts.append(bytes(bad_crc))
-    return b"".join(parts)
-
-
 class Flood(threading.Thread):
     """Garbage at bytes_per_s: thousands of would-be log lines a second, a
     hundred times what the log's reader takes, yet not so much that parsing
@@ -41,7 +29,7 @@ class Flood(threading.Thread):
         self.bytes = 0
 
     def run(self):
-        block = garbage_block()
+        block = v.garbage_block(ACCT)
         c = self.st.conn(timeout=5)
         t_end = time.monotonic() + self.limit_s
         try:

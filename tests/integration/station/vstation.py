@@ -159,6 +159,16 @@ def null(seq, account, key=None, **kw) -> bytes:
 
 # ---------------------------------------------------------------- replies
 
+def garbage_block(account, n=800):
+    """About 64 KiB of frames the station must parse and refuse one by one, each
+    worth a log line and no reply: unreadable headers, and CRC errors of
+    `account` (issue 12's attacks: logs, read fairness, the combined bench)."""
+    bad_crc = bytearray(cid(1, account, "1130 01 001"))
+    bad_crc[1:5] = b"0000" if bad_crc[1:5] != b"0000" else b"FFFF"
+    return b"".join(b"\nXYZW0010\"garbage%04d\"\r" % (i % 10000) + bytes(bad_crc)
+                    for i in range(n))
+
+
 class Reply:
     """A parsed and CRC/length-verified reply frame."""
 
