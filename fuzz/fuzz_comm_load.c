@@ -178,19 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cstore.len[1] = cstore.base.slot_size;
         }
     } else {
-        size_t a = size, b = 0;
-        if (flags & F_BOTH) {
-            a = size / 2;
-            b = size - a;
-        }
-        if (a > cstore.base.slot_size)
-            a = cstore.base.slot_size;
-        if (b > cstore.base.slot_size)
-            b = cstore.base.slot_size;
-        memcpy(cstore.slot[0], data, a);
-        cstore.len[0] = a;
-        memcpy(cstore.slot[1], data + size / 2, b);
-        cstore.len[1] = (flags & F_BOTH) ? b : cstore.base.slot_size;
+        fz_store_fill_raw(&cstore, data, size, (flags & F_BOTH) != 0);
     }
 
     /* the panel beside it: fresh, in memory */

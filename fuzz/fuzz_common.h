@@ -9,6 +9,7 @@
 #ifndef VIGIL_FUZZ_COMMON_H
 #define VIGIL_FUZZ_COMMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,22 @@ static inline void fz_store_init(struct fz_store *s, size_t slot_size)
 
 #define FZ_DEVICE_KEY "VigilFuzzDevKey1"      /* 16 ASCII bytes: AES-128 */
 #define FZ_OTHER_KEY  "SomeOtherPanel!!"      /* a wrong key */
+
+/* The fuzzer's bytes as raw flash: all in slot 0 (slot 1 erased), or, with
+ * both, split over the two slots; each cut at the slot size. */
+static inline void fz_store_fill_raw(struct fz_store *s, const uint8_t *data, size_t size,
+                                     bool both)
+{
+    size_t a = both ? size / 2 : size, b = both ? size - size / 2 : 0;
+    if (a > s->base.slot_size)
+        a = s->base.slot_size;
+    if (b > s->base.slot_size)
+        b = s->base.slot_size;
+    memcpy(s->slot[0], data, a);
+    s->len[0] = a;
+    memcpy(s->slot[1], data + size / 2, b);
+    s->len[1] = both ? b : s->base.slot_size;
+}
 
 static inline int fz_cipher_init(struct dc09_ossl *c, const char *ascii)
 {

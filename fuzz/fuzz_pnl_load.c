@@ -224,19 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             store.len[1] = store.base.slot_size;   /* erased flash */
         }
     } else {
-        size_t a = size, b = 0;
-        if (flags & F_BOTH) {
-            a = size / 2;
-            b = size - a;
-        }
-        if (a > store.base.slot_size)
-            a = store.base.slot_size;
-        if (b > store.base.slot_size)
-            b = store.base.slot_size;
-        memcpy(store.slot[0], data, a);
-        store.len[0] = a;
-        memcpy(store.slot[1], data + size / 2, b);
-        store.len[1] = (flags & F_BOTH) ? b : store.base.slot_size;
+        fz_store_fill_raw(&store, data, size, (flags & F_BOTH) != 0);
     }
     store.fail_read_at = readerr;
 
