@@ -4,10 +4,12 @@
  * Must never allocate or build its tables at run time (they live in flash).
  *
  * Host: slicing-by-4 (four bytes per step, ~2x a byte-wise table; 2 KiB of
- * tables). Cortex-M0 (ARMv6-M): one 512-byte table, one byte per step.
+ * tables). Cortex-M0 (ARMv6-M): one 32-byte table, one nibble per step (a
+ * panel CRCs a few short frames a minute; flash is what it lacks).
  * Tables generated from the reflected polynomial 0xA001: crc_t0[i] is the CRC
- * of byte i, crc_tk[i] that of byte i followed by k zero bytes. The unit test
- * checks both paths against a bitwise reference and the check value 0xBB3D.
+ * of byte i, crc_tk[i] that of byte i followed by k zero bytes, crc_n[i] that
+ * of nibble i. The unit tests check both paths against a bitwise reference and
+ * the check value 0xBB3D.
  */
 #include "dc09_internal.h"
 
@@ -17,6 +19,23 @@
 #define DC09_CRC_SLICE 1
 #endif
 
+#if !DC09_CRC_SLICE
+static const uint16_t crc_n[16] = {
+    0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
+    0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400,
+};
+
+uint16_t dc09_crc16_update(uint16_t crc, const uint8_t *p, size_t n)
+{
+    unsigned c = crc;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        c = (c >> 4) ^ crc_n[c & 0xFu];
+        c = (c >> 4) ^ crc_n[c & 0xFu];
+    }
+    return (uint16_t)c;
+}
+#else
 static const uint16_t crc_t0[256] = {
     0x0000, 0xC0C1, 0xC181, 0x0140, 0xC301, 0x03C0, 0x0280, 0xC241,
     0xC601, 0x06C0, 0x0780, 0xC741, 0x0500, 0xC5C1, 0xC481, 0x0440,
@@ -53,7 +72,6 @@ static const uint16_t crc_t0[256] = {
 };
 _Static_assert(sizeof crc_t0 / sizeof crc_t0[0] == 256, "CRC table has 256 entries");
 
-#if DC09_CRC_SLICE
 static const uint16_t crc_t1[256] = {
     0x0000, 0x9001, 0x6001, 0xF000, 0xC002, 0x5003, 0xA003, 0x3002,
     0xC007, 0x5006, 0xA006, 0x3007, 0x0005, 0x9004, 0x6004, 0xF005,
@@ -157,21 +175,19 @@ static const uint16_t crc_t3[256] = {
     0x6031, 0x9C30, 0xD830, 0x2431, 0x5030, 0xAC31, 0xE831, 0x1430,
 };
 _Static_assert(sizeof crc_t3 / sizeof crc_t3[0] == 256, "CRC table has 256 entries");
-#endif
 
 uint16_t dc09_crc16_update(uint16_t crc, const uint8_t *p, size_t n)
 {
     size_t i = 0;
-#if DC09_CRC_SLICE
     for (; i + 4 <= n; i += 4) {
         unsigned x = crc ^ (unsigned)(p[i] | p[i + 1] << 8);
         crc = (uint16_t)(crc_t3[x & 0xFFu] ^ crc_t2[x >> 8] ^ crc_t1[p[i + 2]] ^ crc_t0[p[i + 3]]);
     }
-#endif
     for (; i < n; i++)
         crc = (uint16_t)((crc >> 8) ^ crc_t0[(crc ^ p[i]) & 0xFFu]);
     return crc;
 }
+#endif
 
 uint16_t dc09_crc16(const uint8_t *p, size_t n)
 {

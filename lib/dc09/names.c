@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#if DC09__HEX_TABLE
 #define H16(b) -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
 const int8_t dc09__hexval_tab[256] = {
     H16(0x00), H16(0x10), H16(0x20),
@@ -18,48 +19,67 @@ const int8_t dc09__hexval_tab[256] = {
 };
 _Static_assert(sizeof dc09__hexval_tab == 256, "one entry per byte value");
 #undef H16
+#else
+int dc09__hexval(uint8_t c)
+{
+    unsigned d = (unsigned)c - '0';
+    if (d < 10)
+        return (int)d;
+    d = ((unsigned)c | 0x20u) - 'a';
+    return d < 6 ? (int)d + 10 : -1;
+}
+#endif
 
 const char dc09__hexdig[16] = {'0', '1', '2', '3', '4', '5', '6', '7',
                                '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'};
 
-struct err_entry {
-    const char *name;
-    const char *text;
-};
+/* The n-th of the NUL-separated strings in `list`. */
+static const char *nth(const char *list, unsigned n)
+{
+    while (n--)
+        list += strlen(list) + 1;
+    return list;
+}
 
-/* Indexed by -err. */
-static const struct err_entry errs[] = {
-    {"ok", "success"},
-    {"crc", "CRC does not match (frame is not answered)"},
-    {"length", "length field does not match (frame is not answered)"},
-    {"format", "malformed field"},
-    {"token", "unknown ID token"},
-    {"decrypt", "cannot decrypt: ciphertext not hex, not whole blocks, or wrong key"},
-    {"pad", "decrypted pad is not as the standard says"},
-    {"time", "timestamp outside the accepted window"},
-    {"oversize", "frame or field longer than its bound"},
-    {"nospace", "output buffer too small"},
-    {"inval", "invalid argument"},
-    {"key", "key has the wrong length or characters"},
-    {"nokey", "encrypted frame but no key for this account"},
-    {"clear", "clear frame for an account that has a key"},
-    {"payload", "payload is not valid Contact ID / SIA DC-03"},
-    {"crypto", "crypto back end failed"},
+/* Indexed by -err. The short names are one packed array (a panel's
+ * communicator logs them); the texts are host-only and --gc-sections drops
+ * them from a firmware image, so no table used on the target may point into
+ * this file's string literals. */
+static const char err_names[] =
+    "ok\0crc\0length\0format\0token\0decrypt\0pad\0time\0oversize\0nospace\0inval\0key\0"
+    "nokey\0clear\0payload\0crypto";
+static const char *const err_texts[] = {
+    "success",
+    "CRC does not match (frame is not answered)",
+    "length field does not match (frame is not answered)",
+    "malformed field",
+    "unknown ID token",
+    "cannot decrypt: ciphertext not hex, not whole blocks, or wrong key",
+    "decrypted pad is not as the standard says",
+    "timestamp outside the accepted window",
+    "frame or field longer than its bound",
+    "output buffer too small",
+    "invalid argument",
+    "key has the wrong length or characters",
+    "encrypted frame but no key for this account",
+    "clear frame for an account that has a key",
+    "payload is not valid Contact ID / SIA DC-03",
+    "crypto back end failed",
 };
-_Static_assert(sizeof errs / sizeof errs[0] == 1 - DC09_E_CRYPTO, "one entry per dc09_err");
+_Static_assert(sizeof err_texts / sizeof err_texts[0] == 1 - DC09_E_CRYPTO, "one entry per dc09_err");
 
 const char *dc09_strerror(int err)
 {
     if (err > 0 || err < DC09_E_CRYPTO)
         return "unknown DC-09 error";
-    return errs[-err].text;
+    return err_texts[-err];
 }
 
 const char *dc09_errname(int err)
 {
     if (err > 0 || err < DC09_E_CRYPTO)
         return "unknown";
-    return errs[-err].name;
+    return nth(err_names, (unsigned)-err);
 }
 
 struct quirk_entry {
@@ -99,14 +119,13 @@ const char *dc09_quirk_name(uint32_t flag)
     return NULL;
 }
 
-static const char *const id_names[] = {
-    NULL, "SIA-DCS", "ADM-CID", "NULL", "ACK", "NAK", "DUH",
-};
-_Static_assert(sizeof id_names / sizeof id_names[0] == DC09_ID_DUH + 1, "one name per ID");
+/* From DC09_ID_SIA_DCS (1) on, packed like err_names. */
+static const char id_names[] = "SIA-DCS\0ADM-CID\0NULL\0ACK\0NAK\0DUH";
+_Static_assert(DC09_ID_SIA_DCS == 1 && DC09_ID_DUH == 6, "six names from SIA-DCS to DUH");
 
 const char *dc09_id_name(enum dc09_id id)
 {
     if ((int)id < DC09_ID_SIA_DCS || (int)id > DC09_ID_DUH)
         return NULL;
-    return id_names[id];
+    return nth(id_names, (unsigned)id - DC09_ID_SIA_DCS);
 }

@@ -256,42 +256,53 @@ int dc09_sia_format(const struct dc09_sia *s, char *out, size_t cap)
 /* ---- the CID <-> SIA table of docs/DC09.md --------------------------- */
 
 /* q1: the code for qualifier 1 (new event / opening) and 6 (still present);
- * q3: the code for qualifier 3 (restore / closing), NULL where DC09.md gives
- * none — a restore must never be reported as its alarm. */
+ * q3: the code for qualifier 3 (restore / closing), "" where DC09.md gives
+ * none — a restore must never be reported as its alarm. The codes are held in
+ * the rows (a panel links this table through pnl_event_sia); the descriptions
+ * are a separate table in the same order, host-only, which --gc-sections drops
+ * from a firmware image. */
 struct cid_sia {
     uint16_t lo, hi;
-    const char *q1;
-    const char *q3;
-    const char *text;
+    char q1[3];
+    char q3[3];
 };
 
 static const struct cid_sia table[] = {
-    {121, 121, "HA", "HH", "duress"},
-    {122, 122, "HA", "HH", "silent panic"},
-    {123, 123, "PA", NULL, "audible panic"},
-    {130, 136, "BA", NULL, "burglary"},
-    {137, 137, "TA", NULL, "tamper"},
-    {301, 301, "AT", NULL, "AC loss"},
-    {302, 302, "YT", NULL, "low system battery"},
-    {354, 354, "YC", NULL, "failure to communicate"},
-    {374, 374, "EA", NULL, "exit error"},
-    {383, 383, "TA", NULL, "sensor tamper"},
-    {401, 401, "OP", "CL", "open/close by user"},
-    {403, 403, "OA", "CA", "automatic open/close"},
-    {406, 406, "OC", NULL, "cancel"},
-    {407, 407, "OQ", "CQ", "remote arm/disarm"},
-    {441, 441, NULL, "CG", "armed stay"},
-    {459, 459, "CR", NULL, "recent close"},
-    {461, 461, "JA", NULL, "wrong code entry"},
-    {110, 110, "FA", NULL, "fire"},
-    {412, 412, "RB", NULL, "successful download / remote access"},
-    {602, 602, "RP", NULL, "periodic test"},
+    {121, 121, "HA", "HH"},
+    {122, 122, "HA", "HH"},
+    {123, 123, "PA", ""},
+    {130, 136, "BA", ""},
+    {137, 137, "TA", ""},
+    {301, 301, "AT", ""},
+    {302, 302, "YT", ""},
+    {354, 354, "YC", ""},
+    {374, 374, "EA", ""},
+    {383, 383, "TA", ""},
+    {401, 401, "OP", "CL"},
+    {403, 403, "OA", "CA"},
+    {406, 406, "OC", ""},
+    {407, 407, "OQ", "CQ"},
+    {441, 441, "", "CG"},
+    {459, 459, "CR", ""},
+    {461, 461, "JA", ""},
+    {110, 110, "FA", ""},
+    {412, 412, "RB", ""},
+    {602, 602, "RP", ""},
 };
-_Static_assert(sizeof table / sizeof table[0] == 20, "the 20 rows of DC09.md's table");
+#define ROWS (sizeof table / sizeof table[0])
+_Static_assert(ROWS == 20, "the 20 rows of DC09.md's table");
+
+static const char *const describe[ROWS] = {
+    "duress", "silent panic", "audible panic", "burglary", "tamper",
+    "AC loss", "low system battery", "failure to communicate", "exit error", "sensor tamper",
+    "open/close by user", "automatic open/close", "cancel", "remote arm/disarm", "armed stay",
+    "recent close", "wrong code entry", "fire", "successful download / remote access",
+    "periodic test",
+};
 
 static const struct cid_sia *cid_row(uint16_t event)
 {
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+    for (size_t i = 0; i < ROWS; i++)
         if (event >= table[i].lo && event <= table[i].hi)
             return &table[i];
     return NULL;
@@ -302,7 +313,8 @@ const char *dc09_cid_to_sia(uint16_t event, uint8_t qualifier)
     const struct cid_sia *r = cid_row(event);
     if (!r || !qualifier_ok(qualifier))
         return NULL;
-    return qualifier == 3 ? r->q3 : r->q1;
+    const char *code = qualifier == 3 ? r->q3 : r->q1;
+    return code[0] ? code : NULL;
 }
 
 int dc09_sia_to_cid(const char *code, uint16_t *event, uint8_t *qualifier)
@@ -310,13 +322,13 @@ int dc09_sia_to_cid(const char *code, uint16_t *event, uint8_t *qualifier)
     if (!code || !event || !qualifier)
         return DC09_E_INVAL;
     /* First row wins: HA → 121 (duress), TA → 137. */
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (table[i].q1 && strcmp(table[i].q1, code) == 0) {
+    for (size_t i = 0; i < ROWS; i++) {
+        if (table[i].q1[0] && strcmp(table[i].q1, code) == 0) {
             *event = table[i].lo;
             *qualifier = 1;
             return 0;
         }
-        if (table[i].q3 && strcmp(table[i].q3, code) == 0) {
+        if (table[i].q3[0] && strcmp(table[i].q3, code) == 0) {
             *event = table[i].lo;
             *qualifier = 3;
             return 0;
@@ -328,5 +340,5 @@ int dc09_sia_to_cid(const char *code, uint16_t *event, uint8_t *qualifier)
 const char *dc09_cid_describe(uint16_t event)
 {
     const struct cid_sia *r = cid_row(event);
-    return r ? r->text : NULL;
+    return r ? describe[r - table] : NULL;
 }

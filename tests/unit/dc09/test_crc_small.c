@@ -1,11 +1,16 @@
 /*
- * tests/unit/dc09/test_crc_small.c — the Cortex-M0 CRC path (one table, one
- * byte per step), built on the host by including lib/dc09/crc.c with
- * DC09_CRC_SMALL, against a bitwise reference and the check value. The host
- * path (slicing-by-4) is checked the same way in test_frames.c.
+ * tests/unit/dc09/test_crc_small.c — the Cortex-M0 paths of the codec's
+ * small helpers, built on the host by including their sources with the
+ * small-path switches: the CRC (a 16-entry table, one nibble per step;
+ * DC09_CRC_SMALL) against a bitwise reference and the check value, and the hex
+ * digit value (compares, no table; DC09_HEX_SMALL) against the definition for
+ * all 256 byte values. The host paths (slicing-by-4, the 256-byte hex table)
+ * are checked through the codec in test_frames.c.
  */
 #define DC09_CRC_SMALL 1
+#define DC09_HEX_SMALL 1
 #include "../../../lib/dc09/crc.c"
+#include "../../../lib/dc09/names.c"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +19,7 @@
 #include <cmocka.h>
 
 _Static_assert(DC09_CRC_SLICE == 0, "the small path is the one under test");
+_Static_assert(DC09__HEX_TABLE == 0, "the small hex path is the one under test");
 
 static uint16_t crc_bitwise(const uint8_t *p, size_t n)
 {
@@ -37,8 +43,22 @@ static void test_small_path(void **state)
         assert_int_equal(dc09_crc16(buf, n), crc_bitwise(buf, n));
 }
 
+static void test_small_hexval(void **state)
+{
+    (void)state;
+    static const char up[] = "0123456789ABCDEF", lo[] = "0123456789abcdef";
+    for (int c = 0; c < 256; c++) {
+        int want = -1;
+        for (int v = 0; v < 16; v++)
+            if (c == up[v] || c == lo[v])
+                want = v;
+        assert_int_equal(dc09__hexval((uint8_t)c), want);
+    }
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_small_path)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_small_path),
+                                       cmocka_unit_test(test_small_hexval)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
