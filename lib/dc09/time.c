@@ -6,28 +6,30 @@
  */
 #include "dc09_internal.h"
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic),
+ * for years 1970..9999: unsigned 32-bit throughout, so a Cortex-M0 needs no
+ * 64-bit division helpers. */
+static uint32_t days_from_civil(unsigned y, unsigned m, unsigned d)
 {
     y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned era = y / 400;
+    const unsigned yoe = y - era * 400;
     const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
     const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
+    return era * 146097u + doe - 719468u;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+static void civil_from_days(uint32_t z, unsigned *y, unsigned *m, unsigned *d)
 {
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = (unsigned)(z - era * 146097);
+    z += 719468u;
+    const unsigned era = z / 146097u;
+    const unsigned doe = z - era * 146097u;
     const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     const unsigned mp = (5 * doy + 2) / 153;
     *d = doy - (153 * mp + 2) / 5 + 1;
     *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+    *y = yoe + era * 400 + (*m <= 2);
 }
 
 static bool leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
@@ -74,7 +76,8 @@ int dc09_time_parse(const char *s, size_t len, int64_t *out_s)
         return DC09_E_FORMAT;
     if (dd < 1 || dd > days_in_month(yy, mo))
         return DC09_E_FORMAT;
-    *out_s = days_from_civil(yy, mo, dd) * 86400 + (int64_t)(hh * 3600 + mi * 60 + ss);
+    /* 86400 = 675 << 7; days * 675 < 2^31 up to 9999-12-31. */
+    *out_s = (int64_t)(days_from_civil(yy, mo, dd) * 675u) * 128 + (int64_t)(hh * 3600 + mi * 60 + ss);
     return 0;
 }
 
@@ -95,10 +98,11 @@ int dc09_time_format(int64_t t_s, char *out, size_t cap)
         return DC09_E_INVAL;
     if (cap < DC09__TS_LEN + 1)
         return DC09_E_NOSPACE;
-    int64_t days = t_s / 86400;
-    unsigned sod = (unsigned)(t_s % 86400);
-    int64_t y;
-    unsigned m, d;
+    /* t_s < 2^38: t_s >> 7 fits 32 bits, and 86400 = 675 << 7. */
+    const uint32_t t7 = (uint32_t)(t_s >> 7);
+    const uint32_t days = t7 / 675u;
+    const unsigned sod = (unsigned)(t7 % 675u) * 128u + (unsigned)(t_s & 127);
+    unsigned y, m, d;
     civil_from_days(days, &y, &m, &d);
     put2(out, sod / 3600);
     out[2] = ':';
@@ -110,8 +114,8 @@ int dc09_time_format(int64_t t_s, char *out, size_t cap)
     out[11] = '-';
     put2(out + 12, d);
     out[14] = '-';
-    put2(out + 15, (unsigned)(y / 100));
-    put2(out + 17, (unsigned)(y % 100));
+    put2(out + 15, y / 100);
+    put2(out + 17, y % 100);
     out[19] = '\0';
     return 0;
 }
