@@ -4,7 +4,8 @@ worst-case stack of each library's public entry points from gcc's
 -fcallgraph-info=su graphs (.ci files).
 
 usage: footprint_report.py MAP ELF_NM_FILE CI_DIR
-  Flash = .text/.rodata/.data input sections kept in the image, RAM =
+       footprint_report.py image ELF CI_DIR
+  Per library (first form, the libraries compiled one object at a time): flash = .text/.rodata/.data input sections kept in the image, RAM =
   .data/.bss, attributed by object directory (obj/panel → core, obj/dc09 →
   dc09). The core's RAM also counts the caller-owned `struct pnl` (symbol
   `panel` in the image): it is the core's state even though the caller
@@ -12,11 +13,20 @@ usage: footprint_report.py MAP ELF_NM_FILE CI_DIR
   frame plus the deepest chain of callees; calls through port function
   pointers (storage, key, rng, keypad) and libc/libgcc helpers count 0 —
   they are the platform's. Recursion would make the bound infinite: reported.
+  Exit 1 when the core misses its targets (flash 16 KiB, RAM 4 KiB, stack 1 KiB).
+
+  Whole image (second form, the image as linked): flash = text + data, RAM =
+  data + bss (arm-none-eabi-size), stack = the worst call path from the reset
+  handler (the image's only entry: main and everything it calls) over every
+  .ci graph in CI_DIR, ports and libc/libgcc helpers counting 0 as above.
+  Prints `image flash_bytes=N ram_bytes=M stack_bytes=S`; exit 1 when a
+  whole-image target is missed (flash 28 KiB, RAM 6 KiB, stack 1 KiB).
 """
 import collections
 import glob
 import os
 import re
+import subprocess
 import sys
 
 LIBS = {"panel": "core", "comm": "comm", "dc09": "dc09"}
@@ -110,7 +120,35 @@ def chain(fn, frame, edges, memo):
     return " > ".join(out)
 
 
+IMAGE_FLASH_MAX = 28672
+IMAGE_RAM_MAX = 6144
+IMAGE_STACK_MAX = 1024
+
+
+def image(elf, ci_dir):
+    out = subprocess.run(["arm-none-eabi-size", elf], check=True, capture_output=True,
+                         text=True).stdout.splitlines()
+    text, data, bss = (int(x) for x in out[1].split()[:3])
+    frame, edges, _ = parse_ci(ci_dir)
+    roots = [fn for fn in frame if fn.split(":")[-1] == "Reset_Handler"]
+    if len(roots) != 1:
+        sys.exit("image: expected one Reset_Handler in the call graphs, found %d" % len(roots))
+    memo = {}
+    stack = worst(roots[0], frame, edges, memo, set())
+    flash, ram = text + data, data + bss
+    print("image flash_bytes=%d ram_bytes=%d stack_bytes=%d" % (flash, ram, stack))
+    print("image sections: text %d data %d bss %d (flash = text + data, ram = data + bss)"
+          % (text, data, bss))
+    print("deepest image path: %s" % chain(roots[0], frame, edges, memo))
+    ok = flash <= IMAGE_FLASH_MAX and ram <= IMAGE_RAM_MAX and stack <= IMAGE_STACK_MAX
+    print("image targets (flash <= %d, ram <= %d, stack <= %d): %s"
+          % (IMAGE_FLASH_MAX, IMAGE_RAM_MAX, IMAGE_STACK_MAX, "met" if ok else "EXCEEDED"))
+    return 0 if ok else 1
+
+
 def main():
+    if sys.argv[1] == "image":
+        sys.exit(image(sys.argv[2], sys.argv[3]))
     map_path, nm_path, ci_dir = sys.argv[1:4]
     flash, ram = parse_map(map_path)
     panel_state = 0
