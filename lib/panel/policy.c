@@ -198,18 +198,28 @@ static bool r7_same_keys(const char *a, size_t la, const char *b, size_t lb,
 
 /* ---- R8 weak --------------------------------------------------------- */
 
-/* Keypad lines, columns and corners on a 123/456/789/_0_ keypad, 4 digits. */
-static const char weak4_keypad[][5] = {
-    "2580", "0852", "1397", "7931", "1379", "9731", "3179", "9713", "7139", "3917",
-    "1793", "3971", "7410", "0147", "1478", "8741", "3698", "8963", "9874", "4789",
-    "1470", "0741", "3690", "0963", "1590", "0951", "3570", "0753",
+/* Keypad lines, columns and corners on a 123/456/789/_0_ keypad, 4 digits;
+ * as numbers (a 4-digit code's value names it: 852 is "0852"). */
+static const uint16_t weak4_keypad[] = {
+    2580, 852,  1397, 7931, 1379, 9731, 3179, 9713, 7139, 3917,
+    1793, 3971, 7410, 147,  1478, 8741, 3698, 8963, 9874, 4789,
+    1470, 741,  3690, 963,  1590, 951,  3570, 753,
 };
 /* The 20 most common 4-digit PINs (DataGenetics, 3.4 M PINs). */
-static const char weak4_common[][5] = {
-    "1234", "1111", "0000", "1212", "7777", "1004", "2000", "4444", "2222", "6969",
-    "9999", "3333", "5555", "6666", "1122", "1313", "8888", "4321", "2001", "1010",
+static const uint16_t weak4_common[] = {
+    1234, 1111, 0,    1212, 7777, 1004, 2000, 4444, 2222, 6969,
+    9999, 3333, 5555, 6666, 1122, 1313, 8888, 4321, 2001, 1010,
 };
+_Static_assert(sizeof weak4_keypad / sizeof weak4_keypad[0] == 28, "28 keypad patterns");
 _Static_assert(sizeof weak4_common / sizeof weak4_common[0] == 20, "top-20 PINs");
+
+static bool in_list(uint32_t v, const uint16_t *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == v)
+            return true;
+    return false;
+}
 
 bool pnl_code_is_weak(const char *c, size_t n)
 {
@@ -217,12 +227,12 @@ bool pnl_code_is_weak(const char *c, size_t n)
         return false;
     bool same = true, up = true, down = true;
     for (size_t i = 1; i < n; i++) {
-        int d = c[i] - '0', e = c[i - 1] - '0';
+        unsigned d = (unsigned)(c[i] - '0'), e = (unsigned)(c[i - 1] - '0');
         if (d != e)
             same = false;
-        if (d != (e + 1) % 10)
+        if (d != (e == 9 ? 0 : e + 1))      /* ascending, 9 wraps to 0 */
             up = false;
-        if (d != (e + 9) % 10)
+        if (d != (e == 0 ? 9 : e - 1))      /* descending, 0 wraps to 9 */
             down = false;
     }
     if (same || up || down)
@@ -230,15 +240,9 @@ bool pnl_code_is_weak(const char *c, size_t n)
     if (n != 4)
         return false;
     uint32_t v = num(c, 4);
-    if (v >= 1940 && v <= 2040)
-        return true;
-    for (size_t i = 0; i < sizeof weak4_keypad / sizeof weak4_keypad[0]; i++)
-        if (r1_equal(c, 4, weak4_keypad[i], 4))
-            return true;
-    for (size_t i = 0; i < sizeof weak4_common / sizeof weak4_common[0]; i++)
-        if (r1_equal(c, 4, weak4_common[i], 4))
-            return true;
-    return false;
+    return (v >= 1940 && v <= 2040) ||
+           in_list(v, weak4_keypad, sizeof weak4_keypad / sizeof weak4_keypad[0]) ||
+           in_list(v, weak4_common, sizeof weak4_common / sizeof weak4_common[0]);
 }
 
 static void add_hit(struct pnl_policy_result *res, uint8_t rule, uint8_t slot)
