@@ -6,38 +6,46 @@
  */
 #include "dc09_internal.h"
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic),
- * for years 1970..9999: unsigned 32-bit throughout, so a Cortex-M0 needs no
- * 64-bit division helpers. */
-static uint32_t days_from_civil(unsigned y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const unsigned era = y / 400;
-    const unsigned yoe = y - era * 400;
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097u + doe - 719468u;
-}
-
-static void civil_from_days(uint32_t z, unsigned *y, unsigned *m, unsigned *d)
-{
-    z += 719468u;
-    const unsigned era = z / 146097u;
-    const unsigned doe = z - era * 146097u;
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static bool leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 static unsigned days_in_month(unsigned y, unsigned m)
 {
     static const uint8_t dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && leap(y) ? 29u : dim[m - 1];
+}
+
+/* Days from 1970-01-01 to January 1st of year y (1970..10000), proleptic
+ * Gregorian: unsigned 32-bit throughout, so a Cortex-M0 needs no 64-bit
+ * division helpers. 477 leap days before 1970. */
+static uint32_t days_before(unsigned y)
+{
+    const unsigned p = y - 1;
+    return 365u * (y - 1970) + p / 4 - p / 100 + p / 400 - 477u;
+}
+
+/* Date of day z since 1970-01-01 (z < 2932897: up to 9999-12-31). */
+static void civil_from_days(uint32_t z, unsigned *y, unsigned *m, unsigned *d)
+{
+    unsigned yy = 1970 + z * 400u / 146097u; /* within one of the year */
+    while (days_before(yy) > z)
+        yy--;
+    while (days_before(yy + 1) <= z)
+        yy++;
+    z -= days_before(yy);
+    unsigned mm = 1;
+    for (unsigned n; z >= (n = days_in_month(yy, mm)); mm++)
+        z -= n;
+    *y = yy;
+    *m = mm;
+    *d = z + 1;
+}
+
+static uint32_t days_from_civil(unsigned y, unsigned m, unsigned d)
+{
+    uint32_t z = days_before(y) + d - 1;
+    for (unsigned k = 1; k < m; k++)
+        z += days_in_month(y, k);
+    return z;
 }
 
 bool dc09__ts_shape(const uint8_t *p)

@@ -215,13 +215,22 @@ static void test_time(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(dc09_time_parse(bad[i], 19, &t), DC09_E_FORMAT);
     assert_int_equal(dc09_time_parse("00:00:00,01-01-2020", 18, &t), DC09_E_FORMAT);
-    /* against gmtime_r over 1970..9999 */
+    /* against gmtime_r over 1970..9999: random instants, then the first and
+     * the last second of every year (where a day count turns into a year) */
     uint64_t x = 88172645463325252ull;
-    for (int i = 0; i < 20000; i++) {
+    int64_t jan1 = 0;
+    for (int i = 0; i < 20000 + 2 * 8030; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         int64_t v = (int64_t)(x % 253402300800ull);
         if (i < 3)
             v = i == 0 ? 0 : i == 1 ? 253402300799 : 951782400; /* ends, 2000-02-29 */
+        if (i >= 20000) {
+            int y = 1970 + (i - 20000) / 2;
+            int64_t next = jan1 + 86400 * (365 + ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+            v = (i - 20000) % 2 == 0 ? jan1 : next - 1;
+            if ((i - 20000) % 2 == 1)
+                jan1 = next;
+        }
         assert_int_equal(dc09_time_format(v, buf, sizeof buf), 0);
         time_t tt = (time_t)v;
         struct tm tm;
