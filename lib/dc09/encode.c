@@ -100,12 +100,19 @@ static void put_hex4(uint8_t *o, unsigned v)
     o[3] = (uint8_t)dc09__hexdig[v & 15];
 }
 
-/* Printable ASCII without space, '|', '[' and ']': 91 characters. */
-static const char pad_alphabet[] = "!\"#$%&'()*+,-./0123456789:;<=>?@"
-                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ\\^_`"
-                                   "abcdefghijklmnopqrstuvwxyz{}~";
-#define PAD_ALPHABET_N (sizeof pad_alphabet - 1)
+/* The pad alphabet: printable ASCII without space, '|', '[' and ']' — 91
+ * characters, in code order ("!\"#...@A..Z\\^_`a..z{}~"). The k-th is computed,
+ * not looked up (a table is 92 bytes of a panel's flash). */
+#define PAD_ALPHABET_N (0x7Eu - 0x21u + 1u - 3u)
 _Static_assert(PAD_ALPHABET_N == 91, "printable ASCII minus space | [ ]");
+static uint8_t pad_char(unsigned k)
+{
+    unsigned c = 0x21u + k;
+    c += c >= '[';
+    c += c >= ']';
+    c += c >= '|';
+    return (uint8_t)c;
+}
 /* Bytes below this limit map uniformly onto the alphabet. */
 #define PAD_ACCEPT_BELOW (256u / PAD_ALPHABET_N * PAD_ALPHABET_N)
 
@@ -128,7 +135,7 @@ static int make_pad(struct dc09_rng *rng, uint8_t *pad, size_t n)
         }
         uint8_t b = r[used++];
         if (b < PAD_ACCEPT_BELOW)
-            pad[i++] = (uint8_t)pad_alphabet[b % PAD_ALPHABET_N];
+            pad[i++] = pad_char(b % PAD_ALPHABET_N);
     }
     return 0;
 }
