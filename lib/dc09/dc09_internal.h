@@ -26,6 +26,10 @@ static inline bool dc09__is_hex(uint8_t c) { return dc09__hexval(c) >= 0; }
 
 extern const char dc09__hexdig[16]; /* "0123456789ABCDEF" */
 
+/* The ID tokens from DC09_ID_SIA_DCS to DC09_ID_DUH (dc09_id_name; the
+ * decoder's token table). */
+extern const char dc09__id_names[DC09_ID_DUH][8];
+
 /* Length of the timestamp text after '_': "HH:MM:SS,MM-DD-YYYY". */
 #define DC09__TS_LEN 19u
 

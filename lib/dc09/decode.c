@@ -53,20 +53,6 @@ static void copy_str(char *dst, const uint8_t *src, size_t n)
     dst[n] = '\0';
 }
 
-struct token {
-    const char *text;
-    uint8_t len;
-    enum dc09_id id;
-    bool may_encrypt;
-};
-
-static const struct token tokens[] = {
-    {"SIA-DCS", 7, DC09_ID_SIA_DCS, true}, {"ADM-CID", 7, DC09_ID_ADM_CID, true},
-    {"NULL", 4, DC09_ID_NULL, true},       {"ACK", 3, DC09_ID_ACK, true},
-    {"NAK", 3, DC09_ID_NAK, false},        {"DUH", 3, DC09_ID_DUH, false},
-};
-_Static_assert(sizeof tokens / sizeof tokens[0] == DC09_ID_DUH, "one token per ID");
-
 #define TOKEN_LEN_MAX 8u /* "*SIA-DCS" */
 
 /*
@@ -95,18 +81,18 @@ static int parse_head(const uint8_t *p, size_t n, size_t base, uint32_t quirks,
         tok++;
         tl--;
     }
-    const struct token *t = NULL;
-    for (size_t k = 0; k < sizeof tokens / sizeof tokens[0]; k++) {
-        if (tokens[k].len == tl && memcmp(tokens[k].text, tok, tl) == 0) {
-            t = &tokens[k];
+    /* The tokens are the ID names (names.c); NAK and DUH are never encrypted. */
+    enum dc09_id id = DC09_ID_SIA_DCS;
+    for (; id <= DC09_ID_DUH; id++) {
+        const char *name = dc09__id_names[id - DC09_ID_SIA_DCS];
+        if (tl < sizeof dc09__id_names[0] && name[tl] == '\0' && memcmp(name, tok, tl) == 0)
             break;
-        }
     }
-    if (!t || (enc && !t->may_encrypt)) {
+    if (id > DC09_ID_DUH || (enc && id >= DC09_ID_NAK)) {
         dc09__diag(diag, "id", base + 1);
         return DC09_E_TOKEN;
     }
-    out->id = t->id;
+    out->id = id;
     out->encrypted = enc;
     size_t i = q + 1;
 

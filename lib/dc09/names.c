@@ -119,13 +119,12 @@ const char *dc09_quirk_name(uint32_t flag)
     return NULL;
 }
 
-/* From DC09_ID_SIA_DCS (1) on, packed like err_names. */
-static const char id_names[] = "SIA-DCS\0ADM-CID\0NULL\0ACK\0NAK\0DUH";
+const char dc09__id_names[DC09_ID_DUH][8] = {"SIA-DCS", "ADM-CID", "NULL", "ACK", "NAK", "DUH"};
 _Static_assert(DC09_ID_SIA_DCS == 1 && DC09_ID_DUH == 6, "six names from SIA-DCS to DUH");
 
 const char *dc09_id_name(enum dc09_id id)
 {
     if ((int)id < DC09_ID_SIA_DCS || (int)id > DC09_ID_DUH)
         return NULL;
-    return nth(id_names, (unsigned)id - DC09_ID_SIA_DCS);
+    return dc09__id_names[id - DC09_ID_SIA_DCS];
 }
