@@ -91,22 +91,16 @@ static struct pnl_keypad keypad = { .out = kp_out };
 static uint64_t now_ms(void) { return *(volatile uint32_t *)(uintptr_t)0x4000B504u; }
 static char key_in(void) { return (char)*(volatile uint8_t *)(uintptr_t)0x50000510u; }
 
-/* Start-up: load both records, or configure a new panel. Not inlined into
- * main, so its locals (and comm_load's record buffer) are off the stack before
- * the loop runs: the image's worst stack path is the deeper of the two, not
- * their sum (with -flto everything called once would be inlined into main). */
-__attribute__((noinline)) static void boot(void)
+/* Start-up, in two steps that are not inlined into main or into each other:
+ * the core (load its record, or configure a new panel), then the
+ * communicator. Each step's locals, and the frames of what it calls (with
+ * -flto: what is inlined into it, such as comm_load's record buffer), are off
+ * the stack before the next step and before the loop runs, so the image's worst
+ * stack path is the deepest single step, not their sum. */
+__attribute__((noinline)) static void boot_panel(void)
 {
     struct pnl_ports ports = { .storage = &storage, .key = &key, .rng = &rng, .keypad = &keypad };
     pnl_init(&panel, &ports);
-    struct comm_ports cports = { .panel = &panel, .net = &net, .storage = &comm_storage,
-                                 .cipher = NULL, .rng = &rng, .notes = NULL };
-    struct comm_config cc;
-    comm_config_defaults(&cc);
-    cc.paths = 2;
-    cc.supervision_s = 90;
-    cc.account[0] = '1'; cc.account[1] = '2'; cc.account[2] = '3'; cc.account[3] = '4';
-    cc.account[4] = '\0';
     if (pnl_load(&panel, now_ms()) < 0) {
         struct pnl_config c;
         pnl_config_defaults(&c);
@@ -116,6 +110,18 @@ __attribute__((noinline)) static void boot(void)
         pnl_user_set(&panel, 1, "13572468", 8, PNL_ROLE_MASTER, 1, false, 0, NULL, NULL);
         pnl_set_setting(&panel, PNL_SET_EXIT_DELAY, 60);
     }
+}
+
+__attribute__((noinline)) static void boot_comm(void)
+{
+    struct comm_ports cports = { .panel = &panel, .net = &net, .storage = &comm_storage,
+                                 .cipher = NULL, .rng = &rng, .notes = NULL };
+    struct comm_config cc;
+    comm_config_defaults(&cc);
+    cc.paths = 2;
+    cc.supervision_s = 90;
+    cc.account[0] = '1'; cc.account[1] = '2'; cc.account[2] = '3'; cc.account[3] = '4';
+    cc.account[4] = '\0';
     comm_init(&comm, &cports, &cc, now_ms());
     (void)comm_load(&comm);
     comm_set_wall(&comm, now_ms(), 1764000000000LL);
@@ -124,7 +130,8 @@ __attribute__((noinline)) static void boot(void)
 int main(void);
 int main(void)
 {
-    boot();
+    boot_panel();
+    boot_comm();
     for (;;) {
         char k = key_in();
         if (k)
