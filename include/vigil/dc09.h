@@ -271,6 +271,16 @@ int dc09_decode_head(const uint8_t *frame, size_t len, uint32_t quirks,
 int dc09_decode(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
                 struct dc09_frame *out, struct dc09_diag *diag);
 
+/*
+ * dc09_decode without the payload codec: the same checks, in the same order,
+ * with the same results, except that has_cid/has_sia stay false. For a panel
+ * reading its receiver's replies (ACK, NAK, DUH carry no payload): a firmware
+ * that decodes only through this does not link the Contact ID / SIA parsers
+ * (~1 KB of a Cortex-M0's flash).
+ */
+int dc09_decode_reply(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
+                      struct dc09_frame *out, struct dc09_diag *diag);
+
 /* ---- encoding -------------------------------------------------------- */
 
 /*

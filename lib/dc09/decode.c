@@ -425,8 +425,9 @@ void dc09_decode_opts_init(struct dc09_decode_opts *o, int64_t now_s)
     o->window_future_s = DC09_WINDOW_FUTURE_S;
 }
 
-int dc09_decode(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
-                struct dc09_frame *out, struct dc09_diag *diag)
+/* Steps 1-4 of dc09_decode (everything but the payload codec). */
+static int decode_frame(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
+                        struct dc09_frame *out, struct dc09_diag *diag)
 {
     if (!frame || !opts || !out)
         return DC09_E_INVAL;
@@ -520,6 +521,21 @@ int dc09_decode(const uint8_t *frame, size_t len, const struct dc09_decode_opts 
         }
     }
 
+    return 0;
+}
+
+int dc09_decode_reply(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
+                      struct dc09_frame *out, struct dc09_diag *diag)
+{
+    return decode_frame(frame, len, opts, out, diag);
+}
+
+int dc09_decode(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
+                struct dc09_frame *out, struct dc09_diag *diag)
+{
+    int rc = decode_frame(frame, len, opts, out, diag);
+    if (rc)
+        return rc;
     /* 5. Payload: a payload that does not parse is not a decode failure. */
     const char *pl = out->data + out->payload_off;
     if (out->id == DC09_ID_ADM_CID)

@@ -99,7 +99,12 @@ static int decode_str(const char *body, const struct dc09_decode_opts *o, struct
 {
     uint8_t fr[2048];
     size_t n = mk(body, fr, sizeof fr);
-    return dc09_decode(fr, n, o, f, d);
+    int rc = dc09_decode(fr, n, o, f, d);
+    /* every frame decoded here is also decoded the panel's way */
+    const char *diff = reply_decode_differs(fr, n, o, rc, f, d);
+    if (diff)
+        fail_msg("dc09_decode_reply differs from dc09_decode (%s) on %s", diff, body);
+    return rc;
 }
 
 static void opts(struct dc09_decode_opts *o) { dc09_decode_opts_init(o, T0); }

@@ -340,6 +340,9 @@ static void test_whole_rows(void **state)
         struct dc09_frame f;
         struct dc09_diag d = {0};
         int rc = dc09_decode(fr, n, &o, &f, &d);
+        const char *diff = reply_decode_differs(fr, n, &o, rc, &f, &d);
+        if (diff)
+            ROW_FAIL(r, "dc09_decode_reply differs from dc09_decode: %s", diff);
         if (rc == 0) {
             if (mentions_quirk(r))
                 ROW_FAIL(r, "row names a quirk but decodes strictly");

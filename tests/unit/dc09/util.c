@@ -157,3 +157,35 @@ void vec_free(struct vec_row *rows, size_t n)
     }
     free(rows);
 }
+
+const char *reply_decode_differs(const uint8_t *fr, size_t n, const struct dc09_decode_opts *o,
+                                 int rc, const struct dc09_frame *f, const struct dc09_diag *d)
+{
+    static struct dc09_frame g;
+    struct dc09_diag e = {0};
+    int rr = dc09_decode_reply(fr, n, o, &g, d ? &e : NULL);
+    if (rr != rc)
+        return "return code";
+    if (rc != 0) /* a decode sets the diagnosis only when it fails */
+        return d && (e.field != d->field || e.offset != d->offset) ? "diagnosis" : NULL;
+    if (g.has_cid || g.has_sia)
+        return "payload parsed";
+    if (g.id != f->id || g.encrypted != f->encrypted || g.seq != f->seq ||
+        g.has_receiver != f->has_receiver || strcmp(g.receiver, f->receiver) != 0 ||
+        strcmp(g.line, f->line) != 0 || strcmp(g.account, f->account) != 0)
+        return "header";
+    if (g.data_len != f->data_len || memcmp(g.data, f->data, f->data_len + 1) != 0 ||
+        g.has_data_account != f->has_data_account ||
+        strcmp(g.data_account, f->data_account) != 0 || g.payload_off != f->payload_off ||
+        g.payload_len != f->payload_len)
+        return "data";
+    if (g.xdata_count != f->xdata_count)
+        return "xdata";
+    for (unsigned i = 0; i < f->xdata_count; i++)
+        if (g.xdata[i].type != f->xdata[i].type || g.xdata[i].len != f->xdata[i].len ||
+            memcmp(g.xdata[i].value, f->xdata[i].value, f->xdata[i].len) != 0)
+            return "xdata";
+    if (g.has_time != f->has_time || g.time_s != f->time_s)
+        return "time";
+    return NULL;
+}

@@ -43,4 +43,11 @@ int64_t ref_time(const char *ts);
 
 int hexval(char c);
 
+/* Decodes fr again with dc09_decode_reply and compares with dc09_decode's
+ * result (rc, *f, *d; d may be NULL): the same return code and diagnosis, and
+ * on success the same frame except has_cid/has_sia, which must be false.
+ * Returns NULL when they agree, else what differs. */
+const char *reply_decode_differs(const uint8_t *fr, size_t n, const struct dc09_decode_opts *o,
+                                 int rc, const struct dc09_frame *f, const struct dc09_diag *d);
+
 #endif
