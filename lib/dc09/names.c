@@ -42,9 +42,10 @@ static const char *nth(const char *list, unsigned n)
 }
 
 /* Indexed by -err. The short names are one packed array (a panel's
- * communicator logs them); the texts are host-only and --gc-sections drops
- * them from a firmware image, so no table used on the target may point into
- * this file's string literals. */
+ * communicator logs them); the texts are only reached through dc09_strerror,
+ * so --gc-sections drops them from a firmware that does not call it — which
+ * works only while no table a firmware uses points into this file's string
+ * literals (they share one section): keep such tables char arrays. */
 static const char err_names[] =
     "ok\0crc\0length\0format\0token\0decrypt\0pad\0time\0oversize\0nospace\0inval\0key\0"
     "nokey\0clear\0payload\0crypto";

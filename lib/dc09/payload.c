@@ -259,8 +259,9 @@ int dc09_sia_format(const struct dc09_sia *s, char *out, size_t cap)
  * q3: the code for qualifier 3 (restore / closing), "" where DC09.md gives
  * none — a restore must never be reported as its alarm. The codes are held in
  * the rows (a panel links this table through pnl_event_sia); the descriptions
- * are a separate table in the same order, host-only, which --gc-sections drops
- * from a firmware image. */
+ * are a separate table in the same order, reached only through
+ * dc09_cid_describe, so --gc-sections drops them from a firmware that does not
+ * call it. */
 struct cid_sia {
     uint16_t lo, hi;
     char q1[3];
