@@ -140,10 +140,12 @@ def image(elf, ci_dir):
     print("image sections: text %d data %d bss %d (flash = text + data, ram = data + bss)"
           % (text, data, bss))
     print("deepest image path: %s" % chain(roots[0], frame, edges, memo))
-    ok = flash <= IMAGE_FLASH_MAX and ram <= IMAGE_RAM_MAX and stack <= IMAGE_STACK_MAX
+    missed = [name for name, v, cap in (("flash", flash, IMAGE_FLASH_MAX), ("ram", ram, IMAGE_RAM_MAX),
+                                        ("stack", stack, IMAGE_STACK_MAX)) if v > cap]
     print("image targets (flash <= %d, ram <= %d, stack <= %d): %s"
-          % (IMAGE_FLASH_MAX, IMAGE_RAM_MAX, IMAGE_STACK_MAX, "met" if ok else "EXCEEDED"))
-    return 0 if ok else 1
+          % (IMAGE_FLASH_MAX, IMAGE_RAM_MAX, IMAGE_STACK_MAX,
+             "EXCEEDED (%s)" % ", ".join(missed) if missed else "met"))
+    return 1 if missed else 0
 
 
 def main():
