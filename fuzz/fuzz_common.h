@@ -30,8 +30,7 @@ static inline void fz_fail(const char *what, const char *file, int line)
 /* ---- the record layouts (kept in step with the libraries) -------------- */
 
 #define FZ_PNL_HDR      32u
-#define FZ_PNL_ENC_OFF  35u                       /* encrypted section, from body start */
-#define FZ_PNL_ENC_LEN  (16u + PNL_USERS_MAX * 8u)
+#define FZ_PNL_VERSION  2u                        /* v2: the whole body is encrypted */
 #define FZ_COMM_HDR     20u
 
 /* ---- storage: two slots, each with its own readable length ------------- */
@@ -147,7 +146,7 @@ static inline uint32_t fz_get32(const uint8_t *b)
 }
 
 /*
- * The panel record from a plaintext body: the encrypted section is CBC-encrypted
+ * The panel record (v2) from a plaintext body: the whole body is CBC-encrypted
  * (zero IV) under `cipher`, with "VKEY" forced into bytes 12..15 of its first
  * block when `keycheck`; then the header with checksums. out: FZ_PNL_HDR + body.
  */
@@ -156,15 +155,14 @@ static inline void fz_pnl_build(struct dc09_cipher *cipher, const uint8_t *body_
 {
     uint8_t *body = out + FZ_PNL_HDR;
     memcpy(body, body_in, body_len);
-    uint8_t *enc = body + FZ_PNL_ENC_OFF;
     if (keycheck)
-        memcpy(enc + 12, "VKEY", 4);
-    /* whole section at once: the back end chains from a zero IV */
-    if (cipher->encrypt(cipher, enc, FZ_PNL_ENC_LEN) != 0)
+        memcpy(body + 12, "VKEY", 4);
+    /* whole body at once: the back end chains from a zero IV */
+    if (cipher->encrypt(cipher, body, body_len) != 0)
         abort();
     memset(out, 0, FZ_PNL_HDR);
     memcpy(out, "VPNL", 4);
-    out[4] = 1;
+    out[4] = FZ_PNL_VERSION;
     out[6] = FZ_PNL_HDR;
     fz_put32(out + 8, seq);
     fz_put32(out + 12, (uint32_t)body_len);
@@ -177,7 +175,7 @@ static inline void fz_pnl_plain(struct dc09_cipher *cipher, const uint8_t *rec, 
                                 uint8_t *body)
 {
     memcpy(body, rec + FZ_PNL_HDR, body_len);
-    if (cipher->decrypt(cipher, body + FZ_PNL_ENC_OFF, FZ_PNL_ENC_LEN) != 0)
+    if (cipher->decrypt(cipher, body, body_len) != 0)
         abort();
 }
 

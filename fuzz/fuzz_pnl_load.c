@@ -8,7 +8,7 @@
  * Input: byte 0 = flags, byte 1 = number of operations (at most OPS_MAX),
  * then that many operation bytes, then the slot bytes:
  *   bit 0 FIX     the slot bytes are a plaintext record BODY: the target
- *                 encrypts the code section under the device key (with the
+ *                 encrypts the whole body under the device key (with the
  *                 "VKEY" check) and writes a header with good checksums, so
  *                 the fuzzer reaches the parser and the range checks; without
  *                 it the bytes are the raw slot (header included)
