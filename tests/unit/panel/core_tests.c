@@ -15,7 +15,14 @@
 #include "../../data/panel_record_v1.h"  /* a v1 record written by the v1 store.c */
 
 static struct fx F;
-static struct fx_rec saved[FX_REC_MAX];
+/* The keypad tests' first-run records and the persistence tests' decrypted
+ * body share their RAM: no test uses both, and the M0 has 16 KiB. */
+static union {
+    struct fx_rec rec[FX_REC_MAX];
+    uint8_t plain[PNL__BODY_SIZE];
+} scratch;
+#define saved (scratch.rec)
+#define plain_a (scratch.plain)
 static unsigned nsaved;
 static uint8_t snap[2][FX_SLOT_BYTES];
 
@@ -903,7 +910,6 @@ TEST(bad_codes_full_table_unchanged)
 #define PB_HIST   (PB_QUEUE + PNL_QUEUE_MAX * 11u)
 _Static_assert(PB_HIST + 2u + PNL_HISTORY_MAX * 5u + 2u == PNL__BODY_SIZE, "v2 body map");
 
-static uint8_t plain_a[PNL__BODY_SIZE], plain_b[PNL__BODY_SIZE];
 
 static void put_crc(uint8_t *at, uint32_t c)
 {
@@ -1346,21 +1352,23 @@ TEST(duress_leaves_no_trace_in_storage)
     /* With the key, they differ as they must: the duress record holds the
      * 1121 and a next_event_id one higher (the 1121 took an id). */
     rec_open(&F, n, plain_a);
-    rec_open(&F, d, plain_b);
     CHECK_EQ(plain_duress(plain_a), 0);
-    CHECK_EQ(plain_duress(plain_b), 1);
-    CHECK_EQ(le32(plain_b + PB_NEXTID), le32(plain_a + PB_NEXTID) + 1u);
-    CHECK_EQ(plain_b[PB_QLEN], plain_a[PB_QLEN] + 1u);
+    uint32_t next_n = le32(plain_a + PB_NEXTID);
+    unsigned qlen_n = plain_a[PB_QLEN];
+    rec_open(&F, d, plain_a);
+    CHECK_EQ(plain_duress(plain_a), 1);
+    CHECK_EQ(le32(plain_a + PB_NEXTID), next_n + 1u);
+    CHECK_EQ(plain_a[PB_QLEN], qlen_n + 1u);
     /* ... and none of that in the clear: neither the 1121's queue entry nor
      * the decrypted queue head appears anywhere in the stored slot. */
-    const uint8_t *q = plain_b + PB_QUEUE;
+    const uint8_t *q = plain_a + PB_QUEUE;
     unsigned k = 0;
-    while (k < plain_b[PB_QLEN] && !(q[11u * k] == 1 && q[11u * k + 1] == 121))
+    while (k < plain_a[PB_QLEN] && !(q[11u * k] == 1 && q[11u * k + 1] == 121))
         k++;
-    CHECK(k < plain_b[PB_QLEN]);
+    CHECK(k < plain_a[PB_QLEN]);
     for (size_t i = 0; i + 11 <= FX_SLOT_BYTES; i++) {
         CHECK(memcmp(d + i, q + 11u * k, 11) != 0);
-        CHECK(memcmp(d + i, plain_b + PB_QLEN, 9) != 0);
+        CHECK(memcmp(d + i, plain_a + PB_QLEN, 9) != 0);
     }
 }
 

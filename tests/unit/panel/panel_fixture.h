@@ -22,7 +22,7 @@
 #define FX_REC_MAX 96u
 #define FX_US_PER_WRITE 500u   /* busy time of one storage write call, µs */
 #define FX_US_PER_BYTE 10u     /* ... and of each byte written */
-#define FX_WLOG_MAX 64u        /* storage writes logged (slot, offset, length) */
+#define FX_WLOG_MAX 48u        /* storage writes logged (slot, offset, length); a save is 45 */
 
 struct fx_rec {
     uint64_t tick;
