@@ -37,36 +37,31 @@ static uint32_t addr_of(const struct pnl_flashlog *l, unsigned pos)
            (uint32_t)(pos % l->per) * (uint32_t)l->base.slot_size;
 }
 
-/* 1: blank (all 0xFF) or valid; sets *seq when valid. 0 otherwise, <0 I/O. */
-static int scan_pos(struct pnl_flashlog *l, unsigned pos, bool *valid, uint32_t *seq)
+/* 2: a valid record (*seq set), 1: blank (all 0xFF), 0: neither, <0: I/O. */
+static int scan_pos(struct pnl_flashlog *l, unsigned pos, uint32_t *seq)
 {
-    uint8_t h[32], buf[32];
-    uint32_t a = addr_of(l, pos);
-    bool blank = true;
-    *valid = false;
-    if (l->nor->read(l->nor, a, h, sizeof h) < 0)
-        return PNL_E_STORAGE;
-    uint32_t hs = (uint32_t)h[6] | (uint32_t)h[7] << 8, len = le32(h + 12);
-    bool hdr_ok = le32(h + 28) == pnl_crc32(0, h, 28) && hs == sizeof h &&
-                  len <= l->base.slot_size - sizeof h;
-    for (size_t i = 0; i < sizeof h; i++)
-        blank = blank && h[i] == 0xFF;
-    uint32_t crc = 0;
-    for (size_t off = sizeof h; off < l->base.slot_size; off += sizeof buf) {
-        size_t n = l->base.slot_size - off < sizeof buf ? l->base.slot_size - off : sizeof buf;
+    uint8_t buf[32];
+    uint32_t a = addr_of(l, pos), crc = 0, want = 0, len = 0;
+    size_t size = l->base.slot_size;
+    bool blank = true, hdr = false;
+    for (size_t off = 0; off < size; off += sizeof buf) {
+        size_t n = size - off < sizeof buf ? size - off : sizeof buf;
         if (l->nor->read(l->nor, a + (uint32_t)off, buf, n) < 0)
             return PNL_E_STORAGE;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
             blank = blank && buf[i] == 0xFF;
-            if (hdr_ok && off - sizeof h + i < len)
-                crc = pnl_crc32(crc, &buf[i], 1);
+        if (off == 0) {                 /* the header: slot_size >= 32 */
+            len = le32(buf + 12);
+            want = le32(buf + 16);
+            *seq = le32(buf + 8);
+            hdr = le32(buf + 28) == pnl_crc32(0, buf, 28) && buf[6] == 32 && buf[7] == 0 &&
+                  len <= size - 32;
+        } else if (hdr && off - 32 < len) {
+            size_t m = len - (off - 32);
+            crc = pnl_crc32(crc, buf, m < n ? m : n);
         }
     }
-    if (hdr_ok && crc == le32(h + 16)) {
-        *valid = true;
-        *seq = le32(h + 8);
-    }
-    return blank || *valid;
+    return hdr && crc == want ? 2 : blank;
 }
 
 static int fl_read(struct pnl_storage *s, unsigned slot, size_t off, uint8_t *buf, size_t len)
@@ -149,11 +144,11 @@ int pnl_flashlog_mount(struct pnl_flashlog *l, struct pnl_nor *nor, size_t recor
                                 .pos = { NONE, NONE } };
     uint32_t seq[2] = { 0, 0 };
     for (unsigned p = 0; p < npos; p++) {
-        bool valid;
         uint32_t sq = 0;
-        if (scan_pos(l, p, &valid, &sq) < 0)
+        int k = scan_pos(l, p, &sq);
+        if (k < 0)
             return PNL_E_STORAGE;
-        if (!valid)
+        if (k != 2)
             continue;
         if (l->pos[0] == NONE || (int32_t)(sq - seq[0]) > 0) {
             l->pos[1] = l->pos[0];
@@ -169,12 +164,11 @@ int pnl_flashlog_mount(struct pnl_flashlog *l, struct pnl_nor *nor, size_t recor
      * torn one left there is skipped (its sector is erased when reached). */
     unsigned p = l->pos[0] == NONE ? 0u : (l->pos[0] + 1u) % npos;
     while (p % per != 0) {
-        bool valid;
         uint32_t sq;
-        int b = scan_pos(l, p, &valid, &sq);
-        if (b < 0)
+        int k = scan_pos(l, p, &sq);
+        if (k < 0)
             return PNL_E_STORAGE;
-        if (b == 1 && !valid)
+        if (k == 1)
             break;                      /* blank */
         p = (p + 1u) % npos;
     }
