@@ -422,7 +422,8 @@ size_t pnl_record_size(void);
  * range (not written by this core) gives PNL_E_CORRUPT with `p` re-initialised.
  */
 int pnl_load(struct pnl *p, uint64_t now_ms);
-/* Writes the whole state as one record into the other slot. */
+/* Writes the whole state as one record into the other slot: version 2, all
+ * but the 32-byte header encrypted under the device key (loads 1 and 2). */
 int pnl_save(struct pnl *p);
 
 /* Configuration: validated; refused settings change nothing. Each saves. */
