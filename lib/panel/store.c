@@ -502,8 +502,9 @@ int pnl_load(struct pnl *p, uint64_t now_ms)
     if (e < 0)
         return e;
     uint8_t blk[16];
+    bool v1 = ver[pick] == 1;
     /* The first encrypted block (zero IV) ends in "VKEY" under the right key. */
-    e = st->read(st, (unsigned)pick, ver[pick] == 1 ? USERS_OFF : HDR_SIZE, blk, sizeof blk);
+    e = st->read(st, (unsigned)pick, v1 ? USERS_OFF : HDR_SIZE, blk, sizeof blk);
     if (e < 0)
         return e == PNL_E_TRUNCATED ? e : PNL_E_STORAGE;
     e = p->ports.key->decrypt_block(p->ports.key, blk);   /* first block: zero IV */
@@ -517,8 +518,8 @@ int pnl_load(struct pnl *p, uint64_t now_ms)
     uint8_t nonce[16] = { 0 };
     struct rio r = { .mode = RIO_READ, .st = st, .key = p->ports.key,
                      .slot = (unsigned)pick, .off = HDR_SIZE,
-                     .end = HDR_SIZE + (ver[pick] == 1 ? PNL__BODY_V1_SIZE : body_size()) };
-    walk_body(&r, p, nonce, ver[pick]);
+                     .end = HDR_SIZE + (v1 ? PNL__BODY_V1_SIZE : PNL__BODY_SIZE) };
+    walk_body(&r, p, nonce, v1 ? 1u : REC_VERSION);
     if (r.err) {
         /* The slot changed under us between the check and the parse, or
          * (v2) the padding decrypted to something this core never writes. */
