@@ -30,8 +30,12 @@ static inline void fz_fail(const char *what, const char *file, int line)
 /* ---- the record layouts (kept in step with the libraries) -------------- */
 
 #define FZ_PNL_HDR      32u
-#define FZ_PNL_ENC_OFF  35u                       /* encrypted section, from body start */
-#define FZ_PNL_ENC_LEN  (16u + PNL_USERS_MAX * 8u)
+#define FZ_PNL_VERSION  2u                        /* v2: the whole body is encrypted */
+/* v1 (read for migration): body 1,406 bytes, only bytes 35.. of 16 + 32 x 8 encrypted */
+#define FZ_PNL_V1_ENC_OFF 35u
+#define FZ_PNL_V1_ENC_LEN (16u + PNL_USERS_MAX * 8u)
+#define FZ_PNL_V1_BODY  (35u + 16u + PNL_USERS_MAX * 8u + PNL_ZONES_MAX * 4u + PNL_PARTS_MAX * 6u + \
+                         9u + PNL_QUEUE_MAX * 11u + 2u + PNL_HISTORY_MAX * 5u)
 #define FZ_COMM_HDR     20u
 
 /* ---- storage: two slots, each with its own readable length ------------- */
@@ -147,24 +151,26 @@ static inline uint32_t fz_get32(const uint8_t *b)
 }
 
 /*
- * The panel record from a plaintext body: the encrypted section is CBC-encrypted
- * (zero IV) under `cipher`, with "VKEY" forced into bytes 12..15 of its first
- * block when `keycheck`; then the header with checksums. out: FZ_PNL_HDR + body.
+ * The panel record from a plaintext body: v2 (version 2) — the whole body is
+ * CBC-encrypted (zero IV) under `cipher`; v1 (version 1, body FZ_PNL_V1_BODY)
+ * — only its encrypted section; "VKEY" forced into bytes 12..15 of the first
+ * encrypted block when `keycheck`; then the header with checksums.
+ * out: FZ_PNL_HDR + body.
  */
-static inline void fz_pnl_build(struct dc09_cipher *cipher, const uint8_t *body_in, size_t body_len,
-                                uint32_t seq, int keycheck, uint8_t *out)
+static inline void fz_pnl_build_v(struct dc09_cipher *cipher, const uint8_t *body_in, size_t body_len,
+                                  uint32_t seq, int keycheck, unsigned version, uint8_t *out)
 {
     uint8_t *body = out + FZ_PNL_HDR;
     memcpy(body, body_in, body_len);
-    uint8_t *enc = body + FZ_PNL_ENC_OFF;
+    uint8_t *enc = version == 1 ? body + FZ_PNL_V1_ENC_OFF : body;
     if (keycheck)
         memcpy(enc + 12, "VKEY", 4);
-    /* whole section at once: the back end chains from a zero IV */
-    if (cipher->encrypt(cipher, enc, FZ_PNL_ENC_LEN) != 0)
+    /* the section at once: the back end chains from a zero IV */
+    if (cipher->encrypt(cipher, enc, version == 1 ? FZ_PNL_V1_ENC_LEN : body_len) != 0)
         abort();
     memset(out, 0, FZ_PNL_HDR);
     memcpy(out, "VPNL", 4);
-    out[4] = 1;
+    out[4] = (uint8_t)version;
     out[6] = FZ_PNL_HDR;
     fz_put32(out + 8, seq);
     fz_put32(out + 12, (uint32_t)body_len);
@@ -172,12 +178,18 @@ static inline void fz_pnl_build(struct dc09_cipher *cipher, const uint8_t *body_
     fz_put32(out + 28, pnl_crc32(0, out, 28));
 }
 
+static inline void fz_pnl_build(struct dc09_cipher *cipher, const uint8_t *body_in, size_t body_len,
+                                uint32_t seq, int keycheck, uint8_t *out)
+{
+    fz_pnl_build_v(cipher, body_in, body_len, seq, keycheck, FZ_PNL_VERSION, out);
+}
+
 /* The reverse, for the seed writer: plaintext body of a stored panel record. */
 static inline void fz_pnl_plain(struct dc09_cipher *cipher, const uint8_t *rec, size_t body_len,
                                 uint8_t *body)
 {
     memcpy(body, rec + FZ_PNL_HDR, body_len);
-    if (cipher->decrypt(cipher, body + FZ_PNL_ENC_OFF, FZ_PNL_ENC_LEN) != 0)
+    if (cipher->decrypt(cipher, body, body_len) != 0)
         abort();
 }
 

@@ -8,7 +8,7 @@
  * Input: byte 0 = flags, byte 1 = number of operations (at most OPS_MAX),
  * then that many operation bytes, then the slot bytes:
  *   bit 0 FIX     the slot bytes are a plaintext record BODY: the target
- *                 encrypts the code section under the device key (with the
+ *                 encrypts the whole body under the device key (with the
  *                 "VKEY" check) and writes a header with good checksums, so
  *                 the fuzzer reaches the parser and the range checks; without
  *                 it the bytes are the raw slot (header included)
@@ -19,6 +19,8 @@
  *   bit 4 NEWER_A (FIX + BOTH) slot A carries the higher sequence
  *   bit 5 NOCHECK (FIX) "VKEY" is not forced (the key check sees random bytes)
  *   bit 6 READERR the (byte 1 >> 4)-th storage read fails
+ *   bit 7 V1      (FIX) the record is built as version 1 (the migration path):
+ *                 a 1,406-byte body, only its code section encrypted
  *
  * Aborts (besides ASan/UBSan) when:
  *  - pnl_load returns anything but the values panel.h lists;
@@ -44,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define F_NEWER_A  0x10u
 #define F_NOCHECK  0x20u
 #define F_READERR  0x40u
+#define F_V1       0x80u
 
 static struct dc09_ossl dev_key, other_key;
 static struct fz_store store;
@@ -200,8 +203,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data += nops;
     size -= nops;
 
-    const size_t rec = pnl_record_size(), body = rec - FZ_PNL_HDR;
-    fz_store_init(&store, (flags & F_EXACT) ? rec : 1536u);
+    const unsigned ver = (flags & F_V1) ? 1u : FZ_PNL_VERSION;
+    const size_t body = ver == 1 ? FZ_PNL_V1_BODY : pnl_record_size() - FZ_PNL_HDR;
+    const size_t rec = FZ_PNL_HDR + body;
+    fz_store_init(&store, (flags & F_EXACT) ? pnl_record_size() : 1536u);
     memset(store.slot, 0xFF, sizeof store.slot);
     if (flags & F_FIX) {
         static uint8_t plain[2][FZ_SLOT_MAX];
@@ -213,12 +218,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sa = 6;
             sb = 7;
         }
-        fz_pnl_build(&dev_key.base, plain[0], body, sa, !(flags & F_NOCHECK), store.slot[0]);
+        fz_pnl_build_v(&dev_key.base, plain[0], body, sa, !(flags & F_NOCHECK), ver, store.slot[0]);
         store.len[0] = rec;
         if (flags & F_BOTH) {
             size_t b = size - a < body ? size - a : body;
             memcpy(plain[1], data + a, b);
-            fz_pnl_build(&dev_key.base, plain[1], body, sb, !(flags & F_NOCHECK), store.slot[1]);
+            fz_pnl_build_v(&dev_key.base, plain[1], body, sb, !(flags & F_NOCHECK), ver,
+                           store.slot[1]);
             store.len[1] = rec;
         } else {
             store.len[1] = store.base.slot_size;   /* erased flash */

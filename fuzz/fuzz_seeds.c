@@ -126,6 +126,14 @@ static void pnl_seeds(void)
         put("pnl_load", n, 0x01, (uint8_t)sizeof ops, ops, sizeof ops, plain, body, NULL, 0);
         snprintf(n, sizeof n, "fix-exact-%s", names[st]);
         put("pnl_load", n, 0x05, (uint8_t)sizeof ops2, ops2, sizeof ops2, plain, body, NULL, 0);
+        /* the same state as a v1 body (config, check block, users, the rest in
+         * the clear, no padding): the migration path */
+        static uint8_t v1[FZ_SLOT_MAX];
+        memcpy(v1, plain + 16, 35);
+        memcpy(v1 + 35, plain, 16);
+        memcpy(v1 + 51, plain + 51, FZ_PNL_V1_BODY - 51);
+        snprintf(n, sizeof n, "fix-v1-%s", names[st]);
+        put("pnl_load", n, 0x81, (uint8_t)sizeof ops, ops, sizeof ops, v1, FZ_PNL_V1_BODY, NULL, 0);
     }
     /* a fresh panel's record, and edge cases */
     panel_fresh(&p);

@@ -156,6 +156,34 @@ struct pnl_storage {
 };
 
 /*
+ * Wear levelling below the storage port (flashlog.c): a pnl_storage over a
+ * raw NOR flash of `sectors` erase units of `sector_size` bytes (erase sets a
+ * sector to 0xFF; program only clears bits; addresses from 0). Records are
+ * appended round the whole flash, the newest valid one wins; slot 0 reads
+ * the newest, slot 1 the previous. Written for pnl_save()'s order (body
+ * ascending, header last at offset 0). Needs >= 2 sectors and >= 3 records.
+ */
+struct pnl_nor {
+    uint32_t sector_size;
+    uint16_t sectors;
+    int (*read)(struct pnl_nor *f, uint32_t addr, uint8_t *buf, size_t len);
+    int (*program)(struct pnl_nor *f, uint32_t addr, const uint8_t *buf, size_t len);
+    int (*erase)(struct pnl_nor *f, uint16_t sector);
+};
+struct pnl_flashlog {
+    struct pnl_storage base;  /* hand &base to pnl_ports.storage (first member) */
+    struct pnl_nor *nor;
+    uint16_t per, npos;       /* records per sector, in the whole log */
+    uint16_t pos[2];          /* position each slot reads (0xFFFF: none) */
+    uint16_t next;            /* where the next save starts */
+    uint16_t hi[2];           /* a save in progress: end of its last write */
+    uint8_t open[2];
+};
+/* Scans the flash (reads only). PNL_OK, PNL_E_INVAL, PNL_E_NOSPACE (too few
+ * sectors/records), PNL_E_STORAGE. record_size: pnl_record_size(). */
+int pnl_flashlog_mount(struct pnl_flashlog *l, struct pnl_nor *nor, size_t record_size);
+
+/*
  * The device key: encrypts/decrypts 16-byte blocks in place, each block on its
  * own (AES-ECB of one block; the core does the chaining). Returns 0,
  * PNL_E_NOKEY when no key is provisioned, or PNL_E_CRYPTO.
@@ -394,7 +422,8 @@ size_t pnl_record_size(void);
  * range (not written by this core) gives PNL_E_CORRUPT with `p` re-initialised.
  */
 int pnl_load(struct pnl *p, uint64_t now_ms);
-/* Writes the whole state as one record into the other slot. */
+/* Writes the whole state as one record into the other slot: version 2, all
+ * but the 32-byte header encrypted under the device key (loads 1 and 2). */
 int pnl_save(struct pnl *p);
 
 /* Configuration: validated; refused settings change nothing. Each saves. */

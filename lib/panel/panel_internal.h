@@ -7,10 +7,14 @@
 
 #include "vigil/panel.h"
 
-/* Bytes in the record body (store.c's walker must write exactly this many). */
-#define PNL__BODY_SIZE (35u + 16u + PNL_USERS_MAX * 8u + PNL_ZONES_MAX * 4u + \
-                        PNL_PARTS_MAX * 6u + 9u + PNL_QUEUE_MAX * 11u + 2u +     \
-                        PNL_HISTORY_MAX * 5u)
+/* Bytes in a v1 record body (read for migration only): config in the clear,
+ * the 16-byte check block and user table encrypted, the rest in the clear. */
+#define PNL__BODY_V1_SIZE (35u + 16u + PNL_USERS_MAX * 8u + PNL_ZONES_MAX * 4u + \
+                           PNL_PARTS_MAX * 6u + 9u + PNL_QUEUE_MAX * 11u + 2u +     \
+                           PNL_HISTORY_MAX * 5u)
+/* Bytes in a v2 record body (what store.c writes): the same fields, all of
+ * them after the check block AES-CBC encrypted, zero-padded to whole blocks. */
+#define PNL__BODY_SIZE ((PNL__BODY_V1_SIZE + 15u) / 16u * 16u)
 
 /* The policy one pair at a time (policy.c), so the panel need not build an
  * array of every code in the clear on its stack. */

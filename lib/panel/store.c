@@ -16,16 +16,26 @@
  *   16 u32 CRC-32 of body  20..27 zero  28 u32 CRC-32 of bytes 0..27
  * The body is written first and the header last, so a save cut anywhere
  * leaves its slot failing a checksum.
+ *
+ * Version 2 (written): the whole body is AES-CBC under the device key (zero
+ * IV), starting with a block of 12 random bytes + "VKEY": config, users,
+ * zones, partitions, queue, next_event_id, history — everything a duress can
+ * change — is ciphertext, and a fresh random first block makes every save's
+ * ciphertext new. The header holds nothing a duress changes (the sequence
+ * counts saves, and every code entry saves once), so a duress record differs
+ * from a normal one only in ciphertext and the CRCs over it.
+ * Version 1 (read, for migration): only the check block and the user table
+ * were encrypted; the next save writes version 2.
  */
 #include "panel_internal.h"
 
 #define HDR_SIZE 32u
-#define REC_VERSION 1u
+#define REC_VERSION 2u
 static const uint8_t magic[4] = { 'V', 'P', 'N', 'L' };
 /* The last 4 bytes of the encrypted section's first block: a wrong device key
  * decrypts them to something else, and pnl_load() says so before parsing. */
 static const uint8_t key_check[4] = { 'V', 'K', 'E', 'Y' };
-#define USERS_OFF (HDR_SIZE + 35u)  /* where the encrypted section starts */
+#define USERS_OFF (HDR_SIZE + 35u)  /* v1: where the encrypted section starts */
 
 /* ---- CRC-32 (IEEE 802.3, reflected 0xEDB88320) ------------------------ */
 
@@ -51,6 +61,7 @@ struct rio {
     unsigned slot;
     size_t off;                 /* next storage offset of buf[0] */
     size_t total;               /* body bytes walked */
+    size_t end;                 /* read: the record's last byte + 1 */
     uint8_t buf[32];
     size_t n;                   /* bytes in buf (write) / consumed (read) */
     size_t have;                /* bytes valid in buf (read) */
@@ -97,8 +108,7 @@ static uint8_t raw_get(struct rio *r)
     if (r->n == r->have) {
         /* Never past the record's last byte: a slot may be exactly
          * pnl_record_size() long (fuzz/crashes/pnl_load/exact-slot-overread). */
-        size_t end = HDR_SIZE + PNL__BODY_SIZE;
-        size_t len = r->off < end ? end - r->off : 0;
+        size_t len = r->off < r->end ? r->end - r->off : 0;
         if (len > sizeof r->buf)
             len = sizeof r->buf;
         int e = len == 0 ? PNL_E_TRUNCATED : r->st->read(r->st, r->slot, r->off, r->buf, len);
@@ -181,10 +191,9 @@ static void iobool(struct rio *r, bool *v)
     *v = b != 0;
 }
 
-/* The user table as 8 bytes per slot: code as BCD (0xF past the end), role,
- * partitions, duress, link. Preceded by a random block, so the same table
- * never encrypts to the same bytes twice. */
-static void walk_users(struct rio *r, struct pnl *p, const uint8_t nonce[16])
+/* Starts the encrypted section: CBC from a zero IV, its first block random
+ * (12 bytes + "VKEY"), so the same state never encrypts to the same bytes. */
+static void enc_begin(struct rio *r, const uint8_t nonce[16])
 {
     r->enc = true;
     r->blk_n = r->mode == RIO_READ ? 0xFF : 0;
@@ -194,6 +203,12 @@ static void walk_users(struct rio *r, struct pnl *p, const uint8_t nonce[16])
         uint8_t b = nonce[i];
         io8(r, &b);
     }
+}
+
+/* The user table as 8 bytes per slot: code as BCD (0xF past the end), role,
+ * partitions, duress, link. */
+static void walk_users(struct rio *r, struct pnl *p)
+{
     for (unsigned s = 0; s < PNL_USERS_MAX; s++) {
         struct pnl__user *u = &p->users[s];
         for (unsigned k = 0; k < PNL_CODE_LEN_MAX; k += 2) {
@@ -217,12 +232,14 @@ static void walk_users(struct rio *r, struct pnl *p, const uint8_t nonce[16])
             u->len = len;
         }
     }
-    r->enc = false;
 }
-_Static_assert((16u + PNL_USERS_MAX * 8u) % 16u == 0, "user section is whole AES blocks");
+_Static_assert((16u + PNL_USERS_MAX * 8u) % 16u == 0, "v1 user section is whole AES blocks");
 
-static void walk_body(struct rio *r, struct pnl *p, const uint8_t nonce[16])
+/* The body of a record of version `ver` (1: read only). */
+static void walk_body(struct rio *r, struct pnl *p, const uint8_t nonce[16], unsigned ver)
 {
+    if (ver != 1)
+        enc_begin(r, nonce);
     struct pnl_config *c = &p->cfg;
     io16(r, &c->exit_delay_s);
     io16(r, &c->entry_delay_s);
@@ -242,7 +259,11 @@ static void walk_body(struct rio *r, struct pnl *p, const uint8_t nonce[16])
     for (int d = 0; d < 10; d++)
         io8(r, &c->layout.key[d]);
 
-    walk_users(r, p, nonce);
+    if (ver == 1)
+        enc_begin(r, nonce);
+    walk_users(r, p);
+    if (ver == 1)
+        r->enc = false;
 
     for (unsigned z = 0; z < PNL_ZONES_MAX; z++) {
         io8(r, &p->zones[z].cfg.type);
@@ -285,7 +306,18 @@ static void walk_body(struct rio *r, struct pnl *p, const uint8_t nonce[16])
         io16(r, &p->history[i].who);
         io8(r, &p->history[i].mode);
     }
+    if (ver != 1) {
+        /* zero padding to the last whole block; anything else was not written here */
+        for (unsigned i = 0; i < PNL__BODY_SIZE - PNL__BODY_V1_SIZE; i++) {
+            uint8_t z = 0;
+            io8(r, &z);
+            if (z != 0 && !r->err)
+                r->err = PNL_E_CORRUPT;
+        }
+        r->enc = false;
+    }
 }
+_Static_assert(PNL__BODY_SIZE % 16u == 0, "v2 body is whole AES blocks");
 
 static size_t body_size(void)
 {
@@ -324,7 +356,8 @@ static int probe_key(struct pnl *p, bool enc)
 }
 
 enum slot_state { SL_VALID, SL_BLANK, SL_CORRUPT, SL_TRUNCATED, SL_VERSION, SL_IOERR };
-static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_t *seq);
+static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_t *seq,
+                                  unsigned *ver);
 
 int pnl_save(struct pnl *p)
 {
@@ -346,8 +379,9 @@ int pnl_save(struct pnl *p)
          * valid record storage holds, so this save is the newest one and the
          * newest old record is not the one overwritten. */
         uint32_t seq[2] = { 0, 0 };
-        bool v0 = check_slot(st, 0, &seq[0]) == SL_VALID;
-        bool v1 = check_slot(st, 1, &seq[1]) == SL_VALID;
+        unsigned ver;
+        bool v0 = check_slot(st, 0, &seq[0], &ver) == SL_VALID;
+        bool v1 = check_slot(st, 1, &seq[1], &ver) == SL_VALID;
         unsigned newest = (v1 && (!v0 || (int32_t)(seq[1] - seq[0]) > 0)) ? 1u : 0u;
         p->save_slot = (uint8_t)newest;
         p->save_seq = (v0 || v1) ? seq[newest] : 0u;
@@ -358,7 +392,7 @@ int pnl_save(struct pnl *p)
 
     struct rio r = { .mode = RIO_WRITE, .st = st, .key = p->ports.key, .slot = slot,
                      .off = HDR_SIZE };
-    walk_body(&r, p, nonce);
+    walk_body(&r, p, nonce, REC_VERSION);
     rio_flush(&r);
     if (!r.err && r.total != PNL__BODY_SIZE)
         r.err = PNL_E_INVAL;            /* walker and size formula disagree: a bug */
@@ -386,7 +420,8 @@ int pnl_save(struct pnl *p)
     return PNL_OK;
 }
 
-static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_t *seq)
+static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_t *seq,
+                                  unsigned *ver)
 {
     uint8_t h[HDR_SIZE];
     int e = st->read(st, slot, 0, h, HDR_SIZE);
@@ -408,12 +443,13 @@ static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_
             return SL_CORRUPT;
     if (get_le32(h + 28) != pnl_crc32(0, h, 28))
         return SL_CORRUPT;
-    if (h[4] != REC_VERSION || h[5] != 0 || h[6] != HDR_SIZE)
+    if ((h[4] != 1 && h[4] != REC_VERSION) || h[5] != 0 || h[6] != HDR_SIZE)
         return SL_VERSION;
+    size_t want = h[4] == 1 ? PNL__BODY_V1_SIZE : body_size();
     uint32_t len = get_le32(h + 12);
-    if (len < body_size())
+    if (len < want)
         return SL_TRUNCATED;
-    if (len != body_size())
+    if (len != want)
         return SL_CORRUPT;
     if (st->slot_size < HDR_SIZE + len)
         return SL_TRUNCATED;
@@ -431,6 +467,7 @@ static enum slot_state check_slot(struct pnl_storage *st, unsigned slot, uint32_
     if (crc != get_le32(h + 16))
         return SL_CORRUPT;
     *seq = get_le32(h + 8);
+    *ver = h[4];
     return SL_VALID;
 }
 
@@ -440,7 +477,9 @@ int pnl_load(struct pnl *p, uint64_t now_ms)
     if (st == NULL)
         return PNL_E_INVAL;
     uint32_t seq[2] = { 0, 0 };
-    enum slot_state s[2] = { check_slot(st, 0, &seq[0]), check_slot(st, 1, &seq[1]) };
+    unsigned ver[2] = { 0, 0 };
+    enum slot_state s[2] = { check_slot(st, 0, &seq[0], &ver[0]),
+                             check_slot(st, 1, &seq[1], &ver[1]) };
     int pick = -1;
     for (int i = 0; i < 2; i++)
         if (s[i] == SL_VALID && (pick < 0 || (int32_t)(seq[i] - seq[pick]) > 0))
@@ -463,7 +502,9 @@ int pnl_load(struct pnl *p, uint64_t now_ms)
     if (e < 0)
         return e;
     uint8_t blk[16];
-    e = st->read(st, (unsigned)pick, USERS_OFF, blk, sizeof blk);
+    bool v1 = ver[pick] == 1;
+    /* The first encrypted block (zero IV) ends in "VKEY" under the right key. */
+    e = st->read(st, (unsigned)pick, v1 ? USERS_OFF : HDR_SIZE, blk, sizeof blk);
     if (e < 0)
         return e == PNL_E_TRUNCATED ? e : PNL_E_STORAGE;
     e = p->ports.key->decrypt_block(p->ports.key, blk);   /* first block: zero IV */
@@ -476,10 +517,12 @@ int pnl_load(struct pnl *p, uint64_t now_ms)
     /* Checked: now parse into p. The header read is not repeated. */
     uint8_t nonce[16] = { 0 };
     struct rio r = { .mode = RIO_READ, .st = st, .key = p->ports.key,
-                     .slot = (unsigned)pick, .off = HDR_SIZE };
-    walk_body(&r, p, nonce);
+                     .slot = (unsigned)pick, .off = HDR_SIZE,
+                     .end = HDR_SIZE + (v1 ? PNL__BODY_V1_SIZE : PNL__BODY_SIZE) };
+    walk_body(&r, p, nonce, v1 ? 1u : REC_VERSION);
     if (r.err) {
-        /* The slot changed under us between the check and the parse. */
+        /* The slot changed under us between the check and the parse, or
+         * (v2) the padding decrypted to something this core never writes. */
         struct pnl_ports ports = p->ports;
         pnl_init(p, &ports);
         return r.err;

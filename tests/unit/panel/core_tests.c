@@ -12,9 +12,17 @@
 #include "tshim.h"
 #include "panel_fixture.h"
 #include "panel_internal.h"  /* white-box: record size, CRC-32 */
+#include "../../data/panel_record_v1.h"  /* a v1 record written by the v1 store.c */
 
 static struct fx F;
-static struct fx_rec saved[FX_REC_MAX];
+/* The keypad tests' first-run records and the persistence tests' decrypted
+ * body share their RAM: no test uses both, and the M0 has 16 KiB. */
+static union {
+    struct fx_rec rec[FX_REC_MAX];
+    uint8_t plain[PNL__BODY_SIZE];
+} scratch;
+#define saved (scratch.rec)
+#define plain_a (scratch.plain)
 static unsigned nsaved;
 static uint8_t snap[2][FX_SLOT_BYTES];
 
@@ -891,6 +899,70 @@ TEST(bad_codes_full_table_unchanged)
 
 /* ---- persistence ----------------------------------------------------- */
 
+/* Where the fields sit in a v2 body once decrypted (store.c walk_body). */
+#define PB_CFG    16u
+#define PB_USERS  (PB_CFG + 35u)
+#define PB_ZONES  (PB_USERS + PNL_USERS_MAX * 8u)
+#define PB_PARTS  (PB_ZONES + PNL_ZONES_MAX * 4u)
+#define PB_QLEN   (PB_PARTS + PNL_PARTS_MAX * 6u)
+#define PB_NEXTID (PB_QLEN + 1u)
+#define PB_QUEUE  (PB_QLEN + 9u)
+#define PB_HIST   (PB_QUEUE + PNL_QUEUE_MAX * 11u)
+_Static_assert(PB_HIST + 2u + PNL_HISTORY_MAX * 5u + 2u == PNL__BODY_SIZE, "v2 body map");
+
+
+static void put_crc(uint8_t *at, uint32_t c)
+{
+    for (int k = 0; k < 4; k++)
+        at[k] = (uint8_t)(c >> (8 * k));
+}
+
+/* Opens a stored v2 record with the fixture's key: CBC from a zero IV. */
+static void rec_open(struct fx *f, const uint8_t *rec, uint8_t *plain)
+{
+    uint8_t chain[16] = { 0 };
+    for (size_t o = 0; o < PNL__BODY_SIZE; o += 16) {
+        uint8_t b[16];
+        memcpy(b, rec + 32 + o, 16);
+        CHECK_EQ(fx_dec(&f->key, b), 0);
+        for (int i = 0; i < 16; i++) {
+            plain[o + i] = (uint8_t)(b[i] ^ chain[i]);
+            chain[i] = rec[32 + o + i];
+        }
+    }
+}
+
+/* Encrypts `plain` back into the record and sets both CRCs right. */
+static void rec_seal(struct fx *f, uint8_t *rec, const uint8_t *plain)
+{
+    uint8_t chain[16] = { 0 };
+    for (size_t o = 0; o < PNL__BODY_SIZE; o += 16) {
+        for (int i = 0; i < 16; i++)
+            chain[i] ^= plain[o + i];
+        CHECK_EQ(fx_enc(&f->key, chain), 0);
+        memcpy(rec + 32 + o, chain, 16);
+    }
+    put_crc(rec + 16, pnl_crc32(0, rec + 32, PNL__BODY_SIZE));
+    put_crc(rec + 28, pnl_crc32(0, rec, 28));
+}
+
+/* 1121 (duress, new) entries in a decrypted body's queue. */
+static unsigned plain_duress(const uint8_t *plain)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < plain[PB_QLEN]; i++) {
+        const uint8_t *e = plain + PB_QUEUE + 11u * i;
+        if (e[0] == 1 && (e[1] | e[2] << 8) == 121)
+            n++;
+    }
+    return n;
+}
+
+static uint32_t le32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
 TEST(persist_roundtrip_encrypted)
 {
     setup(&F);
@@ -1011,10 +1083,10 @@ TEST(persist_corrupt_truncated_version_empty)
             F.slot[s][28 + k] = (uint8_t)(c >> (8 * k));
     }
     CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_TRUNCATED);
-    /* Another version. */
+    /* Another version (1 and 2 are read). */
     setup(&F);
     for (int s = 0; s < 2; s++) {
-        F.slot[s][4] = 2;
+        F.slot[s][4] = 3;
         uint32_t c = pnl_crc32(0, F.slot[s], 28);
         for (int k = 0; k < 4; k++)
             F.slot[s][28 + k] = (uint8_t)(c >> (8 * k));
@@ -1023,16 +1095,281 @@ TEST(persist_corrupt_truncated_version_empty)
     /* Checksums right, a field impossible (zone 1 in partition 0): refused. */
     setup(&F);
     for (int s = 0; s < 2; s++) {
-        F.slot[s][32 + 35 + 16 + PNL_USERS_MAX * 8 + 1] = 0;
-        uint32_t c = pnl_crc32(0, F.slot[s] + 32, PNL__BODY_SIZE);
-        for (int k = 0; k < 4; k++)
-            F.slot[s][16 + k] = (uint8_t)(c >> (8 * k));
-        c = pnl_crc32(0, F.slot[s], 28);
-        for (int k = 0; k < 4; k++)
-            F.slot[s][28 + k] = (uint8_t)(c >> (8 * k));
+        rec_open(&F, F.slot[s], plain_a);
+        CHECK_EQ(plain_a[PB_ZONES + 1], 1);
+        plain_a[PB_ZONES + 1] = 0;
+        rec_seal(&F, F.slot[s], plain_a);
     }
     CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_CORRUPT);
     CHECK_EQ(F.p.users[0].len, 0);                          /* afresh, not half-loaded */
+    /* Checksums right, the v2 padding not zero: not written by this core. */
+    setup(&F);
+    for (int s = 0; s < 2; s++) {
+        rec_open(&F, F.slot[s], plain_a);
+        CHECK_EQ(plain_a[PNL__BODY_SIZE - 1], 0);
+        plain_a[PNL__BODY_SIZE - 1] = 0x40;
+        rec_seal(&F, F.slot[s], plain_a);
+    }
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_CORRUPT);
+    CHECK_EQ(F.p.users[0].len, 0);
+}
+
+/* Both slots of storage as the v1 writer left them (tests/data). */
+static void load_v1_fixture(struct fx *f)
+{
+    fx_init(f);
+    CHECK_EQ(PANEL_RECORD_V1_SIZE, 32u + PNL__BODY_V1_SIZE);
+    for (int s = 0; s < 2; s++) {
+        memcpy(f->slot[s], panel_record_v1[s], PANEL_RECORD_V1_SIZE);
+        CHECK_EQ(f->slot[s][4], 1);                          /* written as version 1 */
+    }
+}
+
+/* The v1 record: every field comes back, duress still works, and the next
+ * save writes v2 into the other slot, which loads again. */
+TEST(persist_migrates_v1)
+{
+    load_v1_fixture(&F);
+    snapshot(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    CHECK(storage_unchanged(&F));                           /* loading never writes */
+    CHECK_EQ(F.writes, 0);
+    CHECK_EQ(F.p.save_slot, 0);
+    CHECK_EQ(F.p.save_seq, 25);
+    CHECK_EQ(F.p.cfg.exit_delay_s, 45);
+    CHECK_EQ(F.p.cfg.entry_delay_s, 30);
+    /* users, by their codes */
+    CHECK_EQ(look(&F, C_MASTER), 1);
+    CHECK_EQ(look(&F, C_USER), 2);
+    CHECK_EQ(look(&F, C_DURESS2), 3);
+    CHECK_EQ(look(&F, C_DURESS), 4);
+    CHECK_EQ(look(&F, C_INST), 5);
+    CHECK_EQ(look(&F, C_ARMONLY), 6);
+    CHECK_EQ(look(&F, C_USER_P2), 7);
+    CHECK_EQ(look(&F, "1235"), 0);
+    CHECK_EQ(F.p.users[0].role, PNL_ROLE_MASTER);
+    CHECK_EQ(F.p.users[0].parts, 0x03);
+    CHECK_EQ(F.p.users[2].duress, 1);
+    CHECK_EQ(F.p.users[2].link, 2);
+    CHECK_EQ(F.p.users[3].duress, 1);
+    CHECK_EQ(F.p.users[3].link, 0);
+    CHECK_EQ(F.p.users[4].role, PNL_ROLE_INSTALLER);
+    CHECK_EQ(F.p.users[5].role, PNL_ROLE_ARM_ONLY);
+    CHECK_EQ(F.p.users[6].parts, 0x02);
+    CHECK_EQ(F.p.users[7].len, 0);
+    /* zones and partitions */
+    CHECK_EQ(F.p.zones[0].cfg.type, PNL_ZONE_ENTRY_EXIT);
+    CHECK_EQ(F.p.zones[0].cfg.flags, PNL_ZF_CHIME);
+    CHECK_EQ(F.p.zones[4].cfg.type, PNL_ZONE_HOLDUP);
+    CHECK_EQ(F.p.zones[7].cfg.flags, PNL_ZF_NIGHT);
+    CHECK_EQ(F.p.zones[8].cfg.part, 2);
+    CHECK_EQ(F.p.zones[9].cfg.type, PNL_ZONE_UNUSED);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ARMED);
+    CHECK_EQ(pnl_part_mode(&F.p, 1), PNL_MODE_AWAY);
+    CHECK_EQ(pnl_part_state(&F.p, 2), PNL_ST_ARMED);
+    CHECK_EQ(pnl_part_state(&F.p, 3), PNL_ST_DISARMED);
+    /* the queue: ids, priorities, the 1121 ahead of routine traffic */
+    static const struct { uint8_t q; uint16_t cid; uint8_t part; uint16_t zone; uint8_t prio; }
+        want[5] = { { 3, 401, 1, 2, 6 }, { 1, 121, 1, 2, 1 }, { 1, 401, 1, 2, 6 },
+                    { 3, 401, 1, 2, 6 }, { 3, 401, 2, 7, 6 } };
+    CHECK_EQ(F.p.next_event_id, 6);
+    CHECK_EQ(pnl_queue_count(&F.p), 5);
+    for (unsigned i = 0; i < 5; i++) {
+        const struct pnl_event *e = &F.p.queue[i];
+        CHECK_EQ(e->qualifier, want[i].q);
+        CHECK_EQ(e->cid, want[i].cid);
+        CHECK_EQ(e->part, want[i].part);
+        CHECK_EQ(e->zone, want[i].zone);
+        CHECK_EQ(e->prio, want[i].prio);
+        CHECK_EQ(e->id, i + 1);
+        CHECK_EQ(e->sent, 0);
+    }
+    struct pnl_event ev;
+    CHECK_EQ(pnl_queue_peek(&F.p, &ev), PNL_OK);
+    CHECK_EQ(ev.cid, 121);
+    CHECK_EQ(ev.id, 2);
+    /* history, newest first */
+    static const uint8_t hist[4][4] = { { PNL_H_ARM, 2, 7, PNL_MODE_AWAY },
+                                        { PNL_H_ARM, 1, 2, PNL_MODE_AWAY },
+                                        { PNL_H_DISARM, 1, 2, 0 },
+                                        { PNL_H_ARM, 1, 2, PNL_MODE_AWAY } };
+    for (unsigned i = 0; i < 4; i++) {
+        struct pnl_history h;
+        CHECK_EQ(pnl_history_get(&F.p, i, &h), PNL_OK);
+        CHECK_EQ(h.kind, hist[i][0]);
+        CHECK_EQ(h.part, hist[i][1]);
+        CHECK_EQ(h.who, hist[i][2]);
+        CHECK_EQ(h.mode, hist[i][3]);
+    }
+    struct pnl_history h;
+    CHECK_EQ(pnl_history_get(&F.p, 4, &h), PNL_E_NOENT);
+
+    /* Duress still works on the migrated codes; the code entry saves once, as v2. */
+    F.nwlog = 0;
+    fx_keys(&F, C_DURESS2 "#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    CHECK_EQ(fx_count_cid(&F, 121, 1), 2);
+    CHECK_EQ(F.p.queue[5].cid, 121);
+    CHECK_EQ(F.p.queue[5].zone, 2);                         /* as the linked user */
+    CHECK_EQ(F.p.queue[5].prio, 1);
+    CHECK_EQ(F.p.queue[5].id, 6);
+    CHECK(F.nwlog > 0);
+    CHECK_EQ(F.p.save_slot, 1);
+    CHECK_EQ(F.p.save_seq, 26);
+    CHECK_EQ(F.slot[1][4], 2);                              /* the other slot, now v2 */
+    CHECK_EQ(le32(F.slot[1] + 12), PNL__BODY_SIZE);
+    CHECK_EQ(memcmp(F.slot[0], panel_record_v1[0], PANEL_RECORD_V1_SIZE), 0);
+    uint32_t next = F.p.next_event_id;
+    unsigned qn = pnl_queue_count(&F.p);
+    CHECK(next > 7);
+
+    /* The v2 record loads again, as itself. */
+    fx_reinit_panel(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    CHECK_EQ(F.p.save_slot, 1);
+    CHECK_EQ(F.p.next_event_id, next);
+    CHECK_EQ(pnl_queue_count(&F.p), qn);
+    CHECK_EQ(fx_count_cid(&F, 121, 1), 2);
+    CHECK_EQ(look(&F, C_DURESS2), 3);
+    CHECK_EQ(F.p.users[2].link, 2);
+    CHECK_EQ(F.p.cfg.exit_delay_s, 45);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    CHECK_EQ(pnl_part_state(&F.p, 2), PNL_ST_ARMED);
+    rec_open(&F, F.slot[1], plain_a);
+    CHECK_EQ(plain_duress(plain_a), 2);
+    CHECK_EQ(le32(plain_a + PB_NEXTID), next);
+    /* and the save after that replaces the v1 record with v2 */
+    ack_all(&F);
+    fx_keys(&F, "0000#");
+    CHECK_EQ(F.p.save_slot, 0);
+    CHECK_EQ(F.slot[0][4], 2);
+    fx_reinit_panel(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    CHECK_EQ(pnl_queue_count(&F.p), 0);
+    CHECK_EQ(look(&F, C_USER), 2);
+}
+
+/* A damaged v1 record gets the same answers as a damaged v2 one. */
+TEST(persist_v1_damaged)
+{
+    load_v1_fixture(&F);
+    F.slot[0][700] ^= 0x10;                                 /* the newer slot */
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_LOAD_RECOVERED);
+    CHECK_EQ(F.p.save_seq, 24);                             /* the one before it */
+    CHECK_EQ(look(&F, C_DURESS2), 3);
+    load_v1_fixture(&F);
+    F.slot[0][700] ^= 0x10;
+    F.slot[1][40] ^= 0x01;
+    uint32_t before = pnl_crc(&F.p);
+    snapshot(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_CORRUPT);
+    CHECK_EQ(pnl_crc(&F.p), before);
+    CHECK(storage_unchanged(&F));
+    load_v1_fixture(&F);
+    F.slot_len[0] = F.slot_len[1] = 1000;                   /* truncated */
+    before = pnl_crc(&F.p);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_TRUNCATED);
+    CHECK_EQ(pnl_crc(&F.p), before);
+    /* the header claims a v1 body 2 bytes short / the v2 size */
+    static const uint16_t claims[2] = { PNL__BODY_V1_SIZE - 2u, PNL__BODY_SIZE };
+    static const int wants[2] = { PNL_E_TRUNCATED, PNL_E_CORRUPT };
+    for (int k = 0; k < 2; k++) {
+        load_v1_fixture(&F);
+        for (int s = 0; s < 2; s++) {
+            F.slot[s][12] = (uint8_t)claims[k];
+            F.slot[s][13] = (uint8_t)(claims[k] >> 8);
+            put_crc(F.slot[s] + 28, pnl_crc32(0, F.slot[s], 28));
+        }
+        CHECK_EQ(pnl_load(&F.p, F.clk), wants[k]);
+    }
+    load_v1_fixture(&F);
+    F.keybyte = 0x33;                                       /* another device's key */
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_KEY_MISMATCH);
+    F.keybyte = 0x5A;
+    F.nokey = 1;
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_E_NOKEY);
+}
+
+/* The stored state both runs start from: armed away, loaded from storage
+ * (a restart), then one code entry at the keypad. */
+static uint32_t disarm_from_storage(bool duress, uint32_t rng)
+{
+    setup(&F);
+    arm_away(&F);
+    uint32_t stored = pnl_crc32(0, &F.slot[0][0], sizeof F.slot);
+    fx_reinit_panel(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    F.rng_state = rng;            /* the nonce: random in the product, so differs */
+    F.nwlog = 0;
+    F.writes = 0;
+    F.bytes_written = 0;
+    fx_keys(&F, duress ? C_DURESS2 "#" : C_USER "#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    return stored;
+}
+
+static struct fx_w wlog_normal[FX_WLOG_MAX];
+
+/* Must show (issue 13): a normal and a duress disarm from the same stored
+ * state leave records that cannot be told apart without the device key. */
+TEST(duress_leaves_no_trace_in_storage)
+{
+    uint32_t stored = disarm_from_storage(false, 0x1111u);
+    unsigned slot = F.p.save_slot;
+    memcpy(snap, F.slot, sizeof snap);                      /* the normal run's storage */
+    memcpy(wlog_normal, F.wlog, sizeof wlog_normal);
+    unsigned nw = F.nwlog, writes = F.writes;
+    size_t bytes = F.bytes_written;
+    CHECK(nw > 0 && nw <= FX_WLOG_MAX);
+    CHECK_EQ(bytes, pnl_record_size());                     /* one save per code entry */
+
+    CHECK_EQ(disarm_from_storage(true, 0x2222u), stored);   /* the same stored state */
+    /* The same port calls: count, slot, offset, length, bytes. */
+    CHECK_EQ(F.p.save_slot, slot);
+    CHECK_EQ(F.writes, writes);
+    CHECK_EQ(F.nwlog, nw);
+    CHECK_EQ(F.bytes_written, bytes);
+    for (unsigned i = 0; i < nw; i++) {
+        CHECK_EQ(F.wlog[i].slot, wlog_normal[i].slot);
+        CHECK_EQ(F.wlog[i].off, wlog_normal[i].off);
+        CHECK_EQ(F.wlog[i].len, wlog_normal[i].len);
+    }
+    /* The records, byte by byte. The only plaintext is the header: magic,
+     * version, header size, sequence (both runs made the same number of
+     * saves), body size, zeros — all equal. What may differ: the body (bytes
+     * 32.., all ciphertext under a fresh random first block), its CRC-32 at
+     * 16..19 and the header's CRC-32 at 28..31 (which covers 16..19): CRCs of
+     * ciphertext, telling nothing the ciphertext does not. */
+    const uint8_t *n = snap[slot], *d = F.slot[slot];
+    for (unsigned i = 0; i < 32; i++)
+        if (!(i >= 16 && i < 20) && i < 28)
+            CHECK_EQ(d[i], n[i]);
+    CHECK_EQ(d[4], 2);
+    CHECK_EQ(le32(d + 12), PNL__BODY_SIZE);
+    for (size_t i = pnl_record_size(); i < FX_SLOT_BYTES; i++)
+        CHECK_EQ(d[i], n[i]);                               /* nothing written past it */
+    CHECK_EQ(memcmp(F.slot[slot ^ 1u], snap[slot ^ 1u], FX_SLOT_BYTES), 0);
+    /* With the key, they differ as they must: the duress record holds the
+     * 1121 and a next_event_id one higher (the 1121 took an id). */
+    rec_open(&F, n, plain_a);
+    CHECK_EQ(plain_duress(plain_a), 0);
+    uint32_t next_n = le32(plain_a + PB_NEXTID);
+    unsigned qlen_n = plain_a[PB_QLEN];
+    rec_open(&F, d, plain_a);
+    CHECK_EQ(plain_duress(plain_a), 1);
+    CHECK_EQ(le32(plain_a + PB_NEXTID), next_n + 1u);
+    CHECK_EQ(plain_a[PB_QLEN], qlen_n + 1u);
+    /* ... and none of that in the clear: neither the 1121's queue entry nor
+     * the decrypted queue head appears anywhere in the stored slot. */
+    const uint8_t *q = plain_a + PB_QUEUE;
+    unsigned k = 0;
+    while (k < plain_a[PB_QLEN] && !(q[11u * k] == 1 && q[11u * k + 1] == 121))
+        k++;
+    CHECK(k < plain_a[PB_QLEN]);
+    for (size_t i = 0; i + 11 <= FX_SLOT_BYTES; i++) {
+        CHECK(memcmp(d + i, q + 11u * k, 11) != 0);
+        CHECK(memcmp(d + i, plain_a + PB_QLEN, 9) != 0);
+    }
 }
 
 TEST(persist_save_without_load_goes_after_newest)
@@ -1088,4 +1425,5 @@ TEST(persist_missing_and_wrong_key)
     X(periodic_test_report) X(settings_ranges_refused_unchanged) \
     X(bad_codes_full_table_unchanged) X(persist_roundtrip_encrypted) \
     X(persist_torn_write_keeps_previous) X(persist_refuses_unsaved_states) X(persist_corrupt_truncated_version_empty) \
-    X(persist_save_without_load_goes_after_newest) X(persist_missing_and_wrong_key)
+    X(persist_save_without_load_goes_after_newest) X(persist_missing_and_wrong_key) \
+    X(persist_migrates_v1) X(persist_v1_damaged) X(duress_leaves_no_trace_in_storage)

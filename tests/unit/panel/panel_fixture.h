@@ -22,10 +22,16 @@
 #define FX_REC_MAX 96u
 #define FX_US_PER_WRITE 500u   /* busy time of one storage write call, µs */
 #define FX_US_PER_BYTE 10u     /* ... and of each byte written */
+#define FX_WLOG_MAX 48u        /* storage writes logged (slot, offset, length); a save is 45 */
 
 struct fx_rec {
     uint64_t tick;
     struct pnl_out o;
+};
+
+struct fx_w {
+    uint8_t slot;
+    uint16_t off, len;
 };
 
 struct fx {
@@ -41,6 +47,8 @@ struct fx {
     long fail_after;             /* bytes until a write is cut (torn); <0 never */
     unsigned writes;
     size_t bytes_written;
+    struct fx_w wlog[FX_WLOG_MAX];   /* the first FX_WLOG_MAX writes since nwlog = 0 */
+    unsigned nwlog;
     uint8_t keybyte;             /* the toy device key */
     int nokey;
     uint32_t rng_state;
@@ -74,6 +82,9 @@ static inline int fx_write(struct pnl_storage *s, unsigned slot, size_t off, con
     if (slot > 1 || off + len > FX_SLOT_BYTES)
         return PNL_E_STORAGE;
     f->writes++;
+    if (f->nwlog < FX_WLOG_MAX)
+        f->wlog[f->nwlog] = (struct fx_w){ (uint8_t)slot, (uint16_t)off, (uint16_t)len };
+    f->nwlog++;
     f->busy_us += FX_US_PER_WRITE + FX_US_PER_BYTE * len;
     size_t n = len;
     int torn = 0;
