@@ -667,11 +667,30 @@
         h('span', { class: 'k', text: 'Next false dispatch' }),
         h('span', { class: 'v', text: nf.total + ' ' + nf.currency + (nf.billed === 'user' ? ' (agency ' + nf.agency_fee + ' billed to the user)' : '') + ' — ' + nf.rule })));
       for (const w of s.warnings || []) kids.push(h('div', { class: 'standing-warning', 'data-testid': 'standing-warning', text: '⚠ ' + w }));
+      kids.push(h('div', { class: 'k', text: 'Billed false dispatches of the account' }));
+      kids.push(h('ul', { id: 'd-false-list', class: 'false-list', 'data-testid': 'false-dispatches' }));
+      loadFalseDispatches(d);
     }
     if (ch) kids.push(h('div', { class: 'kv kv-charge', 'data-testid': 'charge' },
       h('span', { class: 'k', text: 'Invoice line' }),
       h('span', { class: 'v', text: fmtCents(ch.total_cents) + ' ' + ch.currency + ' — ' + ch.rule })));
     put($('d-standing'), ...kids.filter(Boolean));
+  }
+
+  // The account's invoice lines (GET /api/accounts/{n}: false_dispatches), under its standing.
+  async function loadFalseDispatches(d) {
+    const no = acctNo(d), id = d.id;
+    if (!isNumber(no)) return;
+    let a;
+    try { a = await api('GET', '/api/accounts/' + encodeURIComponent(no)); } catch (e) { return; }
+    const box = $('d-false-list');
+    if (S.openId !== id || !box) return;
+    const list = (a && a.false_dispatches) || [];
+    put(box, ...list.slice(0, 10).map((f) => h('li', null,
+      h('span', { class: 'h-at', text: fmtTime(f.at) }),
+      h('span', { text: 'alarm ' + f.alarm + ' · ' + f.kind + ' · ' + (f.finding === 'cancelled' ? 'cancelled after acceptance' : 'false') +
+        ' · ' + fmtCents(f.total_cents) + ' ' + (f.currency || '') + (f.forgiven ? ' (forgiven)' : '') }))));
+    if (!list.length) box.append(h('li', { class: 'muted', text: 'no false dispatches billed' }));
   }
 
   function fmtCents(c) {
