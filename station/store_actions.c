@@ -27,8 +27,9 @@ static const char *const sql_text[A_COUNT] = {
         " coalesce(c.police_status, 'normal'), d.psap_status, d.cancel_requested_at_ms IS NOT"
         " NULL, a.account, a.user, a.zone, c.name, c.address, c.agency, c.permit,"
         " coalesce(c.location, 'residential'), d.arrived_at_ms IS NOT NULL, d.psap_event_number,"
-        " c.permit_expires_ms, a.account_id"
+        " c.permit_expires_ms, a.account_id, g.name"
         " FROM alarms a LEFT JOIN accounts c ON c.number = a.account"
+        " LEFT JOIN agencies g ON g.id = c.agency"
         " LEFT JOIN dispatches d ON d.alarm_id = a.id WHERE a.id = ?",
     [A_STEPS] = "SELECT step FROM alarm_steps WHERE alarm_id = ? ORDER BY done_at_ms LIMIT 8",
     [A_UPDATE] = "UPDATE alarms SET state = ?2, taken_by = ?3,"
@@ -133,6 +134,7 @@ struct view_buf {
     bool arrived;                  /* the police reached the premises */
     char event_number[64];
     int64_t permit_expires_ms, account_id;
+    char agency_name[128];         /* the imported agency's name ("" : none) */
 };
 
 static void col_copy(sqlite3_stmt *s, int i, char *out, size_t cap)
@@ -174,6 +176,7 @@ static int load_view(struct stn_actstore *a, int64_t id, struct view_buf *b)
         col_copy(s, 17, b->event_number, sizeof b->event_number);
         b->permit_expires_ms = sqlite3_column_int64(s, 18);
         b->account_id = sqlite3_column_int64(s, 19);
+        col_copy(s, 20, b->agency_name, sizeof b->agency_name);
     }
     sqlite3_reset(s);
     if (rc == SQLITE_DONE)
@@ -223,7 +226,8 @@ static int write_dispatch(struct stn_actstore *a, const struct view_buf *b,
     sqlite3_bind_text(s, 3, silent ? "Silent" : "Audible", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, b->location[0] ? b->location : "residential", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 5, details, -1, SQLITE_TRANSIENT);
-    bind_str(s, 6, b->agency);
+    /* the police read the agency's name (NIEM AlarmEventDispatchAgency), not our id */
+    bind_str(s, 6, b->agency_name[0] ? b->agency_name : b->agency);
     bind_str(s, 7, b->permit);
     bind_str(s, 8, b->address);
     bind_str(s, 9, x->callback_phone);

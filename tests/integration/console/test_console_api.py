@@ -410,7 +410,7 @@ def test_duress_happy_path(ctx):
     j = r.json
     want = {"AlarmEventCategory": "Holdup", "AlarmAudibleDescriptionCode": "Silent",
             "AlarmEventCallToPremisesIndicator": False, "AlarmEventPermit": "P-778",
-            "AlarmEventDispatchAgency": "toronto-ps", "AlarmEventCallBackTelephoneNumber":
+            "AlarmEventDispatchAgency": "Toronto Police Service", "AlarmEventCallBackTelephoneNumber":
             STATION_PHONE, "Account": "1234"}
     for k, val in want.items():
         got = find_key(j, k)
