@@ -89,6 +89,29 @@ static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
+/* YYYY-MM-DD, the permit's last valid day: it expires at the end of that
+ * day, UTC. "none": no expiry known (0). */
+static int parse_permit_expiry(const char *v, int64_t *out)
+{
+    int y, m, d;
+    char tail;
+    if (strcmp(v, "none") == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1970 ||
+        m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + 1 };
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&(time_t){ t - 86400 }, &back);
+    if (back.tm_mday != d || back.tm_mon != m - 1)   /* 2026-02-30 */
+        return -1;
+    *out = (int64_t)t * 1000 - 1;
+    return 0;
+}
+
 static int account_flags(int argc, char **argv, int first, struct stn_account_input *in,
                          struct keyopt *k)
 {
@@ -111,6 +134,14 @@ static int account_flags(int argc, char **argv, int first, struct stn_account_in
         else if (strcmp(o, "--phone") == 0) in->phone = v;
         else if (strcmp(o, "--agency") == 0) in->agency = v;
         else if (strcmp(o, "--permit") == 0) in->permit = v;
+        else if (strcmp(o, "--permit-expires") == 0) {
+            if (parse_permit_expiry(v, &in->permit_expires_ms) != 0) {
+                fprintf(stderr, "vigil: account: --permit-expires is YYYY-MM-DD (the last day "
+                                "the permit is valid, UTC) or none\n");
+                return CLI_USAGE;
+            }
+            in->has_permit_expires = true;
+        }
         else if (strcmp(o, "--police-status") == 0) {
             if (strcmp(v, "normal") && strcmp(v, "cautioned") && strcmp(v, "suspended")) {
                 fprintf(stderr, "vigil: account: --police-status is normal, cautioned or suspended\n");
@@ -197,6 +228,20 @@ static void account_text(json_t *a)
     printf("%s\nlast seen: %s\n", json_array_size(json_object_get(a, "quirks")) ? "" : " none",
            jstr(a, "last_seen"));
     printf("police response: %s\npremises: %s\n", jstr(a, "police_status"), jstr(a, "location"));
+    if (json_is_string(json_object_get(a, "permit_expires")))
+        printf("permit expires: %s\n", jstr(a, "permit_expires"));
+    json_t *sg = json_object_get(a, "agency_standing");
+    if (json_is_true(json_object_get(sg, "rules"))) {
+        printf("false dispatches in the agency's window: %lld%s%s%s%s\n",
+               (long long)json_integer_value(json_object_get(sg, "count")),
+               json_is_true(json_object_get(sg, "cautioned")) ? ", cautioned" : "",
+               json_is_true(json_object_get(sg, "suspended")) ? ", suspended" : "",
+               json_is_true(json_object_get(sg, "permit_missing")) ? ", permit missing" : "",
+               json_is_true(json_object_get(sg, "permit_expired")) ? ", permit expired" : "");
+        json_t *w;
+        json_array_foreach(json_object_get(sg, "warnings"), i, w)
+            printf("warning: %s\n", json_string_value(w));
+    }
     printf("verbal passcode: %s\nverbal duress passcode: %s\n",
            json_is_true(json_object_get(a, "passcode")) ? "set" : "not set",
            json_is_true(json_object_get(a, "duress_passcode")) ? "set" : "not set");

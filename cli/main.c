@@ -22,6 +22,8 @@ static const struct cli_verb verbs[] = {
     { "signals", cmd_signals, "signals the station refused (DUH): unknown account, wrong key..." },
     { "backup", cmd_backup, "a consistent copy of the station store while it runs" },
     { "operator", cmd_operator, "vigil-console operators: add, list, disable, enable, reset" },
+    { "agency", cmd_agency, "police agencies' false-alarm rules: import FILE, list [--json]" },
+    { "billing", cmd_billing, "invoice lines of false dispatches: export --month YYYY-MM [--out FILE]" },
 };
 
 static void usage(FILE *f)

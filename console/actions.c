@@ -92,8 +92,10 @@ static bool fields_psap(json_t *body, json_t *req, struct field_err *e)
         if (!alm_reject_reason_valid(json_string_value(json_object_get(body, "reason"))))
             return bad(e, 400, "reason: invalid_address, invalid_event_type, too_old or other");
     }
+    /* the police's finding with their close: the engine checks it (false,
+     * cancelled or valid; only with closed) and the station bills it */
     return opt_text(body, req, "event_number", 200, e) && opt_text(body, req, "reason", 200, e) &&
-           opt_text(body, req, "disposition", 200, e);
+           opt_text(body, req, "disposition", 200, e) && opt_text(body, req, "finding", 16, e);
 }
 
 static bool fields_close(json_t *body, json_t *req, struct field_err *e)

@@ -322,6 +322,29 @@ static int decide_cancel(const struct alm_view *a, const struct alm_request *r,
     return 0;
 }
 
+/* The police's finding comes with their close: false (billed by the agency's
+ * rules), cancelled (stood down on the station's cancel after acceptance:
+ * the cancel fee) or valid. Only the police decide what was false. */
+static int decide_finding(const struct alm_view *a, const struct alm_request *r,
+                          enum alm_psap to, struct alm_verdict *v)
+{
+    static const char *const findings[] = { "false", "cancelled", "valid", NULL };
+    if (!r->finding || !r->finding[0])
+        return 0;
+    if (!in_list(findings, r->finding))
+        return REFUSE(v, ALM_E_INVALID, "alarm %lld: the police's finding must be false, "
+                      "cancelled or valid", (long long)a->id);
+    if (to != ALM_PSAP_CLOSED)
+        return REFUSE(v, ALM_E_INVALID, "alarm %lld: the police's finding comes with their "
+                      "close (status closed)", (long long)a->id);
+    if (strcmp(r->finding, "cancelled") == 0 && !a->cancel_requested)
+        return REFUSE(v, ALM_E_CONFLICT, "alarm %lld: no cancel was passed to the police "
+                      "(police status cancel_requested first)", (long long)a->id);
+    if (strcmp(r->finding, "valid") != 0)
+        v->charge_finding = strcmp(r->finding, "false") == 0 ? "false" : "cancelled";
+    return 0;
+}
+
 static int decide_psap(const struct alm_view *a, const struct alm_request *r,
                        struct alm_verdict *v)
 {
@@ -342,12 +365,17 @@ static int decide_psap(const struct alm_view *a, const struct alm_request *r,
     if (!psap_follows(a->psap, to))
         return REFUSE(v, ALM_E_CONFLICT, "alarm %lld: the police status is %s: record the "
                       "steps in order", (long long)a->id, alm_psap_name(a->psap));
+    int rc = decide_finding(a, r, to, v);
+    if (rc)
+        return rc;
     v->psap = to;
     v->history_action = "psap";
-    snprintf(v->history_detail, sizeof v->history_detail, "%s%s%s", alm_psap_name(to),
+    snprintf(v->history_detail, sizeof v->history_detail, "%s%s%s%s%s", alm_psap_name(to),
              to == ALM_PSAP_ACCEPTED ? " event " : to == ALM_PSAP_REJECTED ? ": " : "",
              to == ALM_PSAP_ACCEPTED ? r->event_number : to == ALM_PSAP_REJECTED ? r->reason
-                                                                                  : "");
+                                                                                  : "",
+             r->finding && r->finding[0] ? "; finding: " : "",
+             r->finding && r->finding[0] ? r->finding : "");
     return 0;
 }
 

@@ -347,6 +347,7 @@ void stn_commit_kick(struct stn *s)
     j->escalate_before_ms = s->want_escalate ?
         alm_escalate_cutoff_ms(j->now_ms, s->cfg.escalate_after_s) : 0;
     j->prune_before_ms = s->want_prune_before_ms;
+    j->admin_fee_cents = s->cfg.billing_admin_fee_cents;
     if (s->want_lease)
         stn_control_lease(s, j, j->now_ms);
     s->want_lease = false;

@@ -144,6 +144,10 @@ const struct conf_key stn_config_keys[] = {
       .def = "64", .reloadable = false, .offset = OFF(control_items_per_batch_max),
       .programs = "vigil-station",
       .help = "operator actions written per group commit (the rest wait for the next)" },
+    { .name = "billing_admin_fee_cents", .type = CONF_INT, .min = 0, .max = 100000, .def = "0",
+      .reloadable = true, .offset = OFF(billing_admin_fee_cents), .programs = "both",
+      .help = "the station's administration fee added to each invoice line that passes on "
+              "an agency's false-dispatch fee, integer cents" },
     /* ---- vigil-console ---- */
     { .name = "http_listen", .type = CONF_STRING, .def = "127.0.0.1:8080", .reloadable = false,
       .offset = OFF(http_listen), .size = sizeof(((struct stn_config *)0)->http_listen),
@@ -186,7 +190,7 @@ const struct conf_key stn_config_keys[] = {
       .help = "the call-back number police get in dispatch records" },
 };
 const size_t stn_config_nkeys = sizeof stn_config_keys / sizeof stn_config_keys[0];
-_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 37,
+_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 38,
                "config table changed: update packaging/vigil-station.conf and docs/station.md");
 
 static int path_too_long(const char *cfg_path, const char *key, struct conf_error *err)

@@ -242,6 +242,7 @@ struct stn_job {
     bool    force_accounts;
     int64_t prune_before_ms;      /* 0: no pruning */
     int64_t escalate_before_ms;   /* 0: no escalation check */
+    int64_t admin_fee_cents;      /* billing_admin_fee_cents, for invoice lines written now */
     int64_t now_ms;
     bool    wal_finish;           /* after COMMIT, checkpoint the WAL's tail (see commit.c) */
     /* where a batch's time goes (stn_mono_ns): first item added, handed to the
@@ -302,6 +303,30 @@ void stn_actstore_close(struct stn_actstore *a);
  * statement changes nothing else) and the lease check; fills each reply.
  * Returns non-zero only when the transaction itself is lost. */
 int  stn_actstore_run(struct stn_actstore *a, struct stn_job *j);
+
+/* ---- store_agency.c: agencies, standing and invoice lines (the rules are
+ * vigil/agency.h's; this file reads and writes their rows) -------------- */
+struct agy_rules;
+/* The rules of an agency by id: 0, STN_E_NOTFOUND, STN_E_STORE. */
+int stn__agency_rules(struct sqlite3 *db, const char *id, struct agy_rules *out);
+/* What the charge of a police finding needs to know about the alarm. */
+struct stn_finding {
+    int64_t     alarm_id, account_id, at_ms, admin_fee_cents, permit_expires_ms;
+    const char *account, *kind, *agency, *permit, *location, *operator_name, *event_number;
+    const char *finding;          /* "false" or "cancelled" */
+    bool        arrived;
+};
+/* Writes the invoice line of a finding (and raises accounts.police_status to
+ * the standing it leaves); detail: a sentence for the alarm's history.
+ * 0 (also when the account has no agency rules: detail says so), or an
+ * SQLite error code. */
+int stn__agency_charge(struct sqlite3 *db, const struct stn_finding *f, char *detail,
+                       size_t cap);
+/* The account's standing with its agency for an alarm of `kind` (NULL: the
+ * account's view) and the next false dispatch's cost, as a json_t: null when
+ * the account names no agency (docs/console.md, "agency_standing"). */
+void *stn__agency_standing_json(struct sqlite3 *db, int64_t account_id, const char *kind,
+                                int64_t now_ms, int64_t admin_fee_cents);
 
 /* ---- keystore.c: account keys sealed at rest -------------------------- */
 

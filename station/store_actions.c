@@ -26,8 +26,10 @@ static const char *const sql_text[A_COUNT] = {
     [A_VIEW] = "SELECT a.kind, a.priority, a.state, a.taken_by, a.escalated_at_ms IS NOT NULL,"
         " coalesce(c.police_status, 'normal'), d.psap_status, d.cancel_requested_at_ms IS NOT"
         " NULL, a.account, a.user, a.zone, c.name, c.address, c.agency, c.permit,"
-        " coalesce(c.location, 'residential')"
+        " coalesce(c.location, 'residential'), d.arrived_at_ms IS NOT NULL, d.psap_event_number,"
+        " c.permit_expires_ms, a.account_id, g.name"
         " FROM alarms a LEFT JOIN accounts c ON c.number = a.account"
+        " LEFT JOIN agencies g ON g.id = c.agency"
         " LEFT JOIN dispatches d ON d.alarm_id = a.id WHERE a.id = ?",
     [A_STEPS] = "SELECT step FROM alarm_steps WHERE alarm_id = ? ORDER BY done_at_ms LIMIT 8",
     [A_UPDATE] = "UPDATE alarms SET state = ?2, taken_by = ?3,"
@@ -129,6 +131,10 @@ struct view_buf {
     char done[ALM_STEPS_MAX][32];
     bool has_user;
     int  user, zone;
+    bool arrived;                  /* the police reached the premises */
+    char event_number[64];
+    int64_t permit_expires_ms, account_id;
+    char agency_name[128];         /* the imported agency's name ("" : none) */
 };
 
 static void col_copy(sqlite3_stmt *s, int i, char *out, size_t cap)
@@ -166,6 +172,11 @@ static int load_view(struct stn_actstore *a, int64_t id, struct view_buf *b)
         col_copy(s, 13, b->agency, sizeof b->agency);
         col_copy(s, 14, b->permit, sizeof b->permit);
         col_copy(s, 15, b->location, sizeof b->location);
+        b->arrived = sqlite3_column_int(s, 16) != 0;
+        col_copy(s, 17, b->event_number, sizeof b->event_number);
+        b->permit_expires_ms = sqlite3_column_int64(s, 18);
+        b->account_id = sqlite3_column_int64(s, 19);
+        col_copy(s, 20, b->agency_name, sizeof b->agency_name);
     }
     sqlite3_reset(s);
     if (rc == SQLITE_DONE)
@@ -191,6 +202,7 @@ static int load_view(struct stn_actstore *a, int64_t id, struct view_buf *b)
 
 struct req_extra {          /* what a request carries beside the engine's fields */
     const char *note, *details, *provider_name, *callback_phone, *psap_disposition;
+    int64_t admin_fee_cents;    /* billing_admin_fee_cents when this job was made */
 };
 
 static int write_dispatch(struct stn_actstore *a, const struct view_buf *b,
@@ -214,7 +226,8 @@ static int write_dispatch(struct stn_actstore *a, const struct view_buf *b,
     sqlite3_bind_text(s, 3, silent ? "Silent" : "Audible", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, b->location[0] ? b->location : "residential", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 5, details, -1, SQLITE_TRANSIENT);
-    bind_str(s, 6, b->agency);
+    /* the police read the agency's name (NIEM AlarmEventDispatchAgency), not our id */
+    bind_str(s, 6, b->agency_name[0] ? b->agency_name : b->agency);
     bind_str(s, 7, b->permit);
     bind_str(s, 8, b->address);
     bind_str(s, 9, x->callback_phone);
@@ -227,6 +240,33 @@ static int write_dispatch(struct stn_actstore *a, const struct view_buf *b,
     sqlite3_bind_text(s, 14, silent ? "none" : "not_recorded", -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 15, now);
     return done(s);
+}
+
+/* The police's finding on a false dispatch or a cancel after acceptance:
+ * the invoice line by the account's agency rules, in this same savepoint,
+ * and its own history row. */
+static int write_charge(struct stn_actstore *a, const struct view_buf *b,
+                        const struct alm_request *r, const struct alm_verdict *v,
+                        int64_t now, int64_t admin_fee_cents)
+{
+    struct stn_finding f = {
+        .alarm_id = b->v.id, .account_id = b->account_id, .at_ms = now,
+        .admin_fee_cents = admin_fee_cents, .permit_expires_ms = b->permit_expires_ms,
+        .account = b->account, .kind = b->kind, .agency = b->agency, .permit = b->permit,
+        .location = b->location, .operator_name = r->actor, .event_number = b->event_number,
+        .finding = v->charge_finding, .arrived = b->arrived,
+    };
+    char detail[400];
+    int rc = stn__agency_charge(a->db, &f, detail, sizeof detail);
+    if (rc)
+        return rc;
+    sqlite3_stmt *h = a->st[A_HISTORY];
+    sqlite3_bind_int64(h, 1, b->v.id);
+    sqlite3_bind_int64(h, 2, now);
+    bind_str(h, 3, r->actor);
+    sqlite3_bind_text(h, 4, "charge", -1, SQLITE_STATIC);
+    bind_str(h, 5, detail);
+    return done(h);
 }
 
 static int write_verdict(struct stn_actstore *a, const struct view_buf *b,
@@ -288,7 +328,9 @@ static int write_verdict(struct stn_actstore *a, const struct view_buf *b,
     bind_str(h, 3, r->actor);
     sqlite3_bind_text(h, 4, v->history_action, -1, SQLITE_STATIC);
     bind_str(h, 5, detail);
-    return done(h);
+    if ((rc = done(h)) != 0)
+        return rc;
+    return v->charge_finding ? write_charge(a, b, r, v, now, x->admin_fee_cents) : 0;
 }
 
 /* ---- one request ------------------------------------------------------ */
@@ -355,6 +397,7 @@ static int parse_request(json_t *o, int64_t *id, struct alm_request *r, struct r
     r->psap_status = str(o, "status");
     r->event_number = str(o, "event_number");
     r->reason = str(o, "reason");
+    r->finding = str(o, "finding");
     x->note = str(o, "note");
     x->details = str(o, "details");
     x->provider_name = str(o, "provider_name");
@@ -463,7 +506,8 @@ static int run_request(struct stn_actstore *a, struct stn_job *j, struct stn_ctl
         rc = 0;
     } else if (rc == 0 && (err = alm_decide(&b.v, &r, &v)) != 0) {
         set_reply(q, err, v.reason);
-    } else if (rc == 0 && (rc = write_verdict(a, &b, &r, &x, &v, j->now_ms)) == 0) {
+    } else if (rc == 0 && (x.admin_fee_cents = j->admin_fee_cents,
+                           rc = write_verdict(a, &b, &r, &x, &v, j->now_ms)) == 0) {
         set_reply(q, 0, NULL);
         STN_INFO("alarm", "alarm %lld: %s by %s", (long long)id, v.history_action, r.actor);
     }

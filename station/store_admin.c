@@ -16,6 +16,7 @@
  */
 #define _XOPEN_SOURCE 700   /* strptime */
 #include "stn_internal.h"
+#include "vigil/agency.h"
 #include "vigil/alarm.h"
 
 #include <ctype.h>
@@ -36,6 +37,7 @@ struct stn_store {
     struct stn_keystore ks;        /* loaded on the first key it must seal */
     char key_store_path[STN_PATH_MAX];
     char err[512];                 /* the last error's message, for the caller */
+    int64_t admin_fee_cents;       /* billing_admin_fee_cents: the next false dispatch's cost */
 };
 
 const char *stn_store_last_error(const struct stn_store *s)
@@ -70,6 +72,7 @@ int stn_store_open_ex(const struct stn_config *cfg, bool create, bool *created,
         return rc;
     }
     snprintf(s->key_store_path, sizeof s->key_store_path, "%s", cfg->key_store_path);
+    s->admin_fee_cents = cfg->billing_admin_fee_cents;
     *out = s;
     return 0;
 }
@@ -198,6 +201,27 @@ static int store_err(sqlite3 *db, int rc)
     return STN_E_STORE;
 }
 
+/* An account names its agency by the id of imported rules (`vigil agency
+ * list`): a typo would leave its false dispatches unbilled. */
+static int agency_known(struct stn_store *s, const char *id)
+{
+    sqlite3_stmt *st;
+    if (!agy_id_valid(id)) {
+        snprintf(s->err, sizeof s->err, "agency '%s': not an agency id (a-z, 0-9, -; see "
+                 "vigil agency list)", id);
+        return STN_E_INVAL;
+    }
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM agencies WHERE id=?", -1, &st, NULL))
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        snprintf(s->err, sizeof s->err, "agency '%s' is not imported (vigil agency list; "
+                 "vigil agency import FILE)", id);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_INVAL : STN_E_STORE;
+}
+
 static int exec_account(struct stn_store *s, const char *sql, const char *number,
                         const struct stn_account_input *in, bool add)
 {
@@ -216,6 +240,11 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
         return STN_E_INVAL;
     if (in->location && strcmp(in->location, "residential") && strcmp(in->location, "commercial"))
         return STN_E_INVAL;
+    if (in->has_permit_expires && in->permit_expires_ms < 0)
+        return STN_E_INVAL;
+    int arc = in->agency && in->agency[0] ? agency_known(s, in->agency) : 0;
+    if (arc)
+        return arc;
     uint8_t sealed[STN_SEALED_KEY_MAX];
     size_t sealed_len = 0;
     if (in->has_key && in->key_len) {
@@ -254,6 +283,11 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
     else sqlite3_bind_null(st, 17);
     bind_opt(st, 18, in->police_status);
     bind_opt(st, 19, in->location);
+    sqlite3_bind_int(st, 20, in->has_permit_expires);
+    if (in->has_permit_expires && in->permit_expires_ms > 0)
+        sqlite3_bind_int64(st, 21, in->permit_expires_ms);
+    else
+        sqlite3_bind_null(st, 21);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -268,11 +302,11 @@ int stn_account_add(struct stn_store *s, const char *number, const struct stn_ac
     return exec_account(s,
         "INSERT INTO accounts (name, address, time_zone, phone, agency, permit, key,"
         " supervision_s, quirks, created_at_ms, updated_at_ms, number, window_past_s,"
-        " window_future_s, police_status, location)"
+        " window_future_s, police_status, location, permit_expires_ms)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?7 THEN ?8 ELSE NULL END,"
         " CASE WHEN ?9 THEN ?10 ELSE 0 END, CASE WHEN ?11 THEN ?12 ELSE 0 END, ?13, ?13, ?14,"
         " CASE WHEN ?15 THEN ?16 END, CASE WHEN ?15 THEN ?17 END,"
-        " COALESCE(?18, 'normal'), COALESCE(?19, 'residential'))",
+        " COALESCE(?18, 'normal'), COALESCE(?19, 'residential'), CASE WHEN ?20 THEN ?21 END)",
         number, in, true);
 }
 
@@ -287,7 +321,8 @@ int stn_account_edit(struct stn_store *s, const char *number, const struct stn_a
         " quirks=CASE WHEN ?11 THEN ?12 ELSE quirks END, updated_at_ms=?13,"
         " window_past_s=CASE WHEN ?15 THEN ?16 ELSE window_past_s END,"
         " window_future_s=CASE WHEN ?15 THEN ?17 ELSE window_future_s END,"
-        " police_status=COALESCE(?18,police_status), location=COALESCE(?19,location)"
+        " police_status=COALESCE(?18,police_status), location=COALESCE(?19,location),"
+        " permit_expires_ms=CASE WHEN ?20 THEN ?21 ELSE permit_expires_ms END"
         " WHERE number=?14",
         number, in, false);
 }
@@ -559,7 +594,7 @@ static const char account_cols[] =
     "SELECT id, number, name, address, time_zone, phone, agency, permit, length(key), quirks,"
     " supervision_s, passcode_hash IS NOT NULL, duress_passcode_hash IS NOT NULL,"
     " created_at_ms, updated_at_ms, last_seen_ms, window_past_s, window_future_s,"
-    " police_status, location FROM accounts";
+    " police_status, location, permit_expires_ms FROM accounts";
 
 /* Every row of a prepared statement as one JSON object (row() builds it),
  * into an array; finalizes the statement. STN_E_STORE on a failed step,
@@ -585,6 +620,33 @@ static int rows_json(sqlite3_stmt *st, json_t *(*row)(struct stn_store *s, sqlit
     return 0;
 }
 
+static json_t *charge_obj(sqlite3_stmt *st);
+static const char charge_cols[] =
+    "SELECT c.id, c.alarm_id, c.account, a.name, c.agency, c.kind, c.location, c.finding,"
+    " c.at_ms, c.operator, c.psap_event_number, c.count_in_window, c.forgiven, c.billed,"
+    " c.currency, c.agency_fee_cents, c.admin_fee_cents, c.total_cents, c.rule, c.counted"
+    " FROM charges c LEFT JOIN accounts a ON a.id = c.account_id";
+
+/* The account's invoice lines, newest first (at most 100). */
+static json_t *false_dispatches(struct stn_store *s, int64_t account_id)
+{
+    char sql[768];
+    snprintf(sql, sizeof sql, "%s WHERE c.account_id=? ORDER BY c.at_ms DESC, c.id DESC"
+             " LIMIT 100", charge_cols);
+    json_t *arr = json_array();
+    sqlite3_stmt *st;
+    if (!arr || sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
+        return arr;
+    sqlite3_bind_int64(st, 1, account_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = charge_obj(st);
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
 static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
 {
     const char *kl = key_label(sqlite3_column_int(st, 8));
@@ -602,6 +664,7 @@ static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
         json_object_set_new(o, "window_future_s", col_int(st, 17));
         json_object_set_new(o, "police_status", col_text(st, 18));
         json_object_set_new(o, "location", col_text(st, 19));
+        json_object_set_new(o, "permit_expires", col_time(st, 20));
     }
     if (o && detail) {
         int64_t id = sqlite3_column_int64(st, 0);
@@ -615,6 +678,9 @@ static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
         json_object_set_new(o, "users", users);
         json_object_set_new(o, "zones", zones);
         json_object_set_new(o, "contacts", contacts);
+        json_object_set_new(o, "agency_standing",
+                            stn__agency_standing_json(s->db, id, NULL, now_ms(), s->admin_fee_cents));
+        json_object_set_new(o, "false_dispatches", false_dispatches(s, id));
     }
     return o;
 }
@@ -1130,6 +1196,21 @@ static json_t *detail_events(struct stn_store *s, int64_t id)
 
 static json_t *dispatch_obj(struct stn_store *s, int64_t id, int *rc);
 
+static json_t *alarm_charge(struct stn_store *s, int64_t id)
+{
+    char sql[768];
+    snprintf(sql, sizeof sql, "%s WHERE c.alarm_id=?", charge_cols);
+    sqlite3_stmt *st;
+    json_t *o = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
+        return json_null();
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = charge_obj(st);
+    sqlite3_finalize(st);
+    return o ? o : json_null();
+}
+
 int stn_alarm_detail_json(struct stn_store *s, int64_t id, void **out)
 {
     void *item = NULL;
@@ -1150,6 +1231,10 @@ int stn_alarm_detail_json(struct stn_store *s, int64_t id, void **out)
     json_object_set_new(o, "dispatch", d ? d : json_null());
     json_object_set_new(o, "history", detail_history(s, id));
     json_object_set_new(o, "events", detail_events(s, id));
+    json_object_set_new(o, "agency_standing",
+                        stn__agency_standing_json(s->db, r.account_id, r.kind, now_ms(),
+                                                  s->admin_fee_cents));
+    json_object_set_new(o, "charge", alarm_charge(s, id));
     *out = o;
     return 0;
 }
@@ -1494,4 +1579,117 @@ int stn_passcode_check(struct stn_store *s, const char *number, const char *pass
     *out = is_duress ? STN_PASSCODE_DURESS : is_normal ? STN_PASSCODE_NORMAL
                                                       : STN_PASSCODE_NO_MATCH;
     return 0;
+}
+
+/* ---- police agencies and invoice lines (vigil/agency.h) --------------- */
+
+int stn_agency_import(struct stn_store *s, const char *text, size_t len, char id[64],
+                      bool *replaced)
+{
+    struct agy_rules r;
+    char msg[256];
+    if (agy_from_json(text, len, &r, msg, sizeof msg) != 0) {
+        snprintf(s->err, sizeof s->err, "%s", msg);
+        return STN_E_INVAL;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO agencies (id, name, rules, imported_at_ms,"
+                           " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(id) DO"
+                           " UPDATE SET name=?2, rules=?3, updated_at_ms=?4"
+                           " RETURNING imported_at_ms != updated_at_ms", -1, &st, NULL))
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, r.id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, r.name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, text, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, now_ms());
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && replaced)
+        *replaced = sqlite3_column_int(st, 0) != 0;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return STN_E_STORE;
+    snprintf(id, 64, "%s", r.id);
+    return 0;
+}
+
+static json_t *agency_row(struct stn_store *s, sqlite3_stmt *st)
+{
+    (void)s;
+    struct agy_rules r;
+    char msg[256];
+    const char *t = (const char *)sqlite3_column_text(st, 2);
+    bool ok = t && agy_from_json(t, (size_t)sqlite3_column_bytes(st, 2), &r, msg, sizeof msg) == 0;
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "id", col_text(st, 0), "name", col_text(st, 1),
+                          "imported_at", col_time(st, 3), "updated_at", col_time(st, 4));
+    if (!o || !ok)
+        return o;
+    json_t *fees = json_array();
+    for (size_t i = 0; i < r.nschedules; i++)
+        json_array_append_new(fees, json_integer(r.schedules[i].residential[
+            r.schedules[i].nresidential - 1].cents));
+    json_object_set_new(o, "currency", json_string(r.currency));
+    json_object_set_new(o, "billed", json_string(agy_billed_name(r.billed)));
+    json_object_set_new(o, "cancel_fee_cents", json_integer(r.cancel_fee_cents));
+    json_object_set_new(o, "forgiven", json_integer(r.forgiven));
+    json_object_set_new(o, "window", json_pack("{s:s,s:I}", "type", agy_window_name(r.window),
+                                               "days", (json_int_t)r.window_days));
+    json_object_set_new(o, "caution_at", json_integer(r.caution_at));
+    json_object_set_new(o, "suspension_at", json_integer(r.suspension.at));
+    json_object_set_new(o, "revocation_at", json_integer(r.revocation.at));
+    json_object_set_new(o, "permit_required", json_boolean(r.permit_required));
+    json_object_set_new(o, "source", json_string(r.source));
+    json_decref(fees);
+    return o;
+}
+
+int stn_agencies_json(struct stn_store *s, void **out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT id, name, rules, imported_at_ms, updated_at_ms FROM"
+                           " agencies ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    return rows_json(st, agency_row, s, out);
+}
+
+static json_t *charge_obj(sqlite3_stmt *st)
+{
+    json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:b,s:o,s:o}",
+        "id", (json_int_t)sqlite3_column_int64(st, 0),
+        "alarm", (json_int_t)sqlite3_column_int64(st, 1), "account", col_text(st, 2),
+        "account_name", col_text(st, 3), "agency", col_text(st, 4), "kind", col_text(st, 5),
+        "location", col_text(st, 6), "finding", col_text(st, 7), "at", col_time(st, 8),
+        "operator", col_text(st, 9), "psap_event_number", col_text(st, 10),
+        "count_in_window", (json_int_t)sqlite3_column_int64(st, 11),
+        "forgiven", sqlite3_column_int(st, 12) != 0, "billed", col_text(st, 13),
+        "currency", col_text(st, 14));
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "agency_fee_cents", json_integer(sqlite3_column_int64(st, 15)));
+    json_object_set_new(o, "admin_fee_cents", json_integer(sqlite3_column_int64(st, 16)));
+    json_object_set_new(o, "total_cents", json_integer(sqlite3_column_int64(st, 17)));
+    json_object_set_new(o, "rule", col_text(st, 18));
+    json_object_set_new(o, "counted", json_boolean(sqlite3_column_int(st, 19) != 0));
+    json_object_set_new(o, "at_ms", json_integer(sqlite3_column_int64(st, 8)));
+    return o;
+}
+
+static json_t *charge_row(struct stn_store *s, sqlite3_stmt *st)
+{
+    (void)s;
+    return charge_obj(st);
+}
+
+int stn_charges_json(struct stn_store *s, int64_t from_ms, int64_t to_ms, void **out)
+{
+    char sql[768];
+    snprintf(sql, sizeof sql, "%s WHERE c.at_ms >= ? AND c.at_ms < ? ORDER BY c.at_ms, c.id",
+             charge_cols);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_int64(st, 1, from_ms);
+    sqlite3_bind_int64(st, 2, to_ms);
+    return rows_json(st, charge_row, s, out);
 }

@@ -132,9 +132,31 @@ static const char *const migrations[] = {
     "CREATE TRIGGER alarms_changed_upd AFTER UPDATE ON alarms BEGIN"
     "  INSERT INTO alarm_changes (alarm_id, at_ms) VALUES (new.id,"
     "   CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;",
+    /* 4: police agencies' false-alarm rules (vigil/agency.h; the file as
+     * imported, checked, by `vigil agency import`), the permit's expiry, and
+     * the invoice lines of false dispatches (one per alarm: the police's
+     * finding, the agency's rule applied, amounts in integer cents). An
+     * account names its agency by id (accounts.agency). */
+    "CREATE TABLE agencies ("
+    "  id TEXT PRIMARY KEY, name TEXT NOT NULL, rules TEXT NOT NULL,"
+    "  imported_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL);"
+    "ALTER TABLE accounts ADD COLUMN permit_expires_ms INTEGER;"
+    "CREATE TABLE charges ("
+    "  id INTEGER PRIMARY KEY, alarm_id INTEGER NOT NULL UNIQUE,"
+    "  account TEXT NOT NULL, account_id INTEGER NOT NULL, agency TEXT NOT NULL,"
+    "  kind TEXT NOT NULL, location TEXT NOT NULL,"
+    "  finding TEXT NOT NULL CHECK (finding IN ('false','cancelled')),"
+    "  at_ms INTEGER NOT NULL, operator TEXT, psap_event_number TEXT,"
+    "  counted INTEGER NOT NULL, count_in_window INTEGER NOT NULL, forgiven INTEGER NOT NULL,"
+    "  billed TEXT NOT NULL CHECK (billed IN ('station','user')), currency TEXT NOT NULL,"
+    "  agency_fee_cents INTEGER NOT NULL CHECK (agency_fee_cents >= 0),"
+    "  admin_fee_cents INTEGER NOT NULL CHECK (admin_fee_cents >= 0),"
+    "  total_cents INTEGER NOT NULL CHECK (total_cents >= 0), rule TEXT NOT NULL);"
+    "CREATE INDEX charges_account ON charges(account, at_ms);"
+    "CREATE INDEX charges_at ON charges(at_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
-_Static_assert(sizeof migrations / sizeof migrations[0] == 3, "three migrations so far");
+_Static_assert(sizeof migrations / sizeof migrations[0] == 4, "four migrations so far");
 
 static int read_version(sqlite3 *db, int *version, char *msg, size_t cap)
 {

@@ -638,6 +638,66 @@
       h('span', { class: 'k', text: label }), h('span', { class: 'v', text: String(value) }));
   }
 
+  // The premises' standing with its police agency, shown before dispatch
+  // (docs/console.md, agency_standing): count in the window, caution,
+  // suspension, permit, whether police answer this kind, what the next false
+  // dispatch costs, a warning before each threshold; then this alarm's
+  // invoice line once the police found it false.
+  function renderStanding(d) {
+    const s = d.agency_standing, ch = d.charge, kids = [];
+    if (!s) {
+      kids.push(h('p', { class: 'muted', text: 'No police agency rules for these premises.' }));
+    } else if (!s.rules) {
+      kids.push(h('p', { class: 'muted', text: 'Agency ' + ((s.agency && s.agency.id) || '?') + ': ' + (s.note || 'no rules') }));
+    } else {
+      const bad = [];
+      if (s.suspended) bad.push('police response SUSPENDED' + (s.suspended_until ? ' until ' + fmtTime(s.suspended_until) : ''));
+      if (s.permit_missing) bad.push('alarm permit MISSING');
+      if (s.permit_expired) bad.push('alarm permit EXPIRED');
+      if (s.permit_revoked) bad.push('alarm permit REVOKED');
+      if (s.cautioned) bad.push('CAUTIONED');
+      if (bad.length) kids.push(h('div', { class: 'police-alert police-' + (s.respond ? 'cautioned' : 'suspended'), 'data-testid': 'standing-alert', text: bad.join(' · ') }));
+      if (!s.respond) kids.push(h('div', { class: 'police-alert police-suspended', text: s.agency.name + ' will not respond to this alarm kind: call 911 as a person-under-threat call if anyone is at risk' }));
+      else if (s.exempt && bad.length) kids.push(h('p', { class: 'muted', text: d.kind + ' is exempt: the police still respond' }));
+      if (s.verification_required) kids.push(h('p', { class: 'standing-verify', text: s.agency.name + ' needs verification before it responds to a ' + d.kind + ' alarm' }));
+      kids.push(field('Agency', s.agency.name + ' (' + s.agency.id + ')'));
+      kids.push(field('False dispatches', s.count + ' in the window (' + s.window.type.replace('_', ' ') + ', ' + s.window.days + ' days)'));
+      const nf = s.next_false;
+      if (nf) kids.push(h('div', { class: 'kv kv-next-fee', 'data-testid': 'next-false-fee' },
+        h('span', { class: 'k', text: 'Next false dispatch' }),
+        h('span', { class: 'v', text: nf.total + ' ' + nf.currency + (nf.billed === 'user' ? ' (agency ' + nf.agency_fee + ' billed to the user)' : '') + ' — ' + nf.rule })));
+      for (const w of s.warnings || []) kids.push(h('div', { class: 'standing-warning', 'data-testid': 'standing-warning', text: '⚠ ' + w }));
+      kids.push(h('div', { class: 'k', text: 'Billed false dispatches of the account' }));
+      kids.push(h('ul', { id: 'd-false-list', class: 'false-list', 'data-testid': 'false-dispatches' }));
+      loadFalseDispatches(d);
+    }
+    if (ch) kids.push(h('div', { class: 'kv kv-charge', 'data-testid': 'charge' },
+      h('span', { class: 'k', text: 'Invoice line' }),
+      h('span', { class: 'v', text: fmtCents(ch.total_cents) + ' ' + ch.currency + ' — ' + ch.rule })));
+    put($('d-standing'), ...kids.filter(Boolean));
+  }
+
+  // The account's invoice lines (GET /api/accounts/{n}: false_dispatches), under its standing.
+  async function loadFalseDispatches(d) {
+    const no = acctNo(d), id = d.id;
+    if (!isNumber(no)) return;
+    let a;
+    try { a = await api('GET', '/api/accounts/' + encodeURIComponent(no)); } catch (e) { return; }
+    const box = $('d-false-list');
+    if (S.openId !== id || !box) return;
+    const list = (a && a.false_dispatches) || [];
+    put(box, ...list.slice(0, 10).map((f) => h('li', null,
+      h('span', { class: 'h-at', text: fmtTime(f.at) }),
+      h('span', { text: 'alarm ' + f.alarm + ' · ' + f.kind + ' · ' + (f.finding === 'cancelled' ? 'cancelled after acceptance' : 'false') +
+        ' · ' + fmtCents(f.total_cents) + ' ' + (f.currency || '') + (f.forgiven ? ' (forgiven)' : '') }))));
+    if (!list.length) box.append(h('li', { class: 'muted', text: 'no false dispatches billed' }));
+  }
+
+  function fmtCents(c) {
+    const n = Math.abs(c | 0), whole = Math.floor(n / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    return (c < 0 ? '-' : '') + '$' + whole + '.' + String(n % 100).padStart(2, '0');
+  }
+
   function renderDetail(d) {
     S.detail = d;
     $('detail-body').classList.remove('loading');
@@ -720,11 +780,12 @@
       dbox.push(h('p', { class: 'muted', text: 'No dispatch yet.' }));
     }
     put($('d-dispatch'), ...dbox.filter(Boolean));
+    renderStanding(d);
     const canDispatch = !closed && mine && (!dr || dr.PsapStatus === 'rejected');
     $('btn-dispatch').disabled = !canDispatch;
     $('dispatch-details').disabled = !canDispatch;
     const psapOk = !closed && mine && !!dr;
-    for (const id of ['psap-status', 'psap-event-number', 'psap-reason', 'psap-disposition', 'psap-submit']) $(id).disabled = !psapOk;
+    for (const id of ['psap-status', 'psap-event-number', 'psap-reason', 'psap-disposition', 'psap-finding', 'psap-submit']) $(id).disabled = !psapOk;
     if (dr && psapOk && !S.psapTouched) suggestPsap(dr.PsapStatus);
 
     // Passcode
@@ -775,7 +836,8 @@
       if (S.openId === id && d && d.id !== undefined) {
         S.detailSeq++;
         renderDetail(d);
-        const { account, steps, call_list, dispatch, history, events, result, advice, ...listObj } = d;
+        const { account, steps, call_list, dispatch, history, events, result, advice,
+          agency_standing, charge, ...listObj } = d;
         listObj.account = acctNo(d);
         upsert(listObj, false);
         renderQueue();
@@ -833,6 +895,7 @@
     $('psap-event-wrap').hidden = s !== 'accepted';
     $('psap-reason-wrap').hidden = s !== 'rejected';
     $('psap-disp-wrap').hidden = s !== 'closed';
+    $('psap-finding-wrap').hidden = s !== 'closed';
   }
   $('psap-status').addEventListener('change', () => { S.psapTouched = true; syncPsapFields(); });
 
@@ -842,10 +905,12 @@
     if (status === 'accepted') body.event_number = $('psap-event-number').value.trim();
     if (status === 'rejected') body.reason = $('psap-reason').value;
     if (status === 'closed' && $('psap-disposition').value.trim()) body.disposition = $('psap-disposition').value.trim();
+    if (status === 'closed' && $('psap-finding').value) body.finding = $('psap-finding').value;
     const d = await act('psap', body, 'PSAP ' + status);
     if (d) {
       $('psap-event-number').value = '';
       $('psap-disposition').value = '';
+      $('psap-finding').value = '';
       S.psapTouched = false;
       if (d.dispatch) suggestPsap(d.dispatch.PsapStatus);
     }

@@ -166,6 +166,10 @@ struct alm_request {
     const char   *psap_status;   /* PSAP: an alm_psap name, or "cancel_requested" */
     const char   *event_number;  /* PSAP accepted */
     const char   *reason;        /* PSAP rejected */
+    const char   *finding;       /* PSAP closed: the police's finding, NULL or "" (none),
+                                  * "false" (a false alarm: billed by the agency's rules),
+                                  * "cancelled" (stood down on the station's cancel after
+                                  * acceptance: the cancel fee), "valid" (no charge) */
 };
 
 /* What the store must write when the engine says yes. */
@@ -180,6 +184,8 @@ struct alm_verdict {
     bool          create_dispatch;   /* a new (or renewed, after a rejection) dispatch record */
     enum alm_psap psap;          /* the dispatch record's status after (NONE: unchanged) */
     bool          cancel_requested;  /* record the cancel request (and who confirmed) */
+    const char   *charge_finding;    /* "false" / "cancelled": write the invoice line by the
+                                      * account's agency rules (vigil/agency.h); borrowed */
     const char   *history_action;    /* always set on success */
     char          history_detail[200];
     char          reason[200];   /* refusal: a sentence for the operator */

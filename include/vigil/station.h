@@ -73,6 +73,7 @@ struct stn_config {
     char    control_socket_path[STN_PATH_MAX]; /* resolved */
     int64_t take_lease_s;             /* station: a taken alarm whose operator is gone this long is released */
     int64_t control_items_per_batch_max; /* station: control requests per group commit */
+    int64_t billing_admin_fee_cents;  /* both: added to an invoice line passing on an agency fee */
     /* vigil-console */
     char    http_listen[CONF_VALUE_MAX];
     char    web_root[STN_PATH_MAX];        /* as written */
@@ -126,11 +127,23 @@ struct stn_account_input {
     /* police response at the premises ("normal", "cautioned", "suspended") and
      * the kind of premises ("residential", "commercial"); NULL = unchanged / default */
     const char *police_status, *location;
+    /* the alarm permit's expiry (ms since the epoch, UTC; 0 with has_*: none) */
+    bool     has_permit_expires; int64_t permit_expires_ms;
 };
 
 int stn_account_add(struct stn_store *s, const char *number, const struct stn_account_input *in);
 int stn_account_edit(struct stn_store *s, const char *number, const struct stn_account_input *in);
 int stn_account_remove(struct stn_store *s, const char *number);
+
+/* Police agencies (vigil/agency.h; docs/station.md "Agency files"). Import
+ * checks the whole file first: STN_E_INVAL with stn_store_last_error()
+ * naming the field, and nothing changes. The same id again replaces its
+ * rules (*replaced); past invoice lines keep the rule they were billed by. */
+int stn_agency_import(struct stn_store *s, const char *text, size_t len, char id[64],
+                      bool *replaced);
+int stn_agencies_json(struct stn_store *s, void **out);
+/* Invoice lines with from_ms <= at < to_ms, oldest first (json_t array). */
+int stn_charges_json(struct stn_store *s, int64_t from_ms, int64_t to_ms, void **out);
 
 int stn_account_user_set(struct stn_store *s, const char *number, int64_t user, const char *name);
 int stn_account_user_remove(struct stn_store *s, const char *number, int64_t user);

@@ -248,12 +248,13 @@ describe('vigil web console', { timeout: 280000 }, () => {
       `web_root ${path.join(REPO, 'web')}`,
       'station_name Vigil test station',
       'station_phone +1 416 555 0100',
+      'billing_admin_fee_cents 2500',
       ''].join('\n'));
 
     // Accounts, as an installer provisions them (before the station starts).
     await vigil('account', 'add', DURESS_ACCT, '--name', 'Lakeshore Savings Bank',
       '--address', '1140 Queen St W, Toronto ON', '--key-hex', KEY_HEX, '--phone', PREMISES_PHONE,
-      '--agency', 'Toronto Police Service', '--permit', 'TPS-2024-0042');
+      '--permit', 'TPS-2024-0042');
     await vigil('account', 'user', DURESS_ACCT, 'add', 1, '--name', 'Dana Owner');
     await vigil('account', 'contact', DURESS_ACCT, 'add', '--name', 'Dana Owner', '--phone', OWNER_PHONE,
       '--relation', 'owner', '--user', 1);
@@ -265,7 +266,10 @@ describe('vigil web console', { timeout: 280000 }, () => {
     await vigil('account', 'passcode', DURESS_ACCT, '--duress-file', await writeSecretFile('duress', VERBAL_DURESS));
     R.secrets.push(VERBAL, VERBAL_DURESS, MASTER, DURESS_CODE);
     await vigil('account', 'add', HOLDUP_ACCT, '--name', 'Harbour Jewellers', '--address', '5 Harbour Sq, Toronto ON',
-      '--phone', '+1 416 555 0177', '--agency', 'Toronto Police Service');
+      '--phone', '+1 416 555 0177');
+    // both premises answer to the Toronto Police Service, by the rules the station ships
+    await vigil('agency', 'import', path.join(REPO, 'packaging', 'agencies', 'toronto-ps.json'));
+    for (const acct of [DURESS_ACCT, HOLDUP_ACCT]) await vigil('account', 'edit', acct, '--agency', 'toronto-ps');
     for (let i = 0; i < ROUTINE.length; i++) {
       await vigil('account', 'add', ROUTINE[i], '--name', ROUTINE_NAMES[i], '--address', `${10 + i} Test Street, Toronto ON`,
         ...(i === 4 ? ['--police-status', 'suspended'] : []));
@@ -575,6 +579,43 @@ describe('vigil web console', { timeout: 280000 }, () => {
     await a.getByTestId('btn-take').click();
     await a.getByTestId('detail-taken-by').filter({ hasText: 'held by alice' }).waitFor();
     await a.locator(`[data-testid=banner-escalated][data-alarm-id="${S.holdupId}"]`).waitFor({ state: 'detached' });
+  });
+
+  step('before dispatch the standing with the agency and the next fee; found false: the invoice line', async () => {
+    const a = S.a;   // alice holds the hold-up (Harbour Jewellers, Toronto Police Service)
+    const box = a.getByTestId('agency-standing');
+    await box.filter({ hasText: 'Toronto Police Service' }).waitFor();
+    assert.match(await a.getByTestId('next-false-fee').innerText(), /\$155\.00 CAD .*\$130\.00/,
+      'the next false dispatch: $130 agency fee + $25 admin fee');
+    assert.match(await box.innerText(), /0 in the window/);
+    await a.getByTestId('false-dispatches').filter({ hasText: 'no false dispatches billed' }).waitFor();
+    await a.getByTestId('btn-dispatch').click();
+    await a.locator('#detail-body[data-state="dispatched"]').waitFor();
+    await a.getByTestId('psap-status').selectOption('accepted');
+    await a.getByTestId('psap-event-number').fill('TPS-24-200001');
+    await a.getByTestId('psap-submit').click();
+    await a.getByTestId('psap-current').filter({ hasText: /accepted/i }).waitFor();
+    await a.getByTestId('psap-status').selectOption('closed');
+    await a.getByTestId('psap-finding').selectOption('false');
+    await a.getByTestId('psap-submit').click();
+    await a.getByTestId('psap-current').filter({ hasText: /closed/i }).waitFor();
+    const line = a.getByTestId('charge');
+    await line.waitFor();
+    assert.match(await line.innerText(), /\$155\.00 CAD .*toronto-ps: false holdup alarm no\. 1/);
+    // the account's view: its false dispatches, and the warning before the caution at 2
+    await a.getByTestId('standing-warning').filter({ hasText: /next false alarm brings a caution/ }).waitFor();
+    await a.getByTestId('false-dispatches').filter({ hasText: `alarm ${S.holdupId}` }).waitFor();
+    await a.evaluate(() => {
+      const pane = document.getElementById('detail');
+      const box = document.querySelector('.box-dispatch');
+      pane.scrollTop += box.getBoundingClientRect().top - pane.getBoundingClientRect().top - 60;
+    });
+    await shot(a, 'billing.png');
+    const csv = await vigil('billing', 'export', '--month', new Date().toISOString().slice(0, 7));
+    const rows = csv.trim().split('\r\n');
+    assert.equal(rows.length, 2, `one invoice line: ${csv}`);
+    assert.match(rows[1], new RegExp(`^\\d+,${S.holdupId},.*,Harbour Jewellers,toronto-ps,holdup,residential,false,TPS-24-200001,1,no,station,CAD,alice,13000,\\$130\\.00,2500,\\$25\\.00,15500,\\$155\\.00,`));
+    assert.deepEqual(a.errors, [], 'page errors');
   });
 
   step('signing out, or a session that ends, brings the login back', async () => {

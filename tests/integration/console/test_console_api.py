@@ -36,7 +36,7 @@ ACTIONS = {  # a valid body per action, for the CSRF and no-session cases
 }
 
 SHOP = {"number": "1234", "name": "Corner Shop", "address": "12 High Street",
-        "extra": [["edit", "1234", "--phone", "+15550100", "--agency", "Metro PD",
+        "extra": [["edit", "1234", "--phone", "+15550100", "--agency", "toronto-ps",
                    "--permit", "P-778"],
                   ["contact", "1234", "add", "--name", "Jane Owner", "--phone", "+15550111",
                    "--relation", "owner", "--lives-at-premises"],
@@ -51,7 +51,7 @@ SUSPENDED = {"number": "3004", "extra": [["edit", "3004", "--police-status", "su
 def shared_rig(args):
     accts = [SHOP] + [{"number": n} for n in
                       ("2001", "2002", "2003", "2101", "2102", "3001", "3002", "3003")] + [SUSPENDED]
-    rig = vc.Rig(args, accounts=accts, name="capi",
+    rig = vc.Rig(args, accounts=accts, name="capi", agencies=["toronto-ps.json"],
                  config={"station_name": STATION_NAME, "station_phone": STATION_PHONE})
     rig.start()
     rig.set_passcode("1234", verbal=VERBAL, duress=DURESS_WORDS)
@@ -364,7 +364,7 @@ def test_duress_happy_path(ctx):
     assert acc["phone"] is None and isinstance(acc.get("phone_withheld"), str) \
         and acc["phone_withheld"], "a duress must withhold the premises phone: %r" % acc
     assert "+15550100" not in json.dumps(d), "the premises phone appears in a duress's detail"
-    assert acc["agency"] == "Metro PD" and acc["permit"] == "P-778", acc
+    assert acc["agency"] == "toronto-ps" and acc["permit"] == "P-778", acc
     ids = [s["id"] for s in d["steps"]]
     assert ids.index("dispatch") < ids.index("call_list") < ids.index("notes"), ids
     for s in d["steps"]:
@@ -410,7 +410,7 @@ def test_duress_happy_path(ctx):
     j = r.json
     want = {"AlarmEventCategory": "Holdup", "AlarmAudibleDescriptionCode": "Silent",
             "AlarmEventCallToPremisesIndicator": False, "AlarmEventPermit": "P-778",
-            "AlarmEventDispatchAgency": "Metro PD", "AlarmEventCallBackTelephoneNumber":
+            "AlarmEventDispatchAgency": "Toronto Police Service", "AlarmEventCallBackTelephoneNumber":
             STATION_PHONE, "Account": "1234"}
     for k, val in want.items():
         got = find_key(j, k)

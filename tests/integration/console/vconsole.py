@@ -119,9 +119,11 @@ class Rig:
 
     config: extra keys for the file (both programs' keys live in it).
     accounts: dicts for vstation.Station.add_account (created before the start),
-    optionally with "extra": [argv...] run as `vigil account ...` afterwards."""
+    optionally with "extra": [argv...] run as `vigil account ...` afterwards.
+    agencies: files under packaging/agencies/ imported (`vigil agency import`)
+    after the accounts are made and before their extras (which may name one)."""
 
-    def __init__(self, args, config=None, accounts=(), name="console"):
+    def __init__(self, args, config=None, accounts=(), name="console", agencies=()):
         self.args = args
         cfg = {"http_listen": "%s:0" % LOOPBACK,
                "escalate_after_s": 3600,       # no escalation changes behind a test's back
@@ -137,6 +139,7 @@ class Rig:
         self.st.cfg.update(config or {})
         self.st._write_config()
         self.accounts = list(accounts)
+        self.agencies = list(agencies)
         self.console_log = os.path.join(self.st.dir, "console.log")
         self.cproc = None
         self.http = None
@@ -148,12 +151,15 @@ class Rig:
 
     def start(self, console=True):
         try:
+            extras = []
             for a in self.accounts:
                 a = dict(a)
-                extra = a.pop("extra", [])
+                extras += a.pop("extra", [])
                 self.st.add_account(a.pop("number"), **a)
-                for argv in extra:
-                    self.st.vigil("account", *argv)
+            for f in self.agencies:
+                self.st.vigil("agency", "import", os.path.join(REPO, "packaging", "agencies", f))
+            for argv in extras:
+                self.st.vigil("account", *argv)
             self.st.start()
             if console:
                 self.start_console()

@@ -183,6 +183,41 @@ static void psap_in_order_with_its_fields(void **state)
     assert_int_equal(alm_decide(&a, &r, &v), 0);
 }
 
+/* The police's finding comes with their close; only false and cancelled are
+ * billed, and cancelled only after a cancel was passed to them. */
+static void police_finding_with_close(void **state)
+{
+    (void)state;
+    struct alm_view a = duress();
+    a.state = ALM_DISPATCHED;
+    a.taken_by = "alice";
+    a.psap = ALM_PSAP_ARRIVED;
+    struct alm_verdict v;
+    struct alm_request r = req(ALM_PSAP, "alice", ALM_ROLE_OPERATOR);
+    r.psap_status = "closed";
+    assert_int_equal(alm_decide(&a, &r, &v), 0);
+    assert_null(v.charge_finding);                 /* no finding given: nothing billed */
+    r.finding = "false";
+    assert_int_equal(alm_decide(&a, &r, &v), 0);
+    assert_string_equal(v.charge_finding, "false");
+    assert_non_null(strstr(v.history_detail, "finding: false"));
+    r.finding = "valid";
+    assert_int_equal(alm_decide(&a, &r, &v), 0);
+    assert_null(v.charge_finding);
+    r.finding = "maybe";
+    assert_int_equal(alm_decide(&a, &r, &v), ALM_E_INVALID);
+    r.finding = "cancelled";
+    assert_int_equal(alm_decide(&a, &r, &v), ALM_E_CONFLICT);   /* no cancel passed on */
+    a.cancel_requested = true;
+    assert_int_equal(alm_decide(&a, &r, &v), 0);
+    assert_string_equal(v.charge_finding, "cancelled");
+    a.psap = ALM_PSAP_DISPATCHED;                  /* a finding before the close */
+    r.psap_status = "arrived";
+    r.finding = "false";
+    assert_int_equal(alm_decide(&a, &r, &v), ALM_E_INVALID);
+    assert_null(v.charge_finding);
+}
+
 static void duress_cancel_needs_a_supervisor(void **state)
 {
     (void)state;
@@ -341,6 +376,7 @@ int main(void)
         cmocka_unit_test(lease_returns_to_the_queue),
         cmocka_unit_test(names_round_trip),
         cmocka_unit_test(queue_order_rank_and_sql_agree),
+        cmocka_unit_test(police_finding_with_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
