@@ -288,6 +288,10 @@ void stn_ckpt_close(struct stn_ckpt *c);
  * held when it began (the writer can then finish the tail quickly). */
 bool stn_ckpt_run(struct stn_ckpt *c);
 
+/* store_admin.c: the administrative store's connection and file (audit.c) */
+struct sqlite3 *stn_store_db(struct stn_store *s);
+const char *stn_store_path(const struct stn_store *s);
+
 /* store_admin.c: an account number as stored (3–16 hex digits, upper case);
  * STN_E_INVAL when it is not one. */
 int stn_account_number_norm(const char *n, char out[DC09_ACCOUNT_MAX + 1]);

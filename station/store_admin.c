@@ -17,6 +17,7 @@
 #define _XOPEN_SOURCE 700   /* strptime */
 #include "stn_internal.h"
 #include "vigil/alarm.h"
+#include "vigil/audit.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -35,8 +36,52 @@ struct stn_store {
     sqlite3 *db;
     struct stn_keystore ks;        /* loaded on the first key it must seal */
     char key_store_path[STN_PATH_MAX];
+    char path[STN_PATH_MAX];       /* the store's file: its audit head file is beside it */
     char err[512];                 /* the last error's message, for the caller */
 };
+
+sqlite3 *stn_store_db(struct stn_store *s)
+{
+    return s->db;
+}
+
+const char *stn_store_path(const struct stn_store *s)
+{
+    return s->path;
+}
+
+int stn_store_begin(struct stn_store *s)
+{
+    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                                : STN_E_STORE;
+}
+
+int stn_store_end(struct stn_store *s, int rc, const struct stn_audit_entry *e)
+{
+    int64_t seq = 0;
+    char hash[STN_AUDIT_HASH_HEX];
+    if (rc == 0 && e && stn_audit_append(s->db, e, &seq, hash) != 0)
+        rc = STN_E_STORE;
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = STN_E_STORE;
+    if (rc != 0) {
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    /* committed: the head follows (a failure here leaves the head behind
+     * the table, which verify reports as entries not yet covered) */
+    if (seq && stn_audit_head_write(s->path, seq, hash) != 0)
+        snprintf(s->err, sizeof s->err, "the audit head file beside %s could not be written",
+                 s->path);
+    return 0;
+}
+
+int stn_store_audit(struct stn_store *s, const struct stn_audit_entry *e)
+{
+    int rc = stn_store_begin(s);
+    return rc ? rc : stn_store_end(s, 0, e);
+}
 
 const char *stn_store_last_error(const struct stn_store *s)
 {
@@ -70,6 +115,7 @@ int stn_store_open_ex(const struct stn_config *cfg, bool create, bool *created,
         return rc;
     }
     snprintf(s->key_store_path, sizeof s->key_store_path, "%s", cfg->key_store_path);
+    snprintf(s->path, sizeof s->path, "%s", cfg->store_path);
     *out = s;
     return 0;
 }

@@ -132,9 +132,22 @@ static const char *const migrations[] = {
     "CREATE TRIGGER alarms_changed_upd AFTER UPDATE ON alarms BEGIN"
     "  INSERT INTO alarm_changes (alarm_id, at_ms) VALUES (new.id,"
     "   CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;",
+    /* 4: the audit trail (docs/audit.md): append-only, each entry chained to
+     * the previous by its hash; the triggers refuse UPDATE and DELETE (defence
+     * in depth: the chain and the head file beside the store are the proof) */
+    "CREATE TABLE audit ("
+    "  seq INTEGER PRIMARY KEY,"             /* 1, 2, 3...: no gaps */
+    "  at_ms INTEGER NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  subject TEXT, before TEXT, after TEXT,"   /* before/after: JSON text */
+    "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX audit_subject ON audit(subject, seq) WHERE subject IS NOT NULL;"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
+    "  SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+    "  SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
-_Static_assert(sizeof migrations / sizeof migrations[0] == 3, "three migrations so far");
+_Static_assert(sizeof migrations / sizeof migrations[0] == 4, "four migrations so far");
 
 static int read_version(sqlite3 *db, int *version, char *msg, size_t cap)
 {
