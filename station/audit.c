@@ -91,7 +91,7 @@ static void bind_or_null(sqlite3_stmt *s, int i, const char *v)
 /* The last entry, read inside the writer's transaction: never cached, so a
  * savepoint rolled back or another process's append cannot fork the chain.
  * One probe of the rowid b-tree. */
-static int last_entry(sqlite3 *db, int64_t *seq, char hash[STN_AUDIT_HASH_HEX])
+int stn_audit_last(sqlite3 *db, int64_t *seq, char hash[STN_AUDIT_HASH_HEX])
 {
     sqlite3_stmt *s;
     int rc = sqlite3_prepare_v3(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1,
@@ -120,7 +120,7 @@ int stn_audit_append(sqlite3 *db, const struct stn_audit_entry *e, int64_t *seq_
     assert(!sqlite3_get_autocommit(db));   /* only inside the writer's transaction */
     int64_t seq = 0;
     char prev[STN_AUDIT_HASH_HEX], hash[STN_AUDIT_HASH_HEX];
-    int rc = last_entry(db, &seq, prev);
+    int rc = stn_audit_last(db, &seq, prev);
     if (rc != SQLITE_OK)
         return rc;
     seq++;
@@ -149,6 +149,14 @@ int stn_audit_append(sqlite3 *db, const struct stn_audit_entry *e, int64_t *seq_
     if (hash_out)
         memcpy(hash_out, hash, STN_AUDIT_HASH_HEX);
     return 0;
+}
+
+int stn_audit_job(sqlite3 *db, struct stn_job *j, const struct stn_audit_entry *e)
+{
+    int rc = stn_audit_append(db, e, NULL, NULL);
+    if (rc == 0)
+        j->audited = true;
+    return rc;
 }
 
 /* ---- the head file ----------------------------------------------------- */

@@ -215,6 +215,8 @@ static void after_cb(uv_work_t *req, int status)
                 s->c.commit_us_max = (uint64_t)j->commit_us;
         }
         s->committed_batch = j->batch;
+        if (j->audit_seq)
+            stn_audit_head_note(s, j->audit_seq, j->audit_hash);
     } else {
         s->c.commit_failures++;
     }

@@ -45,6 +45,9 @@ void stn_job_clear(struct stn_job *j)
     j->prune_more = false;
     j->wal_finish = false;
     j->wal_frames = 0;
+    j->audited = false;
+    j->audit_seq = 0;
+    j->audit_hash[0] = '\0';
     stn_free(j->rows);
     j->rows = NULL;
     j->nrows = 0;

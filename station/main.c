@@ -227,11 +227,18 @@ static void conn_close_all(struct stn *s)
 
 static void maybe_finish(struct stn *s)
 {
-    if (!s->stopping || !stn_commit_idle(s) || s->ckpt_busy)
+    if (!s->stopping || !stn_commit_idle(s) || s->ckpt_busy || s->head_busy)
         return;
     if (s->pending->n > 0 || s->pending->nseen > 0 || s->pending->nctl > 0) {
         stn_commit_kick(s);    /* parsed before the stop: commit, then answer */
         return;
+    }
+    if (!s->audit_stopped) {   /* the last entry: everything before it is committed */
+        s->audit_stopped = true;
+        char after[96];
+        snprintf(after, sizeof after, "{\"events_stored\":%llu}",
+                 (unsigned long long)s->c.events_stored);
+        stn_audit_station(s, "station.stop", after);
     }
     if (s->cfg.ready_file[0])
         remove(s->cfg.ready_file);   /* no longer listening */
@@ -510,6 +517,15 @@ static int run(struct stn *s)
         return 1;
     }
     s->ckpt_work.data = s;
+    {
+        char after[96];
+        snprintf(after, sizeof after, "{\"pid\":%ld}", (long)getpid());
+        if (stn_audit_station(s, "station.start", after) != 0) {
+            fprintf(stderr, "vigil-station: cannot append to the audit trail of %s\n",
+                     s->cfg.store_path);
+            return 1;
+        }
+    }
     if (stn_accounts_init(&s->accounts) || stn_dedup_init(&s->dedup,
             (size_t)s->cfg.duplicate_entries_max) || stn_dedup_init(&s->blocks,
             (size_t)s->cfg.duplicate_entries_max) || stn_unknown_init(&s->unknown) ||

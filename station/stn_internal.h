@@ -254,6 +254,11 @@ struct stn_job {
     bool    prune_more;           /* more events past retention remain */
     bool    accounts_loaded;
     int     wal_frames;           /* frames in the WAL after this job's commit */
+    /* the audit trail: set when the job appended; after the commit, the
+     * chain's head as committed (the loop hands it to the head file writer) */
+    bool    audited;
+    int64_t audit_seq;
+    char    audit_hash[65];
     struct stn_account_row *rows;
     size_t  nrows;
 };
@@ -287,6 +292,18 @@ void stn_ckpt_close(struct stn_ckpt *c);
 /* One PASSIVE checkpoint; returns true when it copied every frame the WAL
  * held when it began (the writer can then finish the tail quickly). */
 bool stn_ckpt_run(struct stn_ckpt *c);
+
+struct sqlite3;
+/* audit.c: appends an entry in the job's transaction (the commit worker). */
+struct stn_audit_entry;
+int stn_audit_job(struct sqlite3 *db, struct stn_job *j, const struct stn_audit_entry *e);
+/* The chain's last entry as the transaction sees it (seq 0: none). */
+int stn_audit_last(struct sqlite3 *db, int64_t *seq, char hash[65]);
+/* One entry of the station's own in its own transaction (start, stop);
+ * the head is returned for the caller to write. */
+int stn_wstore_audit(struct stn_wstore *w, const char *kind, const char *after, int64_t *seq,
+                     char hash[65]);
+const char *stn_wstore_path(const struct stn_wstore *w);
 
 /* store_admin.c: the administrative store's connection and file (audit.c) */
 struct sqlite3 *stn_store_db(struct stn_store *s);
