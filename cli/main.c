@@ -22,6 +22,7 @@ static const struct cli_verb verbs[] = {
     { "signals", cmd_signals, "signals the station refused (DUH): unknown account, wrong key..." },
     { "backup", cmd_backup, "a consistent copy of the station store while it runs" },
     { "operator", cmd_operator, "vigil-console operators: add, list, disable, enable, reset" },
+    { "audit", cmd_audit, "the audit trail: verify the hash chain and its head file, list entries" },
 };
 
 static void usage(FILE *f)

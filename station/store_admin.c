@@ -37,6 +37,7 @@ struct stn_store {
     struct stn_keystore ks;        /* loaded on the first key it must seal */
     char key_store_path[STN_PATH_MAX];
     char path[STN_PATH_MAX];       /* the store's file: its audit head file is beside it */
+    char actor[64];                /* who the audit entries of its writes name */
     char err[512];                 /* the last error's message, for the caller */
 };
 
@@ -116,6 +117,7 @@ int stn_store_open_ex(const struct stn_config *cfg, bool create, bool *created,
     }
     snprintf(s->key_store_path, sizeof s->key_store_path, "%s", cfg->key_store_path);
     snprintf(s->path, sizeof s->path, "%s", cfg->store_path);
+    snprintf(s->actor, sizeof s->actor, "vigil-cli");
     *out = s;
     return 0;
 }
@@ -309,7 +311,7 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
     return 0;
 }
 
-int stn_account_add(struct stn_store *s, const char *number, const struct stn_account_input *in)
+static int account_add_do(struct stn_store *s, const char *number, const struct stn_account_input *in)
 {
     return exec_account(s,
         "INSERT INTO accounts (name, address, time_zone, phone, agency, permit, key,"
@@ -322,7 +324,7 @@ int stn_account_add(struct stn_store *s, const char *number, const struct stn_ac
         number, in, true);
 }
 
-int stn_account_edit(struct stn_store *s, const char *number, const struct stn_account_input *in)
+static int account_edit_do(struct stn_store *s, const char *number, const struct stn_account_input *in)
 {
     return exec_account(s,
         "UPDATE accounts SET name=COALESCE(?1,name), address=COALESCE(?2,address),"
@@ -375,12 +377,12 @@ static bool account_exists(struct stn_store *s, const char *number)
     return ok;
 }
 
-int stn_account_remove(struct stn_store *s, const char *number)
+static int account_remove_do(struct stn_store *s, const char *number)
 {
     return simple_exec(s, "DELETE FROM accounts WHERE number=?1", number, NULL, 0, false, true);
 }
 
-int stn_account_user_set(struct stn_store *s, const char *number, int64_t user, const char *name)
+static int account_user_set_do(struct stn_store *s, const char *number, int64_t user, const char *name)
 {
     if (user < 0 || user > 9999 || !name || !*name)
         return STN_E_INVAL;
@@ -392,13 +394,13 @@ int stn_account_user_set(struct stn_store *s, const char *number, int64_t user, 
                        number, name, user, true, true);
 }
 
-int stn_account_user_remove(struct stn_store *s, const char *number, int64_t user)
+static int account_user_remove_do(struct stn_store *s, const char *number, int64_t user)
 {
     return simple_exec(s, "DELETE FROM account_users WHERE user_number=?2 AND account_id="
                           "(SELECT id FROM accounts WHERE number=?1)", number, NULL, user, true, true);
 }
 
-int stn_account_zone_set(struct stn_store *s, const char *number, int64_t zone, const char *name)
+static int account_zone_set_do(struct stn_store *s, const char *number, int64_t zone, const char *name)
 {
     if (zone < 0 || zone > 9999 || !name || !*name)
         return STN_E_INVAL;
@@ -410,7 +412,7 @@ int stn_account_zone_set(struct stn_store *s, const char *number, int64_t zone, 
                        number, name, zone, true, true);
 }
 
-int stn_account_zone_remove(struct stn_store *s, const char *number, int64_t zone)
+static int account_zone_remove_do(struct stn_store *s, const char *number, int64_t zone)
 {
     return simple_exec(s, "DELETE FROM account_zones WHERE zone_number=?2 AND account_id="
                           "(SELECT id FROM accounts WHERE number=?1)", number, NULL, zone, true, true);
@@ -422,7 +424,7 @@ int stn_account_contact_add(struct stn_store *s, const char *number, const char 
     return stn_account_contact_add_user(s, number, name, phone, relation, lives_at_premises, -1);
 }
 
-int stn_account_contact_add_user(struct stn_store *s, const char *number, const char *name,
+static int account_contact_add_user_do(struct stn_store *s, const char *number, const char *name,
                                  const char *phone, const char *relation, bool lives_at_premises,
                                  int64_t user_number)
 {
@@ -453,7 +455,7 @@ int stn_account_contact_add_user(struct stn_store *s, const char *number, const 
     return rc == SQLITE_DONE ? 0 : store_err(s->db, rc);
 }
 
-int stn_account_contact_remove(struct stn_store *s, const char *number, int64_t position)
+static int account_contact_remove_do(struct stn_store *s, const char *number, int64_t position)
 {
     return simple_exec(s, "DELETE FROM account_contacts WHERE position=?2 AND account_id="
                           "(SELECT id FROM accounts WHERE number=?1)", number, NULL, position,
@@ -474,9 +476,20 @@ int stn_account_passcode_set(struct stn_store *s, const char *number, bool dures
                               crypto_pwhash_MEMLIMIT_INTERACTIVE,
                               crypto_pwhash_ALG_ARGON2ID13) != 0)
         return STN_E_NOMEM;
-    int rc = simple_exec(s, duress ? "UPDATE accounts SET duress_passcode_hash=?3 WHERE number=?1"
-                                   : "UPDATE accounts SET passcode_hash=?3 WHERE number=?1",
-                         number, hash, 0, false, true);
+    /* hashed before the write transaction: argon2id's time never holds the
+     * store's write lock (the station's commits wait for it) */
+    char num[DC09_ACCOUNT_MAX + 1];
+    stn_account_number_norm(number, num);
+    int rc = stn_store_begin(s);
+    if (rc == 0)
+        rc = stn_store_end(s, simple_exec(s, duress
+                 ? "UPDATE accounts SET duress_passcode_hash=?3 WHERE number=?1"
+                 : "UPDATE accounts SET passcode_hash=?3 WHERE number=?1",
+                 number, hash, 0, false, true),
+             &(struct stn_audit_entry){ .at_ms = now_ms(), .actor = s->actor,
+                                        .kind = "account.passcode", .subject = num,
+                                        .after = duress ? "{\"duress_passcode\":\"set\"}"
+                                                        : "{\"passcode\":\"set\"}" });
     sodium_memzero(hash, sizeof hash);
     return rc;
 }
@@ -1375,6 +1388,20 @@ static int operator_write(struct stn_store *s, const char *sql, const char *name
     return sqlite3_changes(s->db) ? 0 : STN_E_NOTFOUND;
 }
 
+/* An operator's change and its audit entry in one transaction (the password's
+ * hash is made before it: argon2id never holds the write lock). */
+static int operator_tx(struct stn_store *s, const char *sql, const char *name, const char *role,
+                       const char *hash, int64_t flag, const char *kind, const char *after)
+{
+    int rc = stn_store_begin(s);
+    if (rc)
+        return rc;
+    rc = operator_write(s, sql, name, role, hash, flag);
+    struct stn_audit_entry e = { .at_ms = now_ms(), .actor = s->actor, .kind = kind,
+                                 .subject = name, .after = after };
+    return stn_store_end(s, rc, &e);
+}
+
 int stn_operator_add(struct stn_store *s, const char *name, const char *role,
                      char password[STN_PASSWORD_LEN + 1])
 {
@@ -1382,10 +1409,12 @@ int stn_operator_add(struct stn_store *s, const char *name, const char *role,
         return STN_E_INVAL;
     char hash[crypto_pwhash_STRBYTES];
     int rc = new_password(password, hash);
+    char after[64];
+    snprintf(after, sizeof after, "{\"role\":\"%s\"}", role);
     if (rc == 0)
-        rc = operator_write(s, "INSERT INTO operators (name, role, password_hash, disabled,"
-                               " created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                            name, role, hash, 0);
+        rc = operator_tx(s, "INSERT INTO operators (name, role, password_hash, disabled,"
+                            " created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                         name, role, hash, 0, "operator.add", after);
     sodium_memzero(hash, sizeof hash);
     if (rc)
         sodium_memzero(password, STN_PASSWORD_LEN + 1);
@@ -1399,8 +1428,9 @@ int stn_operator_reset(struct stn_store *s, const char *name, char password[STN_
     char hash[crypto_pwhash_STRBYTES];
     int rc = new_password(password, hash);
     if (rc == 0)
-        rc = operator_write(s, "UPDATE operators SET password_hash=?3, updated_at_ms=?5"
-                               " WHERE name=?1 AND ?2 IS NULL AND ?4=0", name, NULL, hash, 0);
+        rc = operator_tx(s, "UPDATE operators SET password_hash=?3, updated_at_ms=?5"
+                            " WHERE name=?1 AND ?2 IS NULL AND ?4=0", name, NULL, hash, 0,
+                         "operator.reset", "{\"password\":\"reset\"}");
     sodium_memzero(hash, sizeof hash);
     if (rc)
         sodium_memzero(password, STN_PASSWORD_LEN + 1);
@@ -1411,9 +1441,11 @@ int stn_operator_set_disabled(struct stn_store *s, const char *name, bool disabl
 {
     if (!valid_operator_name(name))
         return STN_E_NOTFOUND;
-    return operator_write(s, "UPDATE operators SET disabled=?4, updated_at_ms=?5"
-                             " WHERE name=?1 AND ?2 IS NULL AND ?3 IS NULL",
-                          name, NULL, NULL, disabled);
+    return operator_tx(s, "UPDATE operators SET disabled=?4, updated_at_ms=?5"
+                          " WHERE name=?1 AND ?2 IS NULL AND ?3 IS NULL",
+                       name, NULL, NULL, disabled,
+                       disabled ? "operator.disable" : "operator.enable",
+                       disabled ? "{\"disabled\":true}" : "{\"disabled\":false}");
 }
 
 static json_t *operator_row(struct stn_store *s, sqlite3_stmt *st)
@@ -1540,4 +1572,125 @@ int stn_passcode_check(struct stn_store *s, const char *number, const char *pass
     *out = is_duress ? STN_PASSCODE_DURESS : is_normal ? STN_PASSCODE_NORMAL
                                                       : STN_PASSCODE_NO_MATCH;
     return 0;
+}
+
+/* ---- audited account writes ------------------------------------------- */
+
+void stn_store_set_actor(struct stn_store *s, const char *actor)
+{
+    snprintf(s->actor, sizeof s->actor, "%s", actor && actor[0] ? actor : "vigil-cli");
+}
+
+/* The account as `vigil account show --json` prints it (never a key or a
+ * passcode hash: their presence only), without last_seen (the receiver's,
+ * not the administrator's); NULL when it does not exist. */
+static char *account_snapshot(struct stn_store *s, const char *num)
+{
+    void *o = NULL;
+    if (stn_account_json(s, num, &o) != 0 || !o)
+        return NULL;
+    json_object_del(o, "last_seen");
+    char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return t;
+}
+
+/* One account change and its entry in one write transaction: the account's
+ * snapshot before and after it (kind account.create, account.edit, ...). */
+struct acct_tx { char num[DC09_ACCOUNT_MAX + 1]; char *before; bool ok; };
+
+static int acct_begin(struct stn_store *s, const char *number, struct acct_tx *t)
+{
+    memset(t, 0, sizeof *t);
+    if (stn_account_number_norm(number ? number : "", t->num) != 0)
+        return STN_E_INVAL;
+    int rc = stn_store_begin(s);
+    if (rc)
+        return rc;
+    t->before = account_snapshot(s, t->num);
+    t->ok = true;
+    return 0;
+}
+
+static int acct_end(struct stn_store *s, struct acct_tx *t, int rc, const char *kind)
+{
+    char *after = rc == 0 ? account_snapshot(s, t->num) : NULL;
+    struct stn_audit_entry e = { .at_ms = now_ms(), .actor = s->actor, .kind = kind,
+                                 .subject = t->num, .before = t->before, .after = after };
+    rc = stn_store_end(s, rc, &e);
+    free(t->before);
+    free(after);
+    return rc;
+}
+
+#define ACCT_TX(kind, call) do { \
+        struct acct_tx t_; \
+        int rc_ = acct_begin(s, number, &t_); \
+        if (rc_) \
+            return rc_; \
+        return acct_end(s, &t_, (call), (kind)); \
+    } while (0)
+
+/* The key store is loaded (and any clear key sealed, in a transaction of
+ * its own) before the account's transaction begins. */
+static int keys_ready(struct stn_store *s, const struct stn_account_input *in)
+{
+    int n = 0;
+    if (!in->has_key || !in->key_len || s->ks.loaded)
+        return 0;
+    return stn_keystore_prepare(s->db, s->key_store_path, &s->ks, &n, s->err, sizeof s->err);
+}
+
+int stn_account_add(struct stn_store *s, const char *number, const struct stn_account_input *in)
+{
+    int krc = keys_ready(s, in);
+    if (krc)
+        return krc;
+    ACCT_TX("account.create", account_add_do(s, number, in));
+}
+
+int stn_account_edit(struct stn_store *s, const char *number, const struct stn_account_input *in)
+{
+    int krc = keys_ready(s, in);
+    if (krc)
+        return krc;
+    ACCT_TX("account.edit", account_edit_do(s, number, in));
+}
+
+int stn_account_remove(struct stn_store *s, const char *number)
+{
+    ACCT_TX("account.remove", account_remove_do(s, number));
+}
+
+int stn_account_user_set(struct stn_store *s, const char *number, int64_t user, const char *name)
+{
+    ACCT_TX("account.user.set", account_user_set_do(s, number, user, name));
+}
+
+int stn_account_user_remove(struct stn_store *s, const char *number, int64_t user)
+{
+    ACCT_TX("account.user.remove", account_user_remove_do(s, number, user));
+}
+
+int stn_account_zone_set(struct stn_store *s, const char *number, int64_t zone, const char *name)
+{
+    ACCT_TX("account.zone.set", account_zone_set_do(s, number, zone, name));
+}
+
+int stn_account_zone_remove(struct stn_store *s, const char *number, int64_t zone)
+{
+    ACCT_TX("account.zone.remove", account_zone_remove_do(s, number, zone));
+}
+
+int stn_account_contact_add_user(struct stn_store *s, const char *number, const char *name,
+                                 const char *phone, const char *relation, bool lives_at_premises,
+                                 int64_t user_number)
+{
+    ACCT_TX("account.contact.add", account_contact_add_user_do(s, number, name, phone, relation,
+                                                              lives_at_premises, user_number));
+}
+
+int stn_account_contact_remove(struct stn_store *s, const char *number, int64_t position)
+{
+    ACCT_TX("account.contact.remove", account_contact_remove_do(s, number, position));
 }

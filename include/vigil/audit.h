@@ -96,6 +96,8 @@ int stn_store_audit(struct stn_store *s, const struct stn_audit_entry *e);
  * everything is rolled back. Returns rc, or the failure of the append or the
  * commit (then nothing was changed). */
 int stn_store_begin(struct stn_store *s);
+/* Who the store's own entries name (default "vigil-cli"). */
+void stn_store_set_actor(struct stn_store *s, const char *actor);
 int stn_store_end(struct stn_store *s, int rc, const struct stn_audit_entry *e);
 
 #ifdef __cplusplus
