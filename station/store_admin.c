@@ -1464,6 +1464,18 @@ int stn_operators_json(struct stn_store *s, void **out)
     return rows_json(st, operator_row, s, out);
 }
 
+int stn_operator_exists(struct stn_store *s, const char *name)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM operators WHERE name=?", -1, &st, NULL)
+        != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+}
+
 int stn_operator_role(struct stn_store *s, const char *name, char role[16])
 {
     sqlite3_stmt *st;
