@@ -343,9 +343,9 @@ static int walk(sqlite3 *db, struct stn_audit_report *r)
  * commit that appended (off the ACK path), so the table may be a few entries
  * ahead of it (a crash in between): then the entry the head names must be
  * there with that hash; the later ones are reported as not yet covered. */
-static void compare_head(sqlite3 *db, const char *store_path, struct stn_audit_report *r)
+static void compare_head(sqlite3 *db, const char *store_path, int hr,
+                         struct stn_audit_report *r)
 {
-    int hr = stn_audit_head_read(store_path, &r->head_seq, r->head_hash);
     if (hr == -ENOENT) {
         if (r->entries)
             bad(r, STN_AUDIT_NO_HEAD, r->last_seq, "the head file %s.audit-head is missing: "
@@ -382,14 +382,16 @@ int stn_audit_verify(struct stn_store *st, struct stn_audit_report *r)
 {
     memset(r, 0, sizeof *r);
     sqlite3 *db = stn_store_db(st);
+    /* The head file first, then the table's snapshot: a head is written only
+     * after its entries committed, so the snapshot taken after reading it
+     * holds them, even with the station appending meanwhile. */
+    int hr = stn_audit_head_read(stn_store_path(st), &r->head_seq, r->head_hash);
     /* one read transaction: the walk and the head check see one snapshot */
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return STN_E_STORE;
     int rc = walk(db, r);
-    /* the head file is read after the snapshot began: an append racing this
-     * walk can only put the head ahead of our snapshot, so read it again */
     if (rc == 0 && r->verdict == STN_AUDIT_OK)
-        compare_head(db, stn_store_path(st), r);
+        compare_head(db, stn_store_path(st), hr, r);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     return rc;
 }

@@ -73,7 +73,7 @@ int stn_store_end(struct stn_store *s, int rc, const struct stn_audit_entry *e)
     /* committed: the head follows (a failure here leaves the head behind
      * the table, which verify reports as entries not yet covered) */
     if (seq && stn_audit_head_write(s->path, seq, hash) != 0)
-        snprintf(s->err, sizeof s->err, "the audit head file beside %s could not be written",
+        snprintf(s->err, sizeof s->err, "the audit head file beside %.400s could not be written",
                  s->path);
     return 0;
 }

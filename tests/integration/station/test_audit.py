@@ -86,17 +86,34 @@ def kinds(store):
     return [r[3] for r in auditpy.rows(store)]
 
 
+def verify_loop(st, stop, runs, errors):
+    """`vigil audit verify` again and again while the station appends: it must
+    never see a head file ahead of the table it reads (no false alarm)."""
+    while not stop.is_set():
+        p = verify(st)
+        runs.append(p.returncode)
+        if p.returncode != 0:
+            errors.append("verify during traffic: %d %s %s" % (p.returncode, p.stdout,
+                                                               p.stderr))
+
+
 def run_day(args, st):
-    """The burst: 30 panels' day + a duress + operators' actions + admin writes."""
-    errors, done = [], []
-    stop = threading.Event()
+    """The burst: 30 panels' day + a duress + operators' actions + admin writes,
+    with `vigil audit verify` running beside them."""
+    errors, done, runs = [], [], []
+    stop, vstop = threading.Event(), threading.Event()
     admin = threading.Thread(target=admin_loop, args=(st, stop, done, errors))
     admin.start()
+    ver = threading.Thread(target=verify_loop, args=(st, vstop, runs, errors))
+    ver.start()
     ths = [threading.Thread(target=panel_day, args=(st, a, errors)) for a in PANELS]
     for t in ths:
         t.start()
     for t in ths:
         t.join(120)
+    vstop.set()
+    ver.join(60)
+    assert runs, "verify never ran during the traffic"
     # a duress, handled through the control socket as the console would
     st.exchange(v.cid(100, PANELS[0], "1121 01 007"))
     deadline = time.monotonic() + 10
