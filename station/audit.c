@@ -88,14 +88,48 @@ static void bind_or_null(sqlite3_stmt *s, int i, const char *v)
         sqlite3_bind_null(s, i);
 }
 
+static const char *const sql_last = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+static const char *const sql_insert = "INSERT INTO audit (seq, at_ms, actor, kind, subject,"
+    " before, after, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)";
+
+/* The connection's prepared copy of sql, prepared once and kept until
+ * stn_audit_forget (the connection's own statement list is the cache, so
+ * every connection that appends — the station's, vigil's — has its own
+ * without any state here). Parsing an INSERT costs more than running it. */
+static int stmt(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+    for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s))
+        if (!sqlite3_stmt_busy(s) && strcmp(sqlite3_sql(s), sql) == 0) {
+            *out = s;
+            return SQLITE_OK;
+        }
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+}
+
+static void done_with(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+void stn_audit_forget(sqlite3 *db)
+{
+    sqlite3_stmt *s = sqlite3_next_stmt(db, NULL);
+    while (s) {
+        sqlite3_stmt *next = sqlite3_next_stmt(db, s);
+        if (strcmp(sqlite3_sql(s), sql_last) == 0 || strcmp(sqlite3_sql(s), sql_insert) == 0)
+            sqlite3_finalize(s);
+        s = next;
+    }
+}
+
 /* The last entry, read inside the writer's transaction: never cached, so a
  * savepoint rolled back or another process's append cannot fork the chain.
  * One probe of the rowid b-tree. */
 int stn_audit_last(sqlite3 *db, int64_t *seq, char hash[STN_AUDIT_HASH_HEX])
 {
     sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v3(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1,
-                                SQLITE_PREPARE_PERSISTENT, &s, NULL);
+    int rc = stmt(db, sql_last, &s);
     if (rc != SQLITE_OK)
         return rc;
     rc = sqlite3_step(s);
@@ -109,7 +143,7 @@ int stn_audit_last(sqlite3 *db, int64_t *seq, char hash[STN_AUDIT_HASH_HEX])
         snprintf(hash, STN_AUDIT_HASH_HEX, "%s", STN_AUDIT_GENESIS);
         rc = SQLITE_OK;
     }
-    sqlite3_finalize(s);
+    done_with(s);
     return rc;
 }
 
@@ -126,9 +160,7 @@ int stn_audit_append(sqlite3 *db, const struct stn_audit_entry *e, int64_t *seq_
     seq++;
     stn_audit_hash(seq, e, prev, hash);
     sqlite3_stmt *s;
-    rc = sqlite3_prepare_v3(db, "INSERT INTO audit (seq, at_ms, actor, kind, subject, before,"
-                            " after, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)", -1,
-                            SQLITE_PREPARE_PERSISTENT, &s, NULL);
+    rc = stmt(db, sql_insert, &s);
     if (rc != SQLITE_OK)
         return rc;
     sqlite3_bind_int64(s, 1, seq);
@@ -141,7 +173,7 @@ int stn_audit_append(sqlite3 *db, const struct stn_audit_entry *e, int64_t *seq_
     sqlite3_bind_text(s, 8, prev, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 9, hash, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(s);
-    sqlite3_finalize(s);
+    done_with(s);
     if (rc != SQLITE_DONE)
         return rc;
     if (seq_out)

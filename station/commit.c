@@ -215,8 +215,6 @@ static void after_cb(uv_work_t *req, int status)
                 s->c.commit_us_max = (uint64_t)j->commit_us;
         }
         s->committed_batch = j->batch;
-        if (j->audit_seq)
-            stn_audit_head_note(s, j->audit_seq, j->audit_hash);
     } else {
         s->c.commit_failures++;
     }
@@ -243,6 +241,9 @@ static void after_cb(uv_work_t *req, int status)
     size_t conns = answer(s, j);
     if (j->rc == 0 && j->n)
         s->c.answer_us_total += (stn_mono_ns() - t_back) / 1000u;
+    /* the audit head file: after the replies are on their way, never before */
+    if (j->rc == 0 && j->audit_seq)
+        stn_audit_head_note(s, j->audit_seq, j->audit_hash);
     if (linger && conns && !s->inflight) {
         int64_t linger_us = j->commit_us / 2;
         if (linger_us > s->cfg.commit_linger_us)

@@ -126,6 +126,7 @@ void stn_store_close(struct stn_store *s)
 {
     if (!s)
         return;
+    stn_audit_forget(s->db);
     sqlite3_close(s->db);
     stn_keystore_wipe(&s->ks);
     free(s);

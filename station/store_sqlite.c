@@ -455,6 +455,7 @@ void stn_wstore_close(struct stn_wstore *w)
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(w->st[i]);
     stn_actstore_close(w->acts);
+    stn_audit_forget(w->db);
     sqlite3_close(w->db);
     stn_keystore_wipe(&w->ks);
     stn_free(w);

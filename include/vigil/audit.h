@@ -48,6 +48,9 @@ struct sqlite3;
 int stn_audit_append(struct sqlite3 *db, const struct stn_audit_entry *e, int64_t *seq,
                      char hash[STN_AUDIT_HASH_HEX]);
 
+/* Finalizes the statements stn_audit_append keeps on db (before closing it). */
+void stn_audit_forget(struct sqlite3 *db);
+
 /* The head file beside a store: STORE.audit-head. */
 int stn_audit_head_path(const char *store_path, char *out, size_t cap);
 /* Writes the head (temp file, fsync, rename, fsync of the folder) unless the
