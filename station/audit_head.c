@@ -64,9 +64,16 @@ void stn_audit_head_note(struct stn *s, int64_t seq, const char *hash)
 
 int stn_audit_station(struct stn *s, const char *kind, const char *after)
 {
-    int64_t seq = 0;
-    char hash[65];
+    int64_t seq = 0, head_seq = 0;
+    char hash[65], head[65];
     int rc = stn_wstore_audit(s->ws, kind, after, &seq, hash);
+    /* a head file ahead of the table: entries were lost (an older copy of
+     * the store put back?); the head is left as it is, as evidence */
+    if (rc == 0 && stn_audit_head_read(stn_wstore_path(s->ws), &head_seq, head) == 0 &&
+        head_seq >= seq)
+        STN_ERROR("audit", "the audit head file names entry %lld but the store's trail ends at "
+                  "%lld: entries are missing (`vigil audit verify` reports it)",
+                  (long long)head_seq, (long long)seq - 1);
     if (rc != 0) {
         STN_ERROR("audit", "cannot append %s to the audit trail", kind);
         return rc;
