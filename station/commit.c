@@ -342,7 +342,7 @@ void stn_commit_kick(struct stn *s)
     struct stn_job *j = s->pending;
     bool maintenance = s->want_accounts || s->force_accounts || s->want_escalate ||
                        s->want_prune_before_ms || s->wal_finish || s->want_lease;
-    if (j->n == 0 && j->nseen == 0 && j->nctl == 0 && !maintenance)
+    if (j->n == 0 && j->nseen == 0 && j->nctl == 0 && j->nnotes == 0 && !maintenance)
         return;
     j->check_accounts = s->want_accounts;
     j->force_accounts = s->force_accounts;

@@ -254,6 +254,10 @@ struct stn_job {
     bool    prune_more;           /* more events past retention remain */
     bool    accounts_loaded;
     int     wal_frames;           /* frames in the WAL after this job's commit */
+    /* the station's own audit entries for this batch (config.reload...):
+     * "kind\0after\0" in the arena */
+    size_t  note_off[8];
+    size_t  nnotes;
     /* the audit trail: set when the job appended; after the commit, the
      * chain's head as committed (the loop hands it to the head file writer) */
     bool    audited;
@@ -270,6 +274,9 @@ void stn_job_free(struct stn_job *j);
 struct stn_item *stn_job_add(struct stn_job *j);
 /* Copies bytes into the arena; returns 0 or STN_E_NOMEM. */
 int  stn_job_copy(struct stn_job *j, const void *p, size_t len, size_t *off);
+/* An audit entry of the station's own to append with the job (after: JSON
+ * text); 0, or STN_E_NOMEM / STN_E_INVAL (8 per job at most). */
+int  stn_job_note(struct stn_job *j, const char *kind, const char *after);
 
 /* ---- store_sqlite.c: the worker's side of the store ------------------ */
 

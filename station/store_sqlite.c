@@ -791,6 +791,13 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
     }
     if ((rc = joins_flush(w, j, &jn)) != 0)
         return rc;
+    for (size_t i = 0; i < j->nnotes; i++) {
+        const char *kind = (const char *)j->arena + j->note_off[i];
+        struct stn_audit_entry e = { .at_ms = j->now_ms, .actor = "station", .kind = kind,
+                                     .after = kind + strlen(kind) + 1 };
+        if ((rc = stn_audit_job(w->db, j, &e)) != 0)
+            return rc;
+    }
     for (size_t i = 0; i < j->nseen; i++) {
         sqlite3_stmt *s = w->st[S_SEEN];
         sqlite3_bind_int64(s, 1, j->seen[i].ms);
@@ -881,6 +888,7 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
     j->t_start_ns = stn_mono_ns();
     j->rc = 0;
     bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms || j->nctl > 0 ||
+                    j->nnotes > 0 ||
                     j->lease_check;
     if (has_work) {
         int rc = step_done(w->st[S_BEGIN]);

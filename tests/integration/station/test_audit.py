@@ -338,8 +338,34 @@ def test_list_filters(args):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_config_reload_recorded(args):
+    """A reload (SIGHUP) is a configuration change: one config.reload entry naming
+    the keys applied and those waiting for a restart; the start names the file."""
+    import signal as sig
+    with v.running(args, [{"number": PANELS[0]}], config={"escalate_after_s": 30}) as st:
+        st.cfg["escalate_after_s"] = 45
+        st.cfg["commit_batch_max"] = 2048          # not reloadable
+        st._write_config()
+        st.send_signal(sig.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "config.reload" not in kinds(st.store):
+            time.sleep(0.1)
+        assert st.stop() == 0
+        rs = auditpy.rows(st.store)
+        start = [json.loads(r[6]) for r in rs if r[3] == "station.start"]
+        assert start and start[0]["config"] == st.conf, start
+        rel = [json.loads(r[6]) for r in rs if r[3] == "config.reload"]
+        assert len(rel) == 1, [r[3] for r in rs]
+        assert "escalate_after_s" in rel[0]["reloaded"], rel
+        assert "commit_batch_max" in rel[0]["after_restart"], rel
+        assert rs[-1][3] == "station.stop"
+        p = verify(st)
+        assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+
+
 if __name__ == "__main__":
     ARGS = v.parse_args()
     sys.argv = sys.argv[:1] + [a for a in sys.argv[1:]]
-    v.run_cases([test_day_of_traffic_verifies, test_attacks_detected, test_list_filters],
+    v.run_cases([test_day_of_traffic_verifies, test_attacks_detected, test_list_filters,
+                 test_config_reload_recorded],
                 parse=lambda: ARGS)
