@@ -91,6 +91,9 @@ static void bind_or_null(sqlite3_stmt *s, int i, const char *v)
 static const char *const sql_last = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 static const char *const sql_insert = "INSERT INTO audit (seq, at_ms, actor, kind, subject,"
     " before, after, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)";
+static const char *const sql_savepoint = "SAVEPOINT audit";
+static const char *const sql_release = "RELEASE audit";
+static const char *const sql_rollback_to = "ROLLBACK TO audit";
 
 /* The connection's prepared copy of sql, prepared once and kept until
  * stn_audit_forget (the connection's own statement list is the cache, so
@@ -117,7 +120,10 @@ void stn_audit_forget(sqlite3 *db)
     sqlite3_stmt *s = sqlite3_next_stmt(db, NULL);
     while (s) {
         sqlite3_stmt *next = sqlite3_next_stmt(db, s);
-        if (strcmp(sqlite3_sql(s), sql_last) == 0 || strcmp(sqlite3_sql(s), sql_insert) == 0)
+        const char *t = sqlite3_sql(s);
+        if (strcmp(t, sql_last) == 0 || strcmp(t, sql_insert) == 0 ||
+            strcmp(t, sql_savepoint) == 0 || strcmp(t, sql_release) == 0 ||
+            strcmp(t, sql_rollback_to) == 0)
             sqlite3_finalize(s);
         s = next;
     }
@@ -183,12 +189,37 @@ int stn_audit_append(sqlite3 *db, const struct stn_audit_entry *e, int64_t *seq_
     return 0;
 }
 
+static int exec_cached(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(db, sql, &s);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(s);
+    done_with(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* In the station's batch: an entry that cannot be appended (a damaged or
+ * removed audit table, a full disk that still lets the rest through) is
+ * rolled back alone and counted, never the batch: the frames of a duress
+ * and the operators' actions on it must not wait on the trail. The loop
+ * logs the count after the commit (commit.c). */
 int stn_audit_job(sqlite3 *db, struct stn_job *j, const struct stn_audit_entry *e)
 {
-    int rc = stn_audit_append(db, e, NULL, NULL);
-    if (rc == 0)
+    int rc = exec_cached(db, sql_savepoint);
+    if (rc == SQLITE_OK)
+        rc = stn_audit_append(db, e, NULL, NULL);
+    if (rc == SQLITE_OK) {
         j->audited = true;
-    return rc;
+        return exec_cached(db, sql_release);
+    }
+    j->audit_failed++;
+    if (!sqlite3_get_autocommit(db)) {
+        exec_cached(db, sql_rollback_to);
+        exec_cached(db, sql_release);
+    }
+    return 0;
 }
 
 /* ---- the head file ----------------------------------------------------- */

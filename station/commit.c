@@ -241,6 +241,10 @@ static void after_cb(uv_work_t *req, int status)
     size_t conns = answer(s, j);
     if (j->rc == 0 && j->n)
         s->c.answer_us_total += (stn_mono_ns() - t_back) / 1000u;
+    if (j->rc == 0 && j->audit_failed)
+        STN_ERROR("audit", "%u audit entries of batch %llu could not be appended (what they "
+                  "record is stored; `vigil audit verify` checks the rest)", j->audit_failed,
+                  (unsigned long long)j->batch);
     /* the audit head file: after the replies are on their way, never before */
     if (j->rc == 0 && j->audit_seq)
         stn_audit_head_note(s, j->audit_seq, j->audit_hash);

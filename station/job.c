@@ -47,6 +47,7 @@ void stn_job_clear(struct stn_job *j)
     j->wal_frames = 0;
     j->nnotes = 0;
     j->audited = false;
+    j->audit_failed = 0;
     j->audit_seq = 0;
     j->audit_hash[0] = '\0';
     stn_free(j->rows);

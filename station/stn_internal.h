@@ -261,6 +261,7 @@ struct stn_job {
     /* the audit trail: set when the job appended; after the commit, the
      * chain's head as committed (the loop hands it to the head file writer) */
     bool    audited;
+    uint32_t audit_failed;        /* entries that could not be appended (logged after) */
     int64_t audit_seq;
     char    audit_hash[65];
     struct stn_account_row *rows;

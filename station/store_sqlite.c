@@ -898,8 +898,8 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
             rc = stn_actstore_run(w->acts, j);
         /* the head as this transaction will commit it (a savepoint rolled
          * back may have taken an entry appended in it away again) */
-        if (rc == 0 && j->audited)
-            rc = stn_audit_last(w->db, &j->audit_seq, j->audit_hash);
+        if (rc == 0 && j->audited && stn_audit_last(w->db, &j->audit_seq, j->audit_hash) != 0)
+            j->audit_seq = 0;   /* no head written for it: never the batch's failure */
         j->rows_us = (int64_t)((stn_mono_ns() - j->t_start_ns) / 1000u);
         if (rc == 0)
             rc = step_done(w->st[S_COMMIT]);

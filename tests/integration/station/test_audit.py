@@ -363,9 +363,30 @@ def test_config_reload_recorded(args):
         assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
 
 
+def test_broken_trail_never_holds_a_duress(args):
+    """The audit table taken away under the running station: a duress is still
+    ACKed and stored at once (its entry is lost, and the station says so)."""
+    with v.running(args, [{"number": PANELS[1]}]) as st:
+        v.expect_ack(st.exchange(v.cid(1, PANELS[1], "1130 01 001")), 1, PANELS[1])
+        db = sqlite3.connect(st.store, isolation_level=None, timeout=10)
+        db.execute("DROP TRIGGER audit_no_update")
+        db.execute("ALTER TABLE audit RENAME TO audit_gone")
+        db.close()
+        t0 = time.monotonic()
+        r = st.exchange(v.cid(2, PANELS[1], "1121 01 004"), timeout=5)
+        dt = time.monotonic() - t0
+        v.expect_ack(r, 2, PANELS[1])
+        assert any(a["kind"] == "duress" for a in st.alarms()), st.alarms()
+        deadline = time.monotonic() + 5
+        while "could not be appended" not in st.log_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "could not be appended" in st.log_text(), st.log_text()[-2000:]
+        print("  duress ACKed in %.1f ms with the trail gone" % (dt * 1000))
+
+
 if __name__ == "__main__":
     ARGS = v.parse_args()
     sys.argv = sys.argv[:1] + [a for a in sys.argv[1:]]
     v.run_cases([test_day_of_traffic_verifies, test_attacks_detected, test_list_filters,
-                 test_config_reload_recorded],
+                 test_config_reload_recorded, test_broken_trail_never_holds_a_duress],
                 parse=lambda: ARGS)

@@ -109,12 +109,48 @@ static void rolled_back_entry_is_not_the_head(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A broken audit table never fails the batch (a duress's frames and the
+ * actions on it must not wait on the trail): the entry is rolled back
+ * alone and counted. */
+static void broken_table_never_fails_the_batch(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    char msg[256], dir[] = "/tmp/stn-audit-XXXXXX", store[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(store, sizeof store, "%s/s.db", dir);
+    assert_int_equal(stn_sqlite_open(store, &db, msg, sizeof msg), 0);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE audit; CREATE TABLE audit (x);"
+                                  "CREATE TABLE t (v)", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO t VALUES (1)", NULL, NULL,
+                                  NULL), SQLITE_OK);
+    struct stn_job j;
+    memset(&j, 0, sizeof j);
+    struct stn_audit_entry e = { .at_ms = 1, .actor = "station", .kind = "alarm.opened" };
+    assert_int_equal(stn_audit_job(db, &j, &e), 0);
+    assert_int_equal(j.audit_failed, 1);
+    assert_false(j.audited);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO t VALUES (2); COMMIT", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 2);   /* the batch's own rows committed */
+    sqlite3_finalize(s);
+    stn_audit_forget(db);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hash_vectors),
         cmocka_unit_test(head_never_goes_back),
         cmocka_unit_test(rolled_back_entry_is_not_the_head),
+        cmocka_unit_test(broken_table_never_fails_the_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
