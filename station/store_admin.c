@@ -885,7 +885,21 @@ int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t ca
         remove(path);
         return STN_E_STORE;
     }
+    /* the copy's audit head beside it (docs/audit.md): the copy verifies on
+     * its own, and a later copy of the live head tells what came after */
+    int64_t seq = 0;
+    char hash[STN_AUDIT_HASH_HEX];
+    if (sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+        if (stn_audit_last(dst, &seq, hash) != 0)
+            seq = 0;
+        sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL);
+    }
+    stn_audit_forget(dst);
     sqlite3_close(dst);
+    if (seq > 0 && stn_audit_head_write(path, seq, hash) != 0) {
+        snprintf(msg, cap, "backup to %s: its audit head file could not be written", path);
+        return STN_E_STORE;
+    }
     return 0;
 }
 

@@ -334,6 +334,17 @@ def test_list_filters(args):
         out = subprocess.run([args.vigil, "-c", conf, "audit", "list", "--since", "2099-01-01T00:00:00Z",
                               "--json"], capture_output=True, text=True, timeout=30)
         assert json.loads(out.stdout) == [], out.stdout
+        # a backup carries its own head file and verifies on its own
+        bk = os.path.join(d, "bk.db")
+        out = subprocess.run([args.vigil, "-c", conf, "backup", bk], capture_output=True,
+                             text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        assert auditpy.read_head(bk) == auditpy.read_head(store)
+        bconf = os.path.join(d, "bk.conf")
+        with open(bconf, "w") as f:
+            f.write("store sqlite:%s\n" % bk)
+        p = verify(bconf)
+        assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
