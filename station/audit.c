@@ -91,6 +91,7 @@ static void bind_or_null(sqlite3_stmt *s, int i, const char *v)
 static const char *const sql_last = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 static const char *const sql_insert = "INSERT INTO audit (seq, at_ms, actor, kind, subject,"
     " before, after, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)";
+static const char *const sql_at = "SELECT hash FROM audit WHERE seq=?";
 static const char *const sql_savepoint = "SAVEPOINT audit";
 static const char *const sql_release = "RELEASE audit";
 static const char *const sql_rollback_to = "ROLLBACK TO audit";
@@ -109,6 +110,8 @@ static int stmt(sqlite3 *db, const char *sql, sqlite3_stmt **out)
     return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
 }
 
+static const char *col(sqlite3_stmt *s, int i);
+
 static void done_with(sqlite3_stmt *s)
 {
     sqlite3_reset(s);
@@ -121,7 +124,7 @@ void stn_audit_forget(sqlite3 *db)
     while (s) {
         sqlite3_stmt *next = sqlite3_next_stmt(db, s);
         const char *t = sqlite3_sql(s);
-        if (strcmp(t, sql_last) == 0 || strcmp(t, sql_insert) == 0 ||
+        if (strcmp(t, sql_last) == 0 || strcmp(t, sql_insert) == 0 || strcmp(t, sql_at) == 0 ||
             strcmp(t, sql_savepoint) == 0 || strcmp(t, sql_release) == 0 ||
             strcmp(t, sql_rollback_to) == 0)
             sqlite3_finalize(s);
@@ -205,6 +208,22 @@ static int exec_cached(sqlite3 *db, const char *sql)
  * rolled back alone and counted, never the batch: the frames of a duress
  * and the operators' actions on it must not wait on the trail. The loop
  * logs the count after the commit (commit.c). */
+/* Whether entry seq of the trail still has that hash (the head a writer
+ * knows): 1 yes, 0 no (edited, recomputed, deleted), or an SQLite code < 0. */
+int stn_audit_has(sqlite3 *db, int64_t seq, const char *hash)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(db, sql_at, &s);
+    if (rc != SQLITE_OK)
+        return -rc;
+    sqlite3_bind_int64(s, 1, seq);
+    rc = sqlite3_step(s);
+    int out = rc == SQLITE_ROW ? (col(s, 0) && strcmp(col(s, 0), hash) == 0)
+            : rc == SQLITE_DONE ? 0 : -rc;
+    done_with(s);
+    return out;
+}
+
 int stn_audit_job(sqlite3 *db, struct stn_job *j, const struct stn_audit_entry *e)
 {
     int rc = exec_cached(db, sql_savepoint);
@@ -295,6 +314,11 @@ static int fsync_dir_of(const char *path)
  * already later than ours is left as it is. */
 int stn_audit_head_write(const char *store_path, int64_t seq, const char *hash)
 {
+    return stn_audit_head_write_ex(store_path, seq, hash, seq == 1);
+}
+
+int stn_audit_head_write_ex(const char *store_path, int64_t seq, const char *hash, bool create)
+{
     char path[STN_PATH_MAX + 16], tmp[STN_PATH_MAX + 24], lock[STN_PATH_MAX + 24];
     if (no_file(store_path))
         return 0;
@@ -313,8 +337,13 @@ int stn_audit_head_write(const char *store_path, int64_t seq, const char *hash)
     }
     int64_t cur = 0;
     char cur_hash[STN_AUDIT_HASH_HEX];
-    if (stn_audit_head_read(store_path, &cur, cur_hash) == 0 && cur >= seq)
+    int hr = stn_audit_head_read(store_path, &cur, cur_hash);
+    if (hr == 0 && cur >= seq)
         goto out;   /* a later head is already there */
+    if (hr == -ENOENT && !create) {
+        rc = -ENOENT;   /* gone after entry 1: evidence, never recreated (docs/audit.md) */
+        goto out;
+    }
     char text[128];
     int n = snprintf(text, sizeof text, "vigil-audit-head 1\nseq %" PRId64 "\nhash %s\n", seq,
                      hash);
@@ -341,7 +370,7 @@ out:
 /* ---- verifying --------------------------------------------------------- */
 
 static const char *col(sqlite3_stmt *s, int i)
-{
+{ /* NULL for NULL */
     return sqlite3_column_type(s, i) == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(s, i);
 }
 
@@ -437,7 +466,8 @@ static void compare_head(sqlite3 *db, const char *store_path, int hr,
     sqlite3_finalize(s);
     if (!match)
         bad(r, STN_AUDIT_HEAD_MISMATCH, r->head_seq, "entry %" PRId64 ": its hash differs "
-            "from the head file's: the chain was rewritten (recomputed) up to here or later",
+            "from the head file's: the trail was rewritten (recomputed, or cut and appended to) "
+            "up to here or later",
             r->head_seq);
 }
 

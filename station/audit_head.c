@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "vigil/audit.h"
 
+#include <errno.h>
 #include <string.h>
 
 static void head_kick(struct stn *s);
@@ -40,7 +41,7 @@ static void head_after_cb(uv_work_t *req, int status)
 
 static void head_kick(struct stn *s)
 {
-    if (s->head_busy || s->head_want_seq <= s->head_done_seq)
+    if (s->head_busy || s->head_frozen || s->head_want_seq <= s->head_done_seq)
         return;
     s->head_job_seq = s->head_want_seq;
     memcpy(s->head_job, s->head_want, sizeof s->head_job);
@@ -62,18 +63,42 @@ void stn_audit_head_note(struct stn *s, int64_t seq, const char *hash)
     head_kick(s);
 }
 
+/* At the start: the head file must name an entry the trail still has, with
+ * its hash; else (edited, recomputed, truncated, an older copy of the store
+ * put back, the file removed) it is left as it is, as evidence, and this
+ * station never moves it. */
+static void check_head_at_start(struct stn *s)
+{
+    int64_t head_seq = 0;
+    char head[65];
+    int hr = stn_audit_head_read(stn_wstore_path(s->ws), &head_seq, head);
+    if (hr == -ENOENT) {
+        /* no head file: fine for an empty trail (a new or upgraded store) */
+        int64_t last = 0;
+        char h[65];
+        if (stn_wstore_audit_last(s->ws, &last, h) == 0 && last > 0) {
+            s->head_frozen = true;
+            STN_ERROR("audit", "the audit head file beside %s is missing but the trail has %lld "
+                      "entries: it is not recreated (`vigil audit verify` reports it)",
+                      stn_wstore_path(s->ws), (long long)last);
+        }
+        return;
+    }
+    if (hr != 0 || stn_wstore_audit_has(s->ws, head_seq, head) != 1) {
+        s->head_frozen = true;
+        STN_ERROR("audit", "the audit head file names entry %lld, which the store's trail does "
+                  "not hold with that hash: the trail was changed; the head file is left as it "
+                  "is (`vigil audit verify` names the first bad entry)", (long long)head_seq);
+    }
+}
+
 int stn_audit_station(struct stn *s, const char *kind, const char *after)
 {
-    int64_t seq = 0, head_seq = 0;
-    char hash[65], head[65];
+    int64_t seq = 0;
+    char hash[65];
+    if (strcmp(kind, "station.start") == 0)
+        check_head_at_start(s);
     int rc = stn_wstore_audit(s->ws, kind, after, &seq, hash);
-    /* a head file ahead of the table: entries were lost (an older copy of
-     * the store put back?); the head is left as it is, as evidence */
-    if (rc == 0 && stn_audit_head_read(stn_wstore_path(s->ws), &head_seq, head) == 0 &&
-        head_seq >= seq)
-        STN_ERROR("audit", "the audit head file names entry %lld but the store's trail ends at "
-                  "%lld: entries are missing (`vigil audit verify` reports it)",
-                  (long long)head_seq, (long long)seq - 1);
     if (rc != 0) {
         STN_ERROR("audit", "cannot append %s to the audit trail", kind);
         return rc;
@@ -82,6 +107,8 @@ int stn_audit_station(struct stn *s, const char *kind, const char *after)
         s->head_want_seq = seq;
         memcpy(s->head_want, hash, sizeof s->head_want);
     }
+    if (s->head_frozen)
+        return 0;
     int hr = stn_audit_head_write(stn_wstore_path(s->ws), seq, hash);
     if (hr != 0)
         STN_ERROR("audit", "cannot write the audit head file beside %s: %s",

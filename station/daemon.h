@@ -186,6 +186,7 @@ struct stn {
     uv_work_t head_work;
     bool     head_busy;
     bool     audit_stopped;       /* station.stop appended */
+    bool     head_frozen;         /* the trail no longer matches the head: never moved again */
     int      head_rc;
     int64_t  head_want_seq, head_job_seq, head_done_seq;
     char     head_want[65], head_job[65];

@@ -48,6 +48,8 @@ void stn_job_clear(struct stn_job *j)
     j->nnotes = 0;
     j->audited = false;
     j->audit_failed = 0;
+    j->known_seq = 0;
+    j->audit_broken = false;
     j->audit_seq = 0;
     j->audit_hash[0] = '\0';
     stn_free(j->rows);

@@ -262,6 +262,9 @@ struct stn_job {
      * chain's head as committed (the loop hands it to the head file writer) */
     bool    audited;
     uint32_t audit_failed;        /* entries that could not be appended (logged after) */
+    int64_t known_seq;            /* the head the station last appended (set at kick) ... */
+    char    known_hash[65];
+    bool    audit_broken;         /* ... is no longer in the trail: someone rewrote it */
     int64_t audit_seq;
     char    audit_hash[65];
     struct stn_account_row *rows;
@@ -305,6 +308,8 @@ struct sqlite3;
 /* audit.c: appends an entry in the job's transaction (the commit worker). */
 struct stn_audit_entry;
 int stn_audit_job(struct sqlite3 *db, struct stn_job *j, const struct stn_audit_entry *e);
+/* 1 when entry seq still has that hash, 0 when not, < 0 on an SQLite error. */
+int stn_audit_has(struct sqlite3 *db, int64_t seq, const char *hash);
 /* The chain's last entry as the transaction sees it (seq 0: none). */
 int stn_audit_last(struct sqlite3 *db, int64_t *seq, char hash[65]);
 /* One entry of the station's own in its own transaction (start, stop);
@@ -312,6 +317,9 @@ int stn_audit_last(struct sqlite3 *db, int64_t *seq, char hash[65]);
 int stn_wstore_audit(struct stn_wstore *w, const char *kind, const char *after, int64_t *seq,
                      char hash[65]);
 const char *stn_wstore_path(const struct stn_wstore *w);
+/* stn_audit_has on the worker's connection (loop thread, no job running). */
+int stn_wstore_audit_has(struct stn_wstore *w, int64_t seq, const char *hash);
+int stn_wstore_audit_last(struct stn_wstore *w, int64_t *seq, char hash[65]);
 
 /* store_admin.c: the administrative store's connection and file (audit.c) */
 struct sqlite3 *stn_store_db(struct stn_store *s);

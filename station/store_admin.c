@@ -70,11 +70,19 @@ int stn_store_end(struct stn_store *s, int rc, const struct stn_audit_entry *e)
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
-    /* committed: the head follows (a failure here leaves the head behind
-     * the table, which verify reports as entries not yet covered) */
-    if (seq && stn_audit_head_write(s->path, seq, hash) != 0)
-        snprintf(s->err, sizeof s->err, "the audit head file beside %.400s could not be written",
-                 s->path);
+    /* committed: the head follows — unless the head file no longer matches
+     * the trail (edited, recomputed, truncated, or the file removed): then
+     * it is left as it is, as evidence (docs/audit.md) */
+    int64_t hseq = 0;
+    char hhash[STN_AUDIT_HASH_HEX];
+    int hr = seq ? stn_audit_head_read(s->path, &hseq, hhash) : 0;
+    bool linked = hr == -ENOENT ? seq == 1
+                : hr == 0 ? stn_audit_has(s->db, hseq, hhash) == 1 : false;
+    if (seq && (!linked || stn_audit_head_write(s->path, seq, hash) != 0)) {
+        snprintf(s->err, sizeof s->err, "the audit head file beside %.400s %s", s->path,
+                 linked ? "could not be written" : "does not match the trail: left as it is");
+        STN_ERROR("audit", "%s (`vigil audit verify` tells more)", s->err);
+    }
     return 0;
 }
 
@@ -896,7 +904,7 @@ int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t ca
     }
     stn_audit_forget(dst);
     sqlite3_close(dst);
-    if (seq > 0 && stn_audit_head_write(path, seq, hash) != 0) {
+    if (seq > 0 && stn_audit_head_write_ex(path, seq, hash, true) != 0) {
         snprintf(msg, cap, "backup to %s: its audit head file could not be written", path);
         return STN_E_STORE;
     }

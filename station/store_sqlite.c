@@ -900,6 +900,11 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
          * back may have taken an entry appended in it away again) */
         if (rc == 0 && j->audited && stn_audit_last(w->db, &j->audit_seq, j->audit_hash) != 0)
             j->audit_seq = 0;   /* no head written for it: never the batch's failure */
+        /* the head this station appended last must still be in the trail,
+         * else the trail was rewritten under it: the head file stays put */
+        if (rc == 0 && j->audited && j->known_seq > 0 &&
+            stn_audit_has(w->db, j->known_seq, j->known_hash) != 1)
+            j->audit_broken = true;
         j->rows_us = (int64_t)((stn_mono_ns() - j->t_start_ns) / 1000u);
         if (rc == 0)
             rc = step_done(w->st[S_COMMIT]);
@@ -944,6 +949,16 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
     if (j->check_accounts || j->force_accounts)
         load_accounts_if_changed(w, j);
     j->t_end_ns = stn_mono_ns();
+}
+
+int stn_wstore_audit_last(struct stn_wstore *w, int64_t *seq, char hash[65])
+{
+    return stn_audit_last(w->db, seq, hash);
+}
+
+int stn_wstore_audit_has(struct stn_wstore *w, int64_t seq, const char *hash)
+{
+    return stn_audit_has(w->db, seq, hash);
 }
 
 const char *stn_wstore_path(const struct stn_wstore *w)

@@ -57,6 +57,10 @@ int stn_audit_head_path(const char *store_path, char *out, size_t cap);
  * file already names a later seq (two writers racing: the later head wins).
  * Returns 0 or -errno. A store ":memory:" has no head file: 0. */
 int stn_audit_head_write(const char *store_path, int64_t seq, const char *hash);
+/* The same; create: make the file when there is none (a backup's copy). A
+ * missing head file is otherwise made only for entry 1: removed later, it is
+ * evidence, never recreated (-ENOENT). */
+int stn_audit_head_write_ex(const char *store_path, int64_t seq, const char *hash, bool create);
 /* 0, -ENOENT when there is no head file, -EINVAL when it is unreadable. */
 int stn_audit_head_read(const char *store_path, int64_t *seq, char hash[STN_AUDIT_HASH_HEX]);
 

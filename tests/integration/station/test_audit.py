@@ -395,9 +395,66 @@ def test_broken_trail_never_holds_a_duress(args):
         print("  duress ACKed in %.1f ms with the trail gone" % (dt * 1000))
 
 
+def test_tampering_stays_detected_after_more_traffic(args):
+    """The station (and vigil) append after the trail was tampered with while it
+    was stopped: the head file is never moved onto the tampered chain, so
+    `vigil audit verify` still fails once the trail has grown past the old head."""
+    for attack in ("tail", "recompute", "no_head", "recompute_live"):
+        with v.running(args, [{"number": PANELS[2]}]) as st:
+            for i in range(1, 4):
+                v.expect_ack(st.exchange(v.cid(i, PANELS[2], "1130 01 00%d" % i)), i, PANELS[2])
+            if attack == "recompute_live":
+                # under the running station, between two of its commits
+                time.sleep(0.5)
+                auditpy.recompute_all(st.store, edit_seq=2, edit_after='{"forged":true}')
+                for i in range(4, 12):
+                    v.expect_ack(st.exchange(v.cid(i, PANELS[2], "1130 01 00%d" % (i % 8))),
+                                 i, PANELS[2])
+                    v.expect_ack(st.exchange(v.cid(100 + i, PANELS[2],
+                                                   "3130 01 00%d" % (i % 8))), 100 + i, PANELS[2])
+                assert st.stop() == 0
+                p = verify(st)
+                assert p.returncode == 1, "recomputed under the station: verify passed: %s %s" \
+                    % (p.stdout, p.stderr)
+                assert "no longer in the trail" in st.log_text(), st.log_text()[-2000:]
+                print("  %s: %s" % (attack, p.stderr.strip()))
+                continue
+            assert st.stop() == 0
+            n = len(auditpy.rows(st.store))
+            db = sqlite3.connect(st.store, isolation_level=None)
+            db.execute("DROP TRIGGER audit_no_delete")
+            db.execute("DROP TRIGGER audit_no_update")
+            db.close()
+            if attack == "tail":
+                db = sqlite3.connect(st.store, isolation_level=None)
+                db.execute("DELETE FROM audit WHERE seq>?", (n - 3,))
+                db.close()
+            elif attack == "recompute":
+                auditpy.recompute_all(st.store, edit_seq=2, edit_after='{"forged":true}')
+            else:
+                os.unlink(st.store + ".audit-head")
+            st.start()
+            st.vigil("account", "edit", PANELS[2], "--name", "After %s" % attack)
+            for i in range(4, 12):     # well past the old head's seq
+                v.expect_ack(st.exchange(v.cid(i, PANELS[2], "1130 01 00%d" % (i % 8))), i,
+                             PANELS[2])
+                v.expect_ack(st.exchange(v.cid(100 + i, PANELS[2], "3130 01 00%d" % (i % 8))),
+                             100 + i, PANELS[2])
+            assert st.stop() == 0
+            assert len(auditpy.rows(st.store)) > n, "the trail did not grow"
+            p = verify(st)
+            assert p.returncode == 1, "%s then traffic: verify passed: %s %s" % (
+                attack, p.stdout, p.stderr)
+            log = st.log_text()
+            assert "audit" in log and "left as it is" in log or "not recreated" in log, \
+                log[-2000:]
+            print("  %s: %s" % (attack, p.stderr.strip()))
+
+
 if __name__ == "__main__":
     ARGS = v.parse_args()
     sys.argv = sys.argv[:1] + [a for a in sys.argv[1:]]
     v.run_cases([test_day_of_traffic_verifies, test_attacks_detected, test_list_filters,
-                 test_config_reload_recorded, test_broken_trail_never_holds_a_duress],
+                 test_config_reload_recorded, test_broken_trail_never_holds_a_duress,
+                 test_tampering_stays_detected_after_more_traffic],
                 parse=lambda: ARGS)

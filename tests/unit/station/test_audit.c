@@ -51,6 +51,11 @@ static void head_never_goes_back(void **state)
     assert_int_equal(stn_audit_head_read(store, &seq, h), -ENOENT);
     const char *h5 = "5555555555555555555555555555555555555555555555555555555555555555";
     const char *h3 = "3333333333333333333333333333333333333333333333333333333333333333";
+    /* a missing head file is created for entry 1 only: a head file removed
+     * later is evidence, never recreated */
+    assert_int_equal(stn_audit_head_write(store, 5, h5), -ENOENT);
+    assert_int_equal(stn_audit_head_read(store, &seq, h), -ENOENT);
+    assert_int_equal(stn_audit_head_write(store, 1, h3), 0);
     assert_int_equal(stn_audit_head_write(store, 5, h5), 0);
     assert_int_equal(stn_audit_head_write(store, 3, h3), 0);   /* a late writer: ignored */
     assert_int_equal(stn_audit_head_read(store, &seq, h), 0);
