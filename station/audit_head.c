@@ -31,6 +31,10 @@ static void head_after_cb(uv_work_t *req, int status)
     s->head_busy = false;
     if (s->head_rc == 0) {
         s->head_done_seq = s->head_job_seq;
+    } else if (s->head_rc == -ENOENT) {
+        s->head_frozen = true;   /* removed under the station: evidence, not recreated */
+        STN_ERROR("audit", "the audit head file beside %s was removed: it is not recreated "
+                  "(`vigil audit verify` reports it)", stn_wstore_path(s->ws));
     } else {
         STN_ERROR("audit", "cannot write the audit head file beside %s: %s (retried with the "
                   "next entry)", stn_wstore_path(s->ws), strerror(-s->head_rc));
