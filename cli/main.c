@@ -24,6 +24,7 @@ static const struct cli_verb verbs[] = {
     { "operator", cmd_operator, "vigil-console operators: add, list, disable, enable, reset" },
     { "agency", cmd_agency, "police agencies' false-alarm rules: import FILE, list [--json]" },
     { "billing", cmd_billing, "invoice lines of false dispatches: export --month YYYY-MM [--out FILE]" },
+    { "audit", cmd_audit, "the audit trail: verify the hash chain and its head file, list entries" },
 };
 
 static void usage(FILE *f)

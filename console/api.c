@@ -50,6 +50,17 @@ static void wipe_string(json_t *j)
         sodium_memzero((char *)(uintptr_t)json_string_value(j), json_string_length(j));
 }
 
+static int rd_known(struct stn_store *st, void *ctx)
+{
+    return stn_operator_exists(st, ctx);
+}
+
+/* Whether a name is an operator's (disabled ones included). */
+static bool operator_known(struct con_app *app, const char *name)
+{
+    return con_read(app, rd_known, (void *)(uintptr_t)name) == 0;
+}
+
 /* One login check, on a slot connection; 0 or CON_E_DENIED. */
 static int check_login(struct con_app *app, const char *name, json_t *pw, char role[16])
 {
@@ -90,7 +101,12 @@ enum MHD_Result con_api_login(struct con_app *app, struct MHD_Connection *c, str
     json_decref(body);
     if (rc) {
         con_login_failed(app->sessions, n, r->addr);
-        /* no name in the log: people type their password into it */
+        /* no name in the log: people type their password into it; the
+         * audit trail keeps the name only when it is an operator's (then it
+         * is not a password), else that an unknown name was tried */
+        bool known = json_string_length(name) < CON_NAME_MAX && operator_known(app, n);
+        con_audit(app, NULL, "login.failed", known ? n : NULL,
+                  json_pack("{s:s,s:b}", "address", r->addr, "name_known", known));
         CON_INFO("session", "login refused from %s", r->addr);
         return con_reply_error(c, 401, "invalid name or password");
     }
@@ -104,6 +120,8 @@ enum MHD_Result con_api_login(struct con_app *app, struct MHD_Connection *c, str
              token, app->tls ? "; Secure" : "");
     sodium_memzero(token, sizeof token);
     CON_INFO("session", "%s logged in (%s) from %s", s.name, s.role, r->addr);
+    con_audit(app, s.name, "login", NULL, json_pack("{s:s,s:s}", "address", r->addr,
+                                                    "role", s.role));
     enum MHD_Result res = reply_with_cookie(c, session_obj(&s), cookie);
     sodium_memzero(cookie, sizeof cookie);
     sodium_memzero(&s, sizeof s);
@@ -115,6 +133,7 @@ enum MHD_Result con_api_logout(struct con_app *app, struct MHD_Connection *c, st
     con_session_end(app->sessions, r->session.id);
     con_changes_wake(app->changes);   /* its streams close */
     CON_INFO("session", "%s logged out", r->session.name);
+    con_audit(app, r->session.name, "logout", NULL, json_pack("{s:s}", "address", r->addr));
     return reply_with_cookie(c, json_object(),
                              "vigil_session=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/");
 }
@@ -162,6 +181,25 @@ static int rd_alarm(struct stn_store *st, void *ctx)
 {
     struct read_ctx *x = ctx;
     return stn_alarm_detail_json(st, x->id, &x->out);
+}
+
+/* GET /api/alarms/{id} by an operator: the detail, and an alarm.view entry
+ * in the audit trail before it is sent (the console's other reads of an
+ * alarm, after an action, are that action's entry). */
+enum MHD_Result con_api_alarm_view(struct con_app *app, struct MHD_Connection *c,
+                                   struct con_req *r, int64_t id)
+{
+    struct read_ctx x = { .id = id };
+    int rc = con_read(app, rd_alarm, &x);
+    if (rc == STN_E_NOTFOUND)
+        return con_reply_error(c, 404, "no such alarm");
+    if (rc)
+        return con_reply_store_err(c, rc);
+    char subject[24];
+    snprintf(subject, sizeof subject, "%lld", (long long)id);
+    con_audit(app, r->session.name, "alarm.view", subject,
+              json_pack("{s:s}", "address", r->addr));
+    return con_reply_json(c, 200, x.out);
 }
 
 enum MHD_Result con_api_alarm(struct con_app *app, struct MHD_Connection *c, int64_t id)

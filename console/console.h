@@ -110,6 +110,13 @@ int  con_sessions_end_name(struct con_sessions *ss, const char *name);
 /* One request line, one reply object (the caller decrefs). CON_E_UNAVAILABLE
  * when the station is not there or silent for 5 s. */
 int con_ctl_call(const char *socket_path, json_t *request, json_t **reply);
+/* An entry of the console's own in the station's audit trail (kind
+ * alarm.view, login, login.failed, logout; detail taken, never a secret).
+ * operator NULL for login.failed. 0, or non-zero (logged) when the station
+ * did not take it: the caller goes on (an operator must still see an alarm
+ * with the station's control socket gone; docs/audit.md). */
+int con_audit(struct con_app *app, const char *op, const char *kind, const char *subject,
+              json_t *detail);
 
 /* ---- changes.c: the change poller and the ring streams read ------------- */
 
@@ -163,6 +170,8 @@ enum MHD_Result con_api_logout(struct con_app *app, struct MHD_Connection *c, st
 enum MHD_Result con_api_session(struct con_app *app, struct MHD_Connection *c, struct con_req *r);
 enum MHD_Result con_api_alarms(struct con_app *app, struct MHD_Connection *c, struct con_req *r);
 enum MHD_Result con_api_alarm(struct con_app *app, struct MHD_Connection *c, int64_t id);
+enum MHD_Result con_api_alarm_view(struct con_app *app, struct MHD_Connection *c,
+                                   struct con_req *r, int64_t id);
 enum MHD_Result con_api_accounts(struct con_app *app, struct MHD_Connection *c, const char *number);
 enum MHD_Result con_api_events(struct con_app *app, struct MHD_Connection *c);
 enum MHD_Result con_api_signals(struct con_app *app, struct MHD_Connection *c);

@@ -91,6 +91,28 @@ static int recv_line(int fd, char *buf, size_t cap, int64_t deadline_ms)
     return -1;
 }
 
+int con_audit(struct con_app *app, const char *op, const char *kind, const char *subject,
+              json_t *detail)
+{
+    json_t *req = json_pack("{s:s,s:s}", "op", "audit", "kind", kind);
+    if (req && op)
+        json_object_set_new(req, "operator", json_string(op));
+    if (req && subject)
+        json_object_set_new(req, "subject", json_string(subject));
+    if (req && detail)
+        json_object_set(req, "detail", detail);
+    json_decref(detail);
+    json_t *reply = NULL;
+    int rc = req ? con_ctl_call(app->cfg.control_socket_path, req, &reply) : CON_E_NOMEM;
+    json_decref(req);
+    bool ok = rc == 0 && json_is_true(json_object_get(reply, "ok"));
+    json_decref(reply);
+    if (!ok)
+        CON_WARN("audit", "%s%s%s: not in the audit trail (the station did not take it)", kind,
+                 subject ? " " : "", subject ? subject : "");
+    return ok ? 0 : CON_E_UNAVAILABLE;
+}
+
 int con_ctl_call(const char *socket_path, json_t *request, json_t **reply)
 {
     char *line = json_dumps(request, JSON_COMPACT);

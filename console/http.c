@@ -138,7 +138,7 @@ static enum MHD_Result route_alarm(struct con_app *app, struct MHD_Connection *c
     if (!slash) {
         if (!is(method, "GET"))
             return method_not_allowed(c);
-        return con_api_alarm(app, c, id);
+        return con_api_alarm_view(app, c, r, id);
     }
     const char *sub = slash + 1;
     if (strcmp(sub, "dispatch.json") == 0 || strcmp(sub, "dispatch.xml") == 0) {

@@ -241,6 +241,19 @@ static void after_cb(uv_work_t *req, int status)
     size_t conns = answer(s, j);
     if (j->rc == 0 && j->n)
         s->c.answer_us_total += (stn_mono_ns() - t_back) / 1000u;
+    if (j->rc == 0 && j->audit_broken && !s->head_frozen) {
+        s->head_frozen = true;
+        STN_ERROR("audit", "audit entry %lld is no longer in the trail as this station wrote it: "
+                  "the trail was changed under the station; the head file is left as it is "
+                  "(`vigil audit verify` names the first bad entry)", (long long)j->known_seq);
+    }
+    if (j->rc == 0 && j->audit_failed)
+        STN_ERROR("audit", "%u audit entries of batch %llu could not be appended (what they "
+                  "record is stored; `vigil audit verify` checks the rest)", j->audit_failed,
+                  (unsigned long long)j->batch);
+    /* the audit head file: after the replies are on their way, never before */
+    if (j->rc == 0 && j->audit_seq)
+        stn_audit_head_note(s, j->audit_seq, j->audit_hash);
     if (linger && conns && !s->inflight) {
         int64_t linger_us = j->commit_us / 2;
         if (linger_us > s->cfg.commit_linger_us)
@@ -339,11 +352,13 @@ void stn_commit_kick(struct stn *s)
     struct stn_job *j = s->pending;
     bool maintenance = s->want_accounts || s->force_accounts || s->want_escalate ||
                        s->want_prune_before_ms || s->wal_finish || s->want_lease;
-    if (j->n == 0 && j->nseen == 0 && j->nctl == 0 && !maintenance)
+    if (j->n == 0 && j->nseen == 0 && j->nctl == 0 && j->nnotes == 0 && !maintenance)
         return;
     j->check_accounts = s->want_accounts;
     j->force_accounts = s->force_accounts;
     j->now_ms = stn_now_ms();
+    j->known_seq = s->head_want_seq;
+    memcpy(j->known_hash, s->head_want, sizeof j->known_hash);
     j->escalate_before_ms = s->want_escalate ?
         alm_escalate_cutoff_ms(j->now_ms, s->cfg.escalate_after_s) : 0;
     j->prune_before_ms = s->want_prune_before_ms;

@@ -181,6 +181,15 @@ struct stn {
     struct stn_ckpt *ckpt;
     uv_work_t ckpt_work;
     bool ckpt_busy;
+    /* the audit trail's head file (audit_head.c): the head committed, the
+     * one being written on the thread pool, the one written last */
+    uv_work_t head_work;
+    bool     head_busy;
+    bool     audit_stopped;       /* station.stop appended */
+    bool     head_frozen;         /* the trail no longer matches the head: never moved again */
+    int      head_rc;
+    int64_t  head_want_seq, head_job_seq, head_done_seq;
+    char     head_want[65], head_job[65];
 
     /* group commit: the loop fills `pending`, the worker runs `inflight`, and
      * the loop answers `answering` (the job just committed) while the next
@@ -262,6 +271,13 @@ void stn_commit_kick(struct stn *s);         /* submit pending if the worker is 
 void stn_commit_maybe_kick(struct stn *s);   /* the same, unless lingering for a fuller batch */
 bool stn_commit_idle(const struct stn *s);
 bool stn_pending_full(const struct stn *s);
+/* audit_head.c: the chain's head after a commit that appended: written to
+ * the head file on the thread pool, off the ACK path (coalesced: at most
+ * one write in flight, the latest head next) */
+void stn_audit_head_note(struct stn *s, int64_t seq, const char *hash);
+/* The station's own entry (station.start, station.stop) in its own
+ * transaction, head file written before it returns; no job may be running. */
+int  stn_audit_station(struct stn *s, const char *kind, const char *after);
 /* main.c: a PASSIVE checkpoint on the thread pool, unless one runs */
 void stn_ckpt_kick(struct stn *s);
 /* control.c: at most this many control connections at once (the console

@@ -45,6 +45,13 @@ void stn_job_clear(struct stn_job *j)
     j->prune_more = false;
     j->wal_finish = false;
     j->wal_frames = 0;
+    j->nnotes = 0;
+    j->audited = false;
+    j->audit_failed = 0;
+    j->known_seq = 0;
+    j->audit_broken = false;
+    j->audit_seq = 0;
+    j->audit_hash[0] = '\0';
     stn_free(j->rows);
     j->rows = NULL;
     j->nrows = 0;
@@ -100,5 +107,16 @@ int stn_job_copy(struct stn_job *j, const void *p, size_t len, size_t *off)
     memcpy(j->arena + j->arena_len, p, len);
     *off = j->arena_len;
     j->arena_len += len;
+    return 0;
+}
+
+int stn_job_note(struct stn_job *j, const char *kind, const char *after)
+{
+    if (j->nnotes >= sizeof j->note_off / sizeof j->note_off[0])
+        return STN_E_INVAL;
+    size_t kl = strlen(kind) + 1, al = strlen(after) + 1, off, off2;
+    if (stn_job_copy(j, kind, kl, &off) != 0 || stn_job_copy(j, after, al, &off2) != 0)
+        return STN_E_NOMEM;
+    j->note_off[j->nnotes++] = off;   /* after follows kind's NUL */
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <netdb.h>
 #include <signal.h>
 #include <sodium.h>
@@ -227,11 +228,19 @@ static void conn_close_all(struct stn *s)
 
 static void maybe_finish(struct stn *s)
 {
-    if (!s->stopping || !stn_commit_idle(s) || s->ckpt_busy)
+    if (!s->stopping || !stn_commit_idle(s) || s->ckpt_busy || s->head_busy)
         return;
-    if (s->pending->n > 0 || s->pending->nseen > 0 || s->pending->nctl > 0) {
+    if (s->pending->n > 0 || s->pending->nseen > 0 || s->pending->nctl > 0 ||
+        s->pending->nnotes > 0) {
         stn_commit_kick(s);    /* parsed before the stop: commit, then answer */
         return;
+    }
+    if (!s->audit_stopped) {   /* the last entry: everything before it is committed */
+        s->audit_stopped = true;
+        char after[96];
+        snprintf(after, sizeof after, "{\"events_stored\":%llu}",
+                 (unsigned long long)s->c.events_stored);
+        stn_audit_station(s, "station.stop", after);
     }
     if (s->cfg.ready_file[0])
         remove(s->cfg.ready_file);   /* no longer listening */
@@ -300,6 +309,7 @@ static void reload(struct stn *s)
         return;
     }
     int applied = 0;
+    json_t *done = json_array(), *later = json_array();
     for (size_t i = 0; i < stn_config_nkeys; i++) {
         const struct conf_key *k = &stn_config_keys[i];
         if (!conf_differs(k, &s->cfg, &n))
@@ -307,14 +317,27 @@ static void reload(struct stn *s)
         if (k->reloadable) {
             conf_copy(k, &s->cfg, &n);
             STN_INFO("config", "key '%s' reloaded", k->name);
+            json_array_append_new(done, json_string(k->name));
             applied++;
         } else {
             STN_WARN("config", "key '%s' changed but takes effect only after a restart", k->name);
+            json_array_append_new(later, json_string(k->name));
         }
     }
     stn_log_set_level(s->cfg.log_level);
     refit_connections(s);
     STN_INFO("config", "reloaded %s: %d keys changed", s->config_path, applied);
+    /* the audit trail: which keys changed (names only: a value may be a path
+     * to a secret; the file itself is the administrator's record) */
+    json_t *after = json_pack("{s:s,s:o,s:o}", "file", s->config_path, "reloaded", done,
+                              "after_restart", later);
+    char *text = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (!text || stn_job_note(s->pending, "config.reload", text) != 0)
+        STN_ERROR("audit", "config.reload not appended to the audit trail");
+    else
+        stn_commit_maybe_kick(s);
+    free(text);
+    json_decref(after);
 }
 
 /* The open-file limit lowered under the running station (prlimit): run with
@@ -510,6 +533,18 @@ static int run(struct stn *s)
         return 1;
     }
     s->ckpt_work.data = s;
+    {
+        char after[STN_PATH_MAX + 96];
+        json_t *o = json_pack("{s:I,s:s}", "pid", (json_int_t)getpid(), "config",
+                              s->config_path);
+        char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        snprintf(after, sizeof after, "%s", t ? t : "{}");
+        free(t);
+        json_decref(o);
+        /* a broken trail is logged (stn_audit_station) but never keeps the
+         * station from receiving: a duress waits for nobody */
+        stn_audit_station(s, "station.start", after);
+    }
     if (stn_accounts_init(&s->accounts) || stn_dedup_init(&s->dedup,
             (size_t)s->cfg.duplicate_entries_max) || stn_dedup_init(&s->blocks,
             (size_t)s->cfg.duplicate_entries_max) || stn_unknown_init(&s->unknown) ||

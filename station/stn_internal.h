@@ -255,6 +255,19 @@ struct stn_job {
     bool    prune_more;           /* more events past retention remain */
     bool    accounts_loaded;
     int     wal_frames;           /* frames in the WAL after this job's commit */
+    /* the station's own audit entries for this batch (config.reload...):
+     * "kind\0after\0" in the arena */
+    size_t  note_off[8];
+    size_t  nnotes;
+    /* the audit trail: set when the job appended; after the commit, the
+     * chain's head as committed (the loop hands it to the head file writer) */
+    bool    audited;
+    uint32_t audit_failed;        /* entries that could not be appended (logged after) */
+    int64_t known_seq;            /* the head the station last appended (set at kick) ... */
+    char    known_hash[65];
+    bool    audit_broken;         /* ... is no longer in the trail: someone rewrote it */
+    int64_t audit_seq;
+    char    audit_hash[65];
     struct stn_account_row *rows;
     size_t  nrows;
 };
@@ -266,6 +279,9 @@ void stn_job_free(struct stn_job *j);
 struct stn_item *stn_job_add(struct stn_job *j);
 /* Copies bytes into the arena; returns 0 or STN_E_NOMEM. */
 int  stn_job_copy(struct stn_job *j, const void *p, size_t len, size_t *off);
+/* An audit entry of the station's own to append with the job (after: JSON
+ * text); 0, or STN_E_NOMEM / STN_E_INVAL (8 per job at most). */
+int  stn_job_note(struct stn_job *j, const char *kind, const char *after);
 
 /* ---- store_sqlite.c: the worker's side of the store ------------------ */
 
@@ -288,6 +304,27 @@ void stn_ckpt_close(struct stn_ckpt *c);
 /* One PASSIVE checkpoint; returns true when it copied every frame the WAL
  * held when it began (the writer can then finish the tail quickly). */
 bool stn_ckpt_run(struct stn_ckpt *c);
+
+struct sqlite3;
+/* audit.c: appends an entry in the job's transaction (the commit worker). */
+struct stn_audit_entry;
+int stn_audit_job(struct sqlite3 *db, struct stn_job *j, const struct stn_audit_entry *e);
+/* 1 when entry seq still has that hash, 0 when not, < 0 on an SQLite error. */
+int stn_audit_has(struct sqlite3 *db, int64_t seq, const char *hash);
+/* The chain's last entry as the transaction sees it (seq 0: none). */
+int stn_audit_last(struct sqlite3 *db, int64_t *seq, char hash[65]);
+/* One entry of the station's own in its own transaction (start, stop);
+ * the head is returned for the caller to write. */
+int stn_wstore_audit(struct stn_wstore *w, const char *kind, const char *after, int64_t *seq,
+                     char hash[65]);
+const char *stn_wstore_path(const struct stn_wstore *w);
+/* stn_audit_has on the worker's connection (loop thread, no job running). */
+int stn_wstore_audit_has(struct stn_wstore *w, int64_t seq, const char *hash);
+int stn_wstore_audit_last(struct stn_wstore *w, int64_t *seq, char hash[65]);
+
+/* store_admin.c: the administrative store's connection and file (audit.c) */
+struct sqlite3 *stn_store_db(struct stn_store *s);
+const char *stn_store_path(const struct stn_store *s);
 
 /* store_admin.c: an account number as stored (3–16 hex digits, upper case);
  * STN_E_INVAL when it is not one. */

@@ -5,16 +5,22 @@
  * alarm row, a plan step, the dispatch record, one history row — and put
  * the reply for the console in the request.
  *
+ * Every request decided (done or refused), the take lease's releases, the
+ * accounts created and the console's own entries (views, logins) are
+ * appended to the audit trail in the same savepoint (docs/audit.md).
+ *
  * Must never: decide anything itself (every rule is the engine's), let one
  * request's failure undo another's or the batch's frames (each request runs
  * in its own savepoint), or store what an operator typed as a passcode.
  */
 #include "stn_internal.h"
 #include "vigil/alarm.h"
+#include "vigil/audit.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -333,6 +339,87 @@ static int write_verdict(struct stn_actstore *a, const struct view_buf *b,
     return v->charge_finding ? write_charge(a, b, r, v, now, x->admin_fee_cents) : 0;
 }
 
+/* ---- the audit trail ------------------------------------------------- */
+
+static json_t *jstr(const char *v)
+{
+    return v && v[0] ? json_string(v) : json_null();
+}
+
+/* An alarm's state before an action, as the engine saw it. */
+static json_t *before_obj(const struct view_buf *b)
+{
+    return json_pack("{s:s,s:o,s:o,s:b}", "state", alm_state_name(b->v.state),
+                     "taken_by", jstr(b->taken_by),
+                     "psap", b->v.psap != ALM_PSAP_NONE ? json_string(alm_psap_name(b->v.psap))
+                                                        : json_null(),
+                     "escalated", b->v.escalated);
+}
+
+/* What the action changed (nothing the operator typed as a passcode: the
+ * console sends only its verdict, "result"). */
+static json_t *after_obj(const struct alm_request *r, const struct req_extra *x,
+                         const struct alm_verdict *v)
+{
+    json_t *o = json_pack("{s:s,s:o,s:s}", "state", alm_state_name(v->state),
+                          "taken_by", jstr(v->taken_by), "history", v->history_action);
+    if (!o)
+        return NULL;
+    if (v->history_detail[0])
+        json_object_set_new(o, "detail", json_string(v->history_detail));
+    if (v->disposition)
+        json_object_set_new(o, "disposition", json_string(v->disposition));
+    if (v->tick_step)
+        json_object_set_new(o, "step", json_string(v->tick_step));
+    if (v->psap != ALM_PSAP_NONE)
+        json_object_set_new(o, "psap", json_string(alm_psap_name(v->psap)));
+    if (v->cancel_requested)
+        json_object_set_new(o, "cancel_requested", json_true());
+    if (r->action == ALM_PASSCODE && r->passcode_result)
+        json_object_set_new(o, "result", json_string(r->passcode_result));
+    if (r->action == ALM_PSAP && r->event_number)
+        json_object_set_new(o, "event_number", json_string(r->event_number));
+    if (r->action == ALM_PSAP && r->finding)
+        json_object_set_new(o, "finding", json_string(r->finding));
+    if (r->action == ALM_PSAP && r->reason)
+        json_object_set_new(o, "reason", json_string(r->reason));
+    if (r->force)
+        json_object_set_new(o, "force", json_true());
+    if (r->override)
+        json_object_set_new(o, "override", json_true());
+    if (x && x->note && x->note[0])
+        json_object_set_new(o, "note", json_string(x->note));
+    return o;
+}
+
+/* Appends one entry (before, after: taken). */
+static int audit(struct stn_actstore *a, struct stn_job *j, const char *actor, const char *kind,
+                 const char *subject, json_t *before, json_t *after)
+{
+    char *bt = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *at = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    int rc = SQLITE_NOMEM;
+    if ((!before || bt) && (!after || at)) {
+        struct stn_audit_entry e = { .at_ms = j->now_ms, .actor = actor, .kind = kind,
+                                     .subject = subject, .before = bt, .after = at };
+        rc = stn_audit_job(a->db, j, &e);
+    }
+    json_decref(before);
+    json_decref(after);
+    free(bt);
+    free(at);
+    return rc;
+}
+
+static int audit_alarm_action(struct stn_actstore *a, struct stn_job *j, int64_t id,
+                              const struct alm_request *r, json_t *before, json_t *after)
+{
+    char kind[48], subject[24];
+    snprintf(kind, sizeof kind, "alarm.%s", alm_action_name(r->action));
+    snprintf(subject, sizeof subject, "%lld", (long long)id);
+    return audit(a, j, r->actor ? r->actor : "station", kind, subject, before, after);
+}
+
 /* ---- one request ------------------------------------------------------ */
 
 static const char *code_of(int err)
@@ -453,6 +540,11 @@ static int create_account(struct stn_actstore *a, struct stn_job *j, struct stn_
         sqlite3_bind_int64(n, 2, j->now_ms);
         sqlite3_bind_text(n, 3, who, -1, SQLITE_TRANSIENT);
         rc = done(n);
+        if (rc == 0)
+            rc = audit(a, j, who, "account.create", num, NULL,
+                       json_pack("{s:s,s:s,s:o,s:o}", "number", num, "name", name,
+                                 "address", jstr(str(o, "address")),
+                                 "phone", jstr(str(o, "phone"))));
         if (rc == 0) {
             set_reply(q, 0, NULL);
             j->force_accounts = true;   /* the receiver takes it on after this commit */
@@ -461,6 +553,59 @@ static int create_account(struct stn_actstore *a, struct stn_job *j, struct stn_
             q->reply[0] = '\0';
             rc = sp(a, A_ROLLBACK_SP);
         }
+    } else {
+        q->reply[0] = '\0';
+        rc = sp(a, A_ROLLBACK_SP);
+    }
+    int rc2 = sp(a, A_RELEASE_SP);
+    return rc ? rc : rc2;
+}
+
+/* The console's own entries: what it alone sees (an alarm's detail read, a
+ * login, a failed login, a logout). Only these kinds: the console cannot
+ * write an entry that claims to be the station's or an action's. */
+static bool console_kind(const char *k)
+{
+    static const char *const kinds[] = { "alarm.view", "login", "login.failed", "logout" };
+    for (size_t i = 0; k && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(k, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool secret_key(const char *k)
+{
+    return strstr(k, "password") || strstr(k, "passcode") || strstr(k, "token") ||
+           strstr(k, "key");
+}
+
+static int console_audit(struct stn_actstore *a, struct stn_job *j, struct stn_ctl_req *q,
+                         json_t *o)
+{
+    const char *kind = str(o, "kind"), *who = str(o, "operator"), *subject = str(o, "subject");
+    json_t *detail = json_object_get(o, "detail");
+    bool failed = kind && strcmp(kind, "login.failed") == 0;
+    const char *k;
+    json_t *v;
+    bool clean = true;
+    if (json_is_object(detail))
+        json_object_foreach(detail, k, v)
+            if (secret_key(k))
+                clean = false;
+    if (!console_kind(kind) || (!failed && (!who || !who[0])) ||
+        (who && strlen(who) > STN_OPERATOR_NAME_MAX) || (subject && strlen(subject) > 64) ||
+        (detail && !json_is_object(detail)) || !clean) {
+        set_reply(q, ALM_E_INVALID, "audit needs kind (alarm.view, login, login.failed, logout), "
+                  "operator, optional subject and detail (an object, never a secret)");
+        return 0;
+    }
+    int rc = sp(a, A_SAVEPOINT);
+    if (rc)
+        return rc;
+    rc = audit(a, j, failed ? "vigil-console" : who, kind, subject && subject[0] ? subject : NULL,
+               NULL, detail ? json_incref(detail) : NULL);
+    if (rc == 0) {
+        set_reply(q, 0, NULL);
     } else {
         q->reply[0] = '\0';
         rc = sp(a, A_ROLLBACK_SP);
@@ -478,6 +623,11 @@ static int run_request(struct stn_actstore *a, struct stn_job *j, struct stn_ctl
     const char *op = o ? str(o, "op") : NULL;
     if (op && strcmp(op, "account_create") == 0) {
         int rc = create_account(a, j, q, o);
+        json_decref(o);
+        return rc;
+    }
+    if (op && strcmp(op, "audit") == 0) {
+        int rc = console_audit(a, j, q, o);
         json_decref(o);
         return rc;
     }
@@ -505,9 +655,15 @@ static int run_request(struct stn_actstore *a, struct stn_job *j, struct stn_ctl
         set_reply(q, ALM_E_NOTFOUND, msg);
         rc = 0;
     } else if (rc == 0 && (err = alm_decide(&b.v, &r, &v)) != 0) {
-        set_reply(q, err, v.reason);
+        /* a refusal is evidence too: who tried what, and why not */
+        rc = audit_alarm_action(a, j, id, &r, before_obj(&b),
+                                json_pack("{s:s,s:s}", "refused", code_of(err),
+                                          "reason", v.reason));
+        if (rc == 0)
+            set_reply(q, err, v.reason);
     } else if (rc == 0 && (x.admin_fee_cents = j->admin_fee_cents,
-                           rc = write_verdict(a, &b, &r, &x, &v, j->now_ms)) == 0) {
+                           rc = write_verdict(a, &b, &r, &x, &v, j->now_ms)) == 0 &&
+               (rc = audit_alarm_action(a, j, id, &r, before_obj(&b), after_obj(&r, &x, &v))) == 0) {
         set_reply(q, 0, NULL);
         STN_INFO("alarm", "alarm %lld: %s by %s", (long long)id, v.history_action, r.actor);
     }
@@ -561,6 +717,9 @@ static int lease_release(struct stn_actstore *a, struct stn_job *j)
         if (alm_decide(&b.v, &r, &v) != 0)
             continue;
         if ((rc = write_verdict(a, &b, &r, &x, &v, j->now_ms)) != 0)
+            return rc;
+        if ((rc = audit_alarm_action(a, j, gone[i], &r, before_obj(&b),
+                                     after_obj(&r, &x, &v))) != 0)
             return rc;
         STN_WARN("alarm", "alarm %lld: %s", (long long)gone[i], v.history_detail);
     }

@@ -18,6 +18,7 @@
 #include "stn_internal.h"
 #include "vigil/agency.h"
 #include "vigil/alarm.h"
+#include "vigil/audit.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -36,9 +37,62 @@ struct stn_store {
     sqlite3 *db;
     struct stn_keystore ks;        /* loaded on the first key it must seal */
     char key_store_path[STN_PATH_MAX];
+    char path[STN_PATH_MAX];       /* the store's file: its audit head file is beside it */
+    char actor[64];                /* who the audit entries of its writes name */
     char err[512];                 /* the last error's message, for the caller */
     int64_t admin_fee_cents;       /* billing_admin_fee_cents: the next false dispatch's cost */
 };
+
+sqlite3 *stn_store_db(struct stn_store *s)
+{
+    return s->db;
+}
+
+const char *stn_store_path(const struct stn_store *s)
+{
+    return s->path;
+}
+
+int stn_store_begin(struct stn_store *s)
+{
+    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                                : STN_E_STORE;
+}
+
+int stn_store_end(struct stn_store *s, int rc, const struct stn_audit_entry *e)
+{
+    int64_t seq = 0;
+    char hash[STN_AUDIT_HASH_HEX];
+    if (rc == 0 && e && stn_audit_append(s->db, e, &seq, hash) != 0)
+        rc = STN_E_STORE;
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = STN_E_STORE;
+    if (rc != 0) {
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    /* committed: the head follows — unless the head file no longer matches
+     * the trail (edited, recomputed, truncated, or the file removed): then
+     * it is left as it is, as evidence (docs/audit.md) */
+    int64_t hseq = 0;
+    char hhash[STN_AUDIT_HASH_HEX];
+    int hr = seq ? stn_audit_head_read(s->path, &hseq, hhash) : 0;
+    bool linked = hr == -ENOENT ? seq == 1
+                : hr == 0 ? stn_audit_has(s->db, hseq, hhash) == 1 : false;
+    if (seq && (!linked || stn_audit_head_write(s->path, seq, hash) != 0)) {
+        snprintf(s->err, sizeof s->err, "the audit head file beside %.400s %s", s->path,
+                 linked ? "could not be written" : "does not match the trail: left as it is");
+        STN_ERROR("audit", "%s (`vigil audit verify` tells more)", s->err);
+    }
+    return 0;
+}
+
+int stn_store_audit(struct stn_store *s, const struct stn_audit_entry *e)
+{
+    int rc = stn_store_begin(s);
+    return rc ? rc : stn_store_end(s, 0, e);
+}
 
 const char *stn_store_last_error(const struct stn_store *s)
 {
@@ -73,6 +127,8 @@ int stn_store_open_ex(const struct stn_config *cfg, bool create, bool *created,
     }
     snprintf(s->key_store_path, sizeof s->key_store_path, "%s", cfg->key_store_path);
     s->admin_fee_cents = cfg->billing_admin_fee_cents;
+    snprintf(s->path, sizeof s->path, "%s", cfg->store_path);
+    snprintf(s->actor, sizeof s->actor, "vigil-cli");
     *out = s;
     return 0;
 }
@@ -81,6 +137,7 @@ void stn_store_close(struct stn_store *s)
 {
     if (!s)
         return;
+    stn_audit_forget(s->db);
     sqlite3_close(s->db);
     stn_keystore_wipe(&s->ks);
     free(s);
@@ -297,7 +354,7 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
     return 0;
 }
 
-int stn_account_add(struct stn_store *s, const char *number, const struct stn_account_input *in)
+static int account_add_do(struct stn_store *s, const char *number, const struct stn_account_input *in)
 {
     return exec_account(s,
         "INSERT INTO accounts (name, address, time_zone, phone, agency, permit, key,"
@@ -310,7 +367,7 @@ int stn_account_add(struct stn_store *s, const char *number, const struct stn_ac
         number, in, true);
 }
 
-int stn_account_edit(struct stn_store *s, const char *number, const struct stn_account_input *in)
+static int account_edit_do(struct stn_store *s, const char *number, const struct stn_account_input *in)
 {
     return exec_account(s,
         "UPDATE accounts SET name=COALESCE(?1,name), address=COALESCE(?2,address),"
@@ -364,12 +421,12 @@ static bool account_exists(struct stn_store *s, const char *number)
     return ok;
 }
 
-int stn_account_remove(struct stn_store *s, const char *number)
+static int account_remove_do(struct stn_store *s, const char *number)
 {
     return simple_exec(s, "DELETE FROM accounts WHERE number=?1", number, NULL, 0, false, true);
 }
 
-int stn_account_user_set(struct stn_store *s, const char *number, int64_t user, const char *name)
+static int account_user_set_do(struct stn_store *s, const char *number, int64_t user, const char *name)
 {
     if (user < 0 || user > 9999 || !name || !*name)
         return STN_E_INVAL;
@@ -381,13 +438,13 @@ int stn_account_user_set(struct stn_store *s, const char *number, int64_t user, 
                        number, name, user, true, true);
 }
 
-int stn_account_user_remove(struct stn_store *s, const char *number, int64_t user)
+static int account_user_remove_do(struct stn_store *s, const char *number, int64_t user)
 {
     return simple_exec(s, "DELETE FROM account_users WHERE user_number=?2 AND account_id="
                           "(SELECT id FROM accounts WHERE number=?1)", number, NULL, user, true, true);
 }
 
-int stn_account_zone_set(struct stn_store *s, const char *number, int64_t zone, const char *name)
+static int account_zone_set_do(struct stn_store *s, const char *number, int64_t zone, const char *name)
 {
     if (zone < 0 || zone > 9999 || !name || !*name)
         return STN_E_INVAL;
@@ -399,7 +456,7 @@ int stn_account_zone_set(struct stn_store *s, const char *number, int64_t zone, 
                        number, name, zone, true, true);
 }
 
-int stn_account_zone_remove(struct stn_store *s, const char *number, int64_t zone)
+static int account_zone_remove_do(struct stn_store *s, const char *number, int64_t zone)
 {
     return simple_exec(s, "DELETE FROM account_zones WHERE zone_number=?2 AND account_id="
                           "(SELECT id FROM accounts WHERE number=?1)", number, NULL, zone, true, true);
@@ -411,7 +468,7 @@ int stn_account_contact_add(struct stn_store *s, const char *number, const char 
     return stn_account_contact_add_user(s, number, name, phone, relation, lives_at_premises, -1);
 }
 
-int stn_account_contact_add_user(struct stn_store *s, const char *number, const char *name,
+static int account_contact_add_user_do(struct stn_store *s, const char *number, const char *name,
                                  const char *phone, const char *relation, bool lives_at_premises,
                                  int64_t user_number)
 {
@@ -442,7 +499,7 @@ int stn_account_contact_add_user(struct stn_store *s, const char *number, const 
     return rc == SQLITE_DONE ? 0 : store_err(s->db, rc);
 }
 
-int stn_account_contact_remove(struct stn_store *s, const char *number, int64_t position)
+static int account_contact_remove_do(struct stn_store *s, const char *number, int64_t position)
 {
     return simple_exec(s, "DELETE FROM account_contacts WHERE position=?2 AND account_id="
                           "(SELECT id FROM accounts WHERE number=?1)", number, NULL, position,
@@ -463,9 +520,20 @@ int stn_account_passcode_set(struct stn_store *s, const char *number, bool dures
                               crypto_pwhash_MEMLIMIT_INTERACTIVE,
                               crypto_pwhash_ALG_ARGON2ID13) != 0)
         return STN_E_NOMEM;
-    int rc = simple_exec(s, duress ? "UPDATE accounts SET duress_passcode_hash=?3 WHERE number=?1"
-                                   : "UPDATE accounts SET passcode_hash=?3 WHERE number=?1",
-                         number, hash, 0, false, true);
+    /* hashed before the write transaction: argon2id's time never holds the
+     * store's write lock (the station's commits wait for it) */
+    char num[DC09_ACCOUNT_MAX + 1];
+    stn_account_number_norm(number, num);
+    int rc = stn_store_begin(s);
+    if (rc == 0)
+        rc = stn_store_end(s, simple_exec(s, duress
+                 ? "UPDATE accounts SET duress_passcode_hash=?3 WHERE number=?1"
+                 : "UPDATE accounts SET passcode_hash=?3 WHERE number=?1",
+                 number, hash, 0, false, true),
+             &(struct stn_audit_entry){ .at_ms = now_ms(), .actor = s->actor,
+                                        .kind = "account.passcode", .subject = num,
+                                        .after = duress ? "{\"duress_passcode\":\"set\"}"
+                                                        : "{\"passcode\":\"set\"}" });
     sodium_memzero(hash, sizeof hash);
     return rc;
 }
@@ -891,7 +959,21 @@ int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t ca
         remove(path);
         return STN_E_STORE;
     }
+    /* the copy's audit head beside it (docs/audit.md): the copy verifies on
+     * its own, and a later copy of the live head tells what came after */
+    int64_t seq = 0;
+    char hash[STN_AUDIT_HASH_HEX];
+    if (sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+        if (stn_audit_last(dst, &seq, hash) != 0)
+            seq = 0;
+        sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL);
+    }
+    stn_audit_forget(dst);
     sqlite3_close(dst);
+    if (seq > 0 && stn_audit_head_write_ex(path, seq, hash, true) != 0) {
+        snprintf(msg, cap, "backup to %s: its audit head file could not be written", path);
+        return STN_E_STORE;
+    }
     return 0;
 }
 
@@ -1414,6 +1496,20 @@ static int operator_write(struct stn_store *s, const char *sql, const char *name
     return sqlite3_changes(s->db) ? 0 : STN_E_NOTFOUND;
 }
 
+/* An operator's change and its audit entry in one transaction (the password's
+ * hash is made before it: argon2id never holds the write lock). */
+static int operator_tx(struct stn_store *s, const char *sql, const char *name, const char *role,
+                       const char *hash, int64_t flag, const char *kind, const char *after)
+{
+    int rc = stn_store_begin(s);
+    if (rc)
+        return rc;
+    rc = operator_write(s, sql, name, role, hash, flag);
+    struct stn_audit_entry e = { .at_ms = now_ms(), .actor = s->actor, .kind = kind,
+                                 .subject = name, .after = after };
+    return stn_store_end(s, rc, &e);
+}
+
 int stn_operator_add(struct stn_store *s, const char *name, const char *role,
                      char password[STN_PASSWORD_LEN + 1])
 {
@@ -1421,10 +1517,12 @@ int stn_operator_add(struct stn_store *s, const char *name, const char *role,
         return STN_E_INVAL;
     char hash[crypto_pwhash_STRBYTES];
     int rc = new_password(password, hash);
+    char after[64];
+    snprintf(after, sizeof after, "{\"role\":\"%s\"}", role);
     if (rc == 0)
-        rc = operator_write(s, "INSERT INTO operators (name, role, password_hash, disabled,"
-                               " created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                            name, role, hash, 0);
+        rc = operator_tx(s, "INSERT INTO operators (name, role, password_hash, disabled,"
+                            " created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                         name, role, hash, 0, "operator.add", after);
     sodium_memzero(hash, sizeof hash);
     if (rc)
         sodium_memzero(password, STN_PASSWORD_LEN + 1);
@@ -1438,8 +1536,9 @@ int stn_operator_reset(struct stn_store *s, const char *name, char password[STN_
     char hash[crypto_pwhash_STRBYTES];
     int rc = new_password(password, hash);
     if (rc == 0)
-        rc = operator_write(s, "UPDATE operators SET password_hash=?3, updated_at_ms=?5"
-                               " WHERE name=?1 AND ?2 IS NULL AND ?4=0", name, NULL, hash, 0);
+        rc = operator_tx(s, "UPDATE operators SET password_hash=?3, updated_at_ms=?5"
+                            " WHERE name=?1 AND ?2 IS NULL AND ?4=0", name, NULL, hash, 0,
+                         "operator.reset", "{\"password\":\"reset\"}");
     sodium_memzero(hash, sizeof hash);
     if (rc)
         sodium_memzero(password, STN_PASSWORD_LEN + 1);
@@ -1450,9 +1549,11 @@ int stn_operator_set_disabled(struct stn_store *s, const char *name, bool disabl
 {
     if (!valid_operator_name(name))
         return STN_E_NOTFOUND;
-    return operator_write(s, "UPDATE operators SET disabled=?4, updated_at_ms=?5"
-                             " WHERE name=?1 AND ?2 IS NULL AND ?3 IS NULL",
-                          name, NULL, NULL, disabled);
+    return operator_tx(s, "UPDATE operators SET disabled=?4, updated_at_ms=?5"
+                          " WHERE name=?1 AND ?2 IS NULL AND ?3 IS NULL",
+                       name, NULL, NULL, disabled,
+                       disabled ? "operator.disable" : "operator.enable",
+                       disabled ? "{\"disabled\":true}" : "{\"disabled\":false}");
 }
 
 static json_t *operator_row(struct stn_store *s, sqlite3_stmt *st)
@@ -1469,6 +1570,18 @@ int stn_operators_json(struct stn_store *s, void **out)
                            " ORDER BY name", -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
     return rows_json(st, operator_row, s, out);
+}
+
+int stn_operator_exists(struct stn_store *s, const char *name)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM operators WHERE name=?", -1, &st, NULL)
+        != SQLITE_OK)
+        return STN_E_STORE;
+    sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
 }
 
 int stn_operator_role(struct stn_store *s, const char *name, char role[16])
@@ -1593,11 +1706,14 @@ int stn_agency_import(struct stn_store *s, const char *text, size_t len, char id
         return STN_E_INVAL;
     }
     sqlite3_stmt *st;
+    int brc = stn_store_begin(s);
+    if (brc)
+        return brc;
     if (sqlite3_prepare_v2(s->db, "INSERT INTO agencies (id, name, rules, imported_at_ms,"
                            " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(id) DO"
                            " UPDATE SET name=?2, rules=?3, updated_at_ms=?4"
                            " RETURNING imported_at_ms != updated_at_ms", -1, &st, NULL))
-        return STN_E_STORE;
+        return stn_store_end(s, STN_E_STORE, NULL);
     sqlite3_bind_text(st, 1, r.id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, r.name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, text, (int)len, SQLITE_TRANSIENT);
@@ -1608,8 +1724,14 @@ int stn_agency_import(struct stn_store *s, const char *text, size_t len, char id
     if (rc == SQLITE_ROW)
         rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return STN_E_STORE;
+    /* the rules as imported are the entry's "after": a later dispute can show
+     * which fee schedule was in force */
+    rc = stn_store_end(s, rc == SQLITE_DONE ? 0 : STN_E_STORE,
+                       &(struct stn_audit_entry){ .at_ms = now_ms(), .actor = s->actor,
+                                                  .kind = "agency.import", .subject = r.id,
+                                                  .after = text });
+    if (rc)
+        return rc;
     snprintf(id, 64, "%s", r.id);
     return 0;
 }
@@ -1692,4 +1814,125 @@ int stn_charges_json(struct stn_store *s, int64_t from_ms, int64_t to_ms, void *
     sqlite3_bind_int64(st, 1, from_ms);
     sqlite3_bind_int64(st, 2, to_ms);
     return rows_json(st, charge_row, s, out);
+}
+
+/* ---- audited account writes ------------------------------------------- */
+
+void stn_store_set_actor(struct stn_store *s, const char *actor)
+{
+    snprintf(s->actor, sizeof s->actor, "%s", actor && actor[0] ? actor : "vigil-cli");
+}
+
+/* The account as `vigil account show --json` prints it (never a key or a
+ * passcode hash: their presence only), without last_seen (the receiver's,
+ * not the administrator's); NULL when it does not exist. */
+static char *account_snapshot(struct stn_store *s, const char *num)
+{
+    void *o = NULL;
+    if (stn_account_json(s, num, &o) != 0 || !o)
+        return NULL;
+    json_object_del(o, "last_seen");
+    char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return t;
+}
+
+/* One account change and its entry in one write transaction: the account's
+ * snapshot before and after it (kind account.create, account.edit, ...). */
+struct acct_tx { char num[DC09_ACCOUNT_MAX + 1]; char *before; bool ok; };
+
+static int acct_begin(struct stn_store *s, const char *number, struct acct_tx *t)
+{
+    memset(t, 0, sizeof *t);
+    if (stn_account_number_norm(number ? number : "", t->num) != 0)
+        return STN_E_INVAL;
+    int rc = stn_store_begin(s);
+    if (rc)
+        return rc;
+    t->before = account_snapshot(s, t->num);
+    t->ok = true;
+    return 0;
+}
+
+static int acct_end(struct stn_store *s, struct acct_tx *t, int rc, const char *kind)
+{
+    char *after = rc == 0 ? account_snapshot(s, t->num) : NULL;
+    struct stn_audit_entry e = { .at_ms = now_ms(), .actor = s->actor, .kind = kind,
+                                 .subject = t->num, .before = t->before, .after = after };
+    rc = stn_store_end(s, rc, &e);
+    free(t->before);
+    free(after);
+    return rc;
+}
+
+#define ACCT_TX(kind, call) do { \
+        struct acct_tx t_; \
+        int rc_ = acct_begin(s, number, &t_); \
+        if (rc_) \
+            return rc_; \
+        return acct_end(s, &t_, (call), (kind)); \
+    } while (0)
+
+/* The key store is loaded (and any clear key sealed, in a transaction of
+ * its own) before the account's transaction begins. */
+static int keys_ready(struct stn_store *s, const struct stn_account_input *in)
+{
+    int n = 0;
+    if (!in->has_key || !in->key_len || s->ks.loaded)
+        return 0;
+    return stn_keystore_prepare(s->db, s->key_store_path, &s->ks, &n, s->err, sizeof s->err);
+}
+
+int stn_account_add(struct stn_store *s, const char *number, const struct stn_account_input *in)
+{
+    int krc = keys_ready(s, in);
+    if (krc)
+        return krc;
+    ACCT_TX("account.create", account_add_do(s, number, in));
+}
+
+int stn_account_edit(struct stn_store *s, const char *number, const struct stn_account_input *in)
+{
+    int krc = keys_ready(s, in);
+    if (krc)
+        return krc;
+    ACCT_TX("account.edit", account_edit_do(s, number, in));
+}
+
+int stn_account_remove(struct stn_store *s, const char *number)
+{
+    ACCT_TX("account.remove", account_remove_do(s, number));
+}
+
+int stn_account_user_set(struct stn_store *s, const char *number, int64_t user, const char *name)
+{
+    ACCT_TX("account.user.set", account_user_set_do(s, number, user, name));
+}
+
+int stn_account_user_remove(struct stn_store *s, const char *number, int64_t user)
+{
+    ACCT_TX("account.user.remove", account_user_remove_do(s, number, user));
+}
+
+int stn_account_zone_set(struct stn_store *s, const char *number, int64_t zone, const char *name)
+{
+    ACCT_TX("account.zone.set", account_zone_set_do(s, number, zone, name));
+}
+
+int stn_account_zone_remove(struct stn_store *s, const char *number, int64_t zone)
+{
+    ACCT_TX("account.zone.remove", account_zone_remove_do(s, number, zone));
+}
+
+int stn_account_contact_add_user(struct stn_store *s, const char *number, const char *name,
+                                 const char *phone, const char *relation, bool lives_at_premises,
+                                 int64_t user_number)
+{
+    ACCT_TX("account.contact.add", account_contact_add_user_do(s, number, name, phone, relation,
+                                                              lives_at_premises, user_number));
+}
+
+int stn_account_contact_remove(struct stn_store *s, const char *number, int64_t position)
+{
+    ACCT_TX("account.contact.remove", account_contact_remove_do(s, number, position));
 }

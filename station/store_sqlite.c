@@ -11,8 +11,10 @@
  */
 #include "stn_internal.h"
 #include "vigil/alarm.h"
+#include "vigil/audit.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,9 +156,22 @@ static const char *const migrations[] = {
     "  total_cents INTEGER NOT NULL CHECK (total_cents >= 0), rule TEXT NOT NULL);"
     "CREATE INDEX charges_account ON charges(account, at_ms);"
     "CREATE INDEX charges_at ON charges(at_ms);",
+    /* 5: the audit trail (docs/audit.md): append-only, each entry chained to
+     * the previous by its hash; the triggers refuse UPDATE and DELETE (defence
+     * in depth: the chain and the head file beside the store are the proof) */
+    "CREATE TABLE audit ("
+    "  seq INTEGER PRIMARY KEY,"             /* 1, 2, 3...: no gaps */
+    "  at_ms INTEGER NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  subject TEXT, before TEXT, after TEXT,"   /* before/after: JSON text */
+    "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX audit_subject ON audit(subject, seq) WHERE subject IS NOT NULL;"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
+    "  SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+    "  SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
-_Static_assert(sizeof migrations / sizeof migrations[0] == 4, "four migrations so far");
+_Static_assert(sizeof migrations / sizeof migrations[0] == 5, "five migrations so far");
 
 static int read_version(sqlite3 *db, int *version, char *msg, size_t cap)
 {
@@ -312,7 +327,7 @@ static const char *const sql_text[S_COUNT] = {
         " last_event_at_ms=?1 WHERE id=?2",
     [S_INS_ALARM_EVENT] = "INSERT OR IGNORE INTO alarm_events (alarm_id, event_id) VALUES (?,?)",
     [S_RESTORE] = "UPDATE alarms SET restored_at_ms=? WHERE account=? AND kind=?"
-        " AND state!='closed' AND restored_at_ms IS NULL",
+        " AND state!='closed' AND restored_at_ms IS NULL RETURNING id",
     [S_INS_REJECTED] = "INSERT INTO signals_rejected (received_at_ms, account, reason,"
         " id_token, seq, peer, raw, alarm_id) VALUES (?,?,?,?,?,?,?,?)",
     [S_SEEN] = "UPDATE accounts SET last_seen_ms=? WHERE id=?"
@@ -462,6 +477,7 @@ void stn_wstore_close(struct stn_wstore *w)
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(w->st[i]);
     stn_actstore_close(w->acts);
+    stn_audit_forget(w->db);
     sqlite3_close(w->db);
     stn_keystore_wipe(&w->ks);
     stn_free(w);
@@ -507,6 +523,24 @@ static void bind_payload(sqlite3_stmt *s, int first, const struct stn_item *it)
         for (int k = 4; k < 9; k++)
             sqlite3_bind_null(s, first + k);
     }
+}
+
+/* One entry of the station's own about an alarm, in the batch's transaction
+ * (after: a JSON object, taken). */
+static int audit_alarm(struct stn_wstore *w, struct stn_job *j, const char *kind, int64_t alarm_id,
+                       json_t *after)
+{
+    char subject[24];
+    snprintf(subject, sizeof subject, "%lld", (long long)alarm_id);
+    char *text = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(after);
+    if (!text)
+        return SQLITE_NOMEM;
+    struct stn_audit_entry e = { .at_ms = j->now_ms, .actor = "station", .kind = kind,
+                                 .subject = subject, .after = text };
+    int rc = stn_audit_job(w->db, j, &e);
+    free(text);
+    return rc;
 }
 
 static int insert_event(struct stn_wstore *w, struct stn_job *j, struct stn_item *it,
@@ -610,6 +644,15 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, struct stn_item 
         if (rc)
             return rc;
         open_id = sqlite3_last_insert_rowid(w->db);
+        json_t *after = json_pack("{s:s,s:s,s:i,s:I}", "account", account, "kind", kind,
+                                  "priority", priority, "received_at_ms",
+                                  (json_int_t)it->received_ms);
+        if (after && event_id)
+            json_object_set_new(after, "event", json_integer(event_id));
+        if (after && it->type == STN_ITEM_REJECTED && it->reason)
+            json_object_set_new(after, "refused", json_string(it->reason));
+        if ((rc = audit_alarm(w, j, "alarm.opened", open_id, after)) != 0)
+            return rc;
         char what[96];
         snprintf(what, sizeof what, "priority %d %s received", priority, kind);
         sqlite3_stmt *h = w->st[S_OPEN_HISTORY];
@@ -640,13 +683,68 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, struct stn_item 
     return 0;
 }
 
-static int restore_alarm(struct stn_wstore *w, const struct stn_item *it, const char *kind)
+/* The open alarms of (account, kind) restored: one entry each (at most a
+ * few: one open alarm per kind and priority). */
+static int restore_alarm(struct stn_wstore *w, struct stn_job *j, const struct stn_item *it,
+                         const char *kind)
 {
     sqlite3_stmt *s = w->st[S_RESTORE];
     sqlite3_bind_int64(s, 1, it->received_ms);
     sqlite3_bind_text(s, 2, it->account, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
-    return step_done(s);
+    int64_t ids[16];
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (n < sizeof ids / sizeof ids[0])
+            ids[n++] = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        json_t *after = json_pack("{s:s,s:I}", "kind", kind, "restored_at_ms",
+                                  (json_int_t)it->received_ms);
+        if ((rc = audit_alarm(w, j, "alarm.restored", ids[i], after)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Signals joined to alarms already open, one entry per alarm per batch (a
+ * flood is one line in the trail, not one per frame). */
+struct joins { int64_t id[32]; int64_t n[32]; size_t len; };
+
+static int joins_flush(struct stn_wstore *w, struct stn_job *j, struct joins *jn)
+{
+    for (size_t i = 0; i < jn->len; i++) {
+        int rc = audit_alarm(w, j, "alarm.joined", jn->id[i],
+                             json_pack("{s:I}", "signals", (json_int_t)jn->n[i]));
+        if (rc)
+            return rc;
+    }
+    jn->len = 0;
+    return 0;
+}
+
+static int joins_add(struct stn_wstore *w, struct stn_job *j, struct joins *jn,
+                     const struct stn_item *it)
+{
+    if (!it->alarm_id || it->alarm_opened)
+        return 0;
+    int64_t count = it->count > 1 ? (int64_t)it->count : 1;
+    for (size_t i = 0; i < jn->len; i++)
+        if (jn->id[i] == it->alarm_id) {
+            jn->n[i] += count;
+            return 0;
+        }
+    if (jn->len == sizeof jn->id / sizeof jn->id[0]) {
+        int rc = joins_flush(w, j, jn);
+        if (rc)
+            return rc;
+    }
+    jn->id[jn->len] = it->alarm_id;
+    jn->n[jn->len++] = count;
+    return 0;
 }
 
 static int insert_rejected(struct stn_wstore *w, struct stn_job *j, const struct stn_item *it,
@@ -671,15 +769,18 @@ static int insert_rejected(struct stn_wstore *w, struct stn_job *j, const struct
 static int run_items(struct stn_wstore *w, struct stn_job *j)
 {
     int rc;
+    struct joins jn = { .len = 0 };
     for (size_t i = 0; i < j->n; i++) {
         struct stn_item *it = &j->items[i];
+        it->alarm_id = 0;
+        it->alarm_opened = false;
         int64_t event_id = 0, alarm_id = 0;
         switch (it->type) {
         case STN_ITEM_EVENT:
             if ((rc = insert_event(w, j, it, &event_id)) != 0)
                 return rc;
             if (it->cls.kind && it->cls.restore) {
-                if ((rc = restore_alarm(w, it, it->cls.kind)) != 0)
+                if ((rc = restore_alarm(w, j, it, it->cls.kind)) != 0)
                     return rc;
             } else if (it->cls.kind && it->cls.priority > 0) {
                 if ((rc = raise_alarm(w, j, it, it->cls.kind, it->cls.priority, event_id,
@@ -699,7 +800,7 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
                 return rc;
             break;
         case STN_ITEM_RESTORE:
-            if ((rc = restore_alarm(w, it, it->kind)) != 0)
+            if ((rc = restore_alarm(w, j, it, it->kind)) != 0)
                 return rc;
             break;
         case STN_ITEM_POLL:
@@ -707,6 +808,17 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         default:
             break;
         }
+        if ((rc = joins_add(w, j, &jn, it)) != 0)
+            return rc;
+    }
+    if ((rc = joins_flush(w, j, &jn)) != 0)
+        return rc;
+    for (size_t i = 0; i < j->nnotes; i++) {
+        const char *kind = (const char *)j->arena + j->note_off[i];
+        struct stn_audit_entry e = { .at_ms = j->now_ms, .actor = "station", .kind = kind,
+                                     .after = kind + strlen(kind) + 1 };
+        if ((rc = stn_audit_job(w->db, j, &e)) != 0)
+            return rc;
     }
     for (size_t i = 0; i < j->nseen; i++) {
         sqlite3_stmt *s = w->st[S_SEEN];
@@ -720,14 +832,24 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         sqlite3_bind_int64(s, 1, j->now_ms);
         sqlite3_bind_int64(s, 2, j->escalate_before_ms);
         sqlite3_bind_int(s, 3, alm_escalate_priority());
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        int64_t ids[64];
+        size_t n = 0;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
             STN_WARN("alarm", "alarm %lld escalated: priority 1 %s account %s untaken",
                      (long long)sqlite3_column_int64(s, 0),
                      (const char *)sqlite3_column_text(s, 2),
                      (const char *)sqlite3_column_text(s, 1));
+            if (n < sizeof ids / sizeof ids[0])
+                ids[n++] = sqlite3_column_int64(s, 0);
+        }
         sqlite3_reset(s);
         if (rc != SQLITE_DONE)
             return rc;
+        for (size_t k = 0; k < n; k++)
+            if ((rc = audit_alarm(w, j, "alarm.escalated", ids[k],
+                                  json_pack("{s:s,s:s}", "state", "escalated", "why",
+                                            "untaken: supervisors alerted"))) != 0)
+                return rc;
         if (sqlite3_changes(w->db) > 0) {
             sqlite3_stmt *h = w->st[S_ESCALATE_HISTORY];
             sqlite3_bind_int64(h, 1, j->now_ms);
@@ -788,6 +910,7 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
     j->t_start_ns = stn_mono_ns();
     j->rc = 0;
     bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms || j->nctl > 0 ||
+                    j->nnotes > 0 ||
                     j->lease_check;
     if (has_work) {
         int rc = step_done(w->st[S_BEGIN]);
@@ -795,6 +918,15 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
             rc = run_items(w, j);
         if (rc == 0)
             rc = stn_actstore_run(w->acts, j);
+        /* the head as this transaction will commit it (a savepoint rolled
+         * back may have taken an entry appended in it away again) */
+        if (rc == 0 && j->audited && stn_audit_last(w->db, &j->audit_seq, j->audit_hash) != 0)
+            j->audit_seq = 0;   /* no head written for it: never the batch's failure */
+        /* the head this station appended last must still be in the trail,
+         * else the trail was rewritten under it: the head file stays put */
+        if (rc == 0 && j->audited && j->known_seq > 0 &&
+            stn_audit_has(w->db, j->known_seq, j->known_hash) != 1)
+            j->audit_broken = true;
         j->rows_us = (int64_t)((stn_mono_ns() - j->t_start_ns) / 1000u);
         if (rc == 0)
             rc = step_done(w->st[S_COMMIT]);
@@ -811,6 +943,7 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
             if (!sqlite3_get_autocommit(w->db))
                 step_done(w->st[S_ROLLBACK]);
             j->rc = STN_E_STORE;
+            j->audit_seq = 0;   /* nothing of it is in the chain */
         }
         j->commit_us = (int64_t)((stn_mono_ns() - j->t_start_ns) / 1000u);
     }
@@ -838,6 +971,38 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
     if (j->check_accounts || j->force_accounts)
         load_accounts_if_changed(w, j);
     j->t_end_ns = stn_mono_ns();
+}
+
+int stn_wstore_audit_last(struct stn_wstore *w, int64_t *seq, char hash[65])
+{
+    return stn_audit_last(w->db, seq, hash);
+}
+
+int stn_wstore_audit_has(struct stn_wstore *w, int64_t seq, const char *hash)
+{
+    return stn_audit_has(w->db, seq, hash);
+}
+
+const char *stn_wstore_path(const struct stn_wstore *w)
+{
+    return w->path;
+}
+
+/* The station's own entries outside a batch (start, stop): their own
+ * transaction, on the loop thread while no job runs. */
+int stn_wstore_audit(struct stn_wstore *w, const char *kind, const char *after, int64_t *seq,
+                     char hash[65])
+{
+    struct stn_audit_entry e = { .at_ms = stn_now_ms(), .actor = "station", .kind = kind,
+                                 .after = after };
+    int rc = step_done(w->st[S_BEGIN]);
+    if (rc == 0)
+        rc = stn_audit_append(w->db, &e, seq, hash);
+    if (rc == 0)
+        rc = step_done(w->st[S_COMMIT]);
+    if (rc != 0 && !sqlite3_get_autocommit(w->db))
+        step_done(w->st[S_ROLLBACK]);
+    return rc ? STN_E_STORE : 0;
 }
 
 int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows, size_t *n)

@@ -223,6 +223,8 @@ int stn_operator_reset(struct stn_store *s, const char *name,
                        char password[STN_PASSWORD_LEN + 1]);      /* NOTFOUND */
 int stn_operator_set_disabled(struct stn_store *s, const char *name, bool disabled);
 int stn_operators_json(struct stn_store *s, void **out);  /* [{name, role, disabled, created_at}] */
+/* 0 when an operator of that name exists (disabled or not), STN_E_NOTFOUND. */
+int stn_operator_exists(struct stn_store *s, const char *name);
 /* The role of an operator who exists and is not disabled; STN_E_NOTFOUND
  * otherwise (a session of a disabled operator ends at its next request). */
 int stn_operator_role(struct stn_store *s, const char *name, char role[16]);
