@@ -268,11 +268,12 @@ struct cid_sia {
 static const struct cid_sia table[] = {
     {121, 121, "HA", "HH", "duress"},
     {122, 122, "HA", "HH", "silent panic"},
-    {123, 123, "PA", NULL, "audible panic"},
+    {123, 123, "PA", "PH", "audible panic"},
     {130, 136, "BA", NULL, "burglary"},
-    {137, 137, "TA", NULL, "tamper"},
-    {301, 301, "AT", NULL, "AC loss"},
-    {302, 302, "YT", NULL, "low system battery"},
+    {137, 137, "TA", "TR", "tamper"},
+    {301, 301, "AT", "AR", "AC loss"},
+    {302, 302, "YT", "YR", "low system battery"},
+    {306, 306, "YG", NULL, "panel program changed"},
     {354, 354, "YC", NULL, "failure to communicate"},
     {374, 374, "EA", NULL, "exit error"},
     {383, 383, "TA", NULL, "sensor tamper"},
@@ -283,11 +284,13 @@ static const struct cid_sia table[] = {
     {441, 441, NULL, "CG", "armed stay"},
     {459, 459, "CR", NULL, "recent close"},
     {461, 461, "JA", NULL, "wrong code entry"},
-    {110, 110, "FA", NULL, "fire"},
+    {110, 118, "FA", "FH", "fire"},
+    {100, 102, "MA", "MH", "medical"},
+    {120, 120, "PA", "PH", "panic"},
     {412, 412, "RB", NULL, "successful download / remote access"},
     {602, 602, "RP", NULL, "periodic test"},
 };
-_Static_assert(sizeof table / sizeof table[0] == 20, "the 20 rows of DC09.md's table");
+_Static_assert(sizeof table / sizeof table[0] == 23, "the 23 rows of DC09.md's table");
 
 static const struct cid_sia *cid_row(uint16_t event)
 {

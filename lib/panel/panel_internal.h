@@ -10,7 +10,7 @@
 /* Bytes in the record body (store.c's walker must write exactly this many). */
 #define PNL__BODY_SIZE (35u + 16u + PNL_USERS_MAX * 8u + PNL_ZONES_MAX * 4u + \
                         PNL_PARTS_MAX * 6u + 9u + PNL_QUEUE_MAX * 11u + 2u +     \
-                        PNL_HISTORY_MAX * 5u)
+                        PNL_HISTORY_MAX * 5u + 5u + PNL_QUEUE_MAX * 2u)
 
 /* The policy one pair at a time (policy.c), so the panel need not build an
  * array of every code in the clear on its stack. */

@@ -285,6 +285,18 @@ static void walk_body(struct rio *r, struct pnl *p, const uint8_t nonce[16])
         io16(r, &p->history[i].who);
         io8(r, &p->history[i].mode);
     }
+    /* issue 13 (events): emergency keys, AC-loss delay, reported troubles
+     * (their restore is still due), programming-report details */
+    io8(r, &c->key_fire);
+    io8(r, &c->key_medical);
+    io8(r, &c->key_panic);
+    io8(r, &c->ac_delay_min);
+    uint8_t pw = p->power & (uint8_t)~PNL_PW_AC_LOST;   /* AC itself: the board says */
+    io8(r, &pw);
+    if (r->mode == RIO_READ)
+        p->power = pw;
+    for (unsigned i = 0; i < PNL_QUEUE_MAX; i++)
+        io16(r, &p->queue[i].info);
 }
 
 static size_t body_size(void)

@@ -64,6 +64,11 @@ static void setup(struct fx *f)
     user(f, 5, C_INST, PNL_ROLE_INSTALLER, 0x01, false, 0);
     user(f, 6, C_ARMONLY, PNL_ROLE_ARM_ONLY, 0x01, false, 0);
     user(f, 7, C_USER_P2, PNL_ROLE_USER, 0x02, false, 0);
+    /* the 7 programming reports (CID 306) went to the station */
+    CHECK_EQ(pnl_queue_count(&f->p), 7u);
+    struct pnl_event e;
+    while (pnl_queue_peek(&f->p, &e) == PNL_OK)
+        CHECK_EQ(pnl_queue_ack(&f->p, e.id), PNL_OK);
     pnl_tick(&f->p, f->clk);
     f->nrec = 0;
 }
@@ -241,7 +246,19 @@ TEST(policy_in_panel_across_partitions)
     CHECK_EQ(pnl_user_set(&F.p, 10, C_USER, 4, PNL_ROLE_USER, 0x02, false, 0, &r, NULL),
              PNL_E_POLICY);
     CHECK(has_hit(&r, PNL_R1_EQUAL, 2));
-    CHECK(storage_unchanged(&F));
+    /* Nothing programmed; each refusal is reported (CID 306, rule and slot). */
+    CHECK_EQ(F.p.users[9].len, 0);
+    CHECK(!storage_unchanged(&F));
+    CHECK_EQ(pnl_queue_count(&F.p), 3u);
+    static const uint16_t want[3] = { PNL_PI_DURESS | PNL_PR_REFUSED_RULE << 12 | PNL_R2_ONE_EDIT << 8 | 2,
+                                      PNL_PR_REFUSED_RULE << 12 | PNL_R2_ONE_EDIT << 8 | 4,
+                                      PNL_PR_REFUSED_RULE << 12 | PNL_R1_EQUAL << 8 | 2 };
+    for (unsigned i = 0; i < 3; i++) {
+        struct pnl_event e;
+        CHECK_EQ(pnl_queue_at(&F.p, i, &e), PNL_OK);
+        CHECK(e.cid == PNL_CID_PROGRAM && e.qualifier == 1 && e.part == 2 && e.zone == 10);
+        CHECK_EQ(e.info, want[i]);
+    }
     /* Refusal at the keypad names rule and slot, and only that. */
     F.nrec = 0;
     fx_keys(&F, "*8" C_MASTER "#" "1000" "3072#");
