@@ -552,6 +552,10 @@ int pnl_set_setting(struct pnl *p, unsigned setting, uint32_t v)
     case PNL_SET_AUTO_STAY: c.auto_stay = v != 0; fits16 = v <= 1; break;
     case PNL_SET_RECENT_CLOSING: c.recent_closing = v != 0; fits16 = v <= 1; break;
     case PNL_SET_EXIT_ERROR: c.exit_error = v != 0; fits16 = v <= 1; break;
+    case PNL_SET_KEY_FIRE: c.key_fire = (uint8_t)v; fits16 = fits8; break;
+    case PNL_SET_KEY_MEDICAL: c.key_medical = (uint8_t)v; fits16 = fits8; break;
+    case PNL_SET_KEY_PANIC: c.key_panic = (uint8_t)v; fits16 = fits8; break;
+    case PNL_SET_AC_DELAY: c.ac_delay_min = (uint8_t)v; fits16 = fits8; break;
     default: return PNL_E_INVAL;
     }
     if (!fits16)
