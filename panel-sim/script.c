@@ -1,7 +1,7 @@
 /*
  * script.c — vigil-panel --script FILE|-: one command per line, for tests and
  * demos. Commands (a contract; keep the names):
- *   user N CODE [duress] [for U] [partition P]   program slot N as the installer
+ *   user N CODE [duress|installer] [for U] [partition P]   program slot N as the installer
  *                                  would (policy enforced; slot 1 is the master)
  *   keys 1234#          key presses on partition 1's keypad (F M P: a tap)
  *   hold F|M|P [2.5s]   holds an emergency key (fire, medical, panic), default 2.5 s
@@ -197,14 +197,16 @@ static bool all_digits(const char *t)
 static int cmd_user(struct sim *s, struct sim_panel *sp, char **tok, int n)
 {
     if (n < 3 || !all_digits(tok[1]))
-        return fail(s, 2, "usage: user N CODE [duress] [for U] [partition P]", NULL);
+        return fail(s, 2, "usage: user N CODE [duress|installer] [for U] [partition P]", NULL);
     unsigned slot = (unsigned)atoi(tok[1]);
     const char *code = tok[2];
-    bool duress = false;
+    bool duress = false, installer = false;
     unsigned link = 0, part = 1;
     for (int i = 3; i < n; i++) {
         if (strcmp(tok[i], "duress") == 0)
             duress = true;
+        else if (strcmp(tok[i], "installer") == 0)
+            installer = true;           /* *9 settings at the keypad */
         else if (strcmp(tok[i], "for") == 0 && i + 1 < n && all_digits(tok[i + 1]))
             link = (unsigned)atoi(tok[++i]);
         else if (strcmp(tok[i], "partition") == 0 && i + 1 < n && all_digits(tok[i + 1]))
@@ -214,7 +216,8 @@ static int cmd_user(struct sim *s, struct sim_panel *sp, char **tok, int n)
     }
     if (part < 1 || part > PNL_PARTS_MAX || slot < 1 || slot > PNL_USERS_MAX)
         return fail(s, 2, "user: slot 1..32, partition 1..8", NULL);
-    enum pnl_role role = slot == 1 && !duress ? PNL_ROLE_MASTER : PNL_ROLE_USER;
+    enum pnl_role role = installer ? PNL_ROLE_INSTALLER
+                         : slot == 1 && !duress ? PNL_ROLE_MASTER : PNL_ROLE_USER;
     struct pnl_policy_result res;
     int e = pnl_user_set(&sp->p, slot, code, strlen(code), role, (uint8_t)(1u << (part - 1)),
                          duress, link, &res, NULL);

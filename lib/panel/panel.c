@@ -1001,27 +1001,29 @@ static void emergency_key(struct pnl *p, unsigned part, char key, uint64_t now_m
     if ((pt->hkey & 0x80u) != 0 || (uint16_t)(now16 - pt->hstart) < HOLD_MS)
         return;
     pt->hkey |= 0x80u;                          /* once per hold */
-    /* key, setting, CID (audible/on, silent), siren */
-    unsigned mode = key == 'F' ? p->cfg.key_fire : key == 'M' ? p->cfg.key_medical
-                                                              : p->cfg.key_panic;
+    /* the key's setting (0 off, 1 on / audible, 2 silent) picks the CID */
+    static const struct { uint8_t set; uint8_t siren; uint16_t cid[2]; } ek[] = {
+        { offsetof(struct pnl_config, key_fire), 2, { 115, 0 } },       /* F */
+        { offsetof(struct pnl_config, key_medical), 0, { 100, 0 } },    /* M */
+        { offsetof(struct pnl_config, key_panic), 1, { 120, 122 } },    /* P */
+    };
+    unsigned k = key == 'F' ? 0 : key == 'M' ? 1 : 2;
+    unsigned mode = ((const uint8_t *)&p->cfg)[ek[k].set];
     if (mode == 0)
         return;
-    if (key == 'P' && mode == 2) {
-        enqueue(p, 1, 122, part, 0);            /* silent panic: a hold-up, unseen */
-    } else if (key == 'F') {
-        enqueue(p, 1, 115, part, 0);
+    uint16_t cid = ek[k].cid[mode - 1];
+    enqueue(p, 1, cid, part, 0);
+    if (cid != 122) {                           /* a silent panic: nothing shows */
+        out(p, PNL_OUT_ACK_BEEP, part, 0, 0);
+        if (ek[k].siren != 0)
+            siren(p, part, ek[k].siren, now_ms);
+    }
+    if (k == 0) {
         hist(p, PNL_H_FIRE, part, 0, 0);
         pt->state = PNL_ST_ALARM;
         pt->alarm_kind = 2;
         pt->alarm_zone = 0;
-        out(p, PNL_OUT_ACK_BEEP, part, 0, 0);
-        siren(p, part, 2, now_ms);
         out(p, PNL_OUT_DISPLAY, part, PNL_DISP_ALARM, 0);
-    } else {
-        enqueue(p, 1, key == 'M' ? 100 : 120, part, 0);
-        out(p, PNL_OUT_ACK_BEEP, part, 0, 0);
-        if (key == 'P')
-            siren(p, part, 1, now_ms);
     }
     (void)pnl_save(p);
 }

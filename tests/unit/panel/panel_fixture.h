@@ -18,7 +18,7 @@
 
 #include "vigil/panel.h"
 
-#define FX_SLOT_BYTES 2048u
+#define FX_SLOT_BYTES 1600u   /* >= pnl_record_size() (1,571) */
 #define FX_REC_MAX 96u
 #define FX_US_PER_WRITE 500u   /* busy time of one storage write call, µs */
 #define FX_US_PER_BYTE 10u     /* ... and of each byte written */
