@@ -573,6 +573,7 @@ int pnl_zone_config(struct pnl *p, unsigned zone, const struct pnl_zone_cfg *z)
     struct pnl__zone old = p->zones[zone - 1];
     p->zones[zone - 1].cfg = *z;
     p->zones[zone - 1].bypass = 0;
+    p->zones[zone - 1].open &= 1u;      /* a restore is for the type that alarmed */
     int e = pnl_save(p);
     if (e < 0)
         p->zones[zone - 1] = old;
