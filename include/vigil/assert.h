@@ -27,8 +27,8 @@
 #define VIGIL__FILE __FILE__
 #endif
 /* The board's panic port: must not return. */
-void vigil_panic(const char *file, int line);
-#define VIGIL_ASSERT(c) ((c) ? (void)0 : vigil_panic(VIGIL__FILE, __LINE__))
+__attribute__((noreturn, cold)) void vigil_panic(const char *file, int line);
+#define VIGIL_ASSERT(c) (__builtin_expect(!!(c), 1) ? (void)0 : vigil_panic(VIGIL__FILE, __LINE__))
 #endif
 
 #endif

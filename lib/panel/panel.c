@@ -21,7 +21,7 @@
 #if !((defined(__linux__) || defined(__APPLE__)) && !defined(VIGIL_ASSERT_PORT))
 /* Default panic port (vigil/assert.h): spin until the watchdog resets the
  * part. A board defines its own vigil_panic to log and make outputs safe. */
-__attribute__((weak)) void vigil_panic(const char *file, int line)
+__attribute__((weak, noreturn)) void vigil_panic(const char *file, int line)
 {
     (void)file;
     (void)line;
