@@ -182,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* the panel beside it: fresh, in memory */
-    fz_store_init(&pstore, 1536u);
+    fz_store_init(&pstore, 1600u);
     struct fz_rng rng, srng;
     fz_rng_init(&rng, 0x2545F491u ^ (uint32_t)size);
     fz_rng_init(&srng, 0x9E3779B9u);

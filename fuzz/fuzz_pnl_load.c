@@ -13,7 +13,7 @@
  *                 the fuzzer reaches the parser and the range checks; without
  *                 it the bytes are the raw slot (header included)
  *   bit 1 BOTH    slot B gets a second record / the second half of the bytes
- *   bit 2 EXACT   slot_size is exactly pnl_record_size() (else 1536, as the
+ *   bit 2 EXACT   slot_size is exactly pnl_record_size() (else 1600, as the
  *                 unit tests' flash)
  *   bit 3 WRONGKEY the panel's key port holds another key
  *   bit 4 NEWER_A (FIX + BOTH) slot A carries the higher sequence
@@ -206,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const unsigned ver = (flags & F_V1) ? 1u : FZ_PNL_VERSION;
     const size_t body = ver == 1 ? FZ_PNL_V1_BODY : pnl_record_size() - FZ_PNL_HDR;
     const size_t rec = FZ_PNL_HDR + body;
-    fz_store_init(&store, (flags & F_EXACT) ? pnl_record_size() : 1536u);
+    fz_store_init(&store, (flags & F_EXACT) ? pnl_record_size() : 1600u);
     memset(store.slot, 0xFF, sizeof store.slot);
     if (flags & F_FIX) {
         static uint8_t plain[2][FZ_SLOT_MAX];

@@ -43,9 +43,9 @@ static struct pnl_keyport_dc09 pkp;
 
 static void panel_fresh(struct pnl *p)
 {
-    fz_store_init(&ps, 1536u);
+    fz_store_init(&ps, 1600u);
     memset(ps.slot, 0xFF, sizeof ps.slot);
-    ps.len[0] = ps.len[1] = 1536u;
+    ps.len[0] = ps.len[1] = 1600u;
     fz_rng_init(&prng, 12345u);
     pnl_keyport_dc09_init(&pkp, &dev_key.base);
     struct pnl_ports ports = { .storage = &ps.base, .key = &pkp.base, .rng = &prng.base };

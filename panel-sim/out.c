@@ -34,7 +34,11 @@ const char *sim_display_text(const struct pnl_out *o, char *buf, size_t cap)
     case PNL_DISP_ARMED_NIGHT: return "ARMED NIGHT";
     case PNL_DISP_ARMED_INSTANT: return "ARMED INSTANT";
     case PNL_DISP_ENTRY_DELAY: return "ENTRY DELAY";
-    case PNL_DISP_ALARM: snprintf(buf, cap, "ALARM zone %u", o->value2); return buf;
+    case PNL_DISP_ALARM:
+        if (o->value2 == 0)
+            return "ALARM keypad";      /* the fire key */
+        snprintf(buf, cap, "ALARM zone %u", o->value2);
+        return buf;
     case PNL_DISP_LOCKED: return "LOCKED";
     case PNL_DISP_PROGRAM: return "PROGRAM";
     case PNL_DISP_REFUSED:
@@ -53,14 +57,6 @@ void sim_keypad_out(struct pnl_keypad *k, const struct pnl_out *o)
     char buf[64], pre[8] = "";
     if (o->part != 1)
         snprintf(pre, sizeof pre, "p%u ", o->part);
-    if (o->part == 1 && sp->prog.st == 4) {
-        if (o->kind == PNL_OUT_ACK_BEEP)
-            sp->prog.ok = true;
-        if (o->kind == PNL_OUT_DISPLAY && o->value == PNL_DISP_REFUSED) {
-            sp->prog.refused = true;
-            sp->prog.refusal = o->value2;
-        }
-    }
     if (o->part == 1) {
         if (o->kind == PNL_OUT_LED_ARMED)
             sp->led_armed = o->value != 0;

@@ -551,23 +551,6 @@ int sim_panel_setup(struct sim *s, struct sim_panel *sp, unsigned idx,
     return 0;
 }
 
-/* Hands held programming reports to the communicator, oldest first, while
- * it has room. */
-static void reports_drain(struct sim_panel *sp)
-{
-    while (sp->reports_n > 0) {
-        struct sim_report *r = &sp->reports[0];
-        int e = comm_report_sia(&sp->c, "YG", r->part, r->slot, r->text);
-        if (e == COMM_E_FULL)
-            return;
-        if (e < 0)
-            sim_line(sp->sim, "error", "%s: programming report \"%s\" lost: %s", sp->account,
-                     r->text, comm_strerror(e));
-        sp->reports_n--;
-        memmove(&sp->reports[0], &sp->reports[1], sp->reports_n * sizeof sp->reports[0]);
-    }
-}
-
 void sim_panel_tick(struct sim_panel *sp)
 {
     struct sim *s = sp->sim;
@@ -577,104 +560,18 @@ void sim_panel_tick(struct sim_panel *sp)
     for (unsigned p = 0; p < COMM_PATHS; p++)
         if (sp->path[p].state == SIM_PATH_DOWN)
             path_open(&sp->path[p]);
-    reports_drain(sp);
     comm_tick(&sp->c, sim_real_ms(s));
 }
 
 void sim_panel_after_input(struct sim_panel *sp)
 {
-    reports_drain(sp);
     comm_tick(&sp->c, sim_real_ms(sp->sim));
 }
 
-/* ---- programming reports ------------------------------------------------ */
-
-void sim_report_program(struct sim_panel *sp, unsigned part, unsigned slot, bool duress,
-                        bool deleted, int err, const struct pnl_policy_result *res)
-{
-    char text[COMM_TEXT_MAX + 1];
-    const char *what = duress ? "duress code" : "user code";
-    if (deleted && err == 0)
-        snprintf(text, sizeof text, "code deleted");
-    else if (err == 0)
-        snprintf(text, sizeof text, "%s programmed%s", what,
-                 res != NULL && res->weak_warning ? " (R8 weak)" : "");
-    else if (err == PNL_E_POLICY && res != NULL && res->hit_count > 0)
-        snprintf(text, sizeof text, "%s refused %s %s%s%.0u", what,
-                 pnl_rule_id((enum pnl_rule)res->hits[0].rule),
-                 pnl_rule_name((enum pnl_rule)res->hits[0].rule),
-                 res->hits[0].slot ? " slot " : "", res->hits[0].slot);
-    else
-        snprintf(text, sizeof text, "%s refused", what);
-    if (slot > 999)
-        slot = 0;
-    /* After the ones already held (order kept); held when the communicator
-     * is full: 32 codes programmed in a row are 32 reports, none dropped. */
-    int e = sp->reports_n > 0 ? COMM_E_FULL
-                              : comm_report_sia(&sp->c, "YG", (uint8_t)part, (uint16_t)slot, text);
-    if (e == COMM_E_FULL && sp->reports_n < SIM_REPORTS_MAX) {
-        struct sim_report *r = &sp->reports[sp->reports_n++];
-        r->part = (uint8_t)part;
-        r->slot = (uint16_t)slot;
-        snprintf(r->text, sizeof r->text, "%s", text);
-        if (!sp->sim->quiet)
-            sim_line(sp->sim, "queue", "programming report held until the communicator has room "
-                     "(%u held, %u waiting for an ACK)", sp->reports_n, comm_trouble_count(&sp->c));
-        return;
-    }
-    if (e == COMM_E_FULL)
-        sim_line(sp->sim, "error", "%s: programming report \"%s\" lost: %u already held, "
-                 "%u waiting for an ACK", sp->account, text, sp->reports_n,
-                 comm_trouble_count(&sp->c));
-    else if (e < 0)
-        sim_line(sp->sim, "error", "%s: programming report not queued: %s", sp->account,
-                 comm_strerror(e));
-}
-
+/* One key at a keypad. Programming results (*7, *8) are the core's own
+ * events (CID 306 → SIA YG with text), sent by the communicator like any
+ * other: nothing here reads the keys or guesses results from the output. */
 void sim_key(struct sim_panel *sp, unsigned part, char k)
 {
-    struct sim_prog *g = &sp->prog;
-    uint8_t before = g->st;
-    if (part == 1) {
-        if (g->st == 0 && k == '*') {
-            g->st = 1;
-        } else if (g->st == 1) {
-            g->st = (k == '7' || k == '8') ? 2 : 0;
-            g->cmd = k;
-        } else if (g->st == 2 && k == '#') {
-            g->st = 3;
-            g->n = 0;
-            g->slot = 0;
-            g->ok = g->refused = false;
-        } else if (g->st == 3) {
-            if (k == '#') {
-                g->st = 4;
-            } else if (k >= '0' && k <= '9') {
-                if (g->n < 2)
-                    g->slot = (uint8_t)(g->slot * 10 + (k - '0'));
-                if (g->n < 255)
-                    g->n++;
-            } else {
-                g->st = 0;
-            }
-        }
-    }
     pnl_key_at(&sp->p, part, k, sim_core_ms(sp->sim));
-    if (part != 1)
-        return;
-    if (before == 2 && g->st == 3 && strcmp(sp->display, "PROGRAM") != 0)
-        g->st = 0;                     /* the authorising code was refused */
-    if (g->st == 4) {
-        if (g->ok || g->refused) {
-            struct pnl_policy_result r = { .hit_count = g->refused ? 1 : 0 };
-            r.hits[0].rule = (uint8_t)(g->refusal >> 8);
-            r.hits[0].slot = (uint8_t)g->refusal;
-            bool deleted = g->cmd == '7' && g->n == 2;
-            sim_report_program(sp, 1, g->slot, g->cmd == '8', deleted,
-                               g->ok ? 0 : (g->refused ? PNL_E_POLICY : PNL_E_INVAL), &r);
-        } else {
-            sim_report_program(sp, 1, g->slot, g->cmd == '8', false, PNL_E_INVAL, NULL);
-        }
-        g->st = 0;
-    }
 }

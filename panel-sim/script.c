@@ -1,9 +1,11 @@
 /*
  * script.c — vigil-panel --script FILE|-: one command per line, for tests and
  * demos. Commands (a contract; keep the names):
- *   user N CODE [duress] [for U] [partition P]   program slot N as the installer
+ *   user N CODE [duress|installer] [for U] [partition P]   program slot N as the installer
  *                                  would (policy enforced; slot 1 is the master)
- *   keys 1234#          key presses on partition 1's keypad
+ *   keys 1234#          key presses on partition 1's keypad (F M P: a tap)
+ *   hold F|M|P [2.5s]   holds an emergency key (fire, medical, panic), default 2.5 s
+ *   power ac off|on | power battery low|ok
  *   zone 3 open|close
  *   wait 2.5s | 300ms | 2       (real time; virtual with --fast)
  *   power-cut           stop now, saving nothing that is not already saved
@@ -195,14 +197,16 @@ static bool all_digits(const char *t)
 static int cmd_user(struct sim *s, struct sim_panel *sp, char **tok, int n)
 {
     if (n < 3 || !all_digits(tok[1]))
-        return fail(s, 2, "usage: user N CODE [duress] [for U] [partition P]", NULL);
+        return fail(s, 2, "usage: user N CODE [duress|installer] [for U] [partition P]", NULL);
     unsigned slot = (unsigned)atoi(tok[1]);
     const char *code = tok[2];
-    bool duress = false;
+    bool duress = false, installer = false;
     unsigned link = 0, part = 1;
     for (int i = 3; i < n; i++) {
         if (strcmp(tok[i], "duress") == 0)
             duress = true;
+        else if (strcmp(tok[i], "installer") == 0)
+            installer = true;           /* *9 settings at the keypad */
         else if (strcmp(tok[i], "for") == 0 && i + 1 < n && all_digits(tok[i + 1]))
             link = (unsigned)atoi(tok[++i]);
         else if (strcmp(tok[i], "partition") == 0 && i + 1 < n && all_digits(tok[i + 1]))
@@ -212,12 +216,12 @@ static int cmd_user(struct sim *s, struct sim_panel *sp, char **tok, int n)
     }
     if (part < 1 || part > PNL_PARTS_MAX || slot < 1 || slot > PNL_USERS_MAX)
         return fail(s, 2, "user: slot 1..32, partition 1..8", NULL);
-    enum pnl_role role = slot == 1 && !duress ? PNL_ROLE_MASTER : PNL_ROLE_USER;
+    enum pnl_role role = installer ? PNL_ROLE_INSTALLER
+                         : slot == 1 && !duress ? PNL_ROLE_MASTER : PNL_ROLE_USER;
     struct pnl_policy_result res;
     int e = pnl_user_set(&sp->p, slot, code, strlen(code), role, (uint8_t)(1u << (part - 1)),
                          duress, link, &res, NULL);
-    if (e == 0 || e == PNL_E_POLICY)
-        sim_report_program(sp, part, slot, duress, false, e, &res);
+    /* programmed or refused: the core queued its programming report (YG) */
     if (e == PNL_E_POLICY) {
         char hits[256] = "";
         size_t o = 0;
@@ -255,8 +259,11 @@ static void show_queue(struct sim *s, struct sim_panel *sp)
         char t[16];
         dc09_cid_format(&c, t, sizeof t);
         const char *d = dc09_cid_describe(e.cid);
-        sim_line(s, "queue", "%u cid=\"%s\" prio=%u %s%s", i + 1, t, e.prio, d ? d : "event",
-                 e.sent ? " (sent, awaiting ACK)" : "");
+        char text[PNL_EVENT_TEXT_MAX + 1];
+        bool has_text = pnl_event_text(&e, text, sizeof text) > 0;
+        sim_line(s, "queue", "%u cid=\"%s\" prio=%u %s%s%s%s%s", i + 1, t, e.prio,
+                 d ? d : "event", has_text ? " \"" : "", has_text ? text : "",
+                 has_text ? "\"" : "", e.sent ? " (sent, awaiting ACK)" : "");
     }
 }
 
@@ -281,14 +288,44 @@ static int run_line(struct sim *s, char *line)
         if (n != 2)
             return fail(s, 2, "usage: keys 1234#", NULL);
         for (const char *k = tok[1]; *k; k++)
-            if (!isdigit((unsigned char)*k) && *k != '*' && *k != '#')
-                return fail(s, 2, "keys: only 0-9 * # are keys", NULL);
+            if (!isdigit((unsigned char)*k) && !strchr("*#FMP", *k))
+                return fail(s, 2, "keys: only 0-9 * # F M P are keys", NULL);
         for (const char *k = tok[1]; *k; k++) {
             if (*k == '#')
                 sp->duress_press_ns = uv_hrtime();
             sim_key(sp, 1, *k);
             sim_panel_after_input(sp);
         }
+        return 0;
+    }
+    if (strcmp(c, "hold") == 0) {
+        /* an emergency key held: reported every 100 ms as the keypad's auto-repeat */
+        uint64_t ms = 2500;
+        if (n < 2 || n > 3 || strlen(tok[1]) != 1 || !strchr("FMP", tok[1][0]) ||
+            (n == 3 && parse_duration(tok[2], &ms) < 0))
+            return fail(s, 2, "usage: hold F|M|P [2.5s]", NULL);
+        for (uint64_t t = 0;; t += 100) {
+            sim_key(sp, 1, tok[1][0]);
+            sim_panel_after_input(sp);
+            if (t >= ms || s->quit)
+                break;
+            wait_ms(s, 100);
+        }
+        return 0;
+    }
+    if (strcmp(c, "power") == 0) {
+        static bool ac_ok = true, bat_ok = true;
+        bool ac = n == 3 && strcmp(tok[1], "ac") == 0, bat = n == 3 && strcmp(tok[1], "battery") == 0;
+        if (ac && (strcmp(tok[2], "on") == 0 || strcmp(tok[2], "off") == 0))
+            ac_ok = strcmp(tok[2], "on") == 0;
+        else if (bat && (strcmp(tok[2], "ok") == 0 || strcmp(tok[2], "low") == 0))
+            bat_ok = strcmp(tok[2], "ok") == 0;
+        else
+            return fail(s, 2, "usage: power ac off|on | power battery low|ok", NULL);
+        int e = pnl_power_set(&sp->p, ac_ok, bat_ok, sim_core_ms(s));
+        if (e < 0)
+            sim_line(s, "error", "power: %s", pnl_strerror(e));
+        sim_panel_after_input(sp);
         return 0;
     }
     if (strcmp(c, "zone") == 0) {

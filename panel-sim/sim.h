@@ -83,8 +83,6 @@ struct sim_path {
     uint64_t retry_at_ms;           /* next connect attempt (comm clock) */
 };
 
-#define SIM_REPORTS_MAX (2u * PNL_USERS_MAX)   /* every slot programmed twice over */
-
 struct sim_panel {
     struct sim *sim;
     unsigned idx;
@@ -106,25 +104,7 @@ struct sim_panel {
     char beep[16];
     bool zone_open[PNL_ZONES_MAX + 1];
     uint64_t load_next[PNL_PARTS_MAX];  /* --load: next keypad entry per partition */
-    struct sim_prog {               /* a *7 / *8 programming entry being typed */
-        uint8_t st;                 /* 0 idle, 1 '*', 2 authorising code, 3 data, 4 done */
-        char cmd;                   /* '7' user, '8' duress */
-        uint8_t n;                  /* data digits typed (never kept) */
-        uint8_t slot;               /* the slot: the first two data digits */
-        bool ok, refused;
-        uint16_t refusal;           /* rule << 8 | colliding slot */
-    } prog;
     uint64_t duress_press_ns;       /* bench: when the duress '#' was pressed */
-    /* Programming reports the communicator has no room for yet (it keeps
-     * COMM_TROUBLE_MAX - COMM_TROUBLE_RESERVE until ACKed): held here, in
-     * order, and handed over as ACKs free room. Memory only: a power cut
-     * loses these (never the codes programmed). */
-    struct sim_report {
-        uint8_t part;
-        uint16_t slot;
-        char text[COMM_TEXT_MAX + 1];
-    } reports[SIM_REPORTS_MAX];
-    unsigned reports_n;
 };
 
 struct sim_bench {
@@ -167,11 +147,8 @@ int  sim_panel_setup(struct sim *s, struct sim_panel *sp, unsigned idx,
                      const struct dc09_key *acct_key, const struct dc09_key *dev_key);
 void sim_panel_tick(struct sim_panel *sp);          /* core + comm timers, connects */
 void sim_panel_after_input(struct sim_panel *sp);   /* comm right after a key/zone */
-/* One key at a keypad; reports programming results (*7, *8) to the station. */
+/* One key at a keypad ('0'-'9' '*' '#', emergency keys 'F' 'M' 'P'). */
 void sim_key(struct sim_panel *sp, unsigned part, char key);
-/* Reports a programming result to the station (SIA YG with text; never digits). */
-void sim_report_program(struct sim_panel *sp, unsigned part, unsigned slot, bool duress,
-                        bool deleted, int err, const struct pnl_policy_result *res);
 void sim_net_down(struct sim *s, int path);          /* -1: all */
 void sim_net_up(struct sim *s, int path);
 int  sim_state_open(struct sim *s, const char *path, size_t need);

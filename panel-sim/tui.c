@@ -1,7 +1,8 @@
 /*
  * tui.c — vigil-panel's keypad in the terminal (plain ANSI): the display
  * line, the armed LED, the siren, the last beep, the zones, and keys from the
- * keyboard (0-9 * # for the keypad; q w e r t y open/close zones 1-6; Ctrl-C
+ * keyboard (0-9 * # for the keypad; f m p held for fire, medical, panic; q w e r t y
+ * open/close zones 1-6; Ctrl-C
  * or Ctrl-D quits).
  *
  * It shows only what the premises can see and hear — the panel's keypad port —
@@ -42,6 +43,7 @@ static void draw(struct sim *s)
     for (unsigned z = 1; z <= 6; z++)
         printf("[%c] %u %s %s  ", zone_keys[z - 1], z, names[z], sp->zone_open[z] ? "OPEN" : "closed");
     printf("\r\n\r\n  keys: 0-9 * #  (e.g. 1234# arms/disarms)   zones: q w e r t y   quit: Ctrl-C\r\n");
+    printf("  hold 2 s: f fire  m medical  p panic\r\n");
     if (s->side_file != NULL) {
         /* Another party's screen (the demo: the monitoring station's alarm
          * list), drawn below the premises' keypad, clearly apart from it. */
@@ -83,6 +85,12 @@ static void on_key(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
             s->quit = true;
             uv_stop(s->loop);
             return;
+        }
+        /* f m p: the emergency keys, taken when held 2 s (the terminal's
+         * auto-repeat reports a held key, as a keypad bus does) */
+        if (c == 'f' || c == 'm' || c == 'p') {
+            sim_key(sp, 1, (char)(c - 'a' + 'A'));
+            sim_panel_after_input(sp);
         }
         if ((c >= '0' && c <= '9') || c == '*' || c == '#') {
             ntyped = c == '#' ? 0 : ntyped + 1;

@@ -210,6 +210,7 @@ enum pnl_out_kind {
     PNL_OUT_CHIME,        /* value = zone */
     PNL_OUT_LED_ARMED,    /* value = 0/1 */
 };
+/* PNL_DISP_ALARM with value2 = 0: an alarm raised at the keypad (fire key). */
 enum pnl_display {
     PNL_DISP_DISARMED = 1,
     PNL_DISP_NOT_READY,      /* value2 = first open zone */
@@ -287,6 +288,13 @@ struct pnl_config {
     bool     auto_stay;          /* default on: away → stay if no exit door opened */
     bool     recent_closing;     /* default on: CID 459 */
     bool     exit_error;         /* default on: CID 374 */
+    /* Keypad emergency keys (held 2 s; docs/panel.md "Keypad grammar"). */
+    uint8_t  key_fire;           /* 0 off, 1 on (CID 115, fire siren); default 1 */
+    uint8_t  key_medical;        /* 0 off, 1 on (CID 100, no siren); default 1 */
+    uint8_t  key_panic;          /* 0 off, 1 audible (CID 120, siren), 2 silent
+                                    (CID 122, nothing at the premises); default 1 */
+    uint8_t  ac_delay_min;       /* AC loss reported after this long without AC:
+                                    0..255 min, default 30 */
     struct pnl_layout layout;    /* R7 keypad; default none */
 };
 void pnl_config_defaults(struct pnl_config *c);
@@ -300,6 +308,7 @@ enum pnl_setting {
     PNL_SET_LOCKOUT, PNL_SET_SIREN_LIMIT, PNL_SET_TEST_INTERVAL,
     PNL_SET_EXIT_RESTART, PNL_SET_AUTO_STAY, PNL_SET_RECENT_CLOSING,
     PNL_SET_EXIT_ERROR,
+    PNL_SET_KEY_FIRE, PNL_SET_KEY_MEDICAL, PNL_SET_KEY_PANIC, PNL_SET_AC_DELAY,
 };
 
 /* ---- events and the outbound queue ----------------------------------- */
@@ -313,11 +322,31 @@ struct pnl_event {
     uint16_t zone;       /* zone or user number */
     uint8_t  prio;
     uint8_t  sent;       /* handed to the communicator, not yet ACKed */
+    uint16_t info;       /* CID 306 (programming report): PNL_PI_* below; else 0 */
     uint32_t id;         /* monotonic; FIFO order within a priority */
 };
 uint8_t pnl_cid_priority(uint16_t cid);
 /* SIA code for the event through the DC-09 table (e.g. 1121 → "HA"), or NULL. */
 const char *pnl_event_sia(const struct pnl_event *e);
+
+/*
+ * Programming reports: every result of programming a code (pnl_user_set,
+ * pnl_user_delete, keypad *7 / *8) queues CID 306 (SIA YG, "parameter
+ * changed"), qualifier 1, part = partition, zone = the slot, and in `info`
+ * what happened (never digits of a code):
+ *   bit 15 duress code; bits 12..14 PNL_PR_*; bits 8..11 rule; bits 0..7 slot
+ *   of the code it collided with (PNL_PR_REFUSED_RULE).
+ * pnl_event_text() turns it into the text the station shows, e.g.
+ * "duress code refused R2 one-edit slot 1"; the communicator sends such an
+ * event as SIA-DCS YG with that text.
+ */
+#define PNL_CID_PROGRAM 306u
+enum { PNL_PR_PROGRAMMED = 0, PNL_PR_WEAK, PNL_PR_REFUSED_RULE, PNL_PR_REFUSED, PNL_PR_DELETED };
+#define PNL_PI_DURESS 0x8000u
+#define PNL_EVENT_TEXT_MAX 48u
+/* Writes the event's text (NUL-terminated, at most PNL_EVENT_TEXT_MAX chars)
+ * into buf and returns its length; 0 (buf "") for an event without text. */
+size_t pnl_event_text(const struct pnl_event *e, char *buf, size_t cap);
 
 /* ---- the panel ------------------------------------------------------- */
 
@@ -366,6 +395,7 @@ struct pnl__part {
     uint8_t  reported;              /* the alarm report went */
     uint8_t  siren;
     uint8_t  alarm_kind;            /* 0 none, 1 burglary, 2 fire */
+    uint8_t  hkey;                  /* emergency key being held ('F','M','P'); |0x80 taken */
     uint64_t exit_end_ms;
     uint64_t entry_end_ms;
     uint64_t abort_end_ms;
@@ -376,11 +406,12 @@ struct pnl__part {
     uint64_t lockout_end_ms;
     uint8_t  locked;
     /* keypad entry */
-    char     kbuf[24];
+    char     kbuf[20];              /* longest entry: *8 data SSLL + 8 digits */
     uint8_t  klen;
     uint8_t  kcmd;                  /* '\0', or the digit after '*' */
     uint8_t  kstage;                /* 0 code, 1 data after an accepted code */
     uint8_t  kuser;                 /* slot whose code opened stage 1 */
+    uint16_t hstart, hlast;         /* low 16 bits of now_ms: hkey first / last seen */
     uint64_t klast_ms;
 };
 
@@ -404,7 +435,12 @@ struct pnl {
     uint64_t next_test_ms;
     bool     test_armed;
     uint8_t  ack_pending;           /* ACKed removals not yet saved */
+    uint8_t  power;                 /* PNL_PW_* (bits) */
+    uint64_t ac_lost_ms;            /* when AC went (PNL_PW_AC_LOST) */
 };
+#define PNL_PW_AC_LOST     0x01u    /* AC absent now */
+#define PNL_PW_AC_REPORTED 0x02u    /* 1301 queued; 3301 due when AC returns (stored) */
+#define PNL_PW_BAT_REPORTED 0x04u   /* 1302 queued; 3302 due when the battery is good (stored) */
 
 /* Fresh panel: defaults, no users, no zones, empty queue. Does not touch storage. */
 int pnl_init(struct pnl *p, const struct pnl_ports *ports);
@@ -452,6 +488,8 @@ unsigned pnl__lookup(const struct pnl__user *users, unsigned n,
                      const uint8_t code[PNL_CODE_LEN_MAX], uint8_t len);
 
 /* Keypad: one key at a time ('0'..'9', '*', '#') on partition `part`'s keypad.
+ * Emergency keys 'F' fire, 'M' medical, 'P' panic: reported while held (at
+ * least every second: auto-repeat); taken once held 2 s (a tap does nothing).
  *   CODE#        arm away (disarmed) / disarm, silence (otherwise)
  *   *1CODE#  *2CODE#  *3CODE#   arm stay / night / instant
  *   *5CODE#ZZ#   toggle bypass of zone ZZ (disarmed)
@@ -466,8 +504,18 @@ int pnl_key(struct pnl *p, char key, uint64_t now_ms);
 /* Runs timers: exit/entry delay, abort/cancel windows, siren limit, lockout
  * end, periodic test. Call at least every 100 ms. */
 int pnl_tick(struct pnl *p, uint64_t now_ms);
-/* A zone opens (true) or closes (false). */
+/* A zone opens (true) or closes (false). A 24-h zone (fire, panic, tamper)
+ * whose opening queued an alarm queues its restore (qualifier 3) when it
+ * closes; hold-up never does (docs/panel.md). */
 int pnl_zone_set(struct pnl *p, unsigned zone, bool open, uint64_t now_ms);
+/*
+ * The board's power supervision: AC present or not, standby battery good or
+ * low (call on every change, or periodically: only changes count). AC loss is
+ * reported (CID 1301) after cfg.ac_delay_min without AC, its restore (3301)
+ * when AC returns after a reported loss; a low battery (1302) at once, its
+ * restore (3302) when good again. A loss shorter than the delay reports nothing.
+ */
+int pnl_power_set(struct pnl *p, bool ac_ok, bool battery_ok, uint64_t now_ms);
 
 /* Direct arming (the keypad uses these too): `slot` is the code's slot after lookup. */
 int pnl_arm(struct pnl *p, unsigned part, enum pnl_arm_mode mode, unsigned user, uint64_t now_ms);
@@ -484,6 +532,9 @@ int pnl_history_get(const struct pnl *p, unsigned idx, struct pnl_history *out);
 uint32_t pnl_crc32(uint32_t crc, const uint8_t *p, size_t n);
 
 /* ---- the outbound queue (drained by the communicator) ----------------- */
+
+/* The queued event with this id (sent or not). PNL_E_NOENT if none. */
+int pnl_queue_get(const struct pnl *p, uint32_t id, struct pnl_event *out);
 
 unsigned pnl_queue_count(const struct pnl *p);
 /* The highest-priority event (lowest prio, then oldest), sent or not. */

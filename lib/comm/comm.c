@@ -524,23 +524,37 @@ static unsigned choose_path(const struct comm *c, const struct comm__flight *f)
     return p;
 }
 
+/* A core event with a text (a programming report, CID 306): its SIA code,
+ * text in `text`; NULL for every other event (sent as ADM-CID). */
+static const char *core_sia(struct comm *c, uint32_t id, char text[PNL_EVENT_TEXT_MAX + 1])
+{
+    struct pnl_event e;
+    if ((id & COMM_TROUBLE_ID) != 0 || pnl_queue_get(c->ports.panel, id, &e) < 0 ||
+        pnl_event_text(&e, text, PNL_EVENT_TEXT_MAX + 1) == 0)
+        return NULL;
+    return pnl_event_sia(&e);
+}
+
 static void send_flight(struct comm *c, struct comm__flight *f)
 {
     unsigned path = choose_path(c, f);
     const struct comm__trouble *own = (f->id & COMM_TROUBLE_ID) != 0 ? trouble_find(c, f->id)
                                                                    : NULL;
-    bool sia = own != NULL && own->sia[0] != '\0';
+    char ctext[PNL_EVENT_TEXT_MAX + 1];
+    const char *code = own != NULL && own->sia[0] != '\0' ? own->sia : core_sia(c, f->id, ctext);
+    const char *text = own != NULL ? own->text : ctext;
+    bool sia = code != NULL;
     frame_head(c, sia ? DC09_ID_SIA_DCS : DC09_ID_ADM_CID, f->seq);
     char payload[DC09_SIA_TEXT_MAX + 48];
     size_t len = 0;
     int e;
     if (sia) {
-        struct dc09_sia m = { .has_area = true, .area = own->cid.partition, .has_zone = true,
-                              .zone = own->cid.zone, .has_text = true };
-        m.code[0] = own->sia[0];
-        m.code[1] = own->sia[1];
-        for (size_t i = 0; i < COMM_TEXT_MAX && own->text[i] != '\0'; i++)
-            m.text[i] = own->text[i];
+        struct dc09_sia m = { .has_area = true, .area = f->cid.partition, .has_zone = true,
+                              .zone = f->cid.zone, .has_text = true };
+        m.code[0] = code[0];
+        m.code[1] = code[1];
+        for (size_t i = 0; i < DC09_SIA_TEXT_MAX && text[i] != '\0'; i++)
+            m.text[i] = text[i];
         e = dc09_sia_format(&m, payload, sizeof payload);
         size_t pl = 0;
         while (e == 0 && payload[pl] != '\0')
@@ -569,7 +583,7 @@ static void send_flight(struct comm *c, struct comm__flight *f)
                            .event_id = f->id, .attempt = f->attempt, .cid = f->cid,
                            .encrypted = c->ports.cipher != NULL, .err = rc < 0 ? rc : 0,
                            .frame = c->out, .frame_len = len,
-                           .sia = sia ? own->sia : NULL, .text = sia ? own->text : NULL };
+                           .sia = code, .text = sia ? text : NULL };
     note(c, &n);
     if (path == c->active)
         c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
@@ -793,6 +807,7 @@ static void complete(struct comm *c, struct comm__flight *f, unsigned path)
     uint32_t id = f->id;
     *f = (struct comm__flight){ 0 };
     struct comm__trouble done = { 0 };
+    char ctext[PNL_EVENT_TEXT_MAX + 1];
     if ((id & COMM_TROUBLE_ID) != 0) {
         struct comm__trouble *t = trouble_find(c, id);
         if (t != NULL) {
@@ -805,6 +820,8 @@ static void complete(struct comm *c, struct comm__flight *f, unsigned path)
         }
         c->dirty = 1;
     } else {
+        n.sia = core_sia(c, id, ctext);
+        n.text = n.sia != NULL ? ctext : NULL;
         /* Removed; the core keeps the removal with its next save. */
         int e = pnl_queue_ack(c->ports.panel, id);
         if (e < 0 && e != PNL_E_NOENT) {

@@ -13,6 +13,52 @@ const char *pnl_event_sia(const struct pnl_event *e)
     return dc09_cid_to_sia(e->cid, e->qualifier);
 }
 
+/* Appends s to buf (capacity cap, NUL kept); returns the new length. */
+static size_t put(char *buf, size_t cap, size_t n, const char *s)
+{
+    while (*s != '\0' && n + 1 < cap)
+        buf[n++] = *s++;
+    buf[n] = '\0';
+    return n;
+}
+
+size_t pnl_event_text(const struct pnl_event *e, char *buf, size_t cap)
+{
+    if (buf == NULL || cap == 0)
+        return 0;
+    buf[0] = '\0';
+    if (e == NULL || e->cid != PNL_CID_PROGRAM)
+        return 0;
+    static const char *const outcome[] = { " programmed", " programmed (R8 weak)", " refused ",
+                                           " refused", "code deleted" };
+    unsigned o = (e->info >> 12) & 7u, rule = (e->info >> 8) & 15u, slot = e->info & 0xFFu;
+    if (o > PNL_PR_DELETED)
+        return 0;
+    size_t n = 0;
+    if (o != PNL_PR_DELETED)
+        n = put(buf, cap, n, (e->info & PNL_PI_DURESS) ? "duress code" : "user code");
+    n = put(buf, cap, n, outcome[o]);
+    if (o == PNL_PR_REFUSED_RULE) {
+        /* "R2 one-edit slot 1": rule and colliding slot, never digits of a code */
+        n = put(buf, cap, n, pnl_rule_id((enum pnl_rule)rule));
+        n = put(buf, cap, n, " ");
+        n = put(buf, cap, n, pnl_rule_name((enum pnl_rule)rule));
+        if (slot != 0) {
+            char num[6];
+            size_t k = sizeof num - 1;
+            num[k] = '\0';
+            do {
+                num[--k] = (char)('0' + slot % 10);
+                slot /= 10;
+            } while (slot != 0);
+            num[--k] = ' ';
+            n = put(buf, cap, n, " slot");
+            n = put(buf, cap, n, num + k);
+        }
+    }
+    return n;
+}
+
 static int kp_enc(struct pnl_keyport *k, uint8_t block[16])
 {
     struct pnl_keyport_dc09 *d = (struct pnl_keyport_dc09 *)k;

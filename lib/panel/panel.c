@@ -11,9 +11,26 @@
  * (that is lookup.c's job, in constant time).
  */
 #include "panel_internal.h"
+#include "vigil/assert.h"
 
 #define MS(s) ((uint64_t)(s) * 1000u)
 #define KEYPAD_TIMEOUT_MS 20000u   /* a half-typed entry is dropped after 20 s */
+#define HOLD_MS 2000u              /* an emergency key is taken after a 2 s hold */
+#define HOLD_GAP_MS 1000u          /* ... reported at least this often while held */
+
+#if !((defined(__linux__) || defined(__APPLE__)) && !defined(VIGIL_ASSERT_PORT))
+/* Default panic port (vigil/assert.h): spin until the watchdog resets the
+ * part. A board defines its own vigil_panic to log and make outputs safe. */
+__attribute__((weak, noreturn)) void vigil_panic(const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    for (;;) {
+    }
+}
+#endif
+
+static void power_check(struct pnl *p, uint64_t now_ms);
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -55,6 +72,7 @@ void pnl_config_defaults(struct pnl_config *c)
         .lockout_s = 90, .siren_limit_s = 240, .test_interval_s = 86400,
         .recent_closing_s = 120, .exit_restart = true, .auto_stay = true,
         .recent_closing = true, .exit_error = true,
+        .key_fire = 1, .key_medical = 1, .key_panic = 1, .ac_delay_min = 30,
     };
 }
 
@@ -70,7 +88,8 @@ int pnl_config_validate(const struct pnl_config *c)
         !in(c->cancel_window_s, 300, 3600) || !in(c->swinger_trips, 1, 6) ||
         !in(c->lockout_tries, 1, 10) || !in(c->lockout_s, 90, 3600) ||
         !in(c->siren_limit_s, 240, 900) || !in(c->test_interval_s, 3600, 2592000) ||
-        c->recent_closing_s != 120)
+        c->recent_closing_s != 120 || c->key_fire > 1 || c->key_medical > 1 ||
+        c->key_panic > 2)
         return PNL_E_RANGE;
     if (c->layout.enabled) {
         uint8_t per_key[10] = { 0 };
@@ -105,7 +124,8 @@ int pnl_init(struct pnl *p, const struct pnl_ports *ports)
 int pnl__check_loaded(const struct pnl *p)
 {
     if (pnl_config_validate(&p->cfg) < 0 || p->queue_len > PNL_QUEUE_MAX ||
-        p->hist_len > PNL_HISTORY_MAX || p->hist_head >= PNL_HISTORY_MAX)
+        p->hist_len > PNL_HISTORY_MAX || p->hist_head >= PNL_HISTORY_MAX ||
+        (p->power & PNL_PW_AC_LOST) != 0 || p->power > 7u)
         return PNL_E_CORRUPT;
     for (unsigned i = 0; i < PNL_USERS_MAX; i++) {
         const struct pnl__user *u = &p->users[i];
@@ -144,6 +164,7 @@ void pnl__after_load(struct pnl *p, uint64_t now_ms)
         pt->siren = 0;
         pt->reported = 0;
         pt->armed_at_ms = 0;
+        pt->hkey = 0;
     }
     for (unsigned z = 0; z < PNL_ZONES_MAX; z++) {
         p->zones[z].open = 0;
@@ -210,9 +231,12 @@ uint8_t pnl_cid_priority(uint16_t cid)
 /* Queues an event. A full queue evicts the oldest event of the lowest
  * priority that is no more important than the new one and not in flight;
  * a priority-1 event (duress, hold-up) is never evicted. */
-static void enqueue(struct pnl *p, uint8_t q, uint16_t cid, unsigned part, unsigned zone)
+static struct pnl_event *enqueue(struct pnl *p, uint8_t q, uint16_t cid, unsigned part,
+                                 unsigned zone)
 {
     uint8_t prio = pnl_cid_priority(cid);
+    VIGIL_ASSERT(p->queue_len <= PNL_QUEUE_MAX && part <= PNL_PARTS_MAX);
+    VIGIL_ASSERT(cid != 121 || prio == 1);   /* a duress is never evicted */
     if (p->queue_len >= PNL_QUEUE_MAX) {
         int victim = -1;
         for (unsigned i = 0; i < p->queue_len; i++) {
@@ -237,7 +261,7 @@ static void enqueue(struct pnl *p, uint8_t q, uint16_t cid, unsigned part, unsig
         }
         p->dropped++;
         if (victim < 0)
-            return;
+            return NULL;
         for (unsigned i = (unsigned)victim; i + 1 < p->queue_len; i++)
             p->queue[i] = p->queue[i + 1];
         p->queue_len--;
@@ -247,6 +271,7 @@ static void enqueue(struct pnl *p, uint8_t q, uint16_t cid, unsigned part, unsig
         .prio = prio, .sent = 0, .id = p->next_event_id++,
     };
     p->dirty = 1;
+    return &p->queue[p->queue_len - 1];
 }
 
 /* Index of the i-th event in delivery order. */
@@ -300,6 +325,15 @@ static int queue_find(const struct pnl *p, uint32_t id)
     return -1;
 }
 
+int pnl_queue_get(const struct pnl *p, uint32_t id, struct pnl_event *o)
+{
+    int i = queue_find(p, id);
+    if (i < 0)
+        return PNL_E_NOENT;
+    *o = p->queue[i];
+    return PNL_OK;
+}
+
 int pnl_queue_mark_sent(struct pnl *p, uint32_t id)
 {
     int i = queue_find(p, id);
@@ -335,13 +369,33 @@ static bool digits_ok(const char *c, size_t len)
 }
 
 
-int pnl_user_set(struct pnl *p, unsigned slot, const char *code, size_t len,
-                 enum pnl_role role, uint8_t parts, bool duress, unsigned link,
-                 struct pnl_policy_result *res, unsigned *slot_out)
+/* Queues the programming report (CID 306, docs in panel.h) of result `e`. */
+static void prog_report(struct pnl *p, unsigned part, unsigned slot, bool duress, bool del, int e,
+                        const struct pnl_policy_result *res)
 {
-    struct pnl_policy_result local;
-    if (res == NULL)
-        res = &local;
+    unsigned o = e != PNL_OK ? (e == PNL_E_POLICY && res->hit_count > 0 ? PNL_PR_REFUSED_RULE
+                                                                      : PNL_PR_REFUSED)
+                 : del ? PNL_PR_DELETED : res->weak_warning ? PNL_PR_WEAK : PNL_PR_PROGRAMMED;
+    struct pnl_event *ev = enqueue(p, 1, PNL_CID_PROGRAM, part, slot > 999 ? 0 : slot);
+    if (ev != NULL)
+        ev->info = (uint16_t)((duress ? PNL_PI_DURESS : 0u) | o << 12 |
+                              (o == PNL_PR_REFUSED_RULE
+                                   ? (unsigned)res->hits[0].rule << 8 | res->hits[0].slot : 0u));
+}
+
+static unsigned first_part(uint8_t parts)
+{
+    unsigned part = 1;
+    while (part < PNL_PARTS_MAX && (parts & (1u << (part - 1))) == 0)
+        part++;
+    return part;
+}
+
+/* pnl_user_set without the report: *slot_out gets the slot as soon as known. */
+static int user_set(struct pnl *p, unsigned slot, const char *code, size_t len,
+                    enum pnl_role role, uint8_t parts, bool duress, unsigned link,
+                    struct pnl_policy_result *res, unsigned *slot_out)
+{
     *res = (struct pnl_policy_result){ .accepted = false };
     if (!digits_ok(code, len))
         return PNL_E_CODE_FORMAT;
@@ -358,6 +412,7 @@ int pnl_user_set(struct pnl *p, unsigned slot, const char *code, size_t len,
         if (slot == 0)
             return PNL_E_FULL;
     }
+    *slot_out = slot;
     if (link != 0) {
         if (!duress || link > PNL_USERS_MAX || link == slot ||
             p->users[link - 1].len == 0 || p->users[link - 1].duress)
@@ -404,16 +459,32 @@ int pnl_user_set(struct pnl *p, unsigned slot, const char *code, size_t len,
     u->duress = duress ? 1 : 0;
     u->link = (uint8_t)link;
     e = pnl_save(p);
-    if (e < 0) {
+    if (e < 0)
         p->users[slot - 1] = old;   /* nothing changes when it cannot be kept */
-        return e;
-    }
-    if (slot_out != NULL)
-        *slot_out = slot;
-    return PNL_OK;
+    return e;
 }
 
-int pnl_user_delete(struct pnl *p, unsigned slot)
+/* Programmed or refused by the policy: reported (and saved); bad input and a
+ * failed save report nothing (the caller has the error). */
+int pnl_user_set(struct pnl *p, unsigned slot, const char *code, size_t len,
+                 enum pnl_role role, uint8_t parts, bool duress, unsigned link,
+                 struct pnl_policy_result *res, unsigned *slot_out)
+{
+    struct pnl_policy_result local;
+    unsigned used = slot;
+    if (res == NULL)
+        res = &local;
+    int e = user_set(p, slot, code, len, role, parts, duress, link, res, &used);
+    if (e == PNL_OK || e == PNL_E_POLICY) {
+        prog_report(p, first_part(parts), used, duress, false, e, res);
+        (void)pnl_save(p);
+    }
+    if (e == PNL_OK && slot_out != NULL)
+        *slot_out = used;
+    return e;
+}
+
+static int user_delete(struct pnl *p, unsigned slot)
 {
     if (slot == 0 || slot > PNL_USERS_MAX)
         return PNL_E_SLOT;
@@ -433,6 +504,17 @@ int pnl_user_delete(struct pnl *p, unsigned slot)
         p->users[slot - 1] = old;
         for (unsigned i = 0; i < PNL_USERS_MAX; i++)
             p->users[i].link = links[i];
+    }
+    return e;
+}
+
+int pnl_user_delete(struct pnl *p, unsigned slot)
+{
+    uint8_t parts = slot >= 1 && slot <= PNL_USERS_MAX ? p->users[slot - 1].parts : 0;
+    int e = user_delete(p, slot);
+    if (e == PNL_OK) {
+        prog_report(p, first_part(parts), slot, false, true, e, NULL);
+        (void)pnl_save(p);
     }
     return e;
 }
@@ -470,6 +552,10 @@ int pnl_set_setting(struct pnl *p, unsigned setting, uint32_t v)
     case PNL_SET_AUTO_STAY: c.auto_stay = v != 0; fits16 = v <= 1; break;
     case PNL_SET_RECENT_CLOSING: c.recent_closing = v != 0; fits16 = v <= 1; break;
     case PNL_SET_EXIT_ERROR: c.exit_error = v != 0; fits16 = v <= 1; break;
+    case PNL_SET_KEY_FIRE: c.key_fire = (uint8_t)v; fits16 = fits8; break;
+    case PNL_SET_KEY_MEDICAL: c.key_medical = (uint8_t)v; fits16 = fits8; break;
+    case PNL_SET_KEY_PANIC: c.key_panic = (uint8_t)v; fits16 = fits8; break;
+    case PNL_SET_AC_DELAY: c.ac_delay_min = (uint8_t)v; fits16 = fits8; break;
     default: return PNL_E_INVAL;
     }
     if (!fits16)
@@ -487,6 +573,7 @@ int pnl_zone_config(struct pnl *p, unsigned zone, const struct pnl_zone_cfg *z)
     struct pnl__zone old = p->zones[zone - 1];
     p->zones[zone - 1].cfg = *z;
     p->zones[zone - 1].bypass = 0;
+    p->zones[zone - 1].open &= 1u;      /* a restore is for the type that alarmed */
     int e = pnl_save(p);
     if (e < 0)
         p->zones[zone - 1] = old;
@@ -572,6 +659,7 @@ static void report_alarm(struct pnl *p, unsigned part, uint64_t now_ms)
 {
     struct pnl__part *pt = &p->parts[part - 1];
     unsigned z = pt->alarm_zone;
+    VIGIL_ASSERT(z >= 1 && z <= PNL_ZONES_MAX);     /* only burglary zones get here */
     enqueue(p, 1, burglary_cid(p->zones[z - 1].cfg.type), part, z);
     if (pt->exit_error && p->cfg.exit_error)
         enqueue(p, 1, 374, part, z);
@@ -703,14 +791,25 @@ int pnl_zone_set(struct pnl *p, unsigned zone, bool open, uint64_t now_ms)
     unsigned part = zn->cfg.part;
     struct pnl__part *pt = &p->parts[part - 1];
     bool was_open = zn->open != 0;
+    bool restore = (zn->open & 2u) != 0;    /* a 24-h alarm of this zone went */
     zn->open = open ? 1 : 0;
     if (!open || was_open) {
         if (!open && was_open && pt->state == PNL_ST_EXIT &&
             zn->cfg.type == PNL_ZONE_ENTRY_EXIT && pt->exit_door_opened)
             pt->exit_door_closed_after = 1;
+        if (!open && restore) {
+            /* 24-h restore: fire 3110, panic 3123, tamper 3137 (hold-up never: see
+             * docs/panel.md; a duress has no zone and no restore at all). */
+            static const uint16_t cid24[] = { 123, 110, 137 };
+            VIGIL_ASSERT(zn->cfg.type >= PNL_ZONE_PANIC && zn->cfg.type <= PNL_ZONE_TAMPER);
+            enqueue(p, 3, cid24[zn->cfg.type - PNL_ZONE_PANIC], part, zone);
+            (void)pnl_save(p);
+        }
         return PNL_OK;
     }
     /* 24-hour zones: reported at once, no abort delay. */
+    if (zn->cfg.type >= PNL_ZONE_PANIC)
+        zn->open = 3;                       /* restore due on closing (undone below if none) */
     switch (zn->cfg.type) {
     case PNL_ZONE_FIRE:
         enqueue(p, 1, 110, part, zone);
@@ -729,8 +828,10 @@ int pnl_zone_set(struct pnl *p, unsigned zone, bool open, uint64_t now_ms)
         siren(p, part, 1, now_ms);
         goto save;
     case PNL_ZONE_TAMPER:
-        if (zn->trips >= p->cfg.swinger_trips)
+        if (zn->trips >= p->cfg.swinger_trips) {
+            zn->open = 1;                   /* shut down: no alarm, so no restore */
             return PNL_OK;
+        }
         zn->trips++;
         enqueue(p, 1, 137, part, zone);
         if (pt->state != PNL_ST_DISARMED)
@@ -821,7 +922,10 @@ int pnl_tick(struct pnl *p, uint64_t now_ms)
             key_clear(pt);
             show_state(p, part);
         }
+        if (pt->hkey != 0 && (uint16_t)((uint16_t)now_ms - pt->hlast) > HOLD_GAP_MS)
+            pt->hkey = 0;                       /* the emergency key was let go */
     }
+    power_check(p, now_ms);
     if (!p->test_armed) {
         p->test_armed = true;
         p->next_test_ms = now_ms + MS(p->cfg.test_interval_s);
@@ -836,7 +940,94 @@ int pnl_tick(struct pnl *p, uint64_t now_ms)
     return PNL_OK;
 }
 
+/* ---- power supervision ---------------------------------------------- */
+
+static void power_check(struct pnl *p, uint64_t now_ms)
+{
+    /* AC loss goes only after ac_delay_min: a utility outage takes out a whole
+     * district at once, and the station must not drown in its reports. */
+    if ((p->power & (PNL_PW_AC_LOST | PNL_PW_AC_REPORTED)) == PNL_PW_AC_LOST &&
+        now_ms - p->ac_lost_ms >= MS((uint32_t)p->cfg.ac_delay_min * 60u)) {
+        enqueue(p, 1, 301, 0, 0);
+        p->power |= PNL_PW_AC_REPORTED;
+    }
+}
+
+int pnl_power_set(struct pnl *p, bool ac_ok, bool battery_ok, uint64_t now_ms)
+{
+    /* one row per trouble: its RAM/stored flag, its CID, is it present now */
+    static const struct { uint8_t flag; uint16_t cid; } tr[] = {
+        { PNL_PW_AC_REPORTED, 301 }, { PNL_PW_BAT_REPORTED, 302 },
+    };
+    if (!ac_ok && (p->power & PNL_PW_AC_LOST) == 0) {
+        p->power |= PNL_PW_AC_LOST;
+        p->ac_lost_ms = now_ms;
+    } else if (ac_ok) {
+        p->power &= (uint8_t)~PNL_PW_AC_LOST;
+    }
+    if (!battery_ok && (p->power & PNL_PW_BAT_REPORTED) == 0) {
+        enqueue(p, 1, 302, 0, 0);               /* a low battery goes at once */
+        p->power |= PNL_PW_BAT_REPORTED;
+    }
+    bool ok[2] = { ac_ok, battery_ok };
+    for (unsigned i = 0; i < 2; i++) {
+        if (ok[i] && (p->power & tr[i].flag) != 0) {
+            enqueue(p, 3, tr[i].cid, 0, 0);     /* restore of a reported trouble */
+            p->power &= (uint8_t)~tr[i].flag;
+        }
+    }
+    power_check(p, now_ms);
+    return p->dirty ? pnl_save(p) : PNL_OK;
+}
+
 /* ---- keypad ---------------------------------------------------------- */
+
+/* An emergency key ('F', 'M', 'P') report: taken once held HOLD_MS. What the
+ * premises get: fire — the fire siren and ALARM; medical — an accept beep;
+ * audible panic — the siren; silent panic — nothing (the key beep of the
+ * first report, like any key and like a key that is switched off). */
+static void emergency_key(struct pnl *p, unsigned part, char key, uint64_t now_ms)
+{
+    struct pnl__part *pt = &p->parts[part - 1];
+    uint16_t now16 = (uint16_t)now_ms;
+    bool held = (pt->hkey & 0x7Fu) == (uint8_t)key &&
+                (uint16_t)(now16 - pt->hlast) <= HOLD_GAP_MS;
+    pt->hlast = now16;
+    if (!held) {
+        pt->hkey = (uint8_t)key;
+        pt->hstart = now16;
+        out(p, PNL_OUT_KEY_BEEP, part, 0, 0);
+        return;
+    }
+    if ((pt->hkey & 0x80u) != 0 || (uint16_t)(now16 - pt->hstart) < HOLD_MS)
+        return;
+    pt->hkey |= 0x80u;                          /* once per hold */
+    /* the key's setting (0 off, 1 on / audible, 2 silent) picks the CID */
+    static const struct { uint8_t set; uint8_t siren; uint16_t cid[2]; } ek[] = {
+        { offsetof(struct pnl_config, key_fire), 2, { 115, 0 } },       /* F */
+        { offsetof(struct pnl_config, key_medical), 0, { 100, 0 } },    /* M */
+        { offsetof(struct pnl_config, key_panic), 1, { 120, 122 } },    /* P */
+    };
+    unsigned k = key == 'F' ? 0 : key == 'M' ? 1 : 2;
+    unsigned mode = ((const uint8_t *)&p->cfg)[ek[k].set];
+    if (mode == 0)
+        return;
+    uint16_t cid = ek[k].cid[mode - 1];
+    enqueue(p, 1, cid, part, 0);
+    if (cid != 122) {                           /* a silent panic: nothing shows */
+        out(p, PNL_OUT_ACK_BEEP, part, 0, 0);
+        if (ek[k].siren != 0)
+            siren(p, part, ek[k].siren, now_ms);
+    }
+    if (k == 0) {
+        hist(p, PNL_H_FIRE, part, 0, 0);
+        pt->state = PNL_ST_ALARM;
+        pt->alarm_kind = 2;
+        pt->alarm_zone = 0;
+        out(p, PNL_OUT_DISPLAY, part, PNL_DISP_ALARM, 0);
+    }
+    (void)pnl_save(p);
+}
 
 static unsigned parse_num(const char *s, unsigned n)
 {
@@ -874,25 +1065,32 @@ static void program_entry(struct pnl *p, unsigned part, uint64_t now_ms)
     } else if (pt->kcmd == '7' && n >= 2) {
         unsigned slot = parse_num(b, 2);
         if (n == 2)
-            e = slot == pt->kuser ? PNL_E_DENIED : pnl_user_delete(p, slot);
+            e = slot == pt->kuser ? PNL_E_DENIED : user_delete(p, slot);
         else if (slot == 0)
             e = PNL_E_SLOT;
         else
-            e = pnl_user_set(p, slot, b + 2, n - 2, PNL_ROLE_USER, auth->parts, false, 0,
-                             &res, NULL);
+            e = user_set(p, slot, b + 2, n - 2, PNL_ROLE_USER, auth->parts, false, 0,
+                         &res, &slot);
     } else if (pt->kcmd == '8' && n >= 4) {
         unsigned slot = parse_num(b, 2), link = parse_num(b + 2, 2);
         e = slot == 0 ? PNL_E_SLOT
-                      : pnl_user_set(p, slot, b + 4, n - 4, PNL_ROLE_USER, auth->parts,
-                                     true, link, &res, NULL);
+                      : user_set(p, slot, b + 4, n - 4, PNL_ROLE_USER, auth->parts,
+                                 true, link, &res, &slot);
     } else if (pt->kcmd == '9' && n >= 3 && n <= 9) {   /* PP + up to 7 digits */
         uint32_t v = 0;
         for (unsigned i = 2; i < n; i++)
             v = v * 10u + (uint32_t)(b[i] - '0');
         e = pnl_set_setting(p, parse_num(b, 2), v);
     }
-    if (e == PNL_OK && (pt->kcmd == '7' || pt->kcmd == '8'))
-        hist(p, PNL_H_PROGRAM, part, parse_num(b, 2), 0);
+    if (pt->kcmd == '7' || pt->kcmd == '8') {
+        /* Every *7 / *8 result goes to the station: slot as typed, what, never digits.
+         * The authorising code does not show in it: a personal duress code
+         * programs as its user, and reports the same. */
+        unsigned slot = digits && n >= 2 ? parse_num(b, 2) : 0;
+        prog_report(p, part, slot, pt->kcmd == '8', pt->kcmd == '7' && n == 2, e, &res);
+        if (e == PNL_OK)
+            hist(p, PNL_H_PROGRAM, part, slot, 0);
+    }
     if (p->dirty)
         (void)pnl_save(p);
     if (e == PNL_OK) {
@@ -930,6 +1128,7 @@ static void code_entry(struct pnl *p, unsigned part, uint64_t now_ms)
     unsigned slot = pnl__lookup(p->users, PNL_USERS_MAX, code, len);
     for (unsigned k = 0; k < PNL_CODE_LEN_MAX; k++)
         code[k] = 0;
+    VIGIL_ASSERT(slot <= PNL_USERS_MAX);
 
     /* Who the code acts and reports as: a personal duress code is its user. */
     bool duress = false;
@@ -940,6 +1139,8 @@ static void code_entry(struct pnl *p, unsigned part, uint64_t now_ms)
         duress = u->duress != 0;
         role = u->role;
         parts = u->parts;
+        /* pnl_user_set and pnl__check_loaded keep links in range */
+        VIGIL_ASSERT(u->link <= PNL_USERS_MAX);
         if (duress && u->link != 0 && p->users[u->link - 1].len != 0) {
             who = u->link;
             role = p->users[who - 1].role;
@@ -1024,9 +1225,14 @@ int pnl_key_at(struct pnl *p, unsigned part, char key, uint64_t now_ms)
 {
     if (p == NULL || part == 0 || part > PNL_PARTS_MAX)
         return PNL_E_SLOT;
+    struct pnl__part *pt = &p->parts[part - 1];
+    if (key == 'F' || key == 'M' || key == 'P') {
+        emergency_key(p, part, key, now_ms);    /* leaves a half-typed entry alone */
+        return PNL_OK;
+    }
     if (!((key >= '0' && key <= '9') || key == '*' || key == '#'))
         return PNL_E_INVAL;
-    struct pnl__part *pt = &p->parts[part - 1];
+    pt->hkey = 0;                               /* another key: no longer held */
     if ((pt->klen != 0 || pt->kcmd != 0 || pt->kstage != 0) &&
         now_ms - pt->klast_ms >= KEYPAD_TIMEOUT_MS) {
         key_clear(pt);                          /* a stale half entry is dropped */

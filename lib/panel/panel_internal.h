@@ -12,9 +12,12 @@
 #define PNL__BODY_V1_SIZE (35u + 16u + PNL_USERS_MAX * 8u + PNL_ZONES_MAX * 4u + \
                            PNL_PARTS_MAX * 6u + 9u + PNL_QUEUE_MAX * 11u + 2u +     \
                            PNL_HISTORY_MAX * 5u)
-/* Bytes in a v2 record body (what store.c writes): the same fields, all of
- * them after the check block AES-CBC encrypted, zero-padded to whole blocks. */
-#define PNL__BODY_SIZE ((PNL__BODY_V1_SIZE + 15u) / 16u * 16u)
+/* The v2 fields: v1's, then the emergency keys, AC delay, reported troubles
+ * (5) and each queued event's report detail (2 each). */
+#define PNL__BODY_V2_FIELDS (PNL__BODY_V1_SIZE + 5u + PNL_QUEUE_MAX * 2u)
+/* Bytes in a v2 record body (what store.c writes): all of it after the
+ * check block AES-CBC encrypted, zero-padded to whole blocks. */
+#define PNL__BODY_SIZE ((PNL__BODY_V2_FIELDS + 15u) / 16u * 16u)
 
 /* The policy one pair at a time (policy.c), so the panel need not build an
  * array of every code in the clear on its stack. */

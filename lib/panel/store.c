@@ -306,16 +306,39 @@ static void walk_body(struct rio *r, struct pnl *p, const uint8_t nonce[16], uns
         io16(r, &p->history[i].who);
         io8(r, &p->history[i].mode);
     }
-    if (ver != 1) {
-        /* zero padding to the last whole block; anything else was not written here */
-        for (unsigned i = 0; i < PNL__BODY_SIZE - PNL__BODY_V1_SIZE; i++) {
-            uint8_t z = 0;
-            io8(r, &z);
-            if (z != 0 && !r->err)
-                r->err = PNL_E_CORRUPT;
+    if (ver == 1) {
+        /* a v1 record has none of the issue-13 fields: their defaults */
+        if (r->mode == RIO_READ) {
+            c->key_fire = 1;
+            c->key_medical = 1;
+            c->key_panic = 1;
+            c->ac_delay_min = 30;
+            p->power = 0;
+            for (unsigned i = 0; i < PNL_QUEUE_MAX; i++)
+                p->queue[i].info = 0;
         }
-        r->enc = false;
+        return;
     }
+    /* emergency keys, AC-loss delay, reported troubles (their restore is
+     * still due), programming-report details */
+    io8(r, &c->key_fire);
+    io8(r, &c->key_medical);
+    io8(r, &c->key_panic);
+    io8(r, &c->ac_delay_min);
+    uint8_t pw = p->power & (uint8_t)~PNL_PW_AC_LOST;   /* AC itself: the board says */
+    io8(r, &pw);
+    if (r->mode == RIO_READ)
+        p->power = pw;
+    for (unsigned i = 0; i < PNL_QUEUE_MAX; i++)
+        io16(r, &p->queue[i].info);
+    /* zero padding to the last whole block; anything else was not written here */
+    for (unsigned i = 0; i < PNL__BODY_SIZE - PNL__BODY_V2_FIELDS; i++) {
+        uint8_t z = 0;
+        io8(r, &z);
+        if (z != 0 && !r->err)
+            r->err = PNL_E_CORRUPT;
+    }
+    r->enc = false;
 }
 _Static_assert(PNL__BODY_SIZE % 16u == 0, "v2 body is whole AES blocks");
 

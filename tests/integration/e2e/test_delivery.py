@@ -71,6 +71,8 @@ def test_power_cut_with_events_queued(args, work):
     p = Panel(args, work, st.tcp[1])
     with Both(st, p) as b:
         e2e.setup_users(p)
+        # the two programming reports (core events, SIA YG) go first
+        p.wait_for(r'^queue delivered sia="YG" .*\(0 left\)')
         p.cmd("network down", "keys %s#" % DURESS, "wait 61s")
         line = p.barrier()
         assert re.search(r" 2 events", line), line          # duress + closing queued

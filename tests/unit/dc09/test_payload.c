@@ -162,7 +162,7 @@ static void test_table(void **state)
         {354, 1, "YC"}, {374, 1, "EA"}, {383, 1, "TA"}, {401, 1, "OP"}, {401, 3, "CL"},
         {403, 1, "OA"}, {403, 3, "CA"}, {406, 1, "OC"}, {407, 1, "OQ"}, {407, 3, "CQ"},
         {441, 3, "CG"}, {459, 1, "CR"}, {461, 1, "JA"}, {110, 1, "FA"}, {412, 1, "RB"},
-        {602, 1, "RP"},
+        {602, 1, "RP"}, {115, 1, "FA"}, {100, 1, "MA"}, {120, 1, "PA"}, {306, 1, "YG"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const char *c = dc09_cid_to_sia(rows[i].ev, rows[i].q);
@@ -172,7 +172,13 @@ static void test_table(void **state)
     }
     /* a restore is never reported as its alarm */
     assert_null(dc09_cid_to_sia(130, 3));
-    assert_null(dc09_cid_to_sia(110, 3));
+    assert_null(dc09_cid_to_sia(306, 3));
+    /* restores have their own codes (never the alarm's) */
+    assert_string_equal(dc09_cid_to_sia(110, 3), "FH");
+    assert_string_equal(dc09_cid_to_sia(123, 3), "PH");
+    assert_string_equal(dc09_cid_to_sia(137, 3), "TR");
+    assert_string_equal(dc09_cid_to_sia(301, 3), "AR");
+    assert_string_equal(dc09_cid_to_sia(302, 3), "YR");
     assert_null(dc09_cid_to_sia(441, 1));
     assert_null(dc09_cid_to_sia(121, 2));
     assert_null(dc09_cid_to_sia(129, 1));

@@ -72,6 +72,11 @@ static void setup(struct fx *f)
     user(f, 5, C_INST, PNL_ROLE_INSTALLER, 0x01, false, 0);
     user(f, 6, C_ARMONLY, PNL_ROLE_ARM_ONLY, 0x01, false, 0);
     user(f, 7, C_USER_P2, PNL_ROLE_USER, 0x02, false, 0);
+    /* the 7 programming reports (CID 306) went to the station */
+    CHECK_EQ(pnl_queue_count(&f->p), 7u);
+    struct pnl_event e;
+    while (pnl_queue_peek(&f->p, &e) == PNL_OK)
+        CHECK_EQ(pnl_queue_ack(&f->p, e.id), PNL_OK);
     pnl_tick(&f->p, f->clk);
     f->nrec = 0;
 }
@@ -249,7 +254,19 @@ TEST(policy_in_panel_across_partitions)
     CHECK_EQ(pnl_user_set(&F.p, 10, C_USER, 4, PNL_ROLE_USER, 0x02, false, 0, &r, NULL),
              PNL_E_POLICY);
     CHECK(has_hit(&r, PNL_R1_EQUAL, 2));
-    CHECK(storage_unchanged(&F));
+    /* Nothing programmed; each refusal is reported (CID 306, rule and slot). */
+    CHECK_EQ(F.p.users[9].len, 0);
+    CHECK(!storage_unchanged(&F));
+    CHECK_EQ(pnl_queue_count(&F.p), 3u);
+    static const uint16_t want[3] = { PNL_PI_DURESS | PNL_PR_REFUSED_RULE << 12 | PNL_R2_ONE_EDIT << 8 | 2,
+                                      PNL_PR_REFUSED_RULE << 12 | PNL_R2_ONE_EDIT << 8 | 4,
+                                      PNL_PR_REFUSED_RULE << 12 | PNL_R1_EQUAL << 8 | 2 };
+    for (unsigned i = 0; i < 3; i++) {
+        struct pnl_event e;
+        CHECK_EQ(pnl_queue_at(&F.p, i, &e), PNL_OK);
+        CHECK(e.cid == PNL_CID_PROGRAM && e.qualifier == 1 && e.part == 2 && e.zone == 10);
+        CHECK_EQ(e.info, want[i]);
+    }
     /* Refusal at the keypad names rule and slot, and only that. */
     F.nrec = 0;
     fx_keys(&F, "*8" C_MASTER "#" "1000" "3072#");
@@ -908,7 +925,10 @@ TEST(bad_codes_full_table_unchanged)
 #define PB_NEXTID (PB_QLEN + 1u)
 #define PB_QUEUE  (PB_QLEN + 9u)
 #define PB_HIST   (PB_QUEUE + PNL_QUEUE_MAX * 11u)
-_Static_assert(PB_HIST + 2u + PNL_HISTORY_MAX * 5u + 2u == PNL__BODY_SIZE, "v2 body map");
+#define PB_KEYS   (PB_HIST + 2u + PNL_HISTORY_MAX * 5u)   /* keys, AC delay, troubles */
+#define PB_INFO   (PB_KEYS + 5u)                          /* report details */
+#define PB_PAD    (PB_INFO + PNL_QUEUE_MAX * 2u)
+_Static_assert(PB_PAD == PNL__BODY_V2_FIELDS && PNL__BODY_SIZE - PB_PAD < 16u, "v2 body map");
 
 
 static void put_crc(uint8_t *at, uint32_t c)
@@ -1413,6 +1433,318 @@ TEST(persist_missing_and_wrong_key)
     CHECK(storage_unchanged(&F));
 }
 
+/* ---- issue 13: programming reports, emergency keys, power, restores ---- */
+
+/* The text of the event at delivery position i (CHECKs it is a report). */
+static const char *report_text(unsigned i, char buf[PNL_EVENT_TEXT_MAX + 1])
+{
+    struct pnl_event e;
+    CHECK_EQ(pnl_queue_at(&F.p, i, &e), PNL_OK);
+    CHECK_EQ(e.cid, PNL_CID_PROGRAM);
+    CHECK_EQ(e.prio, 5);
+    CHECK(pnl_event_text(&e, buf, PNL_EVENT_TEXT_MAX + 1) > 0);
+    return buf;
+}
+
+/* Every *7 / *8 result is a core event (CID 306 → YG) with rule and slot, never digits. */
+TEST(events_programming_reports)
+{
+    setup(&F);
+    char t[PNL_EVENT_TEXT_MAX + 1];
+    fx_keys(&F, "*7" C_MASTER "#" "10" "2580#");           /* R8 weak: a warning for a user */
+    fx_keys(&F, "*8" C_MASTER "#" "1100" "2589#");         /* duress, R2 one-edit of slot 10 */
+    fx_keys(&F, "*8" C_MASTER "#" "1102" "864277#");       /* personal, R3 against slot 3 */
+    fx_keys(&F, "*7" C_MASTER "#" "10#");                  /* delete */
+    fx_keys(&F, "*7" C_MASTER "#" "01#");                  /* own slot: refused */
+    fx_keys(&F, "*7" C_MASTER "#" "00" "1357#");           /* slot 0: refused */
+    CHECK_EQ(pnl_queue_count(&F.p), 6u);
+    CHECK_EQ(strcmp(report_text(0, t), "user code programmed (R8 weak)"), 0);
+    CHECK_EQ(strcmp(report_text(1, t), "duress code refused R2 one-edit slot 10"), 0);
+    CHECK_EQ(strcmp(report_text(2, t), "duress code refused R3 prefix-suffix slot 3"), 0);
+    CHECK_EQ(strcmp(report_text(3, t), "code deleted"), 0);
+    CHECK_EQ(strcmp(report_text(4, t), "user code refused"), 0);
+    CHECK_EQ(strcmp(report_text(5, t), "user code refused"), 0);
+    static const uint16_t zones[6] = { 10, 11, 11, 10, 1, 0 };
+    for (unsigned i = 0; i < 6; i++) {
+        struct pnl_event e;
+        CHECK_EQ(pnl_queue_at(&F.p, i, &e), PNL_OK);
+        CHECK(e.part == 1 && e.qualifier == 1 && e.zone == zones[i]);
+        CHECK_EQ(strcmp(pnl_event_sia(&e), "YG"), 0);
+        pnl_event_text(&e, t, sizeof t);
+        static const char *const typed[] = { C_MASTER, "2580", "2589", "864277", "1357", "258" };
+        for (unsigned k = 0; k < 6; k++)                    /* rule and slot, never a code */
+            CHECK(strstr(t, typed[k]) == NULL);
+    }
+    /* a report survives a power cut before the communicator took it */
+    fx_reinit_panel(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    CHECK_EQ(pnl_queue_count(&F.p), 6u);
+    CHECK_EQ(strcmp(report_text(2, t), "duress code refused R3 prefix-suffix slot 3"), 0);
+    /* the API reports too: programmed, refused, deleted; bad input does not */
+    ack_all(&F);
+    struct pnl_policy_result r;
+    CHECK_EQ(pnl_user_set(&F.p, 12, "24680", 5, PNL_ROLE_USER, 0x02, true, 0, &r, NULL), PNL_OK);
+    CHECK_EQ(pnl_user_set(&F.p, 13, "12a4", 4, PNL_ROLE_USER, 0x02, false, 0, &r, NULL),
+             PNL_E_CODE_FORMAT);
+    CHECK_EQ(pnl_user_delete(&F.p, 12), PNL_OK);
+    CHECK_EQ(pnl_queue_count(&F.p), 2u);
+    struct pnl_event e;
+    CHECK_EQ(pnl_queue_at(&F.p, 0, &e), PNL_OK);
+    CHECK(e.part == 2 && e.zone == 12 && e.info == (PNL_PI_DURESS | PNL_PR_PROGRAMMED << 12));
+    CHECK_EQ(strcmp(report_text(0, t), "duress code programmed"), 0);
+    CHECK_EQ(strcmp(report_text(1, t), "code deleted"), 0);
+    /* the longest text is whole (it was cut at 40 characters before) */
+    e.info = (uint16_t)(PNL_PI_DURESS | PNL_PR_REFUSED_RULE << 12 | PNL_R6_SAME_DIGITS << 8 | 32);
+    CHECK_EQ(pnl_event_text(&e, t, sizeof t), strlen("duress code refused R6 same-digits slot 32"));
+    CHECK_EQ(strcmp(t, "duress code refused R6 same-digits slot 32"), 0);
+    e.cid = 401;
+    CHECK_EQ(pnl_event_text(&e, t, sizeof t), 0u);
+    CHECK_EQ(t[0], '\0');
+}
+
+/* A personal duress code programming as its user: the station gets the same
+ * programming reports as from the user's own code, and the 1121 besides. */
+TEST(events_programming_same_for_duress)
+{
+    static struct pnl_event normal[8];
+    static const char *const slots[] = { "01", "06", "121357" };   /* last: programs slot 12 */
+    for (unsigned k = 0; k < 3; k++) {
+        unsigned n = 0;
+        prog_scenario(false, slots[k]);
+        for (unsigned i = 0; i < pnl_queue_count(&F.p) && n < 8; i++)
+            CHECK_EQ(pnl_queue_at(&F.p, i, &normal[n++]), PNL_OK);
+        CHECK(fx_count_cid(&F, PNL_CID_PROGRAM, 1) >= 1);
+        prog_scenario(true, slots[k]);
+        CHECK_EQ(pnl_queue_count(&F.p), n + 1);
+        unsigned j = 0;
+        for (unsigned i = 0; i < pnl_queue_count(&F.p); i++) {
+            struct pnl_event e;
+            CHECK_EQ(pnl_queue_at(&F.p, i, &e), PNL_OK);
+            if (e.cid == 121)
+                continue;
+            CHECK(j < n);
+            CHECK(e.cid == normal[j].cid && e.qualifier == normal[j].qualifier &&
+                  e.part == normal[j].part && e.zone == normal[j].zone &&
+                  e.info == normal[j].info);
+            j++;
+        }
+        CHECK_EQ(j, n);
+    }
+}
+
+/* Holds an emergency key at partition 1's keypad for ms, reported every 100 ms. */
+static void hold_key(char key, unsigned ms)
+{
+    for (unsigned t = 0;; t += 100) {
+        pnl_key_at(&F.p, 1, key, F.clk);
+        if (t >= ms)
+            break;
+        F.clk += 100;
+        pnl_tick(&F.p, F.clk);
+    }
+    fx_run(&F, 1500);                                       /* let go */
+}
+
+TEST(keypad_emergency_keys)
+{
+    struct pnl_event e;
+    setup(&F);
+    /* a tap, or a hold cut short, does nothing but the key beep */
+    pnl_key_at(&F.p, 1, 'F', F.clk);
+    fx_run(&F, 3000);
+    hold_key('P', 1800);
+    CHECK_EQ(pnl_queue_count(&F.p), 0u);
+    CHECK_EQ(F.nrec, 2u);
+    CHECK_EQ(fx_count_out(&F, PNL_OUT_KEY_BEEP, 0), 2u);
+    /* two taps 1.5 s apart are two taps, not a hold */
+    pnl_key_at(&F.p, 1, 'M', F.clk);
+    fx_run(&F, 1500);
+    pnl_key_at(&F.p, 1, 'M', F.clk);
+    fx_run(&F, 1500);
+    CHECK_EQ(pnl_queue_count(&F.p), 0u);
+    /* another key in between breaks the hold */
+    pnl_key_at(&F.p, 1, 'M', F.clk);
+    F.clk += 1000;
+    pnl_key_at(&F.p, 1, '5', F.clk);
+    F.clk += 900;
+    pnl_key_at(&F.p, 1, 'M', F.clk);
+    F.clk += 200;
+    pnl_key_at(&F.p, 1, 'M', F.clk);
+    CHECK_EQ(pnl_queue_count(&F.p), 0u);
+    fx_run(&F, 25000);
+
+    /* medical: CID 1100, priority 3, an accept beep, no siren */
+    F.nrec = 0;
+    hold_key('M', 5000);                                    /* held long: one report */
+    CHECK_EQ(pnl_queue_count(&F.p), 1u);
+    CHECK(fx_find_cid(&F, 100, &e) && e.qualifier == 1 && e.prio == 3 && e.part == 1);
+    CHECK_EQ(strcmp(pnl_event_sia(&e), "MA"), 0);
+    CHECK_EQ(fx_count_out(&F, PNL_OUT_ACK_BEEP, 0), 1u);
+    CHECK(!pnl_siren_on(&F.p, 1));
+    /* audible panic: 1120, priority 3, the siren */
+    hold_key('P', 2000);
+    CHECK(fx_find_cid(&F, 120, &e) && e.prio == 3);
+    CHECK_EQ(strcmp(pnl_event_sia(&e), "PA"), 0);
+    CHECK(pnl_siren_on(&F.p, 1));
+    fx_keys(&F, C_USER "#");                                /* a code silences it */
+    CHECK(!pnl_siren_on(&F.p, 1));
+    /* fire: 1115, priority 2, fire siren, ALARM at the keypad, in the history */
+    F.nrec = 0;
+    hold_key('F', 2000);
+    CHECK(fx_find_cid(&F, 115, &e) && e.prio == 2);
+    CHECK_EQ(strcmp(pnl_event_sia(&e), "FA"), 0);
+    CHECK_EQ(fx_count_out(&F, PNL_OUT_SIREN, 2), 1u);
+    CHECK_EQ(fx_count_out(&F, PNL_OUT_DISPLAY, PNL_DISP_ALARM), 1u);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_ALARM);
+    struct pnl_history h;
+    CHECK(pnl_history_get(&F.p, 0, &h) == PNL_OK && h.kind == PNL_H_FIRE && h.who == 0);
+    fx_keys(&F, C_USER "#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    CHECK(!pnl_siren_on(&F.p, 1));
+
+    /* silent panic: 1122 at priority 1, and the premises see exactly what a
+     * panic key that is switched off shows (the key beep, nothing else) */
+    for (unsigned mode = 0; mode <= 2; mode += 2) {
+        setup(&F);
+        CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_KEY_PANIC, mode), PNL_OK);
+        F.nrec = 0;
+        hold_key('P', 3000);
+        if (mode == 0) {
+            CHECK_EQ(pnl_queue_count(&F.p), 0u);
+            save_records(&F);
+        }
+    }
+    CHECK_EQ(pnl_queue_count(&F.p), 1u);
+    CHECK(fx_find_cid(&F, 122, &e) && e.prio == 1 && e.part == 1);
+    CHECK(!pnl_siren_on(&F.p, 1));
+    check_same_records(&F);
+    /* keys switched off: nothing */
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_KEY_FIRE, 0), PNL_OK);
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_KEY_MEDICAL, 0), PNL_OK);
+    ack_all(&F);
+    hold_key('F', 3000);
+    hold_key('M', 3000);
+    CHECK_EQ(pnl_queue_count(&F.p), 0u);
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_DISARMED);
+    /* a half-typed code survives an emergency key in between */
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_KEY_MEDICAL, 1), PNL_OK);
+    fx_keys(&F, "57");
+    hold_key('M', 2000);
+    fx_keys(&F, "90#");
+    CHECK_EQ(pnl_part_state(&F.p, 1), PNL_ST_EXIT);
+    CHECK(fx_find_cid(&F, 100, &e));
+}
+
+TEST(keypad_emergency_settings)
+{
+    setup(&F);
+    struct pnl_config c;
+    pnl_config_defaults(&c);
+    CHECK(c.key_fire == 1 && c.key_medical == 1 && c.key_panic == 1 && c.ac_delay_min == 30);
+    snapshot(&F);
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_KEY_FIRE, 2), PNL_E_RANGE);
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_KEY_MEDICAL, 2), PNL_E_RANGE);
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_KEY_PANIC, 3), PNL_E_RANGE);
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_AC_DELAY, 256), PNL_E_RANGE);
+    CHECK(storage_unchanged(&F));
+    /* the installer at the keypad: *9 PP VALUE */
+    fx_keys(&F, "*9" C_INST "#" "16" "2#");
+    fx_keys(&F, "*9" C_INST "#" "17" "0#");
+    CHECK_EQ(F.p.cfg.key_panic, 2);
+    CHECK_EQ(F.p.cfg.ac_delay_min, 0);
+    fx_reinit_panel(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    CHECK(F.p.cfg.key_panic == 2 && F.p.cfg.ac_delay_min == 0 && F.p.cfg.key_fire == 1);
+}
+
+TEST(power_trouble_and_restore)
+{
+    struct pnl_event e;
+    setup(&F);
+    /* an outage shorter than the delay reports nothing */
+    CHECK_EQ(pnl_power_set(&F.p, false, true, F.clk), PNL_OK);
+    fx_run(&F, 29u * 60000u);
+    CHECK_EQ(pnl_power_set(&F.p, true, true, F.clk), PNL_OK);
+    fx_run(&F, 60000);
+    CHECK_EQ(pnl_queue_count(&F.p), 0u);
+    /* a longer one: 1301 at 30 min (trouble, priority 5), then 3301 */
+    CHECK_EQ(pnl_power_set(&F.p, false, true, F.clk), PNL_OK);
+    fx_run(&F, 30u * 60000u - 200u);
+    CHECK_EQ(pnl_queue_count(&F.p), 0u);
+    CHECK_EQ(pnl_power_set(&F.p, false, true, F.clk), PNL_OK);   /* a repeat: no change */
+    fx_run(&F, 300);
+    CHECK_EQ(fx_count_cid(&F, 301, 1), 1u);
+    CHECK(fx_find_cid(&F, 301, &e) && e.prio == 5 && e.part == 0 && e.zone == 0);
+    CHECK_EQ(strcmp(pnl_event_sia(&e), "AT"), 0);
+    fx_run(&F, 3600000);
+    CHECK_EQ(fx_count_cid(&F, 301, 0), 1u);
+    /* battery low at once, and its restore */
+    CHECK_EQ(pnl_power_set(&F.p, false, false, F.clk), PNL_OK);
+    CHECK_EQ(pnl_power_set(&F.p, false, false, F.clk + 100), PNL_OK);
+    CHECK_EQ(fx_count_cid(&F, 302, 1), 1u);
+    /* a restart while AC is away: the restore still goes when it returns */
+    fx_reinit_panel(&F);
+    CHECK_EQ(pnl_load(&F.p, F.clk), PNL_OK);
+    CHECK_EQ(pnl_power_set(&F.p, false, false, F.clk), PNL_OK);
+    fx_run(&F, 31u * 60000u);
+    CHECK_EQ(fx_count_cid(&F, 301, 1), 1u);                 /* not reported twice */
+    CHECK_EQ(pnl_power_set(&F.p, true, true, F.clk), PNL_OK);
+    CHECK_EQ(fx_count_cid(&F, 301, 3), 1u);
+    CHECK_EQ(fx_count_cid(&F, 302, 3), 1u);
+    CHECK(fx_find_cid(&F, 301, &e));
+    CHECK_EQ(pnl_queue_count(&F.p), 4u);
+    /* restores by SIA code */
+    for (unsigned i = 0; i < 4; i++) {
+        CHECK_EQ(pnl_queue_at(&F.p, i, &e), PNL_OK);
+        if (e.qualifier == 3)
+            CHECK_EQ(strcmp(pnl_event_sia(&e), e.cid == 301 ? "AR" : "YR"), 0);
+    }
+    /* a zero delay reports at once */
+    CHECK_EQ(pnl_set_setting(&F.p, PNL_SET_AC_DELAY, 0), PNL_OK);
+    ack_all(&F);
+    CHECK_EQ(pnl_power_set(&F.p, false, true, F.clk), PNL_OK);
+    CHECK_EQ(fx_count_cid(&F, 301, 1), 1u);
+}
+
+TEST(restores_of_24h_zones)
+{
+    setup(&F);
+    static const struct { unsigned zone; uint16_t cid; } z[] = { { 4, 110 }, { 6, 123 }, { 7, 137 } };
+    for (unsigned i = 0; i < 3; i++) {
+        pnl_zone_set(&F.p, z[i].zone, true, F.clk);
+        CHECK_EQ(fx_count_cid(&F, z[i].cid, 1), 1u);
+        CHECK_EQ(fx_count_cid(&F, z[i].cid, 3), 0u);
+        pnl_zone_set(&F.p, z[i].zone, false, F.clk);
+        CHECK_EQ(fx_count_cid(&F, z[i].cid, 3), 1u);
+        pnl_zone_set(&F.p, z[i].zone, false, F.clk);        /* closed twice: once */
+        CHECK_EQ(fx_count_cid(&F, z[i].cid, 3), 1u);
+        struct pnl_event e;
+        for (unsigned k = 0; pnl_queue_at(&F.p, k, &e) == PNL_OK; k++)
+            if (e.cid == z[i].cid && e.qualifier == 3)
+                CHECK(e.zone == z[i].zone && e.part == 1 && pnl_event_sia(&e) != NULL);
+    }
+    /* a hold-up is never restored (nor is a duress: it has no zone and no restore) */
+    pnl_zone_set(&F.p, 5, true, F.clk);
+    pnl_zone_set(&F.p, 5, false, F.clk);
+    CHECK_EQ(fx_count_cid(&F, 122, 1), 1u);
+    CHECK_EQ(fx_count_cid(&F, 122, 3), 0u);
+    fx_keys(&F, C_DURESS "#");
+    fx_run(&F, 2000);
+    fx_keys(&F, C_USER "#");
+    fx_run(&F, 2000);
+    CHECK_EQ(fx_count_cid(&F, 121, 1), 1u);
+    CHECK_EQ(fx_count_cid(&F, 121, 3), 0u);
+    /* a tamper shut down by the swinger limit raised no alarm: no restore */
+    ack_all(&F);
+    for (unsigned k = 0; k < 3; k++) {
+        pnl_zone_set(&F.p, 7, true, F.clk);
+        pnl_zone_set(&F.p, 7, false, F.clk);
+    }
+    /* the arming above started a new count: 2 trips alarm, the third does not */
+    CHECK_EQ(fx_count_cid(&F, 137, 1), 2u);
+    CHECK_EQ(fx_count_cid(&F, 137, 3), 2u);
+}
+
 #define PANEL_CORE_TESTS(X) \
     X(policy_rules_examples) X(policy_r7_only_with_layout) X(policy_r8_weak) \
     X(policy_both_directions_and_format) X(policy_in_panel_across_partitions) \
@@ -1426,4 +1758,6 @@ TEST(persist_missing_and_wrong_key)
     X(bad_codes_full_table_unchanged) X(persist_roundtrip_encrypted) \
     X(persist_torn_write_keeps_previous) X(persist_refuses_unsaved_states) X(persist_corrupt_truncated_version_empty) \
     X(persist_save_without_load_goes_after_newest) X(persist_missing_and_wrong_key) \
-    X(persist_migrates_v1) X(persist_v1_damaged) X(duress_leaves_no_trace_in_storage)
+    X(persist_migrates_v1) X(persist_v1_damaged) X(duress_leaves_no_trace_in_storage) \
+    X(events_programming_reports) X(events_programming_same_for_duress) X(keypad_emergency_keys) \
+    X(keypad_emergency_settings) X(power_trouble_and_restore) X(restores_of_24h_zones)

@@ -18,11 +18,11 @@
 
 #include "vigil/panel.h"
 
-#define FX_SLOT_BYTES 1536u
+#define FX_SLOT_BYTES 1600u   /* >= pnl_record_size() (1,571) */
 #define FX_REC_MAX 96u
 #define FX_US_PER_WRITE 500u   /* busy time of one storage write call, µs */
 #define FX_US_PER_BYTE 10u     /* ... and of each byte written */
-#define FX_WLOG_MAX 48u        /* storage writes logged (slot, offset, length); a save is 45 */
+#define FX_WLOG_MAX 56u        /* storage writes logged (slot, offset, length); a save is 50 */
 
 struct fx_rec {
     uint64_t tick;

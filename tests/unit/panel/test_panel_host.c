@@ -64,6 +64,10 @@ TEST(every_event_maps_to_sia)
         { 131, 1, "BA" }, { 132, 1, "BA" }, { 134, 1, "BA" }, { 137, 1, "TA" },
         { 374, 1, "EA" }, { 401, 1, "OP" }, { 401, 3, "CL" }, { 406, 1, "OC" },
         { 441, 3, "CG" }, { 459, 1, "CR" }, { 461, 1, "JA" }, { 602, 1, "RP" },
+        /* issue 13: keypad keys, troubles, restores, programming reports */
+        { 115, 1, "FA" }, { 100, 1, "MA" }, { 120, 1, "PA" }, { 301, 1, "AT" },
+        { 301, 3, "AR" }, { 302, 1, "YT" }, { 302, 3, "YR" }, { 110, 3, "FH" },
+        { 123, 3, "PH" }, { 137, 3, "TR" }, { 306, 1, "YG" },
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         struct pnl_event e = { .qualifier = m[i].q, .cid = m[i].cid };
