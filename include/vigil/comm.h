@@ -25,6 +25,17 @@
  * other event goes one at a time, in order (stop-and-wait), so the station
  * receives routine events in the order they happened.
  *
+ * Paths: routine traffic moves to the backup after path_fail_max timeouts in
+ * a row. A priority-1 event goes to the other path after its first timeout on
+ * one, and, when two paths are configured and the primary failed (declared
+ * failed, or a priority-1 frame timed out on it) less than COMM_BOTH_PATHS_MS
+ * ago, goes on both paths at once: the same frame, the same sequence (the
+ * station stores it once and ACKs both).
+ *
+ * Replies are judged by dc09_reply_check (the same check `vigil dc09 send`
+ * makes): kind, sequence, account, R and L echoed, the time within the
+ * station's window seen from the panel and not before the first send.
+ *
  * Errors: 0 or a negative enum comm_err; comm_strerror() names each.
  */
 #ifndef VIGIL_COMM_H
@@ -49,6 +60,11 @@ extern "C" {
                                      never takes the last two */
 #define COMM_TEXT_MAX       40u   /* text of an own SIA report */
 #define COMM_RX_BUF         256u  /* reply reassembly per path (replies are short) */
+#define COMM_TX_MAX         400u  /* the longest frame the communicator writes: an
+                                     encrypted own SIA report with the longest text,
+                                     account, receiver and line (test_comm checks) */
+#define COMM_BOTH_PATHS_MS  3600000u /* a priority-1 event goes on both paths at once
+                                     while the primary failed less than this ago */
 
 enum comm_err {
     COMM_OK          = 0,
@@ -142,6 +158,9 @@ struct comm_config {
                                     send (receiver clock skew); default 25 */
     uint32_t reply_quirks;       /* enum dc09_quirk flags accepted in the receiver's
                                     replies (e.g. pad-no-bar); default 0: strict */
+    uint8_t  one_in_flight;      /* receiver quirk `one-in-flight`: at most one frame
+                                    awaits its reply per path (priority 1 still first),
+                                    for receivers that take each TCP read as one frame */
 };
 void comm_config_defaults(struct comm_config *c);
 int  comm_config_validate(const struct comm_config *c);
@@ -162,6 +181,8 @@ struct comm__flight {
     uint8_t  known;         /* cid/urgent filled */
     uint8_t  waiting;       /* a send is out and its timer runs until due_ms */
     uint8_t  send_failed;   /* the last send found its path unable to send */
+    uint8_t  flip;          /* priority 1: timed out on `path`, next send on the other */
+    uint8_t  wait_mask;     /* paths the last send went to (while waiting) */
     uint16_t attempt;
     struct dc09_cid cid;
     int64_t  first_wall_s;  /* wall time of the first send in this run */
@@ -192,6 +213,8 @@ struct comm {
     uint8_t  active;             /* path in use */
     uint8_t  fails[COMM_PATHS];  /* timeouts in a row */
     uint8_t  down[COMM_PATHS];
+    uint8_t  prim_failed;        /* the primary failed (declared, or a priority-1 timeout) */
+    uint64_t prim_fail_ms;       /*   ... last at this time */
     struct comm__poll poll[COMM_PATHS];
     uint64_t next_poll_ms;       /* supervision on the active path */
     uint64_t next_probe_ms;      /* primary probe while on backup */
@@ -206,7 +229,7 @@ struct comm {
     uint8_t  rdbuf[COMM_PATHS][COMM_RX_BUF];
     uint8_t  rx_path;
     struct dc09_frame scratch;   /* encode / decode, one at a time */
-    uint8_t  out[DC09_FRAME_MAX];
+    uint8_t  out[COMM_TX_MAX];
 };
 
 /* Size of one stored record (every save writes exactly this many bytes). */

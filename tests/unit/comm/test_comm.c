@@ -505,10 +505,16 @@ static void test_backup_switch_and_return(void **s)
     assert_int_equal(pnl_zone_set(&F.p, 6, true, F.now), 0);   /* silent hold-up */
     assert_int_equal(comm_tick(&F.c, F.now), 0);
     assert_int_equal(F.nsent, 0);           /* the primary refuses every send */
-    advance(10000);
+    advance(1000);                          /* priority 1: after its first timeout */
+    assert_true(has(F.auto_ev, F.auto_n, 1122));    /* the hold-up went by the backup */
+    assert_int_equal(pnl_queue_count(&F.p), 0);
+    assert_int_equal(comm_active_path(&F.c), 0);    /* routine: path_fail_max rule */
+    assert_int_equal(F.note_count[COMM_N_PATH_FAIL], 0);
+    keys(MASTER "#");                       /* arm: the closing report is routine */
+    advance(61000 + 10000);
     assert_int_equal(comm_active_path(&F.c), 1);
     assert_int_equal(F.note_count[COMM_N_PATH_FAIL], 1);
-    assert_true(has(F.auto_ev, F.auto_n, 1122));    /* the hold-up went by the backup */
+    assert_true(has(F.auto_ev, F.auto_n, 3441));    /* by the backup after 3 timeouts */
     assert_true(has(F.auto_ev, F.auto_n, 1350));    /* with the primary path's failure */
     for (unsigned k = 0; k < F.nsent; k++)
         if (decoded(k).id == DC09_ID_ADM_CID && decoded(k).cid.event == 350)
