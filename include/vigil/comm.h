@@ -59,10 +59,13 @@ extern "C" {
 #define COMM_TROUBLE_RESERVE 2u   /* of those, kept for path trouble: comm_report_sia
                                      never takes the last two */
 #define COMM_TEXT_MAX       40u   /* text of an own SIA report */
-#define COMM_RX_BUF         256u  /* reply reassembly per path (replies are short) */
-#define COMM_TX_MAX         400u  /* the longest frame the communicator writes: an
+#define COMM_RX_BUF         224u  /* reply reassembly per path: the longest reply a
+                                     receiver sends (an *ACK with R, L, a 16-digit
+                                     account and 32 bytes of pad) is about 150 */
+#define COMM_TX_MAX         320u  /* the longest frame the communicator writes: an
                                      encrypted own SIA report with the longest text,
-                                     account, receiver and line (test_comm checks) */
+                                     account, receiver and line is 280 (test_comm
+                                     largest_frame_fits) */
 #define COMM_BOTH_PATHS_MS  3600000u /* a priority-1 event goes on both paths at once
                                      while the primary failed less than this ago */
 
