@@ -148,14 +148,15 @@ static int nak_any_order(const uint8_t *f, size_t n, uint32_t quirks, struct dc0
             return DC09_E_FORMAT;
         seen |= bit;
         size_t k = hex_run(p, i + 1, bl);
-        /* a following 'A' token is swallowed by the hex run: split before
-         * the last 'A' when the run does not reach '[' or another token */
-        if (t != 'A' && t != '#' && (seen & 4u) == 0 && i + 1 + k < bl && p[i + 1 + k] == '[') {
-            size_t j = k;
-            while (j > 0 && p[i + j] != 'A')
-                j--;
-            if (j > 0)
-                k = j - 1;
+        /* 'A' is a hex digit: an A token after R or L is swallowed by
+         * their run ("R0A0"); split at the last 'A' followed by a digit */
+        if ((t == 'R' || t == 'L') && (seen & 4u) == 0 && k >= 3) {
+            for (size_t j = k - 2; j >= 1; j--) {
+                if (p[i + 1 + j] == 'A') {
+                    k = j;
+                    break;
+                }
+            }
         }
         size_t max = t == 'R' ? DC09_RECEIVER_MAX : t == 'L' ? DC09_LINE_MAX : DC09_ACCOUNT_MAX;
         if (k > max || (k == 0 && t != 'L'))
