@@ -763,8 +763,10 @@ static int judge_reply(const struct dc09_frame *sent, struct dc09_cipher *cipher
     struct dc09_frame head, r;
     int64_t now_s = (int64_t)time(NULL);
     int err = dc09_decode_head(reply->buf, reply->len, quirks, &head, &diag);
-    if (err != 0 && (quirks & DC09_Q_NAK_TOKEN_ORDER) != 0)
-        err = 0;                        /* a NAK with its tokens in another order */
+    if (err != 0 && (quirks & DC09_Q_NAK_TOKEN_ORDER) != 0) {
+        memset(&head, 0, sizeof head);  /* maybe a NAK with its tokens in another order */
+        err = 0;
+    }
     if (err == 0) {
         struct dc09_decode_opts opts;
         dc09_decode_opts_init(&opts, now_s);
