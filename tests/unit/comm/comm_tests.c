@@ -344,7 +344,7 @@ TEST(comm_routine_path_fail_max)
     CHECK_EQ(k_sent_on(0, 3441), K.cfg.path_fail_max);
     k_advance(200);
     CHECK_EQ(k_sent_on(1, 3441), 1);
-    CHECK(!k_queued(401));
+    CHECK(!k_queued(441));                 /* ACKed by the backup */
 }
 
 TEST(comm_duress_both_paths)
@@ -414,13 +414,14 @@ TEST(comm_drop_routine_never_duress)
     k_advance(61000);
     CHECK_EQ(K.nsent, 1);
     CHECK_EQ(K.meta[0].ev, 3441);
+    CHECK(k_queued(441));
     CHECK_EQ(k_decode(K.ring[0], K.meta[0].len), 0);
     uint8_t out[200];
     size_t n = 0;
     CHECK_EQ(dc09_reply_duh(&K_dec, out, sizeof out, &n), 0);
     comm_receive(&K.c, 0, out, n, false, K.now);   /* refused on every path */
     CHECK_EQ(K.note_count[COMM_N_GIVE_UP], 1);
-    CHECK(!k_queued(401));                 /* dropped */
+    CHECK(!k_queued(441));                 /* dropped */
     K.hold = true;
     k_keys(K_DURESS "#");
     struct pnl_event e;
