@@ -258,7 +258,8 @@ int comm_tick(struct comm *c, uint64_t now_ms);
 void comm_receive(struct comm *c, unsigned path, const uint8_t *data, size_t len,
                   bool datagram, uint64_t now_ms);
 /* The transport lost `path` (TCP closed): partial input is dropped and the
- * frames in flight there are resent at once (on the path then active). */
+ * frames in flight there are resent at once (on the path then active; a
+ * priority-1 event on the other path, as after its first timeout). */
 void comm_path_lost(struct comm *c, unsigned path, uint64_t now_ms);
 
 /* The transport (re)gained `path` (TCP connected): frames whose last send

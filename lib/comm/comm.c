@@ -1156,6 +1156,11 @@ void comm_path_lost(struct comm *c, unsigned path, uint64_t now_ms)
             f->waiting = 0;
             f->due_ms = now_ms;
             had = true;
+            if (f->urgent && c->cfg.paths == 2) {
+                f->flip = 1;            /* as after a timeout: the other path at once */
+                if (path == 0)
+                    primary_failed(c);
+            }
         }
     }
     if (had)

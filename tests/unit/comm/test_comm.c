@@ -758,6 +758,19 @@ static void test_duress_other_path_after_first_timeout(void **s)
     assert_int_equal(comm_active_path(&F.c), 0);
 }
 
+/* A lost connection counts as the timeout: the duress goes on the other path
+ * at once, not at its timer. */
+static void test_duress_other_path_on_lost_connection(void **s)
+{
+    (void)s;
+    keys(DURESS "#");
+    assert_int_equal(sent_on(0, 1121, 0), 1);
+    comm_path_lost(&F.c, 0, F.now);         /* the primary's TCP closed */
+    assert_int_equal(comm_tick(&F.c, F.now), 0);
+    assert_int_equal(sent_on(1, 1121, 0), 1);
+    assert_int_equal(comm_active_path(&F.c), 0);   /* routine: still the primary */
+}
+
 /* Routine traffic keeps the path_fail_max rule: it stays on the primary
  * for path_fail_max timeouts, then moves. */
 static void test_routine_keeps_path_fail_max(void **s)
@@ -1021,6 +1034,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_periodic_test_report, setup_clear, teardown),
         cmocka_unit_test_setup_teardown(test_own_sia_report, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_duress_other_path_after_first_timeout, setup_dual,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_duress_other_path_on_lost_connection, setup_dual,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_routine_keeps_path_fail_max, setup_dual, teardown),
         cmocka_unit_test_setup_teardown(test_duress_both_paths_while_primary_failed, setup_dual,
