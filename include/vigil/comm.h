@@ -13,7 +13,9 @@
  * with the path they came from (comm_receive).
  *
  * What it must never do: count an ACK from a path the frame did not go to,
- * with another sequence, or (encrypted) one older than the send; reuse a
+ * or one dc09_reply_check refuses (another sequence or account, R or L not
+ * echoed, a clear ACK to an encrypted frame, dated outside the station's
+ * window or before the send); reuse a
  * sequence number still unacknowledged, even across a power cut (sequences
  * follow the core's persisted event ids, so a resent event keeps its own);
  * give up on a priority-1 (duress, hold-up) event; let routine traffic delay
@@ -104,7 +106,8 @@ enum comm_note_kind {
     COMM_N_IGNORED,      /* a reply that did not count: reason */
     COMM_N_CLOCK,        /* NAK: clock corrected: delta_s asked, applied_s taken */
     COMM_N_DUH,          /* receiver cannot process: event_id, seq, path */
-    COMM_N_GIVE_UP,      /* a routine event refused (DUH) on every path: dropped */
+    COMM_N_GIVE_UP,      /* a routine event refused (DUH) on every path: dropped
+                            (pnl_queue_drop; never a priority-1 event) */
     COMM_N_TIMEOUT,      /* no ACK in time: event_id, seq, path, attempt */
     COMM_N_PATH_FAIL,    /* path declared failed; traffic moves to the other */
     COMM_N_PATH_RESTORE, /* path answers again */
@@ -158,7 +161,9 @@ struct comm_config {
     uint32_t clock_max_s;        /* NAK corrections move the clock at most this
                                     far from the set wall time; default 3600 */
     uint32_t ack_tolerance_s;    /* an *ACK may be this much older than the first
-                                    send (receiver clock skew); default 25 */
+                                    send (receiver clock skew); default 25; and it
+                                    must lie in the station's window seen from the
+                                    panel (dc09_reply_check) */
     uint32_t reply_quirks;       /* enum dc09_quirk flags accepted in the receiver's
                                     replies (e.g. pad-no-bar); default 0: strict */
     uint8_t  one_in_flight;      /* receiver quirk `one-in-flight`: at most one frame

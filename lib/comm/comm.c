@@ -5,11 +5,13 @@
  * and switches between a primary and a backup path.
  *
  * It must never: allocate, read a clock, print; count a reply that is not
- * from the path the frame went to, not for its sequence, or (encrypted) older
- * than the first send; reuse a sequence still unacknowledged across a restart;
- * give up on a priority-1 event; make a priority-1 event wait for routine
- * traffic; write storage because of a duress (or its ACK) that the normal
- * code's entry would not write too.
+ * from a path the frame went to or that dc09_reply_check refuses (another
+ * sequence or account, R or L not echoed, a clear ACK to an encrypted frame,
+ * a time outside the station's window or before the first send); reuse a
+ * sequence still unacknowledged across a restart; give up on (or drop) a
+ * priority-1 event; make a priority-1 event wait for routine traffic or for
+ * path_fail_max timeouts on a dead path; write storage because of a duress
+ * (or its ACK) that the normal code's entry would not write too.
  *
  * Sequence numbers are a function of the core's event id, which the core
  * persists with the event before the communicator can see it: an event resent
