@@ -557,13 +557,15 @@ static int encode_send(struct comm *c, unsigned path, size_t *len)
 }
 
 /* The earliest time a frame awaiting its reply on `path` times out (or a
- * poll there), 0 if none: with one-in-flight nothing else goes there until. */
+ * poll there), 0 if none: with one-in-flight nothing else goes there until.
+ * A frame whose send failed (the path could not send) is not on the wire. */
 static uint64_t path_busy_until(const struct comm *c, unsigned path, const struct comm__flight *self)
 {
     uint64_t t = 0;
     for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
         const struct comm__flight *f = &c->fl[i];
-        if (f != self && f->id != 0 && f->waiting && (f->wait_mask & (1u << path)) != 0 &&
+        if (f != self && f->id != 0 && f->waiting && !f->send_failed &&
+            (f->wait_mask & (1u << path)) != 0 &&
             (t == 0 || f->due_ms < t))
             t = f->due_ms;
     }

@@ -952,6 +952,29 @@ static void test_one_in_flight(void **s)
     assert_int_equal(F.nsent, 5);
 }
 
+/* one-in-flight: a frame whose send failed (line down) is not on the wire and
+ * holds nothing back; when the line comes back the duress goes first. */
+static void test_one_in_flight_line_down(void **s)
+{
+    (void)s;
+    F.c.cfg.one_in_flight = 1;
+    F.path_down[0] = true;
+    keys(MASTER "#");
+    advance(61000);                      /* the closing report: its send failed */
+    unsigned tx = F.note_count[COMM_N_TX];
+    keys(DURESS "#");
+    assert_int_equal(F.note_count[COMM_N_TX], tx + 1);   /* the duress was tried */
+    assert_int_equal(F.nsent, 0);
+    F.path_down[0] = false;
+    comm_path_up(&F.c, 0, F.now);
+    assert_true(F.nsent >= 1);
+    assert_int_equal(cid_event(0), 1121);   /* first on the wire */
+    assert_int_equal(F.nsent, 1);           /* and alone */
+    ack(0);
+    assert_int_equal(F.nsent, 2);
+    assert_int_equal(cid_event(1), 3441);
+}
+
 /* ---- pnl_queue_drop and the largest frame ----------------------------- */
 
 static void test_queue_drop_never_priority1(void **s)
@@ -1043,6 +1066,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ack_checked_one_way, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_nak_token_order_quirk, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_one_in_flight, setup_enc, teardown),
+        cmocka_unit_test_setup_teardown(test_one_in_flight_line_down, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_queue_drop_never_priority1, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_largest_frame_fits, setup_enc, teardown),
         cmocka_unit_test(test_config_validation),
