@@ -312,7 +312,8 @@ int comm_load(struct comm *c)
         if (!trouble_ok(q, ids, i))
             return COMM_E_CORRUPT;
     }
-    /* Checked: now apply. */
+    /* Checked: now apply — every piece read once more first, so that a read
+     * failing now still leaves *c unchanged. */
     for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++)
         if (tr_read(st, slot, i, q) < 0)
             return COMM_E_STORAGE;
