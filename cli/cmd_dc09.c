@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -748,7 +749,8 @@ static int send_exchange(const struct enc_args *a, const uint8_t *frame, size_t 
     return CLI_TIMEOUT;
 }
 
-/* Judges the reply to `sent`: prints it and returns the exit code. */
+/* Judges the reply to `sent` with dc09_reply_check (the panel's check too):
+ * prints it and returns the exit code. */
 static int judge_reply(const struct dc09_frame *sent, struct dc09_cipher *cipher, uint32_t quirks,
                        const struct first_frame *reply)
 {
@@ -759,48 +761,51 @@ static int judge_reply(const struct dc09_frame *sent, struct dc09_cipher *cipher
         return CLI_INVALID;
     }
     struct dc09_frame head, r;
+    int64_t now_s = (int64_t)time(NULL);
     int err = dc09_decode_head(reply->buf, reply->len, quirks, &head, &diag);
+    if (err != 0 && (quirks & DC09_Q_NAK_TOKEN_ORDER) != 0) {
+        memset(&head, 0, sizeof head);  /* maybe a NAK with its tokens in another order */
+        err = 0;
+    }
     if (err == 0) {
         struct dc09_decode_opts opts;
-        dc09_decode_opts_init(&opts, (int64_t)time(NULL));
+        dc09_decode_opts_init(&opts, now_s);
         opts.quirks = quirks;
         opts.cipher = head.encrypted ? cipher : NULL;
-        /* A NAK carries the receiver's clock, which is off when it NAKs: no window. */
-        opts.check_time = head.id != DC09_ID_NAK;
         memset(&diag, 0, sizeof diag);
-        err = dc09_decode(reply->buf, reply->len, &opts, &r, &diag);
+        err = dc09_reply_decode(reply->buf, reply->len, &opts, &r, &diag);
     }
     if (err != 0) {
         print_json(error_json(err, &diag));
         fprintf(stderr, "vigil: invalid reply: %s\n", dc09_strerror(err));
         return CLI_INVALID;
     }
+    struct dc09_reply_ref ref = { .seq = sent->seq, .encrypted = sent->encrypted,
+                                  .receiver = sent->has_receiver ? sent->receiver : "",
+                                  .line = sent->line, .account = sent->account,
+                                  .sent_s = INT64_MIN };   /* sent just now: the window is
+                                                              the bound */
+    int v = dc09_reply_check(&ref, &r, now_s);
+    if (v == DC09_V_STALE || v == DC09_V_FUTURE || v == DC09_V_NO_TIME) {
+        diag = (struct dc09_diag){ .field = "timestamp" };
+        print_json(error_json(DC09_E_TIME, &diag));
+        fprintf(stderr, "vigil: invalid reply: %s\n", dc09_verdict_name(v));
+        return CLI_INVALID;
+    }
     print_json(frame_json(&r));
-    switch (r.id) {
-    case DC09_ID_ACK:
-        if (sent->encrypted && !r.encrypted) {
-            fprintf(stderr, "vigil: invalid reply: clear ACK to an encrypted frame\n");
-            return CLI_INVALID;
-        }
-        if (r.seq != sent->seq || strcmp(r.account, sent->account) != 0) {
-            fprintf(stderr, "vigil: invalid reply: ACK for seq %04u account %s, sent seq %04u "
-                            "account %s\n", r.seq, r.account, sent->seq, sent->account);
-            return CLI_INVALID;
-        }
+    switch (v) {
+    case DC09_V_ACK:
         return CLI_OK;
-    case DC09_ID_NAK:
+    case DC09_V_NAK:
         fprintf(stderr, "vigil: NAK: the receiver refused the frame's timestamp\n");
         return CLI_NEGATIVE;
-    case DC09_ID_DUH:
-        if (r.seq != sent->seq) {
-            fprintf(stderr, "vigil: invalid reply: DUH for seq %04u, sent seq %04u\n", r.seq,
-                    sent->seq);
-            return CLI_INVALID;
-        }
+    case DC09_V_DUH:
         fprintf(stderr, "vigil: DUH: the receiver cannot process this frame\n");
         return CLI_NEGATIVE;
     default:
-        fprintf(stderr, "vigil: invalid reply: %s is not a reply\n", dc09_id_name(r.id));
+        fprintf(stderr, "vigil: invalid reply: %s seq %04u account %s: %s (sent seq %04u "
+                "account %s)\n", dc09_id_name(r.id), r.seq, r.account, dc09_verdict_name(v),
+                sent->seq, sent->account);
         return CLI_INVALID;
     }
 }

@@ -69,7 +69,9 @@ int sim_quirks_parse(const char *v, uint32_t *out)
     *out = 0;
     for (char *t = strtok(buf, ", "); t; t = strtok(NULL, ", ")) {
         uint32_t f;
-        if (dc09_quirk_parse(t, &f) < 0)
+        if (strcmp(t, "one-in-flight") == 0)
+            f = SIM_Q_ONE_IN_FLIGHT;
+        else if (dc09_quirk_parse(t, &f) < 0)
             return -1;
         *out |= f;
     }
@@ -80,7 +82,8 @@ static int check_quirks(const char *v, char *msg, size_t cap)
 {
     uint32_t q;
     if (sim_quirks_parse(v, &q) < 0) {
-        snprintf(msg, cap, "quirks: binary-crc crc-with-cr bare-l pad-no-bar no-data-account ignore-length");
+        snprintf(msg, cap, "quirks: one-in-flight binary-crc crc-with-cr bare-l pad-no-bar "
+                 "no-data-account ignore-length no-line nak-token-order");
         return -1;
     }
     return 0;
@@ -134,7 +137,8 @@ const struct conf_key sim_config_keys[] = {
       .help = "DC-09 receiver number Rrcvr (hex; empty: no R token)" },
     { .name = "receiver_quirks", .type = CONF_STRING, .offset = OFF(receiver_quirks),
       .size = SZ(receiver_quirks), .check = check_quirks,
-      .help = "DC-09 quirks accepted in the receiver's replies, comma-separated (e.g. pad-no-bar)" },
+      .help = "receiver quirks, comma-separated: one-in-flight, and DC-09 quirks accepted in "
+              "its replies (e.g. pad-no-bar, nak-token-order)" },
     { .name = "zone", .type = CONF_LIST, .offset = OFF(zone), .check = check_zone,
       .help = "zone N TYPE [PARTITION] (repeat; none: the default six zones)" },
     { .name = "exit_delay_s", .type = CONF_INT, .min = 45, .max = 255, .def = "60",

@@ -524,7 +524,10 @@ int sim_panel_setup(struct sim *s, struct sim_panel *sp, unsigned idx,
     cc.supervision_s = (uint32_t)s->cfg.supervision_s;
     cc.probe_s = (uint32_t)s->cfg.probe_s;
     cc.clock_max_s = (uint32_t)s->cfg.clock_max_s;
-    (void)sim_quirks_parse(s->cfg.receiver_quirks, &cc.reply_quirks);
+    uint32_t rq = 0;
+    (void)sim_quirks_parse(s->cfg.receiver_quirks, &rq);
+    cc.reply_quirks = rq & ~SIM_Q_ONE_IN_FLIGHT;
+    cc.one_in_flight = (rq & SIM_Q_ONE_IN_FLIGHT) != 0;
     struct comm_ports cp = { .panel = &sp->p, .net = &sp->net, .storage = &sp->comm_st.base,
                              .cipher = sp->keyed ? &sp->acctkey.base : NULL,
                              .rng = &dc09_ossl_rng, .notes = &sp->notes };

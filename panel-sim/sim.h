@@ -52,6 +52,9 @@ extern const struct conf_key sim_config_keys[];
 extern const size_t sim_config_key_count;
 /* Parses FILE; on error prints "vigil-panel: FILE:LINE: ..." and returns -1. */
 int sim_config_load(const char *path, struct sim_config *cfg);
+/* receiver_quirks: DC-09 quirk names, and `one-in-flight` (a communicator
+ * quirk, not the codec's): SIM_Q_ONE_IN_FLIGHT in *out. */
+#define SIM_Q_ONE_IN_FLIGHT 0x80000000u
 int sim_quirks_parse(const char *v, uint32_t *out);
 
 /* ---- one panel ------------------------------------------------------- */

@@ -13,7 +13,9 @@
  * with the path they came from (comm_receive).
  *
  * What it must never do: count an ACK from a path the frame did not go to,
- * with another sequence, or (encrypted) one older than the send; reuse a
+ * or one dc09_reply_check refuses (another sequence or account, R or L not
+ * echoed, a clear ACK to an encrypted frame, dated outside the station's
+ * window or before the send); reuse a
  * sequence number still unacknowledged, even across a power cut (sequences
  * follow the core's persisted event ids, so a resent event keeps its own);
  * give up on a priority-1 (duress, hold-up) event; let routine traffic delay
@@ -24,6 +26,17 @@
  * events each get a frame at once (up to COMM_INFLIGHT_MAX in flight); every
  * other event goes one at a time, in order (stop-and-wait), so the station
  * receives routine events in the order they happened.
+ *
+ * Paths: routine traffic moves to the backup after path_fail_max timeouts in
+ * a row. A priority-1 event goes to the other path after its first timeout on
+ * one, and, when two paths are configured and the primary failed (declared
+ * failed, or a priority-1 frame timed out on it) less than COMM_BOTH_PATHS_MS
+ * ago, goes on both paths at once: the same frame, the same sequence (the
+ * station stores it once and ACKs both).
+ *
+ * Replies are judged by dc09_reply_check (the same check `vigil dc09 send`
+ * makes): kind, sequence, account, R and L echoed, the time within the
+ * station's window seen from the panel and not before the first send.
  *
  * Errors: 0 or a negative enum comm_err; comm_strerror() names each.
  */
@@ -48,7 +61,15 @@ extern "C" {
 #define COMM_TROUBLE_RESERVE 2u   /* of those, kept for path trouble: comm_report_sia
                                      never takes the last two */
 #define COMM_TEXT_MAX       40u   /* text of an own SIA report */
-#define COMM_RX_BUF         256u  /* reply reassembly per path (replies are short) */
+#define COMM_RX_BUF         224u  /* reply reassembly per path: the longest reply a
+                                     receiver sends (an *ACK with R, L, a 16-digit
+                                     account and 32 bytes of pad) is about 150 */
+#define COMM_TX_MAX         320u  /* the longest frame the communicator writes: an
+                                     encrypted own SIA report with the longest text,
+                                     account, receiver and line is 280 (test_comm
+                                     largest_frame_fits) */
+#define COMM_BOTH_PATHS_MS  3600000u /* a priority-1 event goes on both paths at once
+                                     while the primary failed less than this ago */
 
 enum comm_err {
     COMM_OK          = 0,
@@ -85,7 +106,8 @@ enum comm_note_kind {
     COMM_N_IGNORED,      /* a reply that did not count: reason */
     COMM_N_CLOCK,        /* NAK: clock corrected: delta_s asked, applied_s taken */
     COMM_N_DUH,          /* receiver cannot process: event_id, seq, path */
-    COMM_N_GIVE_UP,      /* a routine event refused (DUH) on every path: dropped */
+    COMM_N_GIVE_UP,      /* a routine event refused (DUH) on every path: dropped
+                            (pnl_queue_drop; never a priority-1 event) */
     COMM_N_TIMEOUT,      /* no ACK in time: event_id, seq, path, attempt */
     COMM_N_PATH_FAIL,    /* path declared failed; traffic moves to the other */
     COMM_N_PATH_RESTORE, /* path answers again */
@@ -139,9 +161,14 @@ struct comm_config {
     uint32_t clock_max_s;        /* NAK corrections move the clock at most this
                                     far from the set wall time; default 3600 */
     uint32_t ack_tolerance_s;    /* an *ACK may be this much older than the first
-                                    send (receiver clock skew); default 25 */
+                                    send (receiver clock skew); default 25; and it
+                                    must lie in the station's window seen from the
+                                    panel (dc09_reply_check) */
     uint32_t reply_quirks;       /* enum dc09_quirk flags accepted in the receiver's
                                     replies (e.g. pad-no-bar); default 0: strict */
+    uint8_t  one_in_flight;      /* receiver quirk `one-in-flight`: at most one frame
+                                    awaits its reply per path (priority 1 still first),
+                                    for receivers that take each TCP read as one frame */
 };
 void comm_config_defaults(struct comm_config *c);
 int  comm_config_validate(const struct comm_config *c);
@@ -162,6 +189,8 @@ struct comm__flight {
     uint8_t  known;         /* cid/urgent filled */
     uint8_t  waiting;       /* a send is out and its timer runs until due_ms */
     uint8_t  send_failed;   /* the last send found its path unable to send */
+    uint8_t  flip;          /* priority 1: timed out on `path`, next send on the other */
+    uint8_t  wait_mask;     /* paths the last send went to (while waiting) */
     uint16_t attempt;
     struct dc09_cid cid;
     int64_t  first_wall_s;  /* wall time of the first send in this run */
@@ -192,6 +221,8 @@ struct comm {
     uint8_t  active;             /* path in use */
     uint8_t  fails[COMM_PATHS];  /* timeouts in a row */
     uint8_t  down[COMM_PATHS];
+    uint8_t  prim_failed;        /* the primary failed (declared, or a priority-1 timeout) */
+    uint64_t prim_fail_ms;       /*   ... last at this time */
     struct comm__poll poll[COMM_PATHS];
     uint64_t next_poll_ms;       /* supervision on the active path */
     uint64_t next_probe_ms;      /* primary probe while on backup */
@@ -206,7 +237,7 @@ struct comm {
     uint8_t  rdbuf[COMM_PATHS][COMM_RX_BUF];
     uint8_t  rx_path;
     struct dc09_frame scratch;   /* encode / decode, one at a time */
-    uint8_t  out[DC09_FRAME_MAX];
+    uint8_t  out[COMM_TX_MAX];
 };
 
 /* Size of one stored record (every save writes exactly this many bytes). */
@@ -232,7 +263,8 @@ int comm_tick(struct comm *c, uint64_t now_ms);
 void comm_receive(struct comm *c, unsigned path, const uint8_t *data, size_t len,
                   bool datagram, uint64_t now_ms);
 /* The transport lost `path` (TCP closed): partial input is dropped and the
- * frames in flight there are resent at once (on the path then active). */
+ * frames in flight there are resent at once (on the path then active; a
+ * priority-1 event on the other path, as after its first timeout). */
 void comm_path_lost(struct comm *c, unsigned path, uint64_t now_ms);
 
 /* The transport (re)gained `path` (TCP connected): frames whose last send

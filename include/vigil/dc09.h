@@ -76,6 +76,8 @@ enum dc09_quirk {
     DC09_Q_NO_DATA_ACCT   = 1u << 4, /* data block without "#acct|" (Ajax) */
     DC09_Q_IGNORE_LENGTH  = 1u << 5, /* length field wrong: ignore it */
     DC09_Q_NO_LINE        = 1u << 6, /* no "L" token at all (some outside diallers) */
+    DC09_Q_NAK_TOKEN_ORDER = 1u << 7, /* NAK header tokens R, L, A in another order
+                                         ("L0R0A0"): replies only, dc09_reply_decode */
 };
 /*
  * A quirk only widens what is accepted; the standard form stays valid:
@@ -94,7 +96,7 @@ enum dc09_quirk {
  *    is read as always.
  */
 /* Parses a quirk name ("binary-crc", "crc-with-cr", "bare-l", "pad-no-bar",
- * "no-data-account", "ignore-length", "no-line") into its flag; DC09_E_INVAL
+ * "no-data-account", "ignore-length", "no-line", "nak-token-order") into its flag; DC09_E_INVAL
  * if unknown. */
 int dc09_quirk_parse(const char *name, uint32_t *flag);
 const char *dc09_quirk_name(uint32_t flag);
@@ -316,6 +318,68 @@ int dc09_reply_ack(const struct dc09_frame *req, struct dc09_cipher *cipher,
 int dc09_reply_nak(int64_t now_s, uint8_t *out, size_t cap, size_t *out_len);
 /* "DUH" echoing seq, receiver, line, account; never encrypted. */
 int dc09_reply_duh(const struct dc09_frame *req, uint8_t *out, size_t cap, size_t *out_len);
+
+/* ---- replies (sender side): one check for the panel and the CLI ------ */
+
+/*
+ * What a reply is checked against: the frame it answers. receiver "" (or
+ * NULL) when that frame had no R token. sent_s: the timestamp of the first
+ * send of this sequence (a reply dated more than tolerance_s before it
+ * cannot answer it); INT64_MIN for none.
+ */
+struct dc09_reply_ref {
+    uint16_t    seq;
+    bool        encrypted;
+    const char *receiver;
+    const char *line;
+    const char *account;
+    int64_t     sent_s;
+    int32_t     tolerance_s;
+};
+
+/* The verdict on one reply: >= 0 the reply counts, < 0 it does not. */
+enum dc09_verdict {
+    DC09_V_ACK        = 0,   /* acknowledged */
+    DC09_V_NAK        = 1,   /* refused for its timestamp: reply->time_s is the receiver's clock */
+    DC09_V_DUH        = 2,   /* the receiver cannot process the frame */
+    DC09_V_NOT_REPLY  = -1,  /* not ACK, NAK or DUH */
+    DC09_V_SEQ        = -2,  /* another sequence */
+    DC09_V_ACCOUNT    = -3,  /* another account */
+    DC09_V_RECEIVER   = -4,  /* R not echoed (missing, added, or another number) */
+    DC09_V_LINE       = -5,  /* L not echoed */
+    DC09_V_CLEAR      = -6,  /* a clear ACK to an encrypted frame (a downgrade) */
+    DC09_V_NO_TIME    = -7,  /* an encrypted ACK, or a NAK, without a timestamp */
+    DC09_V_STALE      = -8,  /* timestamp behind the reply window, or before the
+                                first send minus tolerance_s */
+    DC09_V_FUTURE     = -9,  /* timestamp ahead of the reply window */
+};
+
+/*
+ * The reply window is the station's window (DC09_WINDOW_PAST_S,
+ * DC09_WINDOW_FUTURE_S) seen from the sender: the station accepts a frame
+ * whose time is at most PAST_S behind and FUTURE_S ahead of its own clock,
+ * so the time in its reply may be at most PAST_S ahead of the sender's clock
+ * and FUTURE_S behind it: [now_s - FUTURE_S, now_s + PAST_S]. Every clock
+ * offset the station accepts frames at, the sender accepts its ACKs at, and
+ * no other. Applies to every ACK that carries a time (an encrypted one
+ * must); a NAK's time is the receiver's clock, never windowed; a DUH is
+ * checked for its echoes only.
+ */
+int dc09_reply_check(const struct dc09_reply_ref *ref, const struct dc09_frame *reply,
+                     int64_t now_s);
+/* "ack", "nak", "duh", "not a reply", "another sequence", ... (static text). */
+const char *dc09_verdict_name(int verdict);
+
+/*
+ * dc09_decode for replies (opts->check_time is ignored: dc09_reply_check
+ * judges the time). With DC09_Q_NAK_TOKEN_ORDER in opts->quirks, a NAK whose
+ * header tokens R, L and A come in another order ("NAK"0000L0R0A0[]_time, as
+ * some receivers write it) is read as a NAK instead of DC09_E_FORMAT: CRC and
+ * length are checked as always, each token at most once, the timestamp
+ * required.
+ */
+int dc09_reply_decode(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
+                      struct dc09_frame *out, struct dc09_diag *diag);
 
 /* ---- streaming reader ------------------------------------------------ */
 

@@ -549,6 +549,13 @@ int pnl_queue_mark_sent(struct pnl *p, uint32_t id);
  * power cut in between, the event is sent again (at-least-once delivery).
  */
 int pnl_queue_ack(struct pnl *p, uint32_t id);
+/*
+ * The communicator gives a routine event up (refused by the receiver on every
+ * path): removed as pnl_queue_ack removes it (saved with the next save).
+ * PNL_E_DENIED for a priority-1 event (duress, hold-up): those are never
+ * dropped. PNL_E_NOENT if no such event is queued.
+ */
+int pnl_queue_drop(struct pnl *p, uint32_t id);
 /* The i-th event in delivery order (0 = next to go), for inspection. */
 int pnl_queue_at(const struct pnl *p, unsigned i, struct pnl_event *out);
 

@@ -5,11 +5,13 @@
  * and switches between a primary and a backup path.
  *
  * It must never: allocate, read a clock, print; count a reply that is not
- * from the path the frame went to, not for its sequence, or (encrypted) older
- * than the first send; reuse a sequence still unacknowledged across a restart;
- * give up on a priority-1 event; make a priority-1 event wait for routine
- * traffic; write storage because of a duress (or its ACK) that the normal
- * code's entry would not write too.
+ * from a path the frame went to or that dc09_reply_check refuses (another
+ * sequence or account, R or L not echoed, a clear ACK to an encrypted frame,
+ * a time outside the station's window or before the first send); reuse a
+ * sequence still unacknowledged across a restart; give up on (or drop) a
+ * priority-1 event; make a priority-1 event wait for routine traffic or for
+ * path_fail_max timeouts on a dead path; write storage because of a duress
+ * (or its ACK) that the normal code's entry would not write too.
  *
  * Sequence numbers are a function of the core's event id, which the core
  * persists with the event before the communicator can see it: an event resent
@@ -194,52 +196,21 @@ static int comm_save(struct comm *c)
     return COMM_OK;
 }
 
-/* Reads and checks one slot into body; 0, or a negative comm_err. */
-static int slot_read(struct pnl_storage *st, unsigned slot, uint8_t body[BODY_SIZE], uint32_t *seq)
-{
-    uint8_t h[HDR_SIZE];
-    int e = st->read(st, slot, 0, h, sizeof h);
-    if (e == PNL_E_TRUNCATED)
-        return COMM_E_TRUNCATED;
-    if (e < 0)
-        return COMM_E_STORAGE;
-    bool blank = true;
-    for (unsigned i = 0; i < HDR_SIZE; i++)
-        if (h[i] != 0 && h[i] != 0xFF)
-            blank = false;
-    if (blank)
-        return COMM_E_EMPTY;
-    if (memcmp(h, magic, 4) != 0 || get32(h + 16) != pnl_crc32(0, h, 16))
-        return COMM_E_CORRUPT;
-    if (get16(h + 4) != REC_VERSION || get16(h + 6) != BODY_SIZE)
-        return COMM_E_VERSION;
-    e = st->read(st, slot, HDR_SIZE, body, BODY_SIZE);
-    if (e == PNL_E_TRUNCATED)
-        return COMM_E_TRUNCATED;
-    if (e < 0)
-        return COMM_E_STORAGE;
-    if (get32(h + 12) != pnl_crc32(0, body, BODY_SIZE))
-        return COMM_E_CORRUPT;
-    *seq = get32(h + 8);
-    return COMM_OK;
-}
-
 /* One stored report as this file writes it (comm_report_sia, trouble_add):
  * an id with COMM_TROUBLE_ID, unique; an ADM-CID event the encoder takes, or a
  * SIA code of two capitals with zone <= 999 and printable text without
  * ^ [ ] |, NUL-padded. A CRC-valid record holding anything else was not
  * written by this core: sent, it would be refused by the encoder for ever and
  * hold every routine event behind it (fuzz/crashes/comm_load/). */
-static bool trouble_ok(const uint8_t *b, unsigned i)
+static bool trouble_ok(const uint8_t *q, const uint32_t *ids, unsigned i)
 {
-    const uint8_t *q = b + 4 + i * TR_SIZE;
-    uint32_t id = get32(q);
+    uint32_t id = ids[i];
     if (id == 0)
         return true;                    /* a free entry */
     if ((id & COMM_TROUBLE_ID) == 0 || (id & 0x7FFFFFFFu) == 0)
         return false;
     for (unsigned k = 0; k < i; k++)
-        if (get32(b + 4 + k * TR_SIZE) == id)
+        if (ids[k] == id)
             return false;
     const uint8_t *sia = q + 10, *text = q + 12;
     if (sia[0] == 0 && sia[1] == 0) {
@@ -265,16 +236,58 @@ static bool trouble_ok(const uint8_t *b, unsigned i)
     return true;
 }
 
+/* Reads and checks one slot, the body in TR_SIZE pieces (no body-sized
+ * buffer on the stack): 0 and *seq, or a negative comm_err. */
+static int slot_check(struct pnl_storage *st, unsigned slot, uint32_t *seq)
+{
+    uint8_t h[HDR_SIZE], piece[TR_SIZE];
+    int e = st->read(st, slot, 0, h, sizeof h);
+    if (e == PNL_E_TRUNCATED)
+        return COMM_E_TRUNCATED;
+    if (e < 0)
+        return COMM_E_STORAGE;
+    bool blank = true;
+    for (unsigned i = 0; i < HDR_SIZE; i++)
+        if (h[i] != 0 && h[i] != 0xFF)
+            blank = false;
+    if (blank)
+        return COMM_E_EMPTY;
+    if (memcmp(h, magic, 4) != 0 || get32(h + 16) != pnl_crc32(0, h, 16))
+        return COMM_E_CORRUPT;
+    if (get16(h + 4) != REC_VERSION || get16(h + 6) != BODY_SIZE)
+        return COMM_E_VERSION;
+    uint32_t crc = 0;
+    for (size_t off = 0; off < BODY_SIZE; off += TR_SIZE) {
+        size_t n = BODY_SIZE - off < TR_SIZE ? BODY_SIZE - off : TR_SIZE;
+        e = st->read(st, slot, HDR_SIZE + off, piece, n);
+        if (e == PNL_E_TRUNCATED)
+            return COMM_E_TRUNCATED;
+        if (e < 0)
+            return COMM_E_STORAGE;
+        crc = pnl_crc32(crc, piece, n);
+    }
+    if (get32(h + 12) != crc)
+        return COMM_E_CORRUPT;
+    *seq = get32(h + 8);
+    return COMM_OK;
+}
+
+/* Reads report i of a checked slot into q (TR_SIZE bytes). */
+static int tr_read(struct pnl_storage *st, unsigned slot, unsigned i, uint8_t *q)
+{
+    return st->read(st, slot, HDR_SIZE + 4u + i * TR_SIZE, q, TR_SIZE) < 0 ? COMM_E_STORAGE
+                                                                           : COMM_OK;
+}
+
 int comm_load(struct comm *c)
 {
     struct pnl_storage *st = c->ports.storage;
     if (st->slot_size < comm_record_size())
         return COMM_E_NOSPACE;
-    uint8_t body[2][BODY_SIZE];
     uint32_t seq[2] = { 0, 0 };
     int r[2];
     for (unsigned s = 0; s < 2; s++)
-        r[s] = slot_read(st, s, body[s], &seq[s]);
+        r[s] = slot_check(st, s, &seq[s]);
     int pick = -1;
     for (int s = 0; s < 2; s++)
         if (r[s] == COMM_OK && (pick < 0 || (int32_t)(seq[s] - seq[pick]) > 0))
@@ -284,17 +297,29 @@ int comm_load(struct comm *c)
             return COMM_E_EMPTY;
         return r[0] != COMM_E_EMPTY ? r[0] : r[1];
     }
-    const uint8_t *b = body[pick];
-    const uint8_t *q = b + 4;
-    if (get32(b) == 0 || get32(b) > 0x7FFFFFFFu)
+    unsigned slot = (unsigned)pick;
+    uint8_t q[TR_SIZE];
+    uint32_t ids[COMM_TROUBLE_MAX];
+    if (st->read(st, slot, HDR_SIZE, q, 4) < 0)
+        return COMM_E_STORAGE;
+    uint32_t next = get32(q);
+    if (next == 0 || next > 0x7FFFFFFFu)
         return COMM_E_CORRUPT;
-    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += TR_SIZE)
-        if (!trouble_ok(b, i))
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++) {
+        if (tr_read(st, slot, i, q) < 0)
+            return COMM_E_STORAGE;
+        ids[i] = get32(q);
+        if (!trouble_ok(q, ids, i))
             return COMM_E_CORRUPT;
-    /* Checked: now apply. */
-    c->next_trouble = get32(b);
-    q = b + 4;
-    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++, q += TR_SIZE) {
+    }
+    /* Checked: now apply — every piece read once more first, so that a read
+     * failing now still leaves *c unchanged. */
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++)
+        if (tr_read(st, slot, i, q) < 0)
+            return COMM_E_STORAGE;
+    c->next_trouble = next;
+    for (unsigned i = 0; i < COMM_TROUBLE_MAX; i++) {
+        (void)tr_read(st, slot, i, q);
         struct comm__trouble *t = &c->tr[i];
         t->id = get32(q);
         t->cid = (struct dc09_cid){ .qualifier = q[4], .event = get16(q + 5),
@@ -445,6 +470,18 @@ static void path_ok(struct comm *c, unsigned path)
     }
 }
 
+static void primary_failed(struct comm *c)
+{
+    c->prim_failed = 1;
+    c->prim_fail_ms = c->now_ms;
+}
+
+/* True while a priority-1 event goes on both paths at once. */
+static bool both_paths(const struct comm *c)
+{
+    return c->cfg.paths == 2 && c->prim_failed && c->now_ms - c->prim_fail_ms < COMM_BOTH_PATHS_MS;
+}
+
 /* A timeout (or lost connection) on `path`. */
 static void path_failed_once(struct comm *c, unsigned path)
 {
@@ -452,6 +489,8 @@ static void path_failed_once(struct comm *c, unsigned path)
         c->fails[path]++;
     if (c->fails[path] < c->cfg.path_fail_max)
         return;
+    if (path == 0)
+        primary_failed(c);
     if (!c->down[path]) {
         c->down[path] = 1;
         struct comm_note n = { .kind = COMM_N_PATH_FAIL, .path = (uint8_t)path };
@@ -469,6 +508,7 @@ static void path_failed_once(struct comm *c, unsigned path)
             struct comm__flight *f = &c->fl[i];
             if (f->id != 0 && f->path == path && f->waiting) {
                 f->waiting = 0;
+                f->wait_mask = 0;
                 f->due_ms = c->now_ms;
             }
         }
@@ -487,8 +527,10 @@ static uint64_t backoff_ms(struct comm *c, unsigned attempt, bool urgent)
         t = cap;
     uint8_t r = 0;
     c->ports.rng->fill(c->ports.rng, &r, 1);
-    /* jitter: 75%..125% so panels cut off together do not retry together */
-    return t * 3u / 4u + t * r / 510u;
+    /* jitter: 75%..125% so panels cut off together do not retry together;
+     * with a backup, a priority-1 frame 75%..100%: it never waits longer
+     * than its timeout before it goes on the other path */
+    return t * 3u / 4u + t * r / (urgent && c->cfg.paths == 2 ? 1020u : 510u);
 }
 
 static void frame_head(struct comm *c, enum dc09_id id, uint16_t seq)
@@ -515,12 +557,35 @@ static int encode_send(struct comm *c, unsigned path, size_t *len)
     return c->ports.net->send(c->ports.net, path, c->out, *len);
 }
 
+/* The earliest time a frame awaiting its reply on `path` times out (or a
+ * poll there), 0 if none: with one-in-flight nothing else goes there until.
+ * A frame whose send failed (the path could not send) is not on the wire. */
+static uint64_t path_busy_until(const struct comm *c, unsigned path, const struct comm__flight *self)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
+        const struct comm__flight *f = &c->fl[i];
+        if (f != self && f->id != 0 && f->waiting && !f->send_failed &&
+            (f->wait_mask & (1u << path)) != 0 &&
+            (t == 0 || f->due_ms < t))
+            t = f->due_ms;
+    }
+    if (c->poll[path].active && (t == 0 || c->poll[path].due_ms < t))
+        t = c->poll[path].due_ms;
+    return t;
+}
+
 static unsigned choose_path(const struct comm *c, const struct comm__flight *f)
 {
     unsigned p = c->active;
-    if ((f->duh_mask & (1u << p)) != 0 && c->cfg.paths == 2 &&
-        (f->duh_mask & (1u << (p ^ 1u))) == 0)
+    if (c->cfg.paths == 2 && f->urgent && f->flip)
+        p = f->path ^ 1u;               /* priority 1: timed out there, the other at once */
+    else if ((f->duh_mask & (1u << p)) != 0 && c->cfg.paths == 2 &&
+             (f->duh_mask & (1u << (p ^ 1u))) == 0)
         p ^= 1u;                        /* refused here: try the other receiver */
+    if (c->cfg.one_in_flight && c->cfg.paths == 2 && f->urgent &&
+        path_busy_until(c, p, f) != 0 && path_busy_until(c, p ^ 1u, f) == 0)
+        p ^= 1u;                        /* one-in-flight: a duress takes the free path */
     return p;
 }
 
@@ -533,6 +598,12 @@ static const char *core_sia(struct comm *c, uint32_t id, char text[PNL_EVENT_TEX
         pnl_event_text(&e, text, PNL_EVENT_TEXT_MAX + 1) == 0)
         return NULL;
     return pnl_event_sia(&e);
+}
+
+/* one-in-flight: f may not go now (its path awaits another reply). */
+static bool blocked(const struct comm *c, const struct comm__flight *f)
+{
+    return c->cfg.one_in_flight && path_busy_until(c, choose_path(c, f), f) != 0;
 }
 
 static void send_flight(struct comm *c, struct comm__flight *f)
@@ -573,19 +644,37 @@ static void send_flight(struct comm *c, struct comm__flight *f)
     }
     f->attempt++;
     f->path = (uint8_t)path;
+    f->flip = 0;
     f->waiting = 1;
     f->due_ms = c->now_ms + backoff_ms(c, f->attempt, f->urgent);
+    /* A priority-1 event while the primary failed lately: the same frame
+     * (same sequence, same bytes) on both paths at once. */
+    bool both = f->urgent && both_paths(c) &&
+                !(c->cfg.one_in_flight && path_busy_until(c, path ^ 1u, f) != 0);
     int rc = e == 0 ? encode_send(c, path, &len) : COMM_E_ENCODE;
+    f->wait_mask = (uint8_t)(1u << path);
     if (rc >= 0)
         f->path_mask |= (uint8_t)(1u << path);
-    f->send_failed = rc < 0;
     struct comm_note n = { .kind = COMM_N_TX, .path = (uint8_t)path, .seq = f->seq,
                            .event_id = f->id, .attempt = f->attempt, .cid = f->cid,
                            .encrypted = c->ports.cipher != NULL, .err = rc < 0 ? rc : 0,
                            .frame = c->out, .frame_len = len,
                            .sia = code, .text = sia ? text : NULL };
     note(c, &n);
-    if (path == c->active)
+    bool sent = rc >= 0;
+    if (both && e == 0) {
+        unsigned other = path ^ 1u;
+        int rc2 = c->ports.net->send(c->ports.net, other, c->out, len);
+        f->wait_mask |= (uint8_t)(1u << other);
+        if (rc2 >= 0)
+            f->path_mask |= (uint8_t)(1u << other);
+        sent |= rc2 >= 0;
+        n.path = (uint8_t)other;
+        n.err = rc2 < 0 ? rc2 : 0;
+        note(c, &n);
+    }
+    f->send_failed = !sent;
+    if (path == c->active || both)
         c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
 }
 
@@ -734,7 +823,7 @@ static void drain(struct comm *c)
         for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
             struct comm__flight *f = &c->fl[i];
             if (f->id != 0 && f->known && f->urgent == pass && !f->waiting &&
-                f->due_ms <= c->now_ms)
+                f->due_ms <= c->now_ms && !blocked(c, f))
                 send_flight(c, f);
         }
     }
@@ -750,7 +839,13 @@ int comm_tick(struct comm *c, uint64_t now_ms)
         if (f->id == 0 || !f->waiting || f->due_ms > now_ms)
             continue;
         f->waiting = 0;
+        f->wait_mask = 0;
         note_flight(c, COMM_N_TIMEOUT, f);
+        if (f->urgent && c->cfg.paths == 2) {
+            f->flip = 1;                /* its first timeout: the other path next */
+            if (f->path == 0)
+                primary_failed(c);
+        }
         path_failed_once(c, f->path);
     }
     for (unsigned p = 0; p < COMM_PATHS; p++) {
@@ -762,11 +857,13 @@ int comm_tick(struct comm *c, uint64_t now_ms)
         path_failed_once(c, p);
     }
     drain(c);
-    if (c->cfg.paths == 2 && c->active == 1 && now_ms >= c->next_probe_ms && !c->poll[0].active) {
+    if (c->cfg.paths == 2 && c->active == 1 && now_ms >= c->next_probe_ms && !c->poll[0].active &&
+        !(c->cfg.one_in_flight && path_busy_until(c, 0, NULL) != 0)) {
         send_poll(c, 0);                /* is the primary back? */
         c->next_probe_ms = now_ms + (uint64_t)c->cfg.probe_s * 1000u;
     }
-    if (c->cfg.supervision_s != 0 && now_ms >= c->next_poll_ms && !c->poll[c->active].active)
+    if (c->cfg.supervision_s != 0 && now_ms >= c->next_poll_ms && !c->poll[c->active].active &&
+        !(c->cfg.one_in_flight && path_busy_until(c, c->active, NULL) != 0))
         send_poll(c, c->active);
     flush(c);
     return COMM_OK;
@@ -775,16 +872,37 @@ int comm_tick(struct comm *c, uint64_t now_ms)
 uint64_t comm_next_due_ms(const struct comm *c)
 {
     uint64_t t = UINT64_MAX;
-    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
-        if (c->fl[i].id != 0 && c->fl[i].due_ms < t)
-            t = c->fl[i].due_ms;
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
+        const struct comm__flight *f = &c->fl[i];
+        if (f->id == 0)
+            continue;
+        uint64_t due = f->due_ms;
+        if (!f->waiting && blocked(c, f)) {
+            /* one-in-flight: it goes when the reply there comes (comm_receive
+             * sends it) or that frame times out */
+            uint64_t b = path_busy_until(c, choose_path(c, f), f);
+            if (b > due)
+                due = b;
+        }
+        if (due < t)
+            t = due;
+    }
     for (unsigned p = 0; p < COMM_PATHS; p++)
         if (c->poll[p].active && c->poll[p].due_ms < t)
             t = c->poll[p].due_ms;
-    if (c->cfg.supervision_s != 0 && c->next_poll_ms < t)
-        t = c->next_poll_ms;
-    if (c->cfg.paths == 2 && c->active == 1 && c->next_probe_ms < t)
-        t = c->next_probe_ms;
+    uint64_t b;
+    if (c->cfg.supervision_s != 0) {
+        b = c->cfg.one_in_flight ? path_busy_until(c, c->active, NULL) : 0;
+        b = b > c->next_poll_ms ? b : c->next_poll_ms;
+        if (b < t)
+            t = b;
+    }
+    if (c->cfg.paths == 2 && c->active == 1) {
+        b = c->cfg.one_in_flight ? path_busy_until(c, 0, NULL) : 0;
+        b = b > c->next_probe_ms ? b : c->next_probe_ms;
+        if (b < t)
+            t = b;
+    }
     return t;
 }
 
@@ -833,21 +951,29 @@ static void complete(struct comm *c, struct comm__flight *f, unsigned path)
     note(c, &n);
 }
 
+/* dc09_reply_check against what the communicator sent with `seq` (first
+ * sent at sent_s): the one reply check the panel and `vigil dc09 send` share. */
+static int verdict(const struct comm *c, const struct dc09_frame *r, uint16_t seq,
+                   int64_t sent_s)
+{
+    struct dc09_reply_ref ref = { .seq = seq, .encrypted = c->ports.cipher != NULL,
+                                  .receiver = c->cfg.receiver, .line = c->cfg.line,
+                                  .account = c->cfg.account, .sent_s = sent_s,
+                                  .tolerance_s = (int32_t)c->cfg.ack_tolerance_s };
+    return dc09_reply_check(&ref, r, comm_wall_s(c, c->now_ms));
+}
+
 static void on_ack(struct comm *c, unsigned path, const struct dc09_frame *r)
 {
-    int64_t tol = c->cfg.ack_tolerance_s;
-    if (c->ports.cipher != NULL && !r->encrypted) {
-        ignored(c, path, r->seq, "clear ACK for an encrypted account");
-        return;
-    }
+    int v;
     if (r->seq == 0) {
         struct comm__poll *pl = &c->poll[path];
         if (!pl->active) {
             ignored(c, path, 0, "ACK 0000 with no poll in flight on this path");
             return;
         }
-        if (r->encrypted && (!r->has_time || r->time_s < pl->sent_wall_s - tol)) {
-            ignored(c, path, 0, "stale ACK timestamp");
+        if ((v = verdict(c, r, 0, pl->sent_wall_s)) != DC09_V_ACK) {
+            ignored(c, path, 0, dc09_verdict_name(v));
             return;
         }
         pl->active = 0;
@@ -868,8 +994,8 @@ static void on_ack(struct comm *c, unsigned path, const struct dc09_frame *r)
         ignored(c, path, r->seq, "ACK from a path the frame did not go to");
         return;
     }
-    if (r->encrypted && (!r->has_time || r->time_s < f->first_wall_s - tol)) {
-        ignored(c, path, r->seq, "stale ACK timestamp");
+    if ((v = verdict(c, r, f->seq, f->first_wall_s)) != DC09_V_ACK) {
+        ignored(c, path, r->seq, dc09_verdict_name(v));
         return;
     }
     path_ok(c, path);
@@ -886,7 +1012,7 @@ static void on_nak(struct comm *c, unsigned path, const struct dc09_frame *r)
         ignored(c, path, r->seq, "NAK with nothing in flight on this path");
         return;
     }
-    if (!r->has_time) {
+    if (verdict(c, r, r->seq, INT64_MIN) != DC09_V_NAK) {
         ignored(c, path, r->seq, "NAK without the receiver's time");
         return;
     }
@@ -934,6 +1060,11 @@ static void on_duh(struct comm *c, unsigned path, const struct dc09_frame *r)
         if (c->fl[i].id != 0 && c->fl[i].sent_once && c->fl[i].seq == r->seq &&
             (c->fl[i].path_mask & (1u << path)) != 0)
             f = &c->fl[i];
+    int v = verdict(c, r, r->seq, INT64_MIN);
+    if (v != DC09_V_DUH) {
+        ignored(c, path, r->seq, dc09_verdict_name(v));
+        return;
+    }
     if (f == NULL) {
         if (r->seq == 0 && c->poll[path].active) {
             c->poll[path].active = 0;   /* the receiver refuses our polls: trouble */
@@ -972,8 +1103,9 @@ static void on_duh(struct comm *c, unsigned path, const struct dc09_frame *r)
             *t = (struct comm__trouble){ 0 };
         c->dirty = 1;
     } else {
-        /* The core has no "drop": its ACK call is how an event leaves. */
-        (void)pnl_queue_ack(c->ports.panel, id);
+        /* Given up, not acknowledged: the core refuses to drop a priority-1
+         * event (never the case here: those are never given up). */
+        (void)pnl_queue_drop(c->ports.panel, id);
     }
 }
 
@@ -986,9 +1118,8 @@ static void handle_reply(struct comm *c, unsigned path, const uint8_t *frame, si
     dc09_decode_opts_init(&o, comm_wall_s(c, c->now_ms));
     o.cipher = c->ports.cipher;
     o.quirks = c->cfg.reply_quirks;
-    o.check_time = false;               /* judged below, per reply kind */
     struct dc09_frame *r = &c->scratch;
-    int e = dc09_decode(frame, len, &o, r, NULL);
+    int e = dc09_reply_decode(frame, len, &o, r, NULL);   /* the time: dc09_reply_check */
     if (e < 0) {
         ignored(c, path, 0, dc09_errname(e));
         return;
@@ -998,14 +1129,7 @@ static void handle_reply(struct comm *c, unsigned path, const uint8_t *frame, si
         return;
     }
     if (r->id != DC09_ID_ACK && r->id != DC09_ID_DUH) {
-        ignored(c, path, r->seq, "not a reply");
-        return;
-    }
-    size_t k = 0;
-    while (c->cfg.account[k] != '\0' && c->cfg.account[k] == r->account[k])
-        k++;
-    if (c->cfg.account[k] != r->account[k]) {
-        ignored(c, path, r->seq, "reply for another account");
+        ignored(c, path, r->seq, dc09_verdict_name(DC09_V_NOT_REPLY));
         return;
     }
     if (r->id == DC09_ID_ACK)
@@ -1054,6 +1178,11 @@ void comm_path_lost(struct comm *c, unsigned path, uint64_t now_ms)
             f->waiting = 0;
             f->due_ms = now_ms;
             had = true;
+            if (f->urgent && c->cfg.paths == 2) {
+                f->flip = 1;            /* as after a timeout: the other path at once */
+                if (path == 0)
+                    primary_failed(c);
+            }
         }
     }
     if (had)

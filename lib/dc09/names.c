@@ -96,8 +96,9 @@ static const struct quirk_entry quirks[] = {
     {DC09_Q_NO_DATA_ACCT, "no-data-account"},
     {DC09_Q_IGNORE_LENGTH, "ignore-length"},
     {DC09_Q_NO_LINE, "no-line"},
+    {DC09_Q_NAK_TOKEN_ORDER, "nak-token-order"},
 };
-_Static_assert(sizeof quirks / sizeof quirks[0] == 7, "seven quirks");
+_Static_assert(sizeof quirks / sizeof quirks[0] == 8, "eight quirks");
 
 int dc09_quirk_parse(const char *name, uint32_t *flag)
 {

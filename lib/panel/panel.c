@@ -356,6 +356,16 @@ int pnl_queue_ack(struct pnl *p, uint32_t id)
     return PNL_OK;
 }
 
+int pnl_queue_drop(struct pnl *p, uint32_t id)
+{
+    int idx = queue_find(p, id);
+    if (idx < 0)
+        return PNL_E_NOENT;
+    if (p->queue[idx].prio == 1)
+        return PNL_E_DENIED;        /* a duress or hold-up is never dropped */
+    return pnl_queue_ack(p, id);    /* leaves as an ACKed event does: no save of its own */
+}
+
 /* ---- users ----------------------------------------------------------- */
 
 static bool digits_ok(const char *c, size_t len)

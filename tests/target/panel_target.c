@@ -4,14 +4,18 @@
  * tiny setjmp harness instead of cmocka. Exit status via semihosting: 0 when
  * every test passed. With TARGET_SELFTEST_FAIL it runs one deliberately
  * failing check instead, which ctest must see fail (WILL_FAIL): proof that a
- * failing assertion fails the target run.
+ * failing assertion fails the target run. With COMM_TARGET it runs the
+ * communicator's tests instead (tests/unit/comm/comm_tests.c).
  */
 #define TSHIM_TARGET
 #include <setjmp.h>
 
 #include "target_io.h"
 
-#ifndef TARGET_SELFTEST_FAIL
+#if defined(COMM_TARGET)
+#include "comm_tests.c"             /* the communicator's (tests/unit/comm) */
+#define PANEL_CORE_TESTS(X) COMM_TESTS(X)
+#elif !defined(TARGET_SELFTEST_FAIL)
 #include "core_tests.c"
 #else
 #include "tshim.h"

@@ -8,7 +8,9 @@ Modes: ack, split (garbage, then the ACK in three pieces), echo (sends the
 frame back: not a reply), nak, duh, badcrc (ACK with a wrong CRC), wrongseq (ACK for
 another sequence number), clearack (clear ACK even to an encrypted frame),
 wrongkey (*ACK encrypted with another key), oldack (*ACK with a stale
-timestamp), silent (never answers), close (closes without answering).
+timestamp), futureack (*ACK dated 120 s ahead), noecho-r (ACK without the R
+token the frame had), otherline (ACK with another L), naklr (NAK written
+"L0R0A0"), silent (never answers), close (closes without answering).
 Test/demo use only: it never stores anything."""
 import argparse
 import os
@@ -28,10 +30,15 @@ def reply_for(frame: bytes, mode: str, key: bytes):
         raise SystemExit("peer: cannot parse %r" % body)
     seq = int(m["seq"])
     r = ("R" + m["rcv"]) if m["rcv"] is not None else ""
-    tail = "%sL%s#%s" % (r, m["line"], m["acct"])
+    if mode == "noecho-r":
+        r = ""
+    line = "9" if mode == "otherline" else m["line"]
+    tail = "%sL%s#%s" % (r, line, m["acct"])
     now = int(time.time())
     if mode == "nak":
         return dc09py.wrap('"NAK"0000R0L0A0[]' + dc09py.dc09_time(now))
+    if mode == "naklr":
+        return dc09py.wrap('"NAK"0000L0R0A0[]' + dc09py.dc09_time(now))
     if mode == "duh":
         return dc09py.wrap('"DUH"%04d%s[]' % (seq, tail))
     if mode == "wrongseq":
@@ -41,7 +48,7 @@ def reply_for(frame: bytes, mode: str, key: bytes):
         k = key
         if mode == "wrongkey":
             k = bytes(b ^ 0x55 for b in key)
-        t = now - 600 if mode == "oldack" else now
+        t = now - 600 if mode == "oldack" else now + 120 if mode == "futureack" else now
         hexdata = dc09py.encrypt_region(k, "]" + dc09py.dc09_time(t))
         out = dc09py.wrap('"*ACK"%04d%s[%s' % (seq, tail, hexdata))
     else:

@@ -27,6 +27,7 @@ def start_peer(mode, udp=False, linger=10.0):
 
 
 def send(port, extra, udp=False, timeout="3"):
+    """extra may carry --quirk options."""
     args = ["dc09", "send", "--host", "127.0.0.1", "--port", port, "--timeout", timeout,
             "--account", "1234", "--cid", "1121 01 003", "--seq", "17", "--receiver", "5"]
     if udp:
@@ -54,6 +55,11 @@ CASES = [
     ("wrongseq", True, False, 4, lambda g: g["ok"] and g["seq"] == 18),
     ("wrongkey", True, False, 4, lambda g: g["ok"] is False and g["error"] in ("decrypt", "pad", "format")),
     ("oldack", True, False, 4, lambda g: g["ok"] is False and g["error"] == "time"),
+    # one reply check with the panel (dc09_reply_check): 120 s ahead, R or L not echoed
+    ("futureack", True, False, 4, lambda g: g["ok"] is False and g["error"] == "time"),
+    ("noecho-r", False, False, 4, lambda g: g["ok"] and g["id"] == "ACK" and g["receiver"] is None),
+    ("otherline", True, False, 4, lambda g: g["ok"] and g["line"] == "9"),
+    ("naklr", False, False, 4, lambda g: g["ok"] is False and g["error"] == "format"),
     ("clearack", True, False, 4, lambda g: g["ok"] and g["id"] == "ACK" and not g["encrypted"]),
     ("silent", False, False, 3, None),
     ("silent", True, True, 3, None),
@@ -96,6 +102,13 @@ def main():
         if want != 0:
             check(err.strip().startswith("vigil: "), "%s: stderr says why: %r" % (label, err))
         n += 1
+
+    # the same NAK under the receiver quirk nak-token-order: a NAK (exit 1)
+    p, port = start_peer("naklr")
+    rc, out, err = send(port, ["--quirk", "nak-token-order"])
+    p.communicate(timeout=15)
+    check(rc == 1 and json.loads(out)["id"] == "NAK", "naklr quirk: exit %d %r %r" % (rc, out, err))
+    n += 1
 
     # nobody listening: connection refused -> 3 (TCP)
     s = socket.socket()

@@ -59,6 +59,8 @@ struct fx {
     struct comm_notes notes;
     unsigned note_count[16];
     int64_t last_applied_s;
+    const char *last_reason;    /* of the last COMM_N_IGNORED */
+    size_t max_tx_len;          /* longest frame the communicator wrote */
     uint64_t now;
     struct comm_config cfg;
     bool encrypted;
@@ -123,6 +125,10 @@ static void on_note(struct comm_notes *n, const struct comm_note *no)
         F.note_count[no->kind]++;
     if (no->kind == COMM_N_CLOCK)
         F.last_applied_s = no->applied_s;
+    if (no->kind == COMM_N_IGNORED)
+        F.last_reason = no->reason;
+    if (no->kind == COMM_N_TX && no->frame_len > F.max_tx_len)
+        F.max_tx_len = no->frame_len;
 }
 
 /* ---- fixture -------------------------------------------------------- */
@@ -516,10 +522,16 @@ static void test_backup_switch_and_return(void **s)
     assert_int_equal(pnl_zone_set(&F.p, 6, true, F.now), 0);   /* silent hold-up */
     assert_int_equal(comm_tick(&F.c, F.now), 0);
     assert_int_equal(F.nsent, 0);           /* the primary refuses every send */
-    advance(10000);
+    advance(1000);                          /* priority 1: after its first timeout */
+    assert_true(has(F.auto_ev, F.auto_n, 1122));    /* the hold-up went by the backup */
+    assert_int_equal(pnl_queue_count(&F.p), 0);
+    assert_int_equal(comm_active_path(&F.c), 0);    /* routine: path_fail_max rule */
+    assert_int_equal(F.note_count[COMM_N_PATH_FAIL], 0);
+    keys(MASTER "#");                       /* arm: the closing report is routine */
+    advance(61000 + 10000);
     assert_int_equal(comm_active_path(&F.c), 1);
     assert_int_equal(F.note_count[COMM_N_PATH_FAIL], 1);
-    assert_true(has(F.auto_ev, F.auto_n, 1122));    /* the hold-up went by the backup */
+    assert_true(has(F.auto_ev, F.auto_n, 3441));    /* by the backup after 3 timeouts */
     assert_true(has(F.auto_ev, F.auto_n, 1350));    /* with the primary path's failure */
     for (unsigned k = 0; k < F.nsent; k++)
         if (decoded(k).id == DC09_ID_ADM_CID && decoded(k).cid.event == 350)
@@ -740,6 +752,307 @@ static void test_own_sia_report(void **s)
     assert_null(strstr(comm_strerror(COMM_E_FULL), "storage"));
 }
 
+/* ---- fast failover for priority 1 (issue 13) ------------------------- */
+
+static unsigned sent_on(unsigned path, uint16_t ev, unsigned from)
+{
+    unsigned n = 0;
+    for (unsigned k = from; k < F.nsent; k++)
+        if (F.sent[k].path == path && decoded(k).has_cid && cid_event(k) == ev)
+            n++;
+    return n;
+}
+
+static bool queued_cid(uint16_t cid)
+{
+    struct pnl_event e;
+    for (unsigned i = 0; pnl_queue_at(&F.p, i, &e) == 0; i++)
+        if (e.cid == cid)
+            return true;
+    return false;
+}
+
+/* The primary takes frames and never answers; the backup answers. A duress
+ * goes to the backup after its FIRST timeout, within ack_timeout_ms. */
+static void test_duress_other_path_after_first_timeout(void **s)
+{
+    (void)s;
+    F.auto_ack[1] = true;
+    keys(DURESS "#");
+    assert_int_equal(sent_on(0, 1121, 0), 1);
+    assert_int_equal(sent_on(1, 1121, 0), 0);
+    uint64_t t0 = F.now;
+    while (sent_on(1, 1121, 0) == 0 && F.now - t0 < 10000)
+        advance(100);
+    assert_true(F.now - t0 <= F.cfg.ack_timeout_ms);   /* not after path_fail_max */
+    assert_false(queued_cid(121));                     /* ACKed by the backup */
+    assert_int_equal(F.note_count[COMM_N_ACKED], 1);
+    assert_int_equal(F.note_count[COMM_N_PATH_FAIL], 0);   /* routine rule unchanged */
+    assert_int_equal(comm_active_path(&F.c), 0);
+}
+
+/* A lost connection counts as the timeout: the duress goes on the other path
+ * at once, not at its timer. */
+static void test_duress_other_path_on_lost_connection(void **s)
+{
+    (void)s;
+    keys(DURESS "#");
+    assert_int_equal(sent_on(0, 1121, 0), 1);
+    comm_path_lost(&F.c, 0, F.now);         /* the primary's TCP closed */
+    assert_int_equal(comm_tick(&F.c, F.now), 0);
+    assert_int_equal(sent_on(1, 1121, 0), 1);
+    assert_int_equal(comm_active_path(&F.c), 0);   /* routine: still the primary */
+}
+
+/* Routine traffic keeps the path_fail_max rule: it stays on the primary
+ * for path_fail_max timeouts, then moves. */
+static void test_routine_keeps_path_fail_max(void **s)
+{
+    (void)s;
+    F.auto_ack[1] = true;
+    keys(MASTER "#");
+    advance(60000);
+    while (sent_on(0, 3441, 0) == 0)
+        advance(100);
+    while (F.note_count[COMM_N_PATH_FAIL] == 0) {
+        assert_int_equal(sent_on(1, 3441, 0), 0);      /* never the backup before */
+        advance(100);
+        assert_true(F.now < 200000);
+    }
+    assert_int_equal(sent_on(0, 3441, 0), F.cfg.path_fail_max);
+    advance(200);
+    assert_int_equal(sent_on(1, 3441, 0), 1);
+    assert_false(queued_cid(441));                 /* ACKed by the backup */
+}
+
+/* While the primary failed within the hour, priority 1 goes on both paths
+ * at once: the same bytes (same sequence: the station stores it once). */
+static void test_duress_both_paths_while_primary_failed(void **s)
+{
+    (void)s;
+    F.auto_ack[1] = true;
+    keys(DURESS "#");
+    advance(1100);                       /* failed over: the primary failed now */
+    assert_false(queued_cid(121));
+    F.auto_ack[1] = false;
+    unsigned n0 = F.nsent;
+    assert_int_equal(pnl_zone_set(&F.p, 6, true, F.now), 0);   /* hold-up */
+    assert_int_equal(comm_tick(&F.c, F.now), 0);
+    assert_int_equal(F.nsent, n0 + 2);
+    assert_int_equal(F.sent[n0].path + F.sent[n0 + 1].path, 1);   /* one each */
+    assert_int_equal(F.sent[n0].len, F.sent[n0 + 1].len);
+    assert_memory_equal(F.sent[n0].bytes, F.sent[n0 + 1].bytes, F.sent[n0].len);
+    assert_int_equal(cid_event(n0), 1122);
+    unsigned on1 = F.sent[n0].path == 1 ? n0 : n0 + 1;
+    ack(on1);                            /* the backup's ACK counts */
+    assert_false(queued_cid(122));
+    unsigned ign = F.note_count[COMM_N_IGNORED];
+    ack_at(on1 ^ 1u ? n0 + (on1 == n0) : n0, 0, 0);   /* the primary's ACK too: harmless */
+    assert_int_equal(F.note_count[COMM_N_IGNORED], ign + 1);
+    assert_int_equal(F.note_count[COMM_N_ACKED], 2);
+
+    /* more than an hour later: one path again */
+    F.auto_ack[0] = true;
+    assert_int_equal(pnl_zone_set(&F.p, 6, false, F.now), 0);
+    advance(3600 * 1000);
+    n0 = F.nsent;
+    assert_int_equal(pnl_zone_set(&F.p, 6, true, F.now), 0);
+    assert_int_equal(comm_tick(&F.c, F.now), 0);
+    assert_int_equal(F.nsent, n0 + 1);
+    assert_int_equal(F.sent[n0].path, 0);
+    assert_int_equal(cid_event(n0), 1122);
+}
+
+/* ---- replies: one check (dc09_reply_check) ---------------------------- */
+
+static void ack_of(struct dc09_frame req, unsigned path, int64_t ack_s)
+{
+    uint8_t out[DC09_FRAME_MAX];
+    size_t n = 0;
+    assert_int_equal(dc09_reply_ack(&req, &F.stnkey.base, &F.rng, ack_s, out, sizeof out, &n), 0);
+    reply(path, out, n);
+}
+
+static void test_ack_checked_one_way(void **s)
+{
+    (void)s;
+    strcpy(F.c.cfg.receiver, "1A");      /* frames carry R1A */
+    keys(DURESS "#");
+    struct dc09_frame f = decoded(0);
+    assert_true(f.has_receiver);
+    int64_t now_s = comm_wall_s(&F.c, F.now);
+
+    ack_of(f, 0, now_s + 120);           /* dated 2 minutes ahead: refused */
+    assert_string_equal(F.last_reason, dc09_verdict_name(DC09_V_FUTURE));
+    ack_of(f, 0, now_s - 60);            /* behind the window */
+    assert_string_equal(F.last_reason, dc09_verdict_name(DC09_V_STALE));
+    struct dc09_frame w = f;
+    w.has_receiver = false;              /* R not echoed */
+    ack_of(w, 0, now_s);
+    assert_string_equal(F.last_reason, dc09_verdict_name(DC09_V_RECEIVER));
+    strcpy(w.receiver, "2B");
+    w.has_receiver = true;               /* another receiver */
+    ack_of(w, 0, now_s);
+    assert_string_equal(F.last_reason, dc09_verdict_name(DC09_V_RECEIVER));
+    w = f;
+    strcpy(w.line, "7");                 /* L not echoed */
+    ack_of(w, 0, now_s);
+    assert_string_equal(F.last_reason, dc09_verdict_name(DC09_V_LINE));
+    w = f;
+    strcpy(w.account, "1235");           /* another account */
+    ack_of(w, 0, now_s);
+    assert_string_equal(F.last_reason, dc09_verdict_name(DC09_V_ACCOUNT));
+    assert_int_equal(F.note_count[COMM_N_IGNORED], 6);
+    assert_true(queued_cid(121));
+    assert_int_equal(F.note_count[COMM_N_ACKED], 0);
+
+    ack_of(f, 0, now_s + 35);            /* a station clock 35 s ahead: within the
+                                            station's own window, so accepted */
+    assert_int_equal(F.note_count[COMM_N_ACKED], 1);
+    assert_false(queued_cid(121));
+}
+
+static void raw_reply(unsigned path, const char *body)
+{
+    char out[256];
+    size_t bl = strlen(body);
+    int n = snprintf(out, sizeof out, "\n%04X%04X%s\r", dc09_crc16((const uint8_t *)body, bl),
+                     (unsigned)bl, body);
+    reply(path, (const uint8_t *)out, (size_t)n);
+}
+
+static void test_nak_token_order_quirk(void **s)
+{
+    (void)s;
+    keys(DURESS "#");
+    struct dc09_frame a = decoded(0);
+    char ts[24], body[80];
+    assert_int_equal(dc09_time_format(a.time_s + 600, ts, sizeof ts), 0);
+    snprintf(body, sizeof body, "\"NAK\"0000L0R0A0[]_%s", ts);
+    raw_reply(0, body);                  /* strict: refused */
+    assert_int_equal(F.note_count[COMM_N_CLOCK], 0);
+    assert_string_equal(F.last_reason, "format");
+    F.c.cfg.reply_quirks |= DC09_Q_NAK_TOKEN_ORDER;
+    raw_reply(0, body);                  /* under the quirk: a NAK */
+    assert_int_equal(F.note_count[COMM_N_CLOCK], 1);
+    assert_int_equal(F.last_applied_s, 600);
+    assert_int_equal(F.nsent, 2);        /* resent at once, corrected */
+    snprintf(body, sizeof body, "\"NAK\"0000L0L0A0[]_%s", ts);
+    raw_reply(0, body);                  /* a token twice: still refused */
+    assert_int_equal(F.note_count[COMM_N_CLOCK], 1);
+}
+
+/* ---- one-in-flight --------------------------------------------------- */
+
+static void pile_up(void)
+{
+    F.hold = true;
+    routine_pair();                      /* closing, opening */
+    keys(MASTER "#");
+    keys(DURESS "#");                    /* duress */
+    assert_int_equal(pnl_zone_set(&F.p, 6, true, F.now), 0);   /* hold-up */
+    F.hold = false;
+    assert_int_equal(comm_tick(&F.c, F.now), 0);
+}
+
+static void test_one_in_flight(void **s)
+{
+    (void)s;
+    pile_up();                           /* without the quirk: a burst */
+    assert_int_equal(F.nsent, 3);        /* duress, hold-up, oldest routine */
+
+    teardown(NULL);
+    fx_setup_cfg(1, 0, true);
+    F.cfg.one_in_flight = 1;
+    F.c.cfg.one_in_flight = 1;
+    pile_up();
+    assert_int_equal(F.nsent, 1);        /* one frame at a time */
+    assert_int_equal(cid_event(0), 1121);   /* the duress first */
+    assert_true(comm_next_due_ms(&F.c) > F.now);   /* no busy loop while it waits */
+    advance(300);
+    assert_int_equal(F.nsent, 1);
+    ack(0);
+    assert_int_equal(F.nsent, 2);
+    assert_int_equal(cid_event(1), 1122);
+    ack(1);
+    assert_int_equal(F.nsent, 3);
+    assert_int_equal(cid_event(2), 3441);
+    advance(1300);                       /* no reply: the same frame again, alone */
+    assert_int_equal(F.nsent, 4);
+    assert_int_equal(cid_event(3), 3441);
+    ack(3);
+    assert_int_equal(cid_event(4), 1401);
+    assert_int_equal(F.nsent, 5);
+}
+
+/* one-in-flight: a frame whose send failed (line down) is not on the wire and
+ * holds nothing back; when the line comes back the duress goes first. */
+static void test_one_in_flight_line_down(void **s)
+{
+    (void)s;
+    F.c.cfg.one_in_flight = 1;
+    F.path_down[0] = true;
+    keys(MASTER "#");
+    advance(61000);                      /* the closing report: its send failed */
+    unsigned tx = F.note_count[COMM_N_TX];
+    keys(DURESS "#");
+    assert_int_equal(F.note_count[COMM_N_TX], tx + 1);   /* the duress was tried */
+    assert_int_equal(F.nsent, 0);
+    F.path_down[0] = false;
+    comm_path_up(&F.c, 0, F.now);
+    assert_true(F.nsent >= 1);
+    assert_int_equal(cid_event(0), 1121);   /* first on the wire */
+    assert_int_equal(F.nsent, 1);           /* and alone */
+    ack(0);
+    assert_int_equal(F.nsent, 2);
+    assert_int_equal(cid_event(1), 3441);
+}
+
+/* ---- pnl_queue_drop and the largest frame ----------------------------- */
+
+static void test_queue_drop_never_priority1(void **s)
+{
+    (void)s;
+    F.hold = true;
+    keys(MASTER "#");
+    advance(61000);                      /* closing (routine) */
+    keys(MASTER "#");
+    keys(DURESS "#");                    /* duress */
+    struct pnl_event e;
+    assert_int_equal(pnl_queue_peek(&F.p, &e), 0);
+    assert_int_equal(e.cid, 121);
+    assert_int_equal(pnl_queue_drop(&F.p, e.id), PNL_E_DENIED);
+    assert_true(queued_cid(121));
+    unsigned q = pnl_queue_count(&F.p);
+    assert_int_equal(pnl_queue_at(&F.p, 1, &e), 0);
+    assert_int_not_equal(e.prio, 1);
+    assert_int_equal(pnl_queue_drop(&F.p, e.id), PNL_OK);
+    assert_int_equal(pnl_queue_count(&F.p), q - 1);
+    assert_int_equal(pnl_queue_drop(&F.p, e.id), PNL_E_NOENT);
+}
+
+static void test_largest_frame_fits(void **s)
+{
+    (void)s;
+    strcpy(F.c.cfg.account, "0123456789ABCDEF");
+    strcpy(F.c.cfg.receiver, "ABCDEF");
+    strcpy(F.c.cfg.line, "123456");
+    char text[COMM_TEXT_MAX + 1];
+    memset(text, 'W', COMM_TEXT_MAX);
+    text[COMM_TEXT_MAX] = '\0';
+    F.auto_ack[0] = true;
+    for (unsigned i = 0; i < 16; i++) {  /* pads of every length */
+        assert_int_equal(comm_report_sia(&F.c, "YG", 255, 999, text), COMM_OK);
+        assert_int_equal(comm_tick(&F.c, F.now), 0);
+        advance(100);
+    }
+    assert_int_equal(F.nsent, 16);
+    assert_int_equal(comm_trouble_count(&F.c), 0);
+    print_message("largest frame: %zu bytes (COMM_TX_MAX %u)\n", F.max_tx_len, COMM_TX_MAX);
+    assert_true(F.max_tx_len <= COMM_TX_MAX);
+    assert_true(F.max_tx_len + 48 > COMM_TX_MAX);   /* and not far larger (RAM) */
+}
+
 static void test_config_validation(void **s)
 {
     (void)s;
@@ -777,6 +1090,19 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_periodic_test_report, setup_clear, teardown),
         cmocka_unit_test_setup_teardown(test_core_programming_report_as_sia, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_own_sia_report, setup_enc, teardown),
+        cmocka_unit_test_setup_teardown(test_duress_other_path_after_first_timeout, setup_dual,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_duress_other_path_on_lost_connection, setup_dual,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_routine_keeps_path_fail_max, setup_dual, teardown),
+        cmocka_unit_test_setup_teardown(test_duress_both_paths_while_primary_failed, setup_dual,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ack_checked_one_way, setup_enc, teardown),
+        cmocka_unit_test_setup_teardown(test_nak_token_order_quirk, setup_enc, teardown),
+        cmocka_unit_test_setup_teardown(test_one_in_flight, setup_enc, teardown),
+        cmocka_unit_test_setup_teardown(test_one_in_flight_line_down, setup_enc, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_drop_never_priority1, setup_enc, teardown),
+        cmocka_unit_test_setup_teardown(test_largest_frame_fits, setup_enc, teardown),
         cmocka_unit_test(test_config_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
