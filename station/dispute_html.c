@@ -80,11 +80,28 @@ static void esc(struct hbuf *b, const char *s)
 static json_t *get(json_t *o, const char *k) { return json_object_get(o, k); }
 static const char *str(json_t *o, const char *k) { return json_string_value(get(o, k)); }
 
-/* A value as text: strings as they are, numbers, booleans yes/no, null as a dash. */
+/* "2026-11-26T14:03:05.123Z" (stn_iso8601_ms) */
+static bool is_time(const char *s)
+{
+    size_t n = strlen(s);
+    return (n == 20 || n == 24) && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
+           s[16] == ':' && s[n - 1] == 'Z' && strspn(s, "0123456789") == 4;
+}
+
+/* A value as text: strings as they are (a UTC time as "2026-11-26 14:03:05.123",
+ * unbroken: the page says all times are UTC), numbers, booleans yes/no, null
+ * as a dash. */
 static void val(struct hbuf *b, json_t *v)
 {
     char t[32];
-    if (json_is_string(v)) {
+    if (json_is_string(v) && is_time(json_string_value(v))) {
+        snprintf(t, sizeof t, "%s", json_string_value(v));
+        t[10] = ' ';
+        t[strlen(t) - 1] = '\0';
+        raw(b, "<span class=\"t\">");
+        esc(b, t);
+        raw(b, "</span>");
+    } else if (json_is_string(v)) {
         esc(b, json_string_value(v));
     } else if (json_is_integer(v)) {
         snprintf(t, sizeof t, "%lld", (long long)json_integer_value(v));
@@ -136,7 +153,7 @@ static const char css[] =
     "font-size:12px;word-break:break-all}"
     ".hash{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;"
     "font-size:11px;word-break:break-all}"
-    ".none{color:#888}.ok{color:#075;font-weight:600}.warn{color:#a40;font-weight:600}"
+    ".t{white-space:nowrap}.none{color:#888}.ok{color:#075;font-weight:600}.warn{color:#a40;font-weight:600}"
     ".summary{display:grid;grid-template-columns:repeat(auto-fit,minmax(13rem,1fr));gap:.5rem;"
     "border:2px solid #333;padding:.6rem;margin:.5rem 0 1rem}"
     ".summary div b{display:block;font-size:.75rem;text-transform:uppercase;color:#555}"
@@ -224,7 +241,27 @@ static void section_alarm(struct hbuf *b, json_t *a)
     raw(b, "</tr>\n");
     row(b, "Signals", get(a, "signal_count"));
     row(b, "State", get(a, "state"));
-    row(b, "Disposition", get(a, "disposition"));
+    raw(b, "<tr><th>Disposition</th><td>");
+    const char *disp = str(a, "disposition");
+    static const struct { const char *code, *label; } dl[] = {
+        { "real_emergency", "real emergency" }, { "false_user_error", "false — user error" },
+        { "false_equipment", "false — equipment" },
+        { "cancelled_before_dispatch", "cancelled before dispatch" },
+        { "cancelled_after_dispatch", "cancelled after dispatch" }, { "test", "test" },
+    };
+    for (size_t i = 0; disp && i < sizeof dl / sizeof dl[0]; i++)
+        if (strcmp(disp, dl[i].code) == 0) {
+            esc(b, dl[i].label);
+            raw(b, " ");
+        }
+    if (disp) {
+        raw(b, "<small class=\"mono\">(");
+        esc(b, disp);
+        raw(b, ")</small>");
+    } else {
+        val(b, json_null());
+    }
+    raw(b, "</td></tr>\n");
     row(b, "Detail", get(a, "detail"));
     raw(b, "</table>\n");
 }
@@ -452,6 +489,13 @@ static void section_audit(struct hbuf *b, json_t *p)
     } else {
         val(b, last);
     }
+    if (json_is_object(head) && json_is_object(last) &&
+        json_integer_value(get(head, "seq")) < json_integer_value(get(last, "seq")))
+        rawf(b, "<br><small>%lld entr%s after the head file's: appended just before the packet "
+             "was made (the head file follows each commit; docs/audit.md)</small>",
+             (long long)(json_integer_value(get(last, "seq")) - json_integer_value(get(head, "seq"))),
+             json_integer_value(get(last, "seq")) - json_integer_value(get(head, "seq")) == 1
+                 ? "y" : "ies");
     raw(b, "</td></tr>\n<tr><th>Entries in the packet</th><td>");
     size_t n = json_array_size(get(a, "chain")), mine = json_array_size(get(a, "entries_about_this_alarm"));
     if (json_is_integer(get(a, "chain_from"))) {
@@ -490,9 +534,9 @@ static void section_audit(struct hbuf *b, json_t *p)
             raw(b, "<br>→ ");
         }
         val(b, get(e, "after"));
-        raw(b, "</td><td class=\"hash\">");
+        raw(b, "</td><td class=\"hash\">prev ");
         esc(b, str(e, "prev_hash"));
-        raw(b, "<br><b>");
+        raw(b, "<br><b>hash ");
         esc(b, str(e, "hash"));
         raw(b, "</b></td></tr>\n");
     }
@@ -553,9 +597,13 @@ char *stn_dispute_html(const void *packet, size_t *len)
     raw(&b, "</div>\n<div><b>Police finding</b>");
     val(&b, get(get(p, "finding"), "charge_finding"));
     raw(&b, "</div>\n<div><b>Invoice total</b>");
-    if (json_is_object(ch))
+    if (json_is_object(ch)) {
         money(&b, get(ch, "total_cents"));
-    else
+        if (json_is_string(get(ch, "currency"))) {
+            raw(&b, " ");
+            esc(&b, str(ch, "currency"));
+        }
+    } else
         val(&b, json_null());
     raw(&b, "</div>\n<div><b>Permit</b>");
     val(&b, get(c, "permit"));
