@@ -5,6 +5,10 @@
  * entry in the audit trail, asked of the station before the packet is read
  * (so the packet holds its own download when the station took it).
  *
+ * Built on one of the slot connections (the password checks' too), never
+ * on the shared read connection: a big packet holds up a login at most,
+ * never an operator's view of an alarm.
+ *
  * The page is served with a Content-Security-Policy that allows no script,
  * no fetch and no external resource: it needs none, and a value from the
  * store must never run in the console's origin.
@@ -71,7 +75,12 @@ enum MHD_Result con_dispute_export(struct con_app *app, struct MHD_Connection *c
     snprintf(subject, sizeof subject, "%lld", (long long)id);
     con_audit(app, r->session.name, "alarm.dispute", subject,
               json_pack("{s:s,s:s}", "address", r->addr, "format", html ? "html" : "json"));
-    rc = con_read(app, rd_packet, &x);
+    /* on a slot connection, not the shared read one: a packet made long
+     * after its alarm carries much of the trail, and the operators' reads
+     * (a duress's detail) must not wait behind it */
+    struct stn_store *st = con_slot_take(app);
+    rc = rd_packet(st, &x);
+    con_slot_give(app, st);
     if (rc == STN_E_NOTFOUND)
         return con_reply_error(c, 404, "no such alarm");
     if (rc)
