@@ -276,6 +276,32 @@ def test_console_packet(ctx):
     assert v.stdout.startswith("ok "), v.stdout
 
 
+def test_open_alarm_without_dispatch(ctx):
+    """A burglary just received, never dispatched: the packet says so plainly
+    (no dispatch record, no charge, no finding) and its proof still checks."""
+    rig = ctx.shared
+    aid = rig.raise_alarm("6001", "1130 01 001", kind="burglary")
+    out = os.path.join(rig.st.dir, "open")
+    os.makedirs(out)
+    rig.st.vigil("dispute", aid, "--out", out)
+    with open(os.path.join(out, "dispute-%d.json" % aid), encoding="utf-8") as f:
+        p = json.load(f)
+    assert p["alarm"]["state"] == "new" and p["alarm"]["kind"] == "burglary", p["alarm"]
+    assert p["dispatch"] is None and p["charge"] is None, p
+    assert p["finding"] == {"psap_disposition": None, "charge_finding": None}, p["finding"]
+    assert p["times"]["dispatch_requested"] is None and p["times"]["received"], p["times"]
+    s = p["signals"][0]
+    assert s["zone"] == 1 and s["zone_name"] == "Front door" and s["user"] is None, s
+    assert [e["kind"] for e in p["audit"]["chain"] if e["about"] == "alarm"] == \
+        ["alarm.opened", "alarm.dispute"], p["audit"]["chain"]
+    rc, msg = run_checker(os.path.join(out, "dispute-%d.json" % aid))
+    assert rc == 0, msg
+    with open(os.path.join(out, "dispute-%d.html" % aid), encoding="utf-8") as f:
+        page = f.read()
+    assert "No police dispatch was requested for this alarm." in page
+    assert "none (no false finding recorded)" in page
+
+
 def setup(args):
     rig = vc.Rig(args, accounts=ACCOUNTS, name="dispute", agencies=["toronto-ps.json"])
     rig.start()
@@ -285,4 +311,4 @@ def setup(args):
 
 if __name__ == "__main__":
     vc.run_cases([test_cli_packet_and_proof, test_cli_errors_change_nothing,
-                  test_console_packet], setup=setup)
+                  test_console_packet, test_open_alarm_without_dispatch], setup=setup)
