@@ -37,6 +37,7 @@ int cmd_operator(const struct cli_global *g, int argc, char **argv);
 int cmd_agency(const struct cli_global *g, int argc, char **argv);
 int cmd_billing(const struct cli_global *g, int argc, char **argv);
 int cmd_audit(const struct cli_global *g, int argc, char **argv);
+int cmd_dispute(const struct cli_global *g, int argc, char **argv);
 
 struct stn_store;
 /* Opens the store the -c config names (cmd_store.c). create: the verb

@@ -25,6 +25,7 @@ static const struct cli_verb verbs[] = {
     { "agency", cmd_agency, "police agencies' false-alarm rules: import FILE, list [--json]" },
     { "billing", cmd_billing, "invoice lines of false dispatches: export --month YYYY-MM [--out FILE]" },
     { "audit", cmd_audit, "the audit trail: verify the hash chain and its head file, list entries" },
+    { "dispute", cmd_dispute, "an alarm's dispute packet (JSON + printable HTML): dispute ID --out DIR" },
 };
 
 static void usage(FILE *f)

@@ -111,7 +111,7 @@ int  con_sessions_end_name(struct con_sessions *ss, const char *name);
  * when the station is not there or silent for 5 s. */
 int con_ctl_call(const char *socket_path, json_t *request, json_t **reply);
 /* An entry of the console's own in the station's audit trail (kind
- * alarm.view, login, login.failed, logout; detail taken, never a secret).
+ * alarm.view, alarm.dispute, login, login.failed, logout; detail taken, never a secret).
  * operator NULL for login.failed. 0, or non-zero (logged) when the station
  * did not take it: the caller goes on (an operator must still see an alarm
  * with the station's control socket gone; docs/audit.md). */
@@ -194,6 +194,11 @@ enum MHD_Result con_dispatch_export(struct con_app *app, struct MHD_Connection *
                                     bool xml);
 /* The record (a JSON object of NIEM names) as an em:Alarm XML document. */
 char *con_dispatch_xml(json_t *record, int64_t alarm_id, size_t *len);
+
+/* ---- dispute.c: the dispute packet as JSON or a printable page --------- */
+
+enum MHD_Result con_dispute_export(struct con_app *app, struct MHD_Connection *c,
+                                   struct con_req *r, int64_t id, bool html);
 
 /* ---- static.c: the web page's files --------------------------------------- */
 

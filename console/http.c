@@ -127,7 +127,7 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *c)
     return con_reply_error(c, 405, "method not allowed on this path");
 }
 
-/* /api/alarms/{id}[/{action}|/dispatch.json|/dispatch.xml] */
+/* /api/alarms/{id}[/{action}|/dispatch.json|/dispatch.xml|/dispute.json|/dispute.html] */
 static enum MHD_Result route_alarm(struct con_app *app, struct MHD_Connection *c,
                                    struct con_req *r, const char *method, const char *rest)
 {
@@ -145,6 +145,11 @@ static enum MHD_Result route_alarm(struct con_app *app, struct MHD_Connection *c
         if (!is(method, "GET"))
             return method_not_allowed(c);
         return con_dispatch_export(app, c, id, sub[9] == 'x');
+    }
+    if (strcmp(sub, "dispute.json") == 0 || strcmp(sub, "dispute.html") == 0) {
+        if (!is(method, "GET"))
+            return method_not_allowed(c);
+        return con_dispute_export(app, c, r, id, sub[8] == 'h');
     }
     static const char *const actions[] = { "take", "release", "step", "passcode", "dispatch",
                                            "psap", "close" };

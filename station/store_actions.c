@@ -562,11 +562,12 @@ static int create_account(struct stn_actstore *a, struct stn_job *j, struct stn_
 }
 
 /* The console's own entries: what it alone sees (an alarm's detail read, a
- * login, a failed login, a logout). Only these kinds: the console cannot
+ * dispute packet downloaded, a login, a failed login, a logout). Only these kinds: the console cannot
  * write an entry that claims to be the station's or an action's. */
 static bool console_kind(const char *k)
 {
-    static const char *const kinds[] = { "alarm.view", "login", "login.failed", "logout" };
+    static const char *const kinds[] = { "alarm.view", "alarm.dispute", "login", "login.failed",
+                                         "logout" };
     for (size_t i = 0; k && i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(k, kinds[i]) == 0)
             return true;
@@ -595,7 +596,8 @@ static int console_audit(struct stn_actstore *a, struct stn_job *j, struct stn_c
     if (!console_kind(kind) || (!failed && (!who || !who[0])) ||
         (who && strlen(who) > STN_OPERATOR_NAME_MAX) || (subject && strlen(subject) > 64) ||
         (detail && !json_is_object(detail)) || !clean) {
-        set_reply(q, ALM_E_INVALID, "audit needs kind (alarm.view, login, login.failed, logout), "
+        set_reply(q, ALM_E_INVALID, "audit needs kind (alarm.view, alarm.dispute, login, "
+                  "login.failed, logout), "
                   "operator, optional subject and detail (an object, never a secret)");
         return 0;
     }

@@ -824,6 +824,34 @@
       else what = e.kind || '';
       return h('li', null, h('span', { class: 'h-at', text: fmtTime(e.received_at) }), h('span', { text: what }));
     }));
+    renderDispute(d);
+  }
+
+  // ------------------------------------------------------------ dispute packet (issue 14)
+  // A box of its own after History, made here (index.html untouched): the
+  // printable packet opens in a new tab, its JSON (with the audit proof)
+  // downloads. Each is an alarm.dispute entry in the audit trail.
+  function renderDispute(d) {
+    let box = $('d-dispute');
+    if (!box) {
+      const hist = document.querySelector('.box-history');
+      if (!hist) return;
+      box = h('section', { class: 'box box-dispute', id: 'd-dispute', 'data-testid': 'dispute-box' });
+      hist.after(box);
+    }
+    const base = '/api/alarms/' + encodeURIComponent(d.id) + '/dispute.';
+    put(box,
+      h('h2', { text: 'Dispute packet' }),
+      h('p', { class: 'muted', text: 'For a disputed false-dispatch fee: the customer, signals, verification attempts, dispatch record, finding, invoice line, operator actions and the audit proof, in one printable page.' }),
+      h('div', { class: 'links' },
+        h('a', { href: base + 'html', target: '_blank', rel: 'noopener', class: 'btn-dispute',
+          'data-testid': 'btn-dispute', text: 'Dispute packet' }),
+        ' · ',
+        h('a', { href: base + 'json', download: 'dispute-' + d.id + '.json',
+          'data-testid': 'dispute-json', text: 'packet data (JSON, with the audit proof)' })),
+      d.state !== 'closed'
+        ? h('p', { class: 'muted', text: 'The alarm is still open: the packet shows it as it is now.' })
+        : null);
   }
 
   // ------------------------------------------------------------ actions

@@ -203,6 +203,19 @@ int stn_alarm_account(struct stn_store *s, int64_t id, char out[32]);
  * field names; STN_E_NOTFOUND when the alarm has none. */
 int stn_dispatch_json(struct stn_store *s, int64_t id, void **out);
 
+/* The dispute packet of an alarm (docs/audit.md, "The dispute packet"): the
+ * customer, signals (raw and decoded), zones and users, verification
+ * attempts, dispatch record and times, finding and invoice line, operator
+ * actions, and the audit trail from the alarm's first entry to its end with
+ * the head file — a json_t object read in one snapshot. generated_by (may be
+ * NULL) names who asked. STN_E_NOTFOUND when there is no such alarm. Never
+ * holds a password, passcode, hash of one, key or token. */
+int stn_dispute_json(struct stn_store *s, int64_t id, const char *generated_by, void **out);
+/* That packet as one self-contained printable HTML page (inline CSS, no
+ * script, no external resource, every value escaped); malloc'd, NUL-ended,
+ * *len its length. NULL when out of memory. */
+char *stn_dispute_html(const void *packet, size_t *len);
+
 /* PRAGMA data_version of this connection: moves when another connection commits. */
 int stn_store_data_version(struct stn_store *s, int64_t *out);
 /* The change log (alarm_changes): oldest and latest seq kept (0, 0 when empty). */

@@ -618,6 +618,148 @@ describe('vigil web console', { timeout: 280000 }, () => {
     assert.deepEqual(a.errors, [], 'page errors');
   });
 
+  // ---- the dispute packet (issue 14): a duress found false, its packet opened as a
+  // user would, its audit proof checked by tests/integration/console/check_dispute.py
+  // (written from docs/audit.md alone), and the month's billing CSV shown as a table.
+  step('a false duress closed: the Dispute packet button opens the printable packet; its JSON proof checks', async () => {
+    const EVENT = 'TPS-24-300417';
+    await vigil('account', 'user', HOLDUP_ACCT, 'add', 1, '--name', 'Rita Manager');
+    await vigil('account', 'zone', HOLDUP_ACCT, 'add', 1, '--name', 'Front counter');
+    await vigil('account', 'edit', HOLDUP_ACCT, '--permit', 'TPS-2025-0917');
+    const HJ_VERBAL = 'amber otter';
+    await vigil('account', 'passcode', HOLDUP_ACCT, '--verbal-file', await writeSecretFile('hj-verbal', HJ_VERBAL));
+    R.secrets.push(HJ_VERBAL);
+    const a = await newPage({ width: 1280, height: 900 });
+    await login(a, 'alice');
+    await sendCid(HOLDUP_ACCT, '1121 01 001', 41);
+    const row = a.locator(`[data-testid=queue-row][data-kind="duress"]:has-text("Harbour Jewellers")`);
+    await row.waitFor();
+    const id = await row.getAttribute('data-alarm-id');
+    await row.click();
+    await a.getByTestId('detail').locator(`[data-alarm-id="${id}"]`).waitFor();
+    await a.getByTestId('btn-take').click();
+    await a.getByTestId('detail-taken-by').filter({ hasText: 'held by alice' }).waitFor();
+    // the rest of the handling through the API the page uses (each action is covered above)
+    const act = (what, body) => a.evaluate(async ([i, w, b]) => {
+      const r = await fetch(`/api/alarms/${i}/${w}`, { method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': window.vigil.me.csrf },
+        body: JSON.stringify(b) });
+      return { status: r.status, body: await r.text() };
+    }, [id, what, body]);
+    for (const [what, body] of [
+      ['dispatch', { details: 'silent duress, person may be under threat' }],
+      ['psap', { status: 'accepted', event_number: EVENT }],
+      ['passcode', { passcode: HJ_VERBAL }],
+      ['step', { step: 'call_list', note: 'keyholder reached: says it was a mistake' }],
+      ['psap', { status: 'dispatched' }],
+      ['psap', { status: 'arrived' }],
+      ['psap', { status: 'closed', finding: 'false' }],
+      // the account is cautioned since the false hold-up above: calling 911 is required too
+      ['step', { step: 'call_911', note: 'person-under-threat call placed' }],
+      ['close', { disposition: 'false_user_error', note: 'user pressed the duress code by mistake' }]]) {
+      const r = await act(what, body);
+      assert.equal(r.status, 200, `${what} ${JSON.stringify(body)}: ${r.status} ${r.body}`);
+    }
+    await a.locator('#detail-body[data-state="closed"]').waitFor();
+    const btn = a.getByTestId('btn-dispute');
+    await btn.waitFor();
+    await btn.scrollIntoViewIfNeeded();
+    await shot(a, 'dispute-button.png');
+    // the printable page, in a new tab
+    const [pk] = await Promise.all([a.context().waitForEvent('page'), btn.click()]);
+    const outside = [];
+    pk.on('request', (req) => { if (!req.url().startsWith(R.base)) outside.push(req.url()); });
+    await pk.waitForLoadState('load');
+    assert.equal(new URL(pk.url()).pathname, `/api/alarms/${id}/dispute.html`);
+    assert.equal(await pk.title(), `Dispute packet — alarm ${id}`);
+    const text = await pk.locator('body').innerText();
+    for (const want of ['Harbour Jewellers', '5 Harbour Sq, Toronto ON', '+1 416 555 0177', 'TPS-2025-0917',
+      'Toronto Police Service', '1121 01 001', 'Rita Manager', EVENT, 'keyholder reached', '$155.00',
+      'false_user_error', 'alarm.dispute', 'How to check']) {
+      assert.ok(text.includes(want), `the packet page lacks ${JSON.stringify(want)}`);
+    }
+    assert.equal(await pk.locator('script').count(), 0, 'the packet page has no script');
+    for (const s of R.secrets) assert.ok(!text.includes(s), `a secret (${s.length} chars) is in the packet page`);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await pk.screenshot({ path: path.join(SHOTS, 'dispute.png'), fullPage: true });
+    assert.deepEqual(outside, [], 'the packet page loaded nothing');
+    await pk.close();
+    // the JSON, downloaded from the same box, checked by a script that shares no code with the project
+    const [dl] = await Promise.all([a.waitForEvent('download'), a.getByTestId('dispute-json').click()]);
+    assert.equal(dl.suggestedFilename(), `dispute-${id}.json`);
+    const file = path.join(R.dir, `dispute-${id}.json`);
+    await dl.saveAs(file);
+    const checker = path.join(REPO, 'tests', 'integration', 'console', 'check_dispute.py');
+    const ok = await run('/usr/bin/python3', [checker, file]);
+    assert.equal(ok.code, 0, `check_dispute.py: ${ok.stdout}${ok.stderr}`);
+    assert.match(ok.stdout, new RegExp(`^ok alarm ${id}: `));
+    const packet = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.equal(packet.dispatch.PsapEventNumber, EVENT);
+    assert.equal(packet.charge.total_cents, 15500);
+    const mine = packet.audit.chain.filter((e) => e.about === 'alarm').map((e) => e.kind);
+    for (const k of ['alarm.opened', 'alarm.take', 'alarm.dispatch', 'alarm.psap', 'alarm.passcode', 'alarm.close', 'alarm.dispute']) {
+      assert.ok(mine.includes(k), `${k} in the packet's audit entries: ${mine}`);
+    }
+    // ... and which fails once an entry is edited (the finding turned into "valid")
+    const e = packet.audit.chain.find((x) => x.kind === 'alarm.psap' && /"false"/.test(x.after || ''));
+    assert.ok(e, 'the finding entry');
+    e.after = e.after.replace('"false"', '"valid"');
+    fs.writeFileSync(file + '.edited', JSON.stringify(packet));
+    const bad = await run('/usr/bin/python3', [checker, file + '.edited']);
+    assert.equal(bad.code, 1, `an edited packet must fail: ${bad.stdout}${bad.stderr}`);
+    assert.match(bad.stdout, new RegExp(`entry ${e.seq}: its hash does not match`));
+    assert.deepEqual(a.errors, [], 'page errors');
+
+    // the month's billing CSV as a user opens it: a table (what a spreadsheet shows)
+    const csv = await vigil('billing', 'export', '--month', new Date().toISOString().slice(0, 7));
+    const parse = (t) => { // RFC 4180
+      const rows = []; let row = [], f = '', q = false;
+      for (let i = 0; i < t.length; i++) {
+        const c = t[i];
+        if (q) { if (c === '"' && t[i + 1] === '"') { f += '"'; i++; } else if (c === '"') q = false; else f += c; }
+        else if (c === '"') q = true;
+        else if (c === ',') { row.push(f); f = ''; }
+        else if (c === '\r') { /* CRLF */ }
+        else if (c === '\n') { row.push(f); rows.push(row); row = []; f = ''; }
+        else f += c;
+      }
+      if (f || row.length) { row.push(f); rows.push(row); }
+      return rows;
+    };
+    const rows = parse(csv);
+    assert.ok(rows.length >= 3, `two invoice lines at least: ${csv}`);
+    const head = rows[0];
+    const line = rows.find((r) => r[head.indexOf('alarm')] === String(id));
+    assert.ok(line, `the duress's invoice line is in the CSV: ${csv}`);
+    assert.equal(line[head.indexOf('psap_event_number')], EVENT);
+    assert.equal(line[head.indexOf('total')], '$155.00');
+    const t = await newPage({ width: 1600, height: 400 });
+    await t.setContent('<!doctype html><meta charset="utf-8"><title>billing CSV</title><style>'
+      + 'body{font:13px system-ui,sans-serif;margin:12px}table{border-collapse:collapse}'
+      + 'th,td{border:1px solid #aaa;padding:3px 6px;white-space:nowrap}th{background:#e8eef5}'
+      + 'td.num{text-align:right}td.wrap{white-space:normal;min-width:18em;max-width:24em}'
+      + 'tr:nth-child(even) td{background:#f6f6f6}caption{text-align:left;font-weight:600;margin-bottom:6px}'
+      + '</style><table id="csv"><caption></caption><thead></thead><tbody></tbody></table>');
+    await t.evaluate(([r, name]) => {
+      document.querySelector('caption').textContent = name;
+      const tr = (cells, tag) => { const x = document.createElement('tr'); for (const c of cells) { const d = document.createElement(tag); d.textContent = c; x.append(d); } return x; };
+      document.querySelector('thead').append(tr(r[0], 'th'));
+      for (const row of r.slice(1)) {
+        const x = tr(row, 'td');
+        r[0].forEach((h, i) => {   // amounts right-aligned, the rule's sentence wrapped, as a spreadsheet would
+          if (/^count_|cents$|fee$|^total$/.test(h)) x.children[i].className = 'num';
+          if (h === 'rule') x.children[i].className = 'wrap';
+        });
+        document.querySelector('tbody').append(x);
+      }
+    }, [rows, `vigil billing export --month ${new Date().toISOString().slice(0, 7)} (${rows.length - 1} lines)`]);
+    const w = await t.locator('#csv').evaluate((el) => Math.ceil(el.getBoundingClientRect().width) + 24);
+    await t.setViewportSize({ width: Math.max(800, w), height: 120 });
+    await t.screenshot({ path: path.join(SHOTS, 'billing-csv.png'), fullPage: true });
+    await t.context().close();
+    await a.context().close();
+  }, { independent: true, timeout: 90000 });
+
   step('signing out, or a session that ends, brings the login back', async () => {
     const w = S.w;
     await w.locator('#btn-logout').click();
