@@ -335,8 +335,9 @@ static void queue_order_rank_and_sql_agree(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "CREATE TABLE alarms (id INTEGER PRIMARY KEY,"
-        " priority INT, kind TEXT, received_at_ms INT);"
-        "INSERT INTO alarms VALUES (1,1,'unknown_account',100),(2,4,'burglary',50),"
+        " priority INT, kind TEXT, received_at_ms INT, test INT NOT NULL DEFAULT 0);"
+        "INSERT INTO alarms (id, priority, kind, received_at_ms) VALUES"
+        " (1,1,'unknown_account',100),(2,4,'burglary',50),"
         " (3,1,'duress',300),(4,2,'fire',10),(5,4,'unknown_account',5),(6,1,'holdup',300),"
         " (7,1,'unknown_account',1),(8,3,'panic',400);", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_stmt *st;
