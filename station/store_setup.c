@@ -622,7 +622,11 @@ static json_t *session_alarms(sqlite3 *db, const char *account, int64_t from_ms,
             "received_at", time_or_null(st, 5), "panel_time",
             sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null()
                 : iso(sqlite3_column_int64(st, 6) * 1000),
-            "stored_at", time_or_null(st, 7), "plan", alm_plan_name(kind, test),
+            /* SQLite's clock (julianday) can read a millisecond under the
+             * receipt's: never shown as stored before it was received */
+            "stored_at", sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null()
+                : iso(sqlite3_column_int64(st, 7) < recv ? recv : sqlite3_column_int64(st, 7)),
+            "plan", alm_plan_name(kind, test),
             "steps", ids, "dispatch_step", has_dispatch,
             "dispatched_at", time_or_null(st, 8), "disposition", text_or_null(st, 9),
             "user", sqlite3_column_type(st, 11) == SQLITE_NULL ? json_null()
