@@ -237,6 +237,42 @@ def test_drill_session_ends_by_itself(ctx):
         expect(c.post("/api/accounts/%s/setup" % B, {"kind": "drill", "seconds": 60}), 201)
 
 
+def test_drill_test_alarm_never_escalates(ctx):
+    """A drill (no programming step): account B on test, its duress is a TEST
+    alarm with no dispatch step that is never escalated, while account C's
+    real duress, received at the same time, escalates and ranks first."""
+    C = "9ABC"
+    with vc.Rig(ctx.args, accounts=[{"number": B}, {"number": C}], name="cesc",
+                config={"escalate_after_s": 2}) as rig:
+        c = rig.client("olga")
+        r = c.post("/api/accounts/%s/setup" % B, {"kind": "drill"})
+        expect(r, 201)
+        sid = r.json["id"]
+        assert r.json["kind"] == "drill" and r.json["remaining_s"] > 60, r.json
+        expect(c.post("/api/accounts/%s/test" % B, {"minutes": 5}), 200)
+        rig.send(B, "1121 01 002")
+        rig.send(C, "1121 01 004")
+        tb, rc = rig.cli_alarm(B, "duress"), rig.cli_alarm(C, "duress")
+        assert tb["test"] is True and rc["test"] is False, (tb, rc)
+        s = poll(lambda: session(c, sid), lambda s: s["alarms"], 5, "the drill's signal")
+        assert s["alarms"][0]["test"] and not s["alarms"][0]["dispatch_step"], s["alarms"]
+        assert s["reports"] == [], "a drill programs nothing"
+        poll(lambda: {a["id"]: a for a in c.alarms()},
+             lambda m: m[rc["id"]]["state"] == "escalated", 10, "C's real duress escalated")
+        time.sleep(1.5)
+        m = {a["id"]: a for a in c.alarms()}
+        assert m[tb["id"]]["state"] == "new", "a test duress was escalated: %r" % m[tb["id"]]
+        ids = [a["id"] for a in c.alarms()]
+        assert ids.index(rc["id"]) < ids.index(tb["id"]), ids
+        assert not [r for r in audit_rows(rig, ("alarm.escalated",)) if r[4] == str(tb["id"])]
+        # ending the session ends the test mode with it
+        expect(c.post("/api/setup/%d/close" % sid, {}), 200)
+        expect(c.post("/api/accounts/%s/test/end" % B, {}), 409, "not on test")
+        offs = [json.loads(r[6]) for r in audit_rows(rig, ("account.test.off",)) if r[4] == B]
+        assert [o["reason"] for o in offs] == ["set-up session ended", "account %s is not on test" % B], offs
+        assert offs[1]["refused"] == "conflict", offs
+
+
 def test_test_mode_bound_across_restart(ctx):
     with rig_for(ctx, "crestart") as rig:
         c = rig.client("olga")
@@ -267,4 +303,4 @@ def test_test_mode_bound_across_restart(ctx):
 
 if __name__ == "__main__":
     vc.run_cases([test_setup_flow, test_drill_session_ends_by_itself,
-                  test_test_mode_bound_across_restart])
+                  test_drill_test_alarm_never_escalates, test_test_mode_bound_across_restart])
