@@ -115,9 +115,11 @@ static json_t *report_obj(const char *text, int slot, bool has_slot, int64_t at_
                          : strstr(t, "deleted")    ? "deleted"
                                                    : "other";
     int rule = 0, with = -1;
-    const char *r = strstr(t, " R");
-    if (r && r[2] >= '1' && r[2] <= '8' && !isdigit((unsigned char)r[3]))
-        rule = r[2] - '0';
+    /* "refused R2 one-edit slot 1", "programmed (R8 weak)" */
+    for (const char *r = strchr(t, 'R'); r && !rule; r = strchr(r + 1, 'R'))
+        if (r > t && (r[-1] == ' ' || r[-1] == '(') && r[1] >= '1' && r[1] <= '8' &&
+            !isdigit((unsigned char)r[2]))
+            rule = r[1] - '0';
     const char *w = strstr(t, " slot ");
     if (w && rule && rule != 8)
         with = atoi(w + 6);

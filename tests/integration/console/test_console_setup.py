@@ -38,7 +38,8 @@ import auditpy  # noqa: E402
 
 A, B = "1234", "5678"
 MASTER, NEAR, DURESS = e2e.MASTER, "2469", e2e.DURESS      # 2469: R2 against 2468
-CODES = (MASTER, NEAR, DURESS)
+WEAK = "1111"                                               # R8: warned for a user code
+CODES = (MASTER, NEAR, DURESS, WEAK)
 
 
 def no_digits(obj, what):
@@ -127,6 +128,14 @@ def test_setup_flow(ctx):
             ok = [x for x in s["reports"] if x["result"] == "programmed"][0]
             assert ok["slot"] == 2 and ok["rule"] is None, ok
             no_digits(s, "the session (programmed)")
+            # a weak user code: programmed, with the R8 warning
+            p.cmd("user 3 %s" % WEAK)
+            s = poll(lambda: session(c, sid), lambda s: any(
+                x["slot"] == 3 for x in s["reports"]), 15, "the weak user code's report")
+            weak = [x for x in s["reports"] if x["slot"] == 3][0]
+            assert weak["result"] == "programmed" and weak["code"] == "user" and \
+                weak["rule"] == "R8" and weak["colliding_slot"] is None, weak
+            no_digits(s, "the session (weak user code)")
             # ---- test mode: bad input first
             expect(c.post("/api/accounts/%s/test" % A, {}), 400, "minutes")
             expect(c.post("/api/accounts/%s/test" % A, {"minutes": 1, "seconds": 5}), 400)
