@@ -605,12 +605,14 @@ int cmd_alarms(const struct cli_global *g, int argc, char **argv)
         size_t i;
         json_t *a;
         json_array_foreach((json_t *)out, i, a)
-            printf("%lld P%lld %-10s %-16s account %s since %s (%lld events)%s\n",
+            printf("%lld P%lld %-10s %-16s account %s since %s (%lld events)%s%s\n",
                    (long long)json_integer_value(json_object_get(a, "id")),
                    (long long)json_integer_value(json_object_get(a, "priority")),
                    jstr(a, "state"), jstr(a, "kind"), jstr(a, "account"), jstr(a, "received_at"),
                    (long long)json_integer_value(json_object_get(a, "event_count")),
-                   json_is_true(json_object_get(a, "restored")) ? " restored" : "");
+                   json_is_true(json_object_get(a, "restored")) ? " restored" : "",
+                   /* raised while its account was on test (docs/station.md, "Test mode") */
+                   json_is_true(json_object_get(a, "test")) ? " TEST" : "");
     }
     json_decref(out);
     return CLI_OK;

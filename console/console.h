@@ -175,6 +175,12 @@ enum MHD_Result con_api_alarm_view(struct con_app *app, struct MHD_Connection *c
 enum MHD_Result con_api_accounts(struct con_app *app, struct MHD_Connection *c, const char *number);
 enum MHD_Result con_api_events(struct con_app *app, struct MHD_Connection *c);
 enum MHD_Result con_api_signals(struct con_app *app, struct MHD_Connection *c);
+/* setup.c: assisted duress set-up sessions and test mode */
+enum MHD_Result con_setup_account_route(struct con_app *app, struct MHD_Connection *c,
+                                        struct con_req *r, const char *method,
+                                        const char *rest, bool *handled);
+enum MHD_Result con_setup_route(struct con_app *app, struct MHD_Connection *c, struct con_req *r,
+                                const char *method, const char *rest);
 enum MHD_Result con_api_operators(struct con_app *app, struct MHD_Connection *c, struct con_req *r);
 
 /* ---- actions.c: the alarm actions (POST) --------------------------------- */

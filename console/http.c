@@ -218,8 +218,15 @@ static enum MHD_Result route_api(struct con_app *app, struct MHD_Connection *c,
         return is(method, "GET")    ? con_api_accounts(app, c, NULL)
                : is(method, "POST") ? con_account_create(app, c, r)
                                     : method_not_allowed(c);
-    if (strncmp(url, "/api/accounts/", 14) == 0)
+    if (strncmp(url, "/api/accounts/", 14) == 0) {
+        bool handled = false;   /* .../setup, .../test, .../test/end (setup.c) */
+        enum MHD_Result res = con_setup_account_route(app, c, r, method, url + 14, &handled);
+        if (handled)
+            return res;
         return is(method, "GET") ? con_api_accounts(app, c, url + 14) : method_not_allowed(c);
+    }
+    if (strncmp(url, "/api/setup/", 11) == 0)
+        return con_setup_route(app, c, r, method, url + 11);
     if (route_is(url, "/api/events"))
         return is(method, "GET") ? con_api_events(app, c) : method_not_allowed(c);
     if (route_is(url, "/api/signals"))

@@ -158,7 +158,7 @@ static bool step_done(const struct alm_view *a, const char *id)
 size_t alm_open_mandatory(const struct alm_view *a, const char *out[ALM_STEPS_MAX])
 {
     const struct alm_step *steps[ALM_STEPS_MAX];
-    size_t n = alm_plan_steps(a->kind, a->police_status, steps), k = 0;
+    size_t n = alm_plan_steps_test(a->kind, a->police_status, a->test, steps), k = 0;
     for (size_t i = 0; i < n; i++)
         if ((steps[i]->flags & ALM_STEP_MANDATORY) && !step_done(a, steps[i]->id))
             out[k++] = steps[i]->id;
@@ -169,7 +169,7 @@ static const struct alm_step *plan_step(const struct alm_view *a, const char *id
                                         unsigned flag)
 {
     const struct alm_step *steps[ALM_STEPS_MAX];
-    size_t n = alm_plan_steps(a->kind, a->police_status, steps);
+    size_t n = alm_plan_steps_test(a->kind, a->police_status, a->test, steps);
     for (size_t i = 0; i < n; i++)
         if (id ? strcmp(steps[i]->id, id) == 0 : (steps[i]->flags & flag) != 0)
             return steps[i];
@@ -267,8 +267,14 @@ static int decide_passcode(const struct alm_view *a, const struct alm_request *r
     return 0;
 }
 
-static int decide_dispatch(const struct alm_view *a, struct alm_verdict *v)
+static int decide_dispatch(const struct alm_view *a, const struct alm_request *r,
+                           struct alm_verdict *v)
 {
+    /* a test signal's plan has no dispatch step; a supervisor may still send
+     * the police (a real emergency during a test) */
+    if (a->test && r->role < ALM_ROLE_SUPERVISOR)
+        return REFUSE(v, ALM_E_FORBIDDEN, "alarm %lld is a TEST signal (account on test): "
+                      "dispatching it needs a supervisor", (long long)a->id);
     if (a->psap != ALM_PSAP_NONE && a->psap != ALM_PSAP_REJECTED)
         return REFUSE(v, ALM_E_CONFLICT, "alarm %lld is already dispatched (police: %s)", (long long)a->id, alm_psap_name(a->psap));
     v->create_dispatch = true;
@@ -448,7 +454,7 @@ int alm_decide(const struct alm_view *a, const struct alm_request *r, struct alm
     switch (r->action) {
     case ALM_STEP:     return decide_step(a, r, v);
     case ALM_PASSCODE: return decide_passcode(a, r, v);
-    case ALM_DISPATCH: return decide_dispatch(a, v);
+    case ALM_DISPATCH: return decide_dispatch(a, r, v);
     case ALM_PSAP:     return decide_psap(a, r, v);
     case ALM_CLOSE:    return decide_close(a, r, v);
     default:           return REFUSE(v, ALM_E_INVALID, "alarm %lld: unknown action", (long long)a->id);

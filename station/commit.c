@@ -363,6 +363,9 @@ void stn_commit_kick(struct stn *s)
         alm_escalate_cutoff_ms(j->now_ms, s->cfg.escalate_after_s) : 0;
     j->prune_before_ms = s->want_prune_before_ms;
     j->admin_fee_cents = s->cfg.billing_admin_fee_cents;
+    j->setup_session_max_s = s->cfg.setup_session_max_s;
+    j->test_mode_max_s = s->cfg.test_mode_max_s;
+    j->setup_check = s->want_lease;   /* every tick: test modes and sessions end on time */
     if (s->want_lease)
         stn_control_lease(s, j, j->now_ms);
     s->want_lease = false;

@@ -148,6 +148,14 @@ const struct conf_key stn_config_keys[] = {
       .reloadable = true, .offset = OFF(billing_admin_fee_cents), .programs = "both",
       .help = "the station's administration fee added to each invoice line that passes on "
               "an agency's false-dispatch fee, integer cents" },
+    { .name = "setup_session_max_s", .type = CONF_INT, .min = 60, .max = 86400, .def = "1800",
+      .reloadable = true, .offset = OFF(setup_session_max_s), .programs = "vigil-station",
+      .help = "an assisted duress set-up (or drill) session ends by itself after at most "
+              "this long" },
+    { .name = "test_mode_max_s", .type = CONF_INT, .min = 60, .max = 86400, .def = "3600",
+      .reloadable = true, .offset = OFF(test_mode_max_s), .programs = "vigil-station",
+      .help = "an account put on test leaves test mode by itself after at most this long "
+              "(its end time is in the store: a restart keeps it)" },
     /* ---- vigil-console ---- */
     { .name = "http_listen", .type = CONF_STRING, .def = "127.0.0.1:8080", .reloadable = false,
       .offset = OFF(http_listen), .size = sizeof(((struct stn_config *)0)->http_listen),
@@ -190,7 +198,7 @@ const struct conf_key stn_config_keys[] = {
       .help = "the call-back number police get in dispatch records" },
 };
 const size_t stn_config_nkeys = sizeof stn_config_keys / sizeof stn_config_keys[0];
-_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 38,
+_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 40,
                "config table changed: update packaging/vigil-station.conf and docs/station.md");
 
 static int path_too_long(const char *cfg_path, const char *key, struct conf_error *err)

@@ -34,6 +34,7 @@ void stn_job_clear(struct stn_job *j)
     j->nseen = 0;
     j->nctl = 0;
     j->lease_check = false;
+    j->setup_check = false;
     j->npresent = 0;
     j->has_duress = false;
     j->check_accounts = false;

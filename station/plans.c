@@ -73,6 +73,18 @@ static const struct alm_step default_steps[] = {
     { "notes", "Record what you learned.", 0 },
 };
 
+/* An alarm raised while its account is on test (assisted duress set-up, a
+ * drill): still shown, marked TEST, but no dispatch step — the customer on
+ * the set-up call sent it. A real emergency on a test account is still
+ * dispatchable by a supervisor (alarm.c). */
+static const struct alm_step test_steps[] = {
+    { "confirm_test", "TEST signal (account on test): confirm with the customer on the set-up "
+                      "call that they sent it. No dispatch.", M },
+    { "notes", "Record what you learned.", 0 },
+};
+static const struct alm_plan test_plan = { "test", test_steps,
+                                           sizeof test_steps / sizeof test_steps[0], false };
+
 #undef M
 
 #define PLAN(n, s, silent) { n, s, sizeof s / sizeof s[0], silent }
@@ -114,6 +126,22 @@ size_t alm_plan_steps(const char *kind, const char *police_status,
         if (!(p->steps[i].flags & ALM_STEP_IF_POLICE_STATUS) || flagged)
             out[n++] = &p->steps[i];
     return n;
+}
+
+size_t alm_plan_steps_test(const char *kind, const char *police_status, bool test,
+                           const struct alm_step *out[ALM_STEPS_MAX])
+{
+    if (!test)
+        return alm_plan_steps(kind, police_status, out);
+    size_t n = 0;
+    for (size_t i = 0; i < test_plan.nsteps && n < ALM_STEPS_MAX; i++)
+        out[n++] = &test_plan.steps[i];
+    return n;
+}
+
+const char *alm_plan_name(const char *kind, bool test)
+{
+    return test ? test_plan.name : alm_plan_for(kind)->name;
 }
 
 /* Handling targets (s): Manitou's default grading puts a duress at one

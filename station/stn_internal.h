@@ -243,6 +243,9 @@ struct stn_job {
     int64_t prune_before_ms;      /* 0: no pruning */
     int64_t escalate_before_ms;   /* 0: no escalation check */
     int64_t admin_fee_cents;      /* billing_admin_fee_cents, for invoice lines written now */
+    int64_t setup_session_max_s;  /* setup_session_max_s, test_mode_max_s: their bounds now */
+    int64_t test_mode_max_s;
+    bool    setup_check;          /* end test modes and set-up sessions past their time */
     int64_t now_ms;
     bool    wal_finish;           /* after COMMIT, checkpoint the WAL's tail (see commit.c) */
     /* where a batch's time goes (stn_mono_ns): first item added, handed to the
@@ -325,6 +328,13 @@ int stn_wstore_audit_last(struct stn_wstore *w, int64_t *seq, char hash[65]);
 /* store_admin.c: the administrative store's connection and file (audit.c) */
 struct sqlite3 *stn_store_db(struct stn_store *s);
 const char *stn_store_path(const struct stn_store *s);
+
+/* store_setup.c: assisted duress set-up in the worker's transaction
+ * (setup_open, setup_close, test_on, test_off; the ends at their time) */
+struct json_t;
+int stn__setup_request(struct sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q,
+                       struct json_t *o, const char *op);
+int stn__setup_expire(struct sqlite3 *db, struct stn_job *j);
 
 /* store_admin.c: an account number as stored (3–16 hex digits, upper case);
  * STN_E_INVAL when it is not one. */

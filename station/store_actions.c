@@ -33,7 +33,7 @@ static const char *const sql_text[A_COUNT] = {
         " coalesce(c.police_status, 'normal'), d.psap_status, d.cancel_requested_at_ms IS NOT"
         " NULL, a.account, a.user, a.zone, c.name, c.address, c.agency, c.permit,"
         " coalesce(c.location, 'residential'), d.arrived_at_ms IS NOT NULL, d.psap_event_number,"
-        " c.permit_expires_ms, a.account_id, g.name"
+        " c.permit_expires_ms, a.account_id, g.name, a.test"
         " FROM alarms a LEFT JOIN accounts c ON c.number = a.account"
         " LEFT JOIN agencies g ON g.id = c.agency"
         " LEFT JOIN dispatches d ON d.alarm_id = a.id WHERE a.id = ?",
@@ -183,6 +183,7 @@ static int load_view(struct stn_actstore *a, int64_t id, struct view_buf *b)
         b->permit_expires_ms = sqlite3_column_int64(s, 18);
         b->account_id = sqlite3_column_int64(s, 19);
         col_copy(s, 20, b->agency_name, sizeof b->agency_name);
+        b->v.test = sqlite3_column_int(s, 21) != 0;
     }
     sqlite3_reset(s);
     if (rc == SQLITE_DONE)
@@ -633,6 +634,12 @@ static int run_request(struct stn_actstore *a, struct stn_job *j, struct stn_ctl
         json_decref(o);
         return rc;
     }
+    if (op && (strcmp(op, "setup_open") == 0 || strcmp(op, "setup_close") == 0 ||
+               strcmp(op, "test_on") == 0 || strcmp(op, "test_off") == 0)) {
+        int rc = stn__setup_request(a->db, j, q, o, op);   /* store_setup.c */
+        json_decref(o);
+        return rc;
+    }
     int64_t id = 0;
     struct alm_request r;
     struct req_extra x;
@@ -750,5 +757,7 @@ int stn_actstore_run(struct stn_actstore *a, struct stn_job *j)
         rc = run_request(a, j, &j->ctl[i]);
     if (rc == 0 && j->lease_check)
         rc = lease_check(a, j);
+    if (rc == 0 && j->setup_check)
+        rc = stn__setup_expire(a->db, j);   /* store_setup.c */
     return rc;
 }

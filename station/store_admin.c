@@ -881,7 +881,10 @@ static json_t *alarm_obj(sqlite3_stmt *st)
 static json_t *alarm_row(struct stn_store *s, sqlite3_stmt *st)
 {
     (void)s;
-    return alarm_obj(st);
+    json_t *o = alarm_obj(st);
+    if (o)   /* raised while its account was on test (column 27) */
+        json_object_set_new(o, "test", json_boolean(sqlite3_column_int(st, 27) != 0));
+    return o;
 }
 
 int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)
@@ -891,7 +894,7 @@ int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)
             "SELECT id, account, priority, state, kind, cid_q, cid_event, cid_partition, cid_zone,"
             " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user,"
             " received_at_ms, taken_by, event_count, last_event_at_ms, escalated_at_ms,"
-            " restored_at_ms, detail, disposition, closed_at_ms, event_id"
+            " restored_at_ms, detail, disposition, closed_at_ms, event_id, test"
             " FROM alarms WHERE (?1 OR state != 'closed')"
             " ORDER BY " ALM_QUEUE_ORDER_SQL(""), -1, &st, NULL) != SQLITE_OK)
         return STN_E_STORE;
@@ -990,7 +993,8 @@ int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t ca
     " a.last_event_at_ms, a.escalated_at_ms, a.restored_at_ms, a.detail, a.disposition," \
     " a.closed_at_ms, a.event_id, acc.name, acc.police_status, d.psap_status," \
     " d.cancel_requested_at_ms," \
-    " (SELECT seq FROM alarm_changes WHERE alarm_id=a.id ORDER BY seq DESC LIMIT 1)" \
+    " (SELECT seq FROM alarm_changes WHERE alarm_id=a.id ORDER BY seq DESC LIMIT 1)," \
+    " a.test, acc.test_until_ms" \
     " FROM alarms a LEFT JOIN accounts acc ON acc.id=a.account_id" \
     " LEFT JOIN dispatches d ON d.alarm_id=a.id"
 
@@ -1045,6 +1049,7 @@ static void view_of_row(sqlite3_stmt *st, struct alm_view *v)
     if (sqlite3_column_type(st, 29) != SQLITE_NULL && alm_psap_parse(col_str(st, 29, ""), &p) == 0)
         v->psap = p;
     v->cancel_requested = sqlite3_column_type(st, 30) != SQLITE_NULL;
+    v->test = sqlite3_column_int(st, 32) != 0;
 }
 
 /* The list object of the row ALARM_ITEM_SQL returned: plan, steps and
@@ -1062,7 +1067,7 @@ static json_t *alarm_item_obj(struct stn_store *s, sqlite3_stmt *st)
         return NULL;
     }
     const struct alm_step *steps[ALM_STEPS_MAX];
-    size_t nsteps = alm_plan_steps(v.kind, v.police_status, steps), ndone = 0;
+    size_t nsteps = alm_plan_steps_test(v.kind, v.police_status, v.test, steps), ndone = 0;
     for (size_t i = 0; i < nsteps; i++)
         ndone += step_done(&v, steps[i]->id);
     const char *open[ALM_STEPS_MAX];
@@ -1070,12 +1075,19 @@ static json_t *alarm_item_obj(struct stn_store *s, sqlite3_stmt *st)
     json_t *mand = json_array();
     for (size_t i = 0; i < nopen; i++)
         json_array_append_new(mand, json_string(open[i]));
-    const struct alm_plan *plan = alm_plan_for(v.kind);
+    const char *plan = alm_plan_name(v.kind, v.test);
     int warning_s = 0, danger_s = 0;
     alm_targets(v.priority, &warning_s, &danger_s);
     json_object_set_new(o, "account_name", col_text(st, 27));
     json_object_set_new(o, "police_status", json_string(v.police_status));
-    json_object_set_new(o, "plan", plan && plan->name ? json_string(plan->name) : json_null());
+    json_object_set_new(o, "plan", plan ? json_string(plan) : json_null());
+    /* TEST: raised while the account was on test (no dispatch step, never
+     * escalated); test_until: the account's test mode end, if still on */
+    json_object_set_new(o, "test", json_boolean(v.test));
+    json_object_set_new(o, "account_test_until",
+                        sqlite3_column_type(st, 33) != SQLITE_NULL &&
+                        sqlite3_column_int64(st, 33) > stn_now_ms() ? col_time(st, 33)
+                                                                    : json_null());
     json_object_set_new(o, "steps_total", json_integer((json_int_t)nsteps));
     json_object_set_new(o, "steps_done", json_integer((json_int_t)ndone));
     json_object_set_new(o, "mandatory_open", mand);
@@ -1134,13 +1146,14 @@ struct alarm_ref {
     char    kind[64];
     int64_t user;          /* -1: none */
     char    police_status[16];
+    bool    test;          /* raised while its account was on test */
 };
 
 static int alarm_ref(struct stn_store *s, int64_t id, struct alarm_ref *r)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT a.account_id, a.kind, a.user, acc.police_status"
-                           " FROM alarms a LEFT JOIN accounts acc ON acc.id=a.account_id"
+    if (sqlite3_prepare_v2(s->db, "SELECT a.account_id, a.kind, a.user, acc.police_status,"
+                           " a.test FROM alarms a LEFT JOIN accounts acc ON acc.id=a.account_id"
                            " WHERE a.id=?", -1, &st, NULL))
         return STN_E_STORE;
     sqlite3_bind_int64(st, 1, id);
@@ -1150,6 +1163,7 @@ static int alarm_ref(struct stn_store *s, int64_t id, struct alarm_ref *r)
         snprintf(r->kind, sizeof r->kind, "%s", col_str(st, 1, ""));
         r->user = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
         snprintf(r->police_status, sizeof r->police_status, "%s", col_str(st, 3, "normal"));
+        r->test = sqlite3_column_int(st, 4) != 0;
     }
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
@@ -1183,7 +1197,7 @@ static json_t *detail_account(struct stn_store *s, const struct alarm_ref *r)
 static json_t *detail_steps(struct stn_store *s, int64_t id, const struct alarm_ref *r)
 {
     const struct alm_step *steps[ALM_STEPS_MAX];
-    size_t n = alm_plan_steps(r->kind, r->police_status, steps);
+    size_t n = alm_plan_steps_test(r->kind, r->police_status, r->test, steps);
     json_t *arr = json_array();
     sqlite3_stmt *st;
     if (!arr || sqlite3_prepare_v2(s->db, "SELECT done_by, done_at_ms, note FROM alarm_steps"

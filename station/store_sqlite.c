@@ -169,9 +169,22 @@ static const char *const migrations[] = {
     "  SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
     "  SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+    /* 6: assisted duress set-up (docs/console.md "Set-up sessions", docs/station.md
+     * "Test mode"): an account's test mode has its end time here, so the
+     * station (also after a restart) ends it by itself; an alarm raised while
+     * its account was on test is marked test; set-up and drill sessions */
+    "ALTER TABLE accounts ADD COLUMN test_until_ms INTEGER;"
+    "ALTER TABLE alarms ADD COLUMN test INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE setup_sessions ("
+    "  id INTEGER PRIMARY KEY, account TEXT NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('setup','drill')),"
+    "  operator TEXT NOT NULL, opened_at_ms INTEGER NOT NULL, ends_at_ms INTEGER NOT NULL,"
+    "  closed_at_ms INTEGER, closed_by TEXT, close_reason TEXT);"
+    "CREATE INDEX setup_sessions_open ON setup_sessions(ends_at_ms) WHERE closed_at_ms IS NULL;"
+    "CREATE INDEX setup_sessions_account ON setup_sessions(account, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
-_Static_assert(sizeof migrations / sizeof migrations[0] == 5, "five migrations so far");
+_Static_assert(sizeof migrations / sizeof migrations[0] == 6, "six migrations so far");
 
 static int read_version(sqlite3 *db, int *version, char *msg, size_t cap)
 {
@@ -307,7 +320,7 @@ int stn_sqlite_open_ex(const char *path, bool create, bool *created, sqlite3 **o
 
 enum {
     S_INS_EVENT, S_FIND_ALARM, S_INS_ALARM, S_ATTACH_ALARM, S_INS_ALARM_EVENT,
-    S_RESTORE, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_ESCALATE_HISTORY, S_OPEN_HISTORY, S_DATA_VERSION, S_PRUNE_FIRST,
+    S_RESTORE, S_ON_TEST, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_ESCALATE_HISTORY, S_OPEN_HISTORY, S_DATA_VERSION, S_PRUNE_FIRST,
     S_PRUNE, S_PRUNE_REJECTED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
@@ -318,11 +331,14 @@ static const char *const sql_text[S_COUNT] = {
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     /* the open alarms of (account, kind), newest first: the engine picks */
     [S_FIND_ALARM] = "SELECT id, priority, restored_at_ms IS NOT NULL FROM alarms"
-        " WHERE account=? AND kind=? AND state!='closed' ORDER BY id DESC LIMIT 16",
+        " WHERE account=? AND kind=? AND state!='closed' AND test=? ORDER BY id DESC LIMIT 16",
+    /* the account is on test when the signal was received (its end time is
+     * stored: test mode ends by itself, across restarts too) */
+    [S_ON_TEST] = "SELECT 1 FROM accounts WHERE id=? AND test_until_ms>?",
     [S_INS_ALARM] = "INSERT INTO alarms (account, account_id, priority, kind, event_id,"
         " received_at_ms, last_event_at_ms, cid_q, cid_event, cid_partition, cid_zone,"
-        " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user, detail)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user, detail, test)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [S_ATTACH_ALARM] = "UPDATE alarms SET event_count=event_count+?3,"
         " last_event_at_ms=?1 WHERE id=?2",
     [S_INS_ALARM_EVENT] = "INSERT OR IGNORE INTO alarm_events (alarm_id, event_id) VALUES (?,?)",
@@ -333,7 +349,8 @@ static const char *const sql_text[S_COUNT] = {
     [S_SEEN] = "UPDATE accounts SET last_seen_ms=? WHERE id=?"
         " AND (last_seen_ms IS NULL OR last_seen_ms<?1)",
     [S_ESCALATE] = "UPDATE alarms SET state='escalated', escalated_at_ms=?"
-        " WHERE priority=?3 AND state='new' AND received_at_ms<=?2 RETURNING id, account, kind",
+        " WHERE priority=?3 AND state='new' AND received_at_ms<=?2 AND test=0"
+        " RETURNING id, account, kind",
     [S_ESCALATE_HISTORY] = "INSERT INTO alarm_history (alarm_id, at_ms, action, detail)"
         " SELECT id, ?1, 'escalated', 'untaken: supervisors alerted' FROM alarms"
         " WHERE state='escalated' AND escalated_at_ms=?1",
@@ -590,10 +607,24 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, struct stn_item 
 {
     const char *account = it->alarm_account[0] ? it->alarm_account : it->account;
     int64_t count = it->count > 1 ? (int64_t)it->count : 1;
+    int rc;
+    /* test alarms and real ones never join each other: a real alarm opened
+     * before the test began stays real, a test signal never hides in it */
+    bool test = false;
+    if (it->account_id > 0 && !it->alarm_account[0]) {
+        sqlite3_stmt *t = w->st[S_ON_TEST];
+        sqlite3_bind_int64(t, 1, it->account_id);
+        sqlite3_bind_int64(t, 2, it->received_ms);
+        rc = sqlite3_step(t);
+        sqlite3_reset(t);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return rc;
+        test = rc == SQLITE_ROW;
+    }
     sqlite3_stmt *f = w->st[S_FIND_ALARM];
     sqlite3_bind_text(f, 1, account, -1, SQLITE_STATIC);
     sqlite3_bind_text(f, 2, kind, -1, SQLITE_STATIC);
-    int rc;
+    sqlite3_bind_int(f, 3, test);
     int64_t open_id = 0;
     while ((rc = sqlite3_step(f)) == SQLITE_ROW) {
         struct alm_open o = { .id = sqlite3_column_int64(f, 0),
@@ -639,6 +670,7 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, struct stn_item 
             if (it->sia.has_user) sqlite3_bind_int(s, 19, it->sia.user);
         }
         bind_text_or_null(s, 20, (const char *)j->arena + it->detail_off, it->detail_len);
+        sqlite3_bind_int(s, 21, test);
         rc = step_done(s);
         sqlite3_clear_bindings(s);
         if (rc)
@@ -649,12 +681,15 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, struct stn_item 
                                   (json_int_t)it->received_ms);
         if (after && event_id)
             json_object_set_new(after, "event", json_integer(event_id));
+        if (after && test)   /* the test signal received: in the trail as such */
+            json_object_set_new(after, "test", json_true());
         if (after && it->type == STN_ITEM_REJECTED && it->reason)
             json_object_set_new(after, "refused", json_string(it->reason));
         if ((rc = audit_alarm(w, j, "alarm.opened", open_id, after)) != 0)
             return rc;
         char what[96];
-        snprintf(what, sizeof what, "priority %d %s received", priority, kind);
+        snprintf(what, sizeof what, "priority %d %s received%s", priority, kind,
+                 test ? " (TEST: account on test, no dispatch step)" : "");
         sqlite3_stmt *h = w->st[S_OPEN_HISTORY];
         sqlite3_bind_int64(h, 1, open_id);
         sqlite3_bind_int64(h, 2, it->received_ms);
@@ -911,7 +946,7 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
     j->rc = 0;
     bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms || j->nctl > 0 ||
                     j->nnotes > 0 ||
-                    j->lease_check;
+                    j->lease_check || j->setup_check;
     if (has_work) {
         int rc = step_done(w->st[S_BEGIN]);
         if (rc == 0)

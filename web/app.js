@@ -52,6 +52,7 @@
     },
   };
   window.vigil = S;      // for tests and for a curious supervisor's devtools
+  S.setup = null;        // the set-up view (web/setup.js) registers itself here
   S.p1Sounds = 0;        // how many times the P1 pattern played (tests read it)
 
   const $ = (id) => document.getElementById(id);
@@ -253,6 +254,7 @@
   }
   function cmpAlarm(a, b) {
     return (queueRank(a) - queueRank(b)) ||
+      ((a.test ? 1 : 0) - (b.test ? 1 : 0)) ||   // an account on test: after the real ones
       (tms(a.received_at) - tms(b.received_at)) ||
       (a.id - b.id);
   }
@@ -265,7 +267,7 @@
       S.alarms.delete(a.id);
     } else {
       S.alarms.set(a.id, a);
-      if (fromStream && a.priority === 1 && !old && !S.seenP1.has(a.id)) {
+      if (fromStream && a.priority === 1 && !a.test && !old && !S.seenP1.has(a.id)) {
         S.seenP1.add(a.id);
         playP1();
       }
@@ -382,7 +384,7 @@
   }
 
   function fillRow(r, a) {
-    const sig = JSON.stringify([a.priority, a.kind, acctNo(a), a.account_name, a.state,
+    const sig = JSON.stringify([a.priority, a.kind, a.test, acctNo(a), a.account_name, a.state,
       a.taken_by, a.police_status, a.steps_done, a.steps_total, a.dispatch_status,
       a.escalated, a.restored, S.me && S.me.name]);
     if (sig !== r.sig) {
@@ -394,7 +396,9 @@
       put(r.c.pri, h('span', { class: 'pri pri-' + a.priority, text: 'P' + a.priority }));
       put(r.c.kind,
         h('span', { class: 'kind', text: kindLabel(a.kind) }),
+        testTag(a),   // on its own line (CSS): the narrow Kind column never cuts it
         a.restored ? h('span', { class: 'tag tag-restored', text: 'restored' }) : null);
+      tr.classList.toggle('is-test', !!a.test);
       // the police status goes before the name: a long name may be cut, never the status
       put(r.c.acct, h('div', { class: 'acct-cell' },
         h('span', { class: 'acct-no', text: acctNo(a) }),
@@ -606,7 +610,7 @@
     const pri = $('d-pri');
     pri.className = 'pri pri-' + a.priority;
     pri.textContent = 'P' + a.priority;
-    $('d-kind').textContent = kindLabel(a.kind);
+    put($('d-kind'), testTag(a), kindLabel(a.kind));
     $('d-id').textContent = 'alarm ' + a.id + ' · ' + acctNo(a) + (a.account_name ? ' ' + a.account_name : '');
     const st = $('d-state');
     st.className = 'state state-' + a.state;
@@ -752,6 +756,8 @@
           : null);
     }));
     if (!steps.length) $('d-steps').append(h('li', { class: 'muted', text: 'no plan steps' }));
+
+    renderTestNotice(d);
 
     // Dispatch
     const dr = d.dispatch;
@@ -1286,12 +1292,17 @@
       // first Esc leaves a text field; the next one goes back to the queue
       if (typing(el)) { el.blur(); ev.preventDefault(); return; }
       if (el && el !== document.body && el.blur) el.blur();
-      if (S.sig.open) closeSignals();
+      if (S.setup && S.setup.open) S.setup.close();
+      else if (S.sig.open) closeSignals();
       else if (S.openId != null) { const id = S.openId; closeDetail(); select(id); }
       ev.preventDefault();
       return;
     }
     if (typing(el)) return;
+    if (S.setup && S.setup.open) {   // the set-up view (web/setup.js): only its own key
+      if (ev.key === 'u') { S.setup.close(); ev.preventDefault(); }
+      return;
+    }
     if (S.sig.open) {
       // the queue's keys do nothing here: the alarms they would act on are out of sight
       if (ev.key === 's') { closeSignals(); ev.preventDefault(); }
@@ -1315,11 +1326,34 @@
       case 'p': withDetail(() => { const i = $('passcode-input'); i.scrollIntoView({ block: 'nearest' }); if (!i.disabled) i.focus(); else showError('Passcode: take the alarm first (t).'); }); break;
       case 'd': withDetail(() => focusDispatch()); break;
       case 's': openSignals(); break;
+      case 'u': if (S.setup) { if (S.sig.open) closeSignals(); S.setup.openView(); } break;
       case 'c': withDetail(() => { const s = $('close-disposition'); s.scrollIntoView({ block: 'nearest' }); if (!s.disabled) s.focus(); else showError('Close: take the alarm first (t).'); }); break;
       default: return;
     }
     ev.preventDefault();
   });
+
+  // ------------------------------------------------------------ TEST marks (assisted set-up)
+  // An alarm raised while its account was on test (docs/console.md, "Set-up sessions"):
+  // still in the queue at its priority, marked TEST, plan without a dispatch step.
+  function testTag(a) {
+    return a && a.test
+      ? h('span', { class: 'tag tag-test', 'data-testid': 'tag-test',
+        title: 'account on test (set-up or drill): no dispatch step', text: 'TEST' })
+      : null;
+  }
+
+  function renderTestNotice(d) {
+    let n = $('d-test-notice');
+    if (!d.test) { if (n) n.remove(); return; }
+    if (!n) {
+      n = h('div', { id: 'd-test-notice', class: 'test-notice', 'data-testid': 'test-notice' });
+      $('d-standing').before(n);
+    }
+    n.textContent = 'TEST signal: the account was on test (duress set-up or drill). ' +
+      'Its plan has no dispatch step; close it with disposition "test". ' +
+      'Only a supervisor can still dispatch (if the customer reports a real emergency).';
+  }
 
   // ------------------------------------------------------------ sound (WebAudio, no files)
   let audioCtx = null;
@@ -1400,6 +1434,10 @@
     }
   }
   setInterval(tick, 1000);
+
+  // for web/setup.js (the assisted duress set-up view): the same API helper and
+  // element builder, so CSRF, 401 and text-only rendering stay one rule
+  S.lib = { api, h, put, fmtTime, fmtAge, now, closeSignals, kindLabel };
 
   // ------------------------------------------------------------ start
   document.body.classList.add('no-detail');

@@ -78,14 +78,17 @@ enum alm_raise alm_raise_decide(const struct alm_open *open, int priority);
  * `unknown_account`: anyone who reaches the port can claim a number, so
  * such an alarm — a readable "duress" included — never ranks above a
  * registered account's alarm of the same priority, and a registered
- * account's duress is always first among equals). Lower ranks first. */
+ * account's duress is always first among equals). Lower ranks first.
+ * Within a rank, an alarm of an account on test (column `test`) comes after
+ * the real ones: a customer's test duress never stands above another
+ * account's real duress. */
 int alm_queue_rank(int priority, const char *kind);
 /* The same order as SQL for stores (t: the alarms table's alias with its dot,
  * or ""): ORDER BY ALM_QUEUE_ORDER_SQL("a."). tests/unit/station/test_alarm.c
  * checks it against alm_queue_rank; web/app.js cmpAlarm applies it too. */
 #define ALM_QUEUE_ORDER_SQL(t) \
-    t "priority * 2 + (" t "kind = 'unknown_account') ASC, " t "received_at_ms ASC, " \
-    t "id ASC"
+    t "priority * 2 + (" t "kind = 'unknown_account') ASC, " t "test ASC, " \
+    t "received_at_ms ASC, " t "id ASC"
 
 /* Escalation: a priority-1 alarm nobody has taken for escalate_after_s.
  * Returns the received-at cut-off (alarms received at or before it escalate),
@@ -122,6 +125,13 @@ const struct alm_plan *alm_plan_for(const char *kind);
  * is police_status ("normal", "cautioned", "suspended"); returns how many. */
 size_t alm_plan_steps(const char *kind, const char *police_status,
                       const struct alm_step *out[ALM_STEPS_MAX]);
+/* The same for an alarm raised while its account was on test (test true):
+ * the test plan (docs/station.md, "Test mode") — no dispatch step, whatever
+ * the kind; otherwise as alm_plan_steps. */
+size_t alm_plan_steps_test(const char *kind, const char *police_status, bool test,
+                           const struct alm_step *out[ALM_STEPS_MAX]);
+/* The plan's name for the console: "test" for a test alarm, else the kind's. */
+const char *alm_plan_name(const char *kind, bool test);
 /* Duress and hold-up: silent, dispatch first, never call the premises. */
 bool alm_kind_is_silent(const char *kind);
 /* NIEM AlarmEventCategory of a kind: "Holdup" (duress, hold-up, panic),
@@ -144,6 +154,8 @@ struct alm_view {
     size_t         ndone;
     enum alm_psap  psap;            /* ALM_PSAP_NONE: no dispatch record */
     bool           cancel_requested;
+    bool           test;            /* raised while its account was on test (no dispatch step;
+                                     * dispatching it needs a supervisor) */
 };
 
 enum alm_action {

@@ -74,6 +74,8 @@ struct stn_config {
     int64_t take_lease_s;             /* station: a taken alarm whose operator is gone this long is released */
     int64_t control_items_per_batch_max; /* station: control requests per group commit */
     int64_t billing_admin_fee_cents;  /* both: added to an invoice line passing on an agency fee */
+    int64_t setup_session_max_s;      /* station: a set-up session's longest life (it ends by itself) */
+    int64_t test_mode_max_s;          /* station: an account's longest test mode (it ends by itself) */
     /* vigil-console */
     char    http_listen[CONF_VALUE_MAX];
     char    web_root[STN_PATH_MAX];        /* as written */
@@ -197,6 +199,11 @@ int stn_alarm_item_json(struct stn_store *s, int64_t id, void **out);
 /* The list object plus account (phone withheld for a silent kind), steps,
  * call_list, dispatch, history and events (newest first, at most 50). */
 int stn_alarm_detail_json(struct stn_store *s, int64_t id, void **out);
+/* A set-up session (docs/console.md, "Set-up sessions"): the panel's
+ * programming reports since it opened (never digits: slot, result, rule,
+ * colliding slot) and the account's alarms since then, with delivery times
+ * and whether their plan has a dispatch step; STN_E_NOTFOUND. */
+int stn_setup_json(struct stn_store *s, int64_t id, void **out);
 /* The alarm's account number (for a passcode check); STN_E_NOTFOUND. */
 int stn_alarm_account(struct stn_store *s, int64_t id, char out[32]);
 /* The police dispatch record of an alarm in ASAP-to-PSAP / NIEM em:Alarm

@@ -139,13 +139,13 @@ async function sendCid(account, cid, seq = 1) {
 
 // A vigil-panel in script mode, driven line by line through its stdin.
 class Panel {
-  constructor(account) {
-    this.conf = path.join(R.dir, 'panel.conf');
+  constructor(account, name = 'panel') {
+    this.conf = path.join(R.dir, name + '.conf');
     fs.writeFileSync(this.conf, [
       `account ${account}`, `receiver 127.0.0.1:${R.dc09}`, 'transport tcp',
-      `state ${path.join(R.dir, 'panel.state')}`, `key_hex ${KEY_HEX}`,
+      `state ${path.join(R.dir, name + '.state')}`, `key_hex ${KEY_HEX}`,
       'ack_timeout_ms 500', 'backoff_max_ms 2000', ''].join('\n'));
-    this.rec = start('panel', BIN.panel, ['-c', this.conf, '--script', '-'], { stdin: true, pipeOut: true });
+    this.rec = start(name, BIN.panel, ['-c', this.conf, '--script', '-'], { stdin: true, pipeOut: true });
     this.lines = [];
     let buf = '';
     this.rec.p.stdout.on('data', (d) => {
@@ -314,6 +314,7 @@ describe('vigil web console', { timeout: 280000 }, () => {
   after(async () => {
     const problems = [];
     if (R.panel) await R.panel.finish().catch((e) => problems.push(e.message));
+    if (R.setupPanel) await R.setupPanel.finish().catch((e) => problems.push(e.message));
     if (R.browser) await R.browser.close().catch(() => {});
     for (const rec of [R.console, R.station]) {
       if (!rec) continue;
@@ -837,4 +838,91 @@ describe('vigil web console', { timeout: 280000 }, () => {
     await a.context().close();
     await b.context().close();
   }, { independent: true });
+
+  // ---- assisted duress set-up (docs/console.md "Set-up sessions"): a real vigil-panel
+  // of a new customer; a refused code (R2), then a good one, then the test signal.
+  step('assisted duress set-up with a real panel: refused (R2), programmed, the TEST duress', async () => {
+    const ACCT = '7788', NEAR = '2469';   // NEAR: one digit from the master (R2)
+    R.secrets.push(NEAR);
+    await vigil('account', 'add', ACCT, '--name', 'Okafor residence', '--address', '12 Dunn Ave, Toronto ON',
+      '--key-hex', KEY_HEX, '--phone', '+1 416 555 0150');
+    await vigil('account', 'user', ACCT, 'add', 1, '--name', 'Ada Okafor');
+    await sleep(1500);   // the station picks the new account up at its next check
+    const p = R.setupPanel = new Panel(ACCT, 'panel-setup');
+    p.cmd(`user 1 ${MASTER}`);
+    await p.waitFor(/^queue delivered sia="YG" text="user code programmed"/, 0, 15000);
+    const a = await newPage({ width: 1280, height: 800 });
+    await login(a, 'alice');
+    await a.keyboard.press('u');
+    await a.getByTestId('setup-view').waitFor({ state: 'visible' });
+    assert.equal(await a.getByTestId('queue').isVisible(), false, 'the queue gives way to the set-up');
+    await a.getByTestId('setup-account').fill(ACCT);
+    await a.getByTestId('setup-kind').selectOption('setup');
+    await a.getByTestId('setup-open').click();
+    await a.locator('[data-testid=setup-session][data-open="1"]').waitFor();
+    assert.match(await a.getByTestId('setup-session').innerText(), /Okafor residence/);
+    await shot(a, 'setup-open.png');
+    const noDigits = async (what) => {
+      const txt = await a.getByTestId('setup-view').innerText();
+      for (const c of [MASTER, NEAR, DURESS_CODE]) assert.ok(!txt.includes(c), `${what}: a code's digits on the page`);
+    };
+    // a code one digit away from the master: refused, the rule and the slot shown
+    let mark = p.lines.length;
+    p.cmd(`user 2 ${NEAR} duress for 1`);
+    await p.waitFor(/^error user 2 refused: R2 one-edit slot 1/, mark, 10000);
+    const refused = a.locator('[data-testid=setup-report][data-result=refused]');
+    await refused.waitFor({ timeout: 10000 });
+    assert.match(await refused.innerText(), /REFUSED/);
+    assert.match(await refused.innerText(), /R2 one edit: .*slot 1/);
+    await noDigits('refusal');
+    await shot(a, 'setup-refused.png');
+    // a good one
+    mark = p.lines.length;
+    p.cmd(`user 2 ${DURESS_CODE} duress for 1`);
+    const ok = a.locator('[data-testid=setup-report][data-result=programmed]');
+    await ok.waitFor({ timeout: 10000 });
+    assert.match(await ok.innerText(), /PROGRAMMED[\s\S]*Duress code · slot 2/);
+    await noDigits('programmed');
+    await shot(a, 'setup-programmed.png');
+    // on test, then the customer enters the duress code once
+    await a.getByTestId('setup-test-on').click();
+    await a.getByTestId('setup-on-test').waitFor();
+    assert.match(await a.getByTestId('setup-on-test').innerText(), new RegExp(`ACCOUNT ${ACCT} ON TEST`));
+    mark = p.lines.length;
+    p.cmd(`keys ${DURESS_CODE}#`);
+    await p.waitFor(/^rx .* ack seq=\d+ cid="1121 /, mark, 10000);
+    const sig = a.locator('[data-testid=setup-alarm][data-test="1"]');
+    await sig.waitFor({ timeout: 10000 });
+    assert.equal(await sig.getAttribute('data-dispatch-step'), '0', 'no dispatch step');
+    assert.match(await sig.innerText(), /DURESS[\s\S]*TEST/);
+    assert.match(await sig.getByTestId('setup-delivery').innerText(),
+      /panel sent .*station received\s+\d\d:\d\d:\d\d\.\d{3}\s.*stored, ACK sent .*delivered within \d+\.\d s/s);
+    assert.match(await sig.getByTestId('setup-nodispatch').innerText(), /No dispatch step/);
+    assert.equal(await a.getByTestId('setup-dispatch').count(), 0, 'no dispatch step anywhere');
+    await noDigits('test signal');
+    await shot(a, 'setup-test-signal.png');
+    // the queue shows it, marked TEST, at priority 1; its plan has no dispatch step
+    await a.keyboard.press('Escape');
+    await a.getByTestId('queue').waitFor({ state: 'visible' });
+    const id = await a.evaluate((n) =>
+      [...window.vigil.alarms.values()].find((x) => x.account === n && x.kind === 'duress').id, ACCT);
+    const row = rowOf(a, id);
+    await row.getByTestId('tag-test').waitFor();
+    assert.equal(await row.getAttribute('data-priority'), '1');
+    await row.click();
+    await a.locator('#detail-body').getByTestId('tag-test').waitFor();
+    assert.match(await a.getByTestId('test-notice').innerText(), /no dispatch step/);
+    assert.equal(await a.locator('[data-testid=step-dispatch]').count(), 0, 'the test plan has no dispatch step');
+    await a.getByTestId('step-confirm_test').waitFor();
+    await shot(a, 'setup-queue-test.png');
+    // back to the set-up: end the session (the account leaves test mode with it)
+    await a.keyboard.press('Escape');
+    await a.keyboard.press('u');
+    await a.getByTestId('setup-end').click();
+    await a.getByTestId('setup-ended').waitFor();
+    assert.equal(await a.getByTestId('setup-on-test').count(), 0, 'test mode ended with the session');
+    await shot(a, 'setup-ended.png');
+    assert.deepEqual(a.errors, [], 'page errors');
+    await a.context().close();
+  }, { independent: true, timeout: 90000 });
 });

@@ -44,6 +44,7 @@ def parse_args():
     p.add_argument("--station", required=True)
     p.add_argument("--vigil", required=True)
     p.add_argument("--console", required=True)
+    p.add_argument("--panel", default=None, help="vigil-panel (the set-up test's real panel)")
     p.add_argument("-k", dest="only", default=None,
                    help="run only cases whose name contains this (comma: several)")
     p.add_argument("--skip", default=None, help="skip cases whose name contains this")

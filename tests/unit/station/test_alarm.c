@@ -151,6 +151,48 @@ static void dispatch_ticks_its_step_and_happens_once(void **state)
     assert_int_equal(alm_decide(&a, &r, &v), 0);
 }
 
+/* An alarm raised while its account was on test (assisted duress set-up):
+ * the test plan — no dispatch step —, an operator cannot dispatch it, a
+ * supervisor can (a real emergency during a test), it closes as "test"
+ * once its one mandatory step is done. */
+static void test_alarm_has_no_dispatch_step(void **state)
+{
+    (void)state;
+    struct alm_view a = duress();
+    a.test = true;
+    a.state = ALM_TAKEN;
+    a.taken_by = "alice";
+    const struct alm_step *steps[ALM_STEPS_MAX];
+    size_t n = alm_plan_steps_test(a.kind, a.police_status, true, steps);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++)
+        assert_false(steps[i]->flags & ALM_STEP_DISPATCH);
+    assert_string_equal(alm_plan_name("duress", true), "test");
+    assert_string_equal(alm_plan_name("duress", false), "duress");
+    /* the same kind not on test keeps its dispatch step */
+    n = alm_plan_steps_test("duress", "normal", false, steps);
+    assert_string_equal(steps[0]->id, "dispatch");
+    struct alm_verdict v;
+    struct alm_request r = req(ALM_DISPATCH, "alice", ALM_ROLE_OPERATOR);
+    assert_int_equal(alm_decide(&a, &r, &v), ALM_E_FORBIDDEN);
+    assert_non_null(strstr(v.reason, "TEST"));
+    struct alm_request step = req(ALM_STEP, "alice", ALM_ROLE_OPERATOR);
+    step.step = "dispatch";
+    assert_int_equal(alm_decide(&a, &step, &v), ALM_E_INVALID);   /* not in its plan */
+    struct alm_request close = req(ALM_CLOSE, "alice", ALM_ROLE_OPERATOR);
+    close.disposition = "test";
+    assert_int_equal(alm_decide(&a, &close, &v), ALM_E_CONFLICT);  /* confirm_test open */
+    a.done[0] = "confirm_test";
+    a.ndone = 1;
+    assert_int_equal(alm_decide(&a, &close, &v), 0);
+    a.ndone = 0;
+    a.taken_by = "bob";
+    struct alm_request sup = req(ALM_DISPATCH, "bob", ALM_ROLE_SUPERVISOR);
+    assert_int_equal(alm_decide(&a, &sup, &v), 0);
+    assert_true(v.create_dispatch);
+    assert_null(v.tick_step);   /* no dispatch step to tick */
+}
+
 static void psap_in_order_with_its_fields(void **state)
 {
     (void)state;
@@ -335,8 +377,9 @@ static void queue_order_rank_and_sql_agree(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "CREATE TABLE alarms (id INTEGER PRIMARY KEY,"
-        " priority INT, kind TEXT, received_at_ms INT);"
-        "INSERT INTO alarms VALUES (1,1,'unknown_account',100),(2,4,'burglary',50),"
+        " priority INT, kind TEXT, received_at_ms INT, test INT NOT NULL DEFAULT 0);"
+        "INSERT INTO alarms (id, priority, kind, received_at_ms) VALUES"
+        " (1,1,'unknown_account',100),(2,4,'burglary',50),"
         " (3,1,'duress',300),(4,2,'fire',10),(5,4,'unknown_account',5),(6,1,'holdup',300),"
         " (7,1,'unknown_account',1),(8,3,'panic',400);", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_stmt *st;
@@ -358,6 +401,15 @@ static void queue_order_rank_and_sql_agree(void **state)
     }
     assert_int_equal(first, 3);   /* the registered duress, though received after others */
     sqlite3_finalize(st);
+    /* an account on test: its duress, received first, comes after a real one */
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM alarms;"
+        "INSERT INTO alarms VALUES (1,1,'duress',100,1),(2,1,'duress',200,0),(3,2,'fire',50,0);",
+        NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(id) FROM (SELECT id FROM"
+        " alarms a ORDER BY " ALM_QUEUE_ORDER_SQL("a.") ")", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "2,1,3");
+    sqlite3_finalize(st);
     sqlite3_close(db);
 }
 
@@ -370,6 +422,7 @@ int main(void)
         cmocka_unit_test(acting_needs_the_alarm_held),
         cmocka_unit_test(steps_tick_once_and_only_from_the_plan),
         cmocka_unit_test(dispatch_ticks_its_step_and_happens_once),
+        cmocka_unit_test(test_alarm_has_no_dispatch_step),
         cmocka_unit_test(psap_in_order_with_its_fields),
         cmocka_unit_test(duress_cancel_needs_a_supervisor),
         cmocka_unit_test(close_needs_disposition_and_steps),
