@@ -715,6 +715,33 @@ static json_t *false_dispatches(struct stn_store *s, int64_t account_id)
     return arr;
 }
 
+/* The account's alarms for its page in the console: the open ones first, then
+ * the newest, at most 20 (a scan of the alarms by id, newest first: cheap for a
+ * busy account, the whole table for one that is rarely heard of). */
+static json_t *account_alarms(struct stn_store *s, int64_t account_id)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st;
+    if (!arr || sqlite3_prepare_v2(s->db,
+            "SELECT id, priority, kind, state, received_at_ms, taken_by, closed_at_ms,"
+            " disposition, test, dispatched_at_ms FROM alarms WHERE account_id=?"
+            " ORDER BY state = 'closed', id DESC LIMIT 20", -1, &st, NULL))
+        return arr;
+    sqlite3_bind_int64(st, 1, account_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:I,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}",
+            "id", (json_int_t)sqlite3_column_int64(st, 0), "priority", sqlite3_column_int(st, 1),
+            "kind", col_text(st, 2), "state", col_text(st, 3), "received_at", col_time(st, 4),
+            "taken_by", col_text(st, 5), "closed_at", col_time(st, 6),
+            "disposition", col_text(st, 7), "test", sqlite3_column_int(st, 8) != 0,
+            "dispatched_at", col_time(st, 9));
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
 static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
 {
     const char *kl = key_label(sqlite3_column_int(st, 8));
@@ -749,6 +776,7 @@ static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
         json_object_set_new(o, "agency_standing",
                             stn__agency_standing_json(s->db, id, NULL, now_ms(), s->admin_fee_cents));
         json_object_set_new(o, "false_dispatches", false_dispatches(s, id));
+        json_object_set_new(o, "alarms", account_alarms(s, id));
     }
     return o;
 }

@@ -113,6 +113,10 @@ def test_false_duress_invoice_line(ctx):
     assert [f["alarm"] for f in acc["false_dispatches"]] == [aid], acc["false_dispatches"]
     assert acc["agency_standing"]["count"] == 1, acc["agency_standing"]
     assert acc["agency_standing"]["warnings"], acc["agency_standing"]
+    # ... and its alarms (the page's links back): this one, closed, with its disposition
+    mine = [x for x in acc["alarms"] if x["id"] == aid]
+    assert len(mine) == 1 and mine[0]["kind"] == "duress", acc["alarms"]
+    assert mine[0]["state"] == "closed" and mine[0]["disposition"] == "false_user_error", mine
 
     raw, rows = export(rig)
     mine = [r for r in rows if r["alarm"] == str(aid)]
