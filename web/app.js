@@ -194,6 +194,7 @@
     S.order = [];
     closeDetail();
     closeSignals();
+    if (S.account) S.account.close();
     showLogin('Your session ended. Sign in again.');
   }
 
@@ -242,6 +243,7 @@
     S.alarms.clear();
     closeDetail();
     closeSignals();
+    if (S.account) S.account.close();
     showLogin('Signed out.');
   });
 
@@ -564,6 +566,7 @@
 
   async function openAlarm(id) {
     if (S.sig.open) closeSignals();
+    if (S.account && S.account.open) S.account.close();
     if (S.openId !== id) {
       document.body.classList.remove('no-detail');
       S.openId = id;
@@ -713,9 +716,12 @@
     const ac = d.account || {};
     const ps = ac.police_status || d.police_status;
     put($('d-account'), 
-      h('div', { class: 'acct-title' },
+      h('button', { type: 'button', class: 'acct-title acct-title-link', 'data-testid': 'account-link',
+        title: 'the account page: standing with the agency, invoice lines, alarms (key a)',
+        onclick: () => { if (S.account) S.account.openView(ac.number || acctNo(d)); } },
         h('span', { class: 'acct-no', text: ac.number || acctNo(d) }),
-        h('span', { class: 'acct-name-big', text: ac.name || d.account_name || '' })),
+        h('span', { class: 'acct-name-big', text: ac.name || d.account_name || '' }),
+        h('span', { class: 'acct-page-hint' }, h('kbd', { text: 'a' }), ' account page')),
       ps && ps !== 'normal'
         ? h('div', { class: 'police-alert police-' + ps, text: 'Police response ' + ps.toUpperCase() + ' for these premises' })
         : null,
@@ -1183,6 +1189,7 @@
 
   function openSignals() {
     if (!S.me) return;
+    if (S.account && S.account.open) S.account.close();
     if (!S.sig.open) {
       S.sig.open = true;
       $('main').hidden = true;
@@ -1293,6 +1300,7 @@
       if (typing(el)) { el.blur(); ev.preventDefault(); return; }
       if (el && el !== document.body && el.blur) el.blur();
       if (S.setup && S.setup.open) S.setup.close();
+      else if (S.account && S.account.open) S.account.close();
       else if (S.sig.open) closeSignals();
       else if (S.openId != null) { const id = S.openId; closeDetail(); select(id); }
       ev.preventDefault();
@@ -1301,6 +1309,10 @@
     if (typing(el)) return;
     if (S.setup && S.setup.open) {   // the set-up view (web/setup.js): only its own key
       if (ev.key === 'u') { S.setup.close(); ev.preventDefault(); }
+      return;
+    }
+    if (S.account && S.account.open) {   // the account page (web/account.js): a searches again
+      if (ev.key === 'a') { S.account.focusSearch(); ev.preventDefault(); }
       return;
     }
     if (S.sig.open) {
@@ -1326,6 +1338,9 @@
       case 'p': withDetail(() => { const i = $('passcode-input'); i.scrollIntoView({ block: 'nearest' }); if (!i.disabled) i.focus(); else showError('Passcode: take the alarm first (t).'); }); break;
       case 'd': withDetail(() => focusDispatch()); break;
       case 's': openSignals(); break;
+      case 'a':   // the open alarm's account page; with none open, type a number or name
+        if (S.account) S.account.openView(S.openId != null ? acctNo(S.detail || S.alarms.get(S.openId) || {}) : null);
+        break;
       case 'u': if (S.setup) { if (S.sig.open) closeSignals(); S.setup.openView(); } break;
       case 'c': withDetail(() => { const s = $('close-disposition'); s.scrollIntoView({ block: 'nearest' }); if (!s.disabled) s.focus(); else showError('Close: take the alarm first (t).'); }); break;
       default: return;
@@ -1437,7 +1452,8 @@
 
   // for web/setup.js (the assisted duress set-up view): the same API helper and
   // element builder, so CSRF, 401 and text-only rendering stay one rule
-  S.lib = { api, h, put, fmtTime, fmtAge, now, closeSignals, kindLabel };
+  S.lib = { api, h, put, fmtTime, fmtAge, now, closeSignals, kindLabel, fmtCents,
+    openAlarmFromPage: (id) => { select(id); openAlarm(id); } };   // web/account.js
 
   // ------------------------------------------------------------ start
   document.body.classList.add('no-detail');

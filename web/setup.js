@@ -39,6 +39,7 @@
   function openView() {
     if (!S.me) return;
     closeSignals();
+    if (S.account && S.account.open) S.account.close();
     U.open = true;
     $('main').hidden = true;
     $('setup-view').hidden = false;
