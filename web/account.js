@@ -28,6 +28,7 @@
     open: false,
     number: null,     // the account shown
     data: null,       // its last GET
+    sig: null,        // its text, to repaint only on a change
     gen: 0,
     timer: null,
     list: null,       // GET /api/accounts, for the search (fetched once per opening)
@@ -93,9 +94,12 @@
     try {
       const d = await api('GET', '/api/accounts/' + encodeURIComponent(number));
       if (gen !== A.gen || !A.open) return;
+      showError('');
+      const sig = JSON.stringify(d);
+      if (quiet && A.number === d.number && A.sig === sig) return;   // nothing moved: no repaint
       A.number = d.number;
       A.data = d;
-      showError('');
+      A.sig = sig;
       render(d);
     } catch (e) {
       if (gen !== A.gen || e.status === 401) return;
