@@ -2,7 +2,8 @@
  * reply.c — the sender's side of a reply: one check of an ACK/NAK/DUH
  * against the frame it answers (dc09_reply_check), used by the panel's
  * communicator and by `vigil dc09 send`, and the reply decode with the
- * receiver quirk for NAK tokens in another order (dc09_reply_decode).
+ * receiver quirk for NAK tokens in another order (dc09_reply_decode: through
+ * dc09_decode_reply, so a firmware reading replies links no payload parser).
  *
  * Must never allocate, read a clock or do I/O (runs on the Cortex-M0).
  * Must never count a reply that does not echo the frame's sequence, account,
@@ -181,7 +182,7 @@ int dc09_reply_decode(const uint8_t *frame, size_t len, const struct dc09_decode
 {
     struct dc09_decode_opts o = *opts;
     o.check_time = false;
-    int e = dc09_decode(frame, len, &o, out, diag);
+    int e = dc09_decode_reply(frame, len, &o, out, diag);
     if (e == DC09_E_FORMAT && (o.quirks & DC09_Q_NAK_TOKEN_ORDER) != 0 &&
         nak_any_order(frame, len, o.quirks, out) == 0)
         return 0;
