@@ -128,10 +128,31 @@ static int64_t wall_ms(const struct comm *c, uint64_t now_ms)
     return (int64_t)now_ms + c->wall_offset_ms;
 }
 
+/* u / 1000 in 32-bit steps: u / 8 / 125, long division of 32, 16 and 16
+ * bits by 125 (every remainder < 125, so each step fits 32 bits). The same
+ * result as the 64-bit division without libgcc's 64-bit divide (~1 KB of a
+ * Cortex-M0's flash). */
+static uint64_t div1000(uint64_t u)
+{
+    uint64_t x = u >> 3;
+    uint32_t hi = (uint32_t)(x >> 32), lo = (uint32_t)x;
+    uint32_t qh = hi / 125u, m = (hi % 125u) << 16 | lo >> 16;
+    uint32_t q1 = m / 125u;
+    m = (m % 125u) << 16 | (lo & 0xFFFFu);
+    return (uint64_t)qh << 32 | (q1 << 16 | m / 125u);
+}
+
+/* ms / 1000 rounded toward zero, as C's int64_t division */
+static int64_t ms_to_s(int64_t ms)
+{
+    return ms >= 0 ? (int64_t)div1000((uint64_t)ms) : -(int64_t)div1000(0u - (uint64_t)ms);
+}
+
 int64_t comm_wall_s(const struct comm *c, uint64_t now_ms)
 {
     int64_t w = wall_ms(c, now_ms);
-    return w >= 0 ? w / 1000 : -((999 - w) / 1000);
+    /* rounded down: -((999 - w) / 1000) for w < 0 */
+    return w >= 0 ? (int64_t)div1000((uint64_t)w) : -(int64_t)div1000(999u - (uint64_t)w);
 }
 
 void comm_set_wall(struct comm *c, uint64_t now_ms, int64_t unix_ms)
@@ -522,15 +543,18 @@ static uint64_t backoff_ms(struct comm *c, unsigned attempt, bool urgent)
     uint64_t t = c->cfg.ack_timeout_ms;
     for (unsigned i = 1; i < attempt && i < 16; i++)
         t *= 2u;
-    uint64_t cap = urgent ? c->cfg.urgent_backoff_max_ms : c->cfg.backoff_max_ms;
-    if (t > cap)
-        t = cap;
+    uint32_t cap = urgent ? c->cfg.urgent_backoff_max_ms : c->cfg.backoff_max_ms;
+    uint32_t t32 = t > cap ? cap : (uint32_t)t;
     uint8_t r = 0;
     c->ports.rng->fill(c->ports.rng, &r, 1);
     /* jitter: 75%..125% so panels cut off together do not retry together;
      * with a backup, a priority-1 frame 75%..100%: it never waits longer
-     * than its timeout before it goes on the other path */
-    return t * 3u / 4u + t * r / (urgent && c->cfg.paths == 2 ? 1020u : 510u);
+     * than its timeout before it goes on the other path.
+     * t * 3 / 4 + t * r / den, in 32-bit steps (no 64-bit divide):
+     * t = q * den + rem, so t * r / den = q * r + rem * r / den. */
+    uint32_t den = urgent && c->cfg.paths == 2 ? 1020u : 510u;
+    uint32_t q = t32 / den, rem = t32 % den;
+    return (uint64_t)((t32 >> 2) * 3u + (t32 & 3u) * 3u / 4u) + q * r + rem * r / den;
 }
 
 static void frame_head(struct comm *c, enum dc09_id id, uint16_t seq)
@@ -1026,7 +1050,7 @@ static void on_nak(struct comm *c, unsigned path, const struct dc09_frame *r)
         want = lo;
     if (want > hi)
         want = hi;
-    int64_t applied_s = (want - c->wall_offset_ms) / 1000;
+    int64_t applied_s = ms_to_s(want - c->wall_offset_ms);
     c->wall_offset_ms += applied_s * 1000;
     struct comm_note n = { .kind = COMM_N_CLOCK, .path = (uint8_t)path, .delta_s = delta_s,
                            .applied_s = applied_s };
