@@ -932,11 +932,32 @@ uint64_t comm_next_due_ms(const struct comm *c)
 
 /* ---- replies --------------------------------------------------------- */
 
-static void ignored(struct comm *c, unsigned path, uint16_t seq, const char *why)
+/* The text of a COMM_N_IGNORED reason: for the log of whoever takes the notes;
+ * the communicator itself keeps codes (no strings in the panel's flash). */
+const char *comm_ignored_name(int reason)
+{
+    switch (reason) {
+    case COMM_IGN_NO_POLL: return "ACK 0000 with no poll in flight on this path";
+    case COMM_IGN_NOT_IN_FLIGHT: return "ACK for a sequence not in flight";
+    case COMM_IGN_OTHER_PATH: return "ACK from a path the frame did not go to";
+    case COMM_IGN_NAK_IDLE: return "NAK with nothing in flight on this path";
+    case COMM_IGN_NAK_NO_TIME: return "NAK without the receiver's time";
+    case COMM_IGN_DUH_NOT_IN_FLIGHT: return "DUH for a sequence not in flight on this path";
+    case COMM_IGN_OVERSIZE: return "oversize reply";
+    default: break;
+    }
+    if (reason >= COMM_IGN_DECODE + DC09_E_CRYPTO && reason < COMM_IGN_DECODE)
+        return dc09_errname(reason - COMM_IGN_DECODE);
+    if (reason >= COMM_IGN_VERDICT + DC09_V_FUTURE && reason <= COMM_IGN_VERDICT + DC09_V_DUH)
+        return dc09_verdict_name(reason - COMM_IGN_VERDICT);
+    return "unknown";
+}
+
+static void ignored(struct comm *c, unsigned path, uint16_t seq, int why)
 {
     c->ignored++;
     struct comm_note n = { .kind = COMM_N_IGNORED, .path = (uint8_t)path, .seq = seq,
-                           .reason = why };
+                           .reason = (int16_t)why };
     note(c, &n);
 }
 
@@ -993,11 +1014,11 @@ static void on_ack(struct comm *c, unsigned path, const struct dc09_frame *r)
     if (r->seq == 0) {
         struct comm__poll *pl = &c->poll[path];
         if (!pl->active) {
-            ignored(c, path, 0, "ACK 0000 with no poll in flight on this path");
+            ignored(c, path, 0, COMM_IGN_NO_POLL);
             return;
         }
         if ((v = verdict(c, r, 0, pl->sent_wall_s)) != DC09_V_ACK) {
-            ignored(c, path, 0, dc09_verdict_name(v));
+            ignored(c, path, 0, COMM_IGN_VERDICT + v);
             return;
         }
         pl->active = 0;
@@ -1011,15 +1032,15 @@ static void on_ack(struct comm *c, unsigned path, const struct dc09_frame *r)
         if (c->fl[i].id != 0 && c->fl[i].sent_once && c->fl[i].seq == r->seq)
             f = &c->fl[i];
     if (f == NULL) {
-        ignored(c, path, r->seq, "ACK for a sequence not in flight");
+        ignored(c, path, r->seq, COMM_IGN_NOT_IN_FLIGHT);
         return;
     }
     if ((f->path_mask & (1u << path)) == 0) {
-        ignored(c, path, r->seq, "ACK from a path the frame did not go to");
+        ignored(c, path, r->seq, COMM_IGN_OTHER_PATH);
         return;
     }
     if ((v = verdict(c, r, f->seq, f->first_wall_s)) != DC09_V_ACK) {
-        ignored(c, path, r->seq, dc09_verdict_name(v));
+        ignored(c, path, r->seq, COMM_IGN_VERDICT + v);
         return;
     }
     path_ok(c, path);
@@ -1033,11 +1054,11 @@ static void on_nak(struct comm *c, unsigned path, const struct dc09_frame *r)
         if (c->fl[i].id != 0 && c->fl[i].waiting && c->fl[i].path == path)
             pending = true;
     if (!pending) {
-        ignored(c, path, r->seq, "NAK with nothing in flight on this path");
+        ignored(c, path, r->seq, COMM_IGN_NAK_IDLE);
         return;
     }
     if (verdict(c, r, r->seq, INT64_MIN) != DC09_V_NAK) {
-        ignored(c, path, r->seq, "NAK without the receiver's time");
+        ignored(c, path, r->seq, COMM_IGN_NAK_NO_TIME);
         return;
     }
     /* Bounded: NAKs are never authenticated, so they may move the clock at
@@ -1086,7 +1107,7 @@ static void on_duh(struct comm *c, unsigned path, const struct dc09_frame *r)
             f = &c->fl[i];
     int v = verdict(c, r, r->seq, INT64_MIN);
     if (v != DC09_V_DUH) {
-        ignored(c, path, r->seq, dc09_verdict_name(v));
+        ignored(c, path, r->seq, COMM_IGN_VERDICT + v);
         return;
     }
     if (f == NULL) {
@@ -1096,7 +1117,7 @@ static void on_duh(struct comm *c, unsigned path, const struct dc09_frame *r)
             note(c, &n);
             return;
         }
-        ignored(c, path, r->seq, "DUH for a sequence not in flight on this path");
+        ignored(c, path, r->seq, COMM_IGN_DUH_NOT_IN_FLIGHT);
         return;
     }
     if (f->duh < 255)
@@ -1145,7 +1166,7 @@ static void handle_reply(struct comm *c, unsigned path, const uint8_t *frame, si
     struct dc09_frame *r = &c->scratch;
     int e = dc09_reply_decode(frame, len, &o, r, NULL);   /* the time: dc09_reply_check */
     if (e < 0) {
-        ignored(c, path, 0, dc09_errname(e));
+        ignored(c, path, 0, COMM_IGN_DECODE + e);
         return;
     }
     if (r->id == DC09_ID_NAK) {
@@ -1153,7 +1174,7 @@ static void handle_reply(struct comm *c, unsigned path, const uint8_t *frame, si
         return;
     }
     if (r->id != DC09_ID_ACK && r->id != DC09_ID_DUH) {
-        ignored(c, path, r->seq, dc09_verdict_name(DC09_V_NOT_REPLY));
+        ignored(c, path, r->seq, COMM_IGN_VERDICT + DC09_V_NOT_REPLY);
         return;
     }
     if (r->id == DC09_ID_ACK)
@@ -1166,7 +1187,7 @@ static void on_frame(void *ctx, const uint8_t *frame, size_t len, int err)
 {
     struct comm *c = ctx;
     if (err < 0) {
-        ignored(c, c->rx_path, 0, "oversize reply");
+        ignored(c, c->rx_path, 0, COMM_IGN_OVERSIZE);
         return;
     }
     handle_reply(c, c->rx_path, frame, len);

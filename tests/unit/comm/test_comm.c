@@ -126,7 +126,7 @@ static void on_note(struct comm_notes *n, const struct comm_note *no)
     if (no->kind == COMM_N_CLOCK)
         F.last_applied_s = no->applied_s;
     if (no->kind == COMM_N_IGNORED)
-        F.last_reason = no->reason;
+        F.last_reason = comm_ignored_name(no->reason);
     if (no->kind == COMM_N_TX && no->frame_len > F.max_tx_len)
         F.max_tx_len = no->frame_len;
 }
