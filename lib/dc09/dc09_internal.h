@@ -36,6 +36,11 @@ extern const char dc09__id_names[DC09_ID_DUH][8];
 /* True if p[0..19) looks like "HH:MM:SS,MM-DD-YYYY" (digits and separators only). */
 bool dc09__ts_shape(const uint8_t *p);
 
+/* Step 1 of dc09_decode (decode.c): framing, CRC, length; the body ('"'
+ * onwards) is frame[*body_off .. *body_off + *body_len). 0 or DC09_E_*. */
+int dc09__frame_body(const uint8_t *frame, size_t len, uint32_t quirks, size_t *body_off,
+                     size_t *body_len, struct dc09_diag *diag);
+
 static inline void dc09__diag(struct dc09_diag *d, const char *field, size_t off)
 {
     if (d) {
