@@ -273,7 +273,7 @@ static int slot_check(struct pnl_storage *st, unsigned slot, uint32_t *seq)
             blank = false;
     if (blank)
         return COMM_E_EMPTY;
-    if (memcmp(h, magic, 4) != 0 || get32(h + 16) != pnl_crc32(0, h, 16))
+    if (get32(h) != get32(magic) || get32(h + 16) != pnl_crc32(0, h, 16))
         return COMM_E_CORRUPT;
     if (get16(h + 4) != REC_VERSION || get16(h + 6) != BODY_SIZE)
         return COMM_E_VERSION;

@@ -85,7 +85,7 @@ static int parse_head(const uint8_t *p, size_t n, size_t base, uint32_t quirks,
     enum dc09_id id = DC09_ID_SIA_DCS;
     for (; id <= DC09_ID_DUH; id++) {
         const char *name = dc09__id_names[id - DC09_ID_SIA_DCS];
-        if (tl < sizeof dc09__id_names[0] && name[tl] == '\0' && memcmp(name, tok, tl) == 0)
+        if (tl < sizeof dc09__id_names[0] && name[tl] == '\0' && dc09__memeq(name, tok, tl))
             break;
     }
     if (id > DC09_ID_DUH || (enc && id >= DC09_ID_NAK)) {
@@ -377,7 +377,7 @@ static int decode_encrypted(const uint8_t *hex, size_t hl, size_t base,
     if (m < DC09__TS_LEN + 2 || plain[m - DC09__TS_LEN - 1] != '_' ||
         !dc09__ts_shape(plain + m - DC09__TS_LEN)) {
         if (bar < m && printable(plain + bar, m - bar) &&
-            memchr(plain + bar, ']', m - bar) != NULL) {
+            dc09__memchr(plain + bar, ']', m - bar) != NULL) {
             dc09__diag(diag, "timestamp", base);
             return DC09_E_FORMAT;
         }

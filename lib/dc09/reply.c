@@ -103,7 +103,7 @@ static int nak_any_order(const uint8_t *f, size_t n, uint32_t quirks, struct dc0
     if (dc09__frame_body(f, n, quirks, &bo, &bl, NULL) != 0 || bo != (f[0] == '\n') + 8u)
         return DC09_E_FORMAT;               /* the hex CRC form only */
     const uint8_t *p = f + bo;
-    if (bl < 9 || memcmp(p, "\"NAK\"", 5) != 0)
+    if (bl < 9 || !dc09__memeq(p, "\"NAK\"", 5))
         return DC09_E_FORMAT;
     unsigned seq = 0;
     for (unsigned i = 5; i < 9; i++) {
