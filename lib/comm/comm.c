@@ -115,6 +115,13 @@ static void note(struct comm *c, struct comm_note *n)
         c->ports.notes->note(c->ports.notes, n);
 }
 
+/* A note that names only its path. */
+static void note_path(struct comm *c, uint8_t kind, unsigned path)
+{
+    struct comm_note n = { .kind = kind, .path = (uint8_t)path };
+    note(c, &n);
+}
+
 static void note_flight(struct comm *c, uint8_t kind, const struct comm__flight *f)
 {
     struct comm_note n = { .kind = kind, .path = f->path, .seq = f->seq, .event_id = f->id,
@@ -481,8 +488,7 @@ static void path_ok(struct comm *c, unsigned path)
     c->fails[path] = 0;
     if (c->down[path]) {
         c->down[path] = 0;
-        struct comm_note n = { .kind = COMM_N_PATH_RESTORE, .path = (uint8_t)path };
-        note(c, &n);
+        note_path(c, COMM_N_PATH_RESTORE, path);
         trouble_add(c, 3, path);
     }
     if (path == 0 && c->active != 0) {
@@ -514,8 +520,7 @@ static void path_failed_once(struct comm *c, unsigned path)
         primary_failed(c);
     if (!c->down[path]) {
         c->down[path] = 1;
-        struct comm_note n = { .kind = COMM_N_PATH_FAIL, .path = (uint8_t)path };
-        note(c, &n);
+        note_path(c, COMM_N_PATH_FAIL, path);
         trouble_add(c, 1, path);
     }
     if (c->cfg.paths == 2 && c->active == path) {
@@ -876,8 +881,7 @@ int comm_tick(struct comm *c, uint64_t now_ms)
         if (!c->poll[p].active || c->poll[p].due_ms > now_ms)
             continue;
         c->poll[p].active = 0;
-        struct comm_note n = { .kind = COMM_N_TIMEOUT, .path = (uint8_t)p };
-        note(c, &n);
+        note_path(c, COMM_N_TIMEOUT, p);
         path_failed_once(c, p);
     }
     drain(c);
@@ -1023,8 +1027,7 @@ static void on_ack(struct comm *c, unsigned path, const struct dc09_frame *r)
         }
         pl->active = 0;
         path_ok(c, path);
-        struct comm_note n = { .kind = COMM_N_POLL_ACKED, .path = (uint8_t)path };
-        note(c, &n);
+        note_path(c, COMM_N_POLL_ACKED, path);
         return;
     }
     struct comm__flight *f = NULL;
@@ -1113,8 +1116,7 @@ static void on_duh(struct comm *c, unsigned path, const struct dc09_frame *r)
     if (f == NULL) {
         if (r->seq == 0 && c->poll[path].active) {
             c->poll[path].active = 0;   /* the receiver refuses our polls: trouble */
-            struct comm_note n = { .kind = COMM_N_DUH, .path = (uint8_t)path };
-            note(c, &n);
+            note_path(c, COMM_N_DUH, path);
             return;
         }
         ignored(c, path, r->seq, COMM_IGN_DUH_NOT_IN_FLIGHT);
