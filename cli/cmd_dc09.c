@@ -774,6 +774,12 @@ static int judge_reply(const struct dc09_frame *sent, struct dc09_cipher *cipher
         opts.cipher = head.encrypted ? cipher : NULL;
         memset(&diag, 0, sizeof diag);
         err = dc09_reply_decode(reply->buf, reply->len, &opts, &r, &diag);
+        /* the payload too, as dc09_decode reads it, for the JSON of a frame
+         * that is not a reply (dc09_reply_decode leaves it unparsed) */
+        if (err == 0 && r.id == DC09_ID_ADM_CID)
+            r.has_cid = dc09_cid_parse(r.data + r.payload_off, r.payload_len, &r.cid) == 0;
+        else if (err == 0 && r.id == DC09_ID_SIA_DCS)
+            r.has_sia = dc09_sia_parse(r.data + r.payload_off, r.payload_len, &r.sia) == 0;
     }
     if (err != 0) {
         print_json(error_json(err, &diag));

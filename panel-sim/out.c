@@ -160,7 +160,7 @@ void sim_comm_note(struct comm_notes *n, const struct comm_note *no)
         break;
     case COMM_N_IGNORED:
         sim_line(s, "rx", "%s %s ignored seq=%04u: %s", pname(no->path), sp->account, no->seq,
-                 no->reason ? no->reason : "?");
+                 comm_ignored_name(no->reason));
         break;
     case COMM_N_CLOCK:
         sim_line(s, "rx", "%s %s nak: clock off by %+llds, corrected %+llds", pname(no->path),

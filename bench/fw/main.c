@@ -2,7 +2,8 @@
  * bench/fw/main.c — the reference firmware image that bench/footprint sizes:
  * a Cortex-M0+ panel with the reference configuration (32 users, 64 zones,
  * 8 partitions, 64-event queue) driving every entry point of the panel core,
- * the communicator and the DC-09 codec, so --gc-sections keeps what a real
+ * the communicator and the DC-09 codec (the panel record on NOR flash through
+ * the wear-levelling log, flashlog.c), so --gc-sections keeps what a real
  * panel keeps.
  * The ports here are stand-ins for the platform's (flash, AES, RNG, keypad):
  * AES is the platform's and excluded from the figures. Never run: only linked.
@@ -16,15 +17,12 @@
 _Static_assert(PNL_USERS_MAX == 32 && PNL_ZONES_MAX == 64 && PNL_PARTS_MAX == 8 &&
                PNL_QUEUE_MAX == 64, "reference configuration");
 
-#define FLASH_STATE 0x00030000u     /* two 2 KiB pages for the A/B record */
-
-#define FLASH_COMM  0x00031000u     /* two 1 KiB pages for the communicator's record */
-
-static uintptr_t flash_base(const struct pnl_storage *s);
+#define FLASH_COMM  0x00031000u     /* two 1 KiB pages for the communicator's record (A/B) */
+#define FLASH_LOG   0x00032000u     /* the panel's record log: 8 sectors of 4 KiB */
 
 static int st_read(struct pnl_storage *s, unsigned slot, size_t off, uint8_t *buf, size_t len)
 {
-    const volatile uint8_t *f = (const volatile uint8_t *)(flash_base(s) + slot * s->slot_size + off);
+    const volatile uint8_t *f = (const volatile uint8_t *)(FLASH_COMM + slot * s->slot_size + off);
     for (size_t i = 0; i < len; i++)
         buf[i] = f[i];
     return 0;
@@ -32,7 +30,7 @@ static int st_read(struct pnl_storage *s, unsigned slot, size_t off, uint8_t *bu
 
 static int st_write(struct pnl_storage *s, unsigned slot, size_t off, const uint8_t *buf, size_t len)
 {
-    volatile uint8_t *f = (volatile uint8_t *)(flash_base(s) + slot * s->slot_size + off);
+    volatile uint8_t *f = (volatile uint8_t *)(FLASH_COMM + slot * s->slot_size + off);
     for (size_t i = 0; i < len; i++)
         f[i] = buf[i];
     return 0;
@@ -76,14 +74,39 @@ static int net_send(struct comm_net *n, unsigned path, const uint8_t *frame, siz
 
 static struct pnl panel;
 static struct comm comm;
-static struct pnl_storage storage = { .slot_size = 2048, .read = st_read, .write = st_write };
+/* The panel's record on raw NOR flash through the wear-levelling log
+ * (flashlog.c), as a product on NOR links it: 8 sectors of 4 KiB at FLASH_LOG
+ * (the nRF51's 1 KiB pages erased four at a time). The NOR port is a
+ * stand-in over the mapped flash (a real one drives the NVMC). */
+static int nor_read(struct pnl_nor *f, uint32_t a, uint8_t *buf, size_t len)
+{
+    (void)f;
+    const volatile uint8_t *m = (const volatile uint8_t *)(uintptr_t)(FLASH_LOG + a);
+    for (size_t i = 0; i < len; i++)
+        buf[i] = m[i];
+    return 0;
+}
+static int nor_program(struct pnl_nor *f, uint32_t a, const uint8_t *buf, size_t len)
+{
+    (void)f;
+    volatile uint8_t *m = (volatile uint8_t *)(uintptr_t)(FLASH_LOG + a);
+    for (size_t i = 0; i < len; i++)
+        m[i] &= buf[i];
+    return 0;
+}
+static int nor_erase(struct pnl_nor *f, uint16_t sector)
+{
+    volatile uint32_t *m = (volatile uint32_t *)(uintptr_t)(FLASH_LOG + sector * f->sector_size);
+    for (uint32_t i = 0; i < f->sector_size / 4u; i++)
+        m[i] = 0xFFFFFFFFu;
+    return 0;
+}
+static struct pnl_nor nor = { .sector_size = 4096, .sectors = 8, .read = nor_read,
+                              .program = nor_program, .erase = nor_erase };
+static struct pnl_flashlog flashlog;
 static struct pnl_storage comm_storage = { .slot_size = 1024, .read = st_read, .write = st_write };
 static struct comm_net net = { .send = net_send };
 
-static uintptr_t flash_base(const struct pnl_storage *s)
-{
-    return s == &comm_storage ? FLASH_COMM : FLASH_STATE;
-}
 static struct pnl_keyport key = { .encrypt_block = aes_block, .decrypt_block = aes_block };
 static struct dc09_rng rng = { .fill = rng_fill };
 static struct pnl_keypad keypad = { .out = kp_out };
@@ -99,7 +122,8 @@ static char key_in(void) { return (char)*(volatile uint8_t *)(uintptr_t)0x500005
  * stack path is the deepest single step, not their sum. */
 __attribute__((noinline)) static void boot_panel(void)
 {
-    struct pnl_ports ports = { .storage = &storage, .key = &key, .rng = &rng, .keypad = &keypad };
+    (void)pnl_flashlog_mount(&flashlog, &nor, pnl_record_size());
+    struct pnl_ports ports = { .storage = &flashlog.base, .key = &key, .rng = &rng, .keypad = &keypad };
     pnl_init(&panel, &ports);
     if (pnl_load(&panel, now_ms()) < 0) {
         struct pnl_config c;

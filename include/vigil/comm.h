@@ -113,6 +113,24 @@ enum comm_note_kind {
     COMM_N_PATH_RESTORE, /* path answers again */
     COMM_N_STORAGE,      /* the comm record could not be saved: err */
 };
+/* Why a reply did not count (comm_note.reason of COMM_N_IGNORED): one of the
+ * communicator's own, or COMM_IGN_VERDICT + a dc09_reply_check verdict
+ * (DC09_V_*, -9..2), or COMM_IGN_DECODE + a decode error (DC09_E_*, < 0). */
+enum comm_ignored {
+    COMM_IGN_NO_POLL = 1,        /* ACK 0000 with no poll in flight on this path */
+    COMM_IGN_NOT_IN_FLIGHT,      /* ACK for a sequence not in flight */
+    COMM_IGN_OTHER_PATH,         /* ACK from a path the frame did not go to */
+    COMM_IGN_NAK_IDLE,           /* NAK with nothing in flight on this path */
+    COMM_IGN_NAK_NO_TIME,        /* NAK without the receiver's time */
+    COMM_IGN_DUH_NOT_IN_FLIGHT,  /* DUH for a sequence not in flight on this path */
+    COMM_IGN_OVERSIZE,           /* a reply longer than the reader's buffer */
+    COMM_IGN_VERDICT = 64,
+    COMM_IGN_DECODE = 128,
+};
+/* The reason's text: the ones above, dc09_verdict_name(), dc09_errname(),
+ * else "unknown" (static). Not needed on the panel: for logs. */
+const char *comm_ignored_name(int reason);
+
 struct comm_note {
     uint8_t  kind;         /* enum comm_note_kind */
     uint8_t  path;
@@ -125,7 +143,7 @@ struct comm_note {
     int64_t  applied_s;    /* COMM_N_CLOCK: what was applied (bounded) */
     uint64_t latency_ms;   /* COMM_N_ACKED: first send → ACK */
     int      err;
-    const char *reason;    /* COMM_N_IGNORED: static text */
+    int16_t  reason;       /* COMM_N_IGNORED: enum comm_ignored (text: comm_ignored_name) */
     const char *sia;       /* own SIA report (COMM_N_TX/ACKED): its code, else NULL */
     const char *text;      /*   ... and its text; valid only during the call */
     const uint8_t *frame;

@@ -371,8 +371,8 @@ int dc09_reply_check(const struct dc09_reply_ref *ref, const struct dc09_frame *
 const char *dc09_verdict_name(int verdict);
 
 /*
- * dc09_decode for replies (opts->check_time is ignored: dc09_reply_check
- * judges the time). With DC09_Q_NAK_TOKEN_ORDER in opts->quirks, a NAK whose
+ * dc09_decode_reply for replies (opts->check_time is ignored: dc09_reply_check
+ * judges the time; no payload codec: has_cid/has_sia stay false). With DC09_Q_NAK_TOKEN_ORDER in opts->quirks, a NAK whose
  * header tokens R, L and A come in another order ("NAK"0000L0R0A0[]_time, as
  * some receivers write it) is read as a NAK instead of DC09_E_FORMAT: CRC and
  * length are checked as always, each token at most once, the timestamp

@@ -115,6 +115,13 @@ static void note(struct comm *c, struct comm_note *n)
         c->ports.notes->note(c->ports.notes, n);
 }
 
+/* A note that names only its path. */
+static void note_path(struct comm *c, uint8_t kind, unsigned path)
+{
+    struct comm_note n = { .kind = kind, .path = (uint8_t)path };
+    note(c, &n);
+}
+
 static void note_flight(struct comm *c, uint8_t kind, const struct comm__flight *f)
 {
     struct comm_note n = { .kind = kind, .path = f->path, .seq = f->seq, .event_id = f->id,
@@ -128,10 +135,31 @@ static int64_t wall_ms(const struct comm *c, uint64_t now_ms)
     return (int64_t)now_ms + c->wall_offset_ms;
 }
 
+/* u / 1000 in 32-bit steps: u / 8 / 125, long division of 32, 16 and 16
+ * bits by 125 (every remainder < 125, so each step fits 32 bits). The same
+ * result as the 64-bit division without libgcc's 64-bit divide (~1 KB of a
+ * Cortex-M0's flash). */
+static uint64_t div1000(uint64_t u)
+{
+    uint64_t x = u >> 3;
+    uint32_t hi = (uint32_t)(x >> 32), lo = (uint32_t)x;
+    uint32_t qh = hi / 125u, m = (hi % 125u) << 16 | lo >> 16;
+    uint32_t q1 = m / 125u;
+    m = (m % 125u) << 16 | (lo & 0xFFFFu);
+    return (uint64_t)qh << 32 | (q1 << 16 | m / 125u);
+}
+
+/* ms / 1000 rounded toward zero, as C's int64_t division */
+static int64_t ms_to_s(int64_t ms)
+{
+    return ms >= 0 ? (int64_t)div1000((uint64_t)ms) : -(int64_t)div1000(0u - (uint64_t)ms);
+}
+
 int64_t comm_wall_s(const struct comm *c, uint64_t now_ms)
 {
     int64_t w = wall_ms(c, now_ms);
-    return w >= 0 ? w / 1000 : -((999 - w) / 1000);
+    /* rounded down: -((999 - w) / 1000) for w < 0 */
+    return w >= 0 ? (int64_t)div1000((uint64_t)w) : -(int64_t)div1000(999u - (uint64_t)w);
 }
 
 void comm_set_wall(struct comm *c, uint64_t now_ms, int64_t unix_ms)
@@ -252,7 +280,7 @@ static int slot_check(struct pnl_storage *st, unsigned slot, uint32_t *seq)
             blank = false;
     if (blank)
         return COMM_E_EMPTY;
-    if (memcmp(h, magic, 4) != 0 || get32(h + 16) != pnl_crc32(0, h, 16))
+    if (get32(h) != get32(magic) || get32(h + 16) != pnl_crc32(0, h, 16))
         return COMM_E_CORRUPT;
     if (get16(h + 4) != REC_VERSION || get16(h + 6) != BODY_SIZE)
         return COMM_E_VERSION;
@@ -460,8 +488,7 @@ static void path_ok(struct comm *c, unsigned path)
     c->fails[path] = 0;
     if (c->down[path]) {
         c->down[path] = 0;
-        struct comm_note n = { .kind = COMM_N_PATH_RESTORE, .path = (uint8_t)path };
-        note(c, &n);
+        note_path(c, COMM_N_PATH_RESTORE, path);
         trouble_add(c, 3, path);
     }
     if (path == 0 && c->active != 0) {
@@ -493,8 +520,7 @@ static void path_failed_once(struct comm *c, unsigned path)
         primary_failed(c);
     if (!c->down[path]) {
         c->down[path] = 1;
-        struct comm_note n = { .kind = COMM_N_PATH_FAIL, .path = (uint8_t)path };
-        note(c, &n);
+        note_path(c, COMM_N_PATH_FAIL, path);
         trouble_add(c, 1, path);
     }
     if (c->cfg.paths == 2 && c->active == path) {
@@ -522,15 +548,18 @@ static uint64_t backoff_ms(struct comm *c, unsigned attempt, bool urgent)
     uint64_t t = c->cfg.ack_timeout_ms;
     for (unsigned i = 1; i < attempt && i < 16; i++)
         t *= 2u;
-    uint64_t cap = urgent ? c->cfg.urgent_backoff_max_ms : c->cfg.backoff_max_ms;
-    if (t > cap)
-        t = cap;
+    uint32_t cap = urgent ? c->cfg.urgent_backoff_max_ms : c->cfg.backoff_max_ms;
+    uint32_t t32 = t > cap ? cap : (uint32_t)t;
     uint8_t r = 0;
     c->ports.rng->fill(c->ports.rng, &r, 1);
     /* jitter: 75%..125% so panels cut off together do not retry together;
      * with a backup, a priority-1 frame 75%..100%: it never waits longer
-     * than its timeout before it goes on the other path */
-    return t * 3u / 4u + t * r / (urgent && c->cfg.paths == 2 ? 1020u : 510u);
+     * than its timeout before it goes on the other path.
+     * t * 3 / 4 + t * r / den, in 32-bit steps (no 64-bit divide):
+     * t = q * den + rem, so t * r / den = q * r + rem * r / den. */
+    uint32_t den = urgent && c->cfg.paths == 2 ? 1020u : 510u;
+    uint32_t q = t32 / den, rem = t32 % den;
+    return (uint64_t)((t32 >> 2) * 3u + (t32 & 3u) * 3u / 4u) + q * r + rem * r / den;
 }
 
 static void frame_head(struct comm *c, enum dc09_id id, uint16_t seq)
@@ -852,8 +881,7 @@ int comm_tick(struct comm *c, uint64_t now_ms)
         if (!c->poll[p].active || c->poll[p].due_ms > now_ms)
             continue;
         c->poll[p].active = 0;
-        struct comm_note n = { .kind = COMM_N_TIMEOUT, .path = (uint8_t)p };
-        note(c, &n);
+        note_path(c, COMM_N_TIMEOUT, p);
         path_failed_once(c, p);
     }
     drain(c);
@@ -908,11 +936,32 @@ uint64_t comm_next_due_ms(const struct comm *c)
 
 /* ---- replies --------------------------------------------------------- */
 
-static void ignored(struct comm *c, unsigned path, uint16_t seq, const char *why)
+/* The text of a COMM_N_IGNORED reason: for the log of whoever takes the notes;
+ * the communicator itself keeps codes (no strings in the panel's flash). */
+const char *comm_ignored_name(int reason)
+{
+    switch (reason) {
+    case COMM_IGN_NO_POLL: return "ACK 0000 with no poll in flight on this path";
+    case COMM_IGN_NOT_IN_FLIGHT: return "ACK for a sequence not in flight";
+    case COMM_IGN_OTHER_PATH: return "ACK from a path the frame did not go to";
+    case COMM_IGN_NAK_IDLE: return "NAK with nothing in flight on this path";
+    case COMM_IGN_NAK_NO_TIME: return "NAK without the receiver's time";
+    case COMM_IGN_DUH_NOT_IN_FLIGHT: return "DUH for a sequence not in flight on this path";
+    case COMM_IGN_OVERSIZE: return "oversize reply";
+    default: break;
+    }
+    if (reason >= COMM_IGN_DECODE + DC09_E_CRYPTO && reason < COMM_IGN_DECODE)
+        return dc09_errname(reason - COMM_IGN_DECODE);
+    if (reason >= COMM_IGN_VERDICT + DC09_V_FUTURE && reason <= COMM_IGN_VERDICT + DC09_V_DUH)
+        return dc09_verdict_name(reason - COMM_IGN_VERDICT);
+    return "unknown";
+}
+
+static void ignored(struct comm *c, unsigned path, uint16_t seq, int why)
 {
     c->ignored++;
     struct comm_note n = { .kind = COMM_N_IGNORED, .path = (uint8_t)path, .seq = seq,
-                           .reason = why };
+                           .reason = (int16_t)why };
     note(c, &n);
 }
 
@@ -969,17 +1018,16 @@ static void on_ack(struct comm *c, unsigned path, const struct dc09_frame *r)
     if (r->seq == 0) {
         struct comm__poll *pl = &c->poll[path];
         if (!pl->active) {
-            ignored(c, path, 0, "ACK 0000 with no poll in flight on this path");
+            ignored(c, path, 0, COMM_IGN_NO_POLL);
             return;
         }
         if ((v = verdict(c, r, 0, pl->sent_wall_s)) != DC09_V_ACK) {
-            ignored(c, path, 0, dc09_verdict_name(v));
+            ignored(c, path, 0, COMM_IGN_VERDICT + v);
             return;
         }
         pl->active = 0;
         path_ok(c, path);
-        struct comm_note n = { .kind = COMM_N_POLL_ACKED, .path = (uint8_t)path };
-        note(c, &n);
+        note_path(c, COMM_N_POLL_ACKED, path);
         return;
     }
     struct comm__flight *f = NULL;
@@ -987,15 +1035,15 @@ static void on_ack(struct comm *c, unsigned path, const struct dc09_frame *r)
         if (c->fl[i].id != 0 && c->fl[i].sent_once && c->fl[i].seq == r->seq)
             f = &c->fl[i];
     if (f == NULL) {
-        ignored(c, path, r->seq, "ACK for a sequence not in flight");
+        ignored(c, path, r->seq, COMM_IGN_NOT_IN_FLIGHT);
         return;
     }
     if ((f->path_mask & (1u << path)) == 0) {
-        ignored(c, path, r->seq, "ACK from a path the frame did not go to");
+        ignored(c, path, r->seq, COMM_IGN_OTHER_PATH);
         return;
     }
     if ((v = verdict(c, r, f->seq, f->first_wall_s)) != DC09_V_ACK) {
-        ignored(c, path, r->seq, dc09_verdict_name(v));
+        ignored(c, path, r->seq, COMM_IGN_VERDICT + v);
         return;
     }
     path_ok(c, path);
@@ -1009,11 +1057,11 @@ static void on_nak(struct comm *c, unsigned path, const struct dc09_frame *r)
         if (c->fl[i].id != 0 && c->fl[i].waiting && c->fl[i].path == path)
             pending = true;
     if (!pending) {
-        ignored(c, path, r->seq, "NAK with nothing in flight on this path");
+        ignored(c, path, r->seq, COMM_IGN_NAK_IDLE);
         return;
     }
     if (verdict(c, r, r->seq, INT64_MIN) != DC09_V_NAK) {
-        ignored(c, path, r->seq, "NAK without the receiver's time");
+        ignored(c, path, r->seq, COMM_IGN_NAK_NO_TIME);
         return;
     }
     /* Bounded: NAKs are never authenticated, so they may move the clock at
@@ -1026,7 +1074,7 @@ static void on_nak(struct comm *c, unsigned path, const struct dc09_frame *r)
         want = lo;
     if (want > hi)
         want = hi;
-    int64_t applied_s = (want - c->wall_offset_ms) / 1000;
+    int64_t applied_s = ms_to_s(want - c->wall_offset_ms);
     c->wall_offset_ms += applied_s * 1000;
     struct comm_note n = { .kind = COMM_N_CLOCK, .path = (uint8_t)path, .delta_s = delta_s,
                            .applied_s = applied_s };
@@ -1062,17 +1110,16 @@ static void on_duh(struct comm *c, unsigned path, const struct dc09_frame *r)
             f = &c->fl[i];
     int v = verdict(c, r, r->seq, INT64_MIN);
     if (v != DC09_V_DUH) {
-        ignored(c, path, r->seq, dc09_verdict_name(v));
+        ignored(c, path, r->seq, COMM_IGN_VERDICT + v);
         return;
     }
     if (f == NULL) {
         if (r->seq == 0 && c->poll[path].active) {
             c->poll[path].active = 0;   /* the receiver refuses our polls: trouble */
-            struct comm_note n = { .kind = COMM_N_DUH, .path = (uint8_t)path };
-            note(c, &n);
+            note_path(c, COMM_N_DUH, path);
             return;
         }
-        ignored(c, path, r->seq, "DUH for a sequence not in flight on this path");
+        ignored(c, path, r->seq, COMM_IGN_DUH_NOT_IN_FLIGHT);
         return;
     }
     if (f->duh < 255)
@@ -1121,7 +1168,7 @@ static void handle_reply(struct comm *c, unsigned path, const uint8_t *frame, si
     struct dc09_frame *r = &c->scratch;
     int e = dc09_reply_decode(frame, len, &o, r, NULL);   /* the time: dc09_reply_check */
     if (e < 0) {
-        ignored(c, path, 0, dc09_errname(e));
+        ignored(c, path, 0, COMM_IGN_DECODE + e);
         return;
     }
     if (r->id == DC09_ID_NAK) {
@@ -1129,7 +1176,7 @@ static void handle_reply(struct comm *c, unsigned path, const uint8_t *frame, si
         return;
     }
     if (r->id != DC09_ID_ACK && r->id != DC09_ID_DUH) {
-        ignored(c, path, r->seq, dc09_verdict_name(DC09_V_NOT_REPLY));
+        ignored(c, path, r->seq, COMM_IGN_VERDICT + DC09_V_NOT_REPLY);
         return;
     }
     if (r->id == DC09_ID_ACK)
@@ -1142,7 +1189,7 @@ static void on_frame(void *ctx, const uint8_t *frame, size_t len, int err)
 {
     struct comm *c = ctx;
     if (err < 0) {
-        ignored(c, c->rx_path, 0, "oversize reply");
+        ignored(c, c->rx_path, 0, COMM_IGN_OVERSIZE);
         return;
     }
     handle_reply(c, c->rx_path, frame, len);

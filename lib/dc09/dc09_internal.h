@@ -21,6 +21,40 @@ extern const int8_t dc09__hexval_tab[256];
 static inline int dc09__hexval(uint8_t c) { return dc09__hexval_tab[c]; }
 #endif
 
+/* memchr, strlen, memcmp over the few to tens of bytes of a frame's fields:
+ * on the host the C library's (vectorised: the reader scans whole TCP reads);
+ * on a Cortex-M0 plain byte loops — newlib's word-at-a-time versions are
+ * 116 + 92 + 68 bytes of flash, with no wide loads to gain from here. */
+#if DC09__HEX_TABLE
+#include <string.h>
+#define dc09__memchr(p, c, n) ((const uint8_t *)memchr((p), (c), (n)))
+#define dc09__strlen(s) strlen(s)
+#define dc09__memeq(a, b, n) (memcmp((a), (b), (n)) == 0)
+#else
+static inline const uint8_t *dc09__memchr(const uint8_t *p, uint8_t c, size_t n)
+{
+    for (; n > 0; p++, n--)
+        if (*p == c)
+            return p;
+    return NULL;
+}
+static inline size_t dc09__strlen(const char *s)
+{
+    size_t n = 0;
+    while (s[n] != '\0' && n < SIZE_MAX / 2)   /* the bound: not turned back into strlen */
+        n++;
+    return n;
+}
+static inline bool dc09__memeq(const void *a, const void *b, size_t n)
+{
+    const uint8_t *x = a, *y = b;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != y[i])
+            return false;
+    return true;
+}
+#endif
+
 static inline bool dc09__is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static inline bool dc09__is_hex(uint8_t c) { return dc09__hexval(c) >= 0; }
 
@@ -35,6 +69,11 @@ extern const char dc09__id_names[DC09_ID_DUH][8];
 
 /* True if p[0..19) looks like "HH:MM:SS,MM-DD-YYYY" (digits and separators only). */
 bool dc09__ts_shape(const uint8_t *p);
+
+/* Step 1 of dc09_decode (decode.c): framing, CRC, length; the body ('"'
+ * onwards) is frame[*body_off .. *body_off + *body_len). 0 or DC09_E_*. */
+int dc09__frame_body(const uint8_t *frame, size_t len, uint32_t quirks, size_t *body_off,
+                     size_t *body_len, struct dc09_diag *diag);
 
 static inline void dc09__diag(struct dc09_diag *d, const char *field, size_t off)
 {

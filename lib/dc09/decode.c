@@ -85,7 +85,7 @@ static int parse_head(const uint8_t *p, size_t n, size_t base, uint32_t quirks,
     enum dc09_id id = DC09_ID_SIA_DCS;
     for (; id <= DC09_ID_DUH; id++) {
         const char *name = dc09__id_names[id - DC09_ID_SIA_DCS];
-        if (tl < sizeof dc09__id_names[0] && name[tl] == '\0' && memcmp(name, tok, tl) == 0)
+        if (tl < sizeof dc09__id_names[0] && name[tl] == '\0' && dc09__memeq(name, tok, tl))
             break;
     }
     if (id > DC09_ID_DUH || (enc && id >= DC09_ID_NAK)) {
@@ -377,7 +377,7 @@ static int decode_encrypted(const uint8_t *hex, size_t hl, size_t base,
     if (m < DC09__TS_LEN + 2 || plain[m - DC09__TS_LEN - 1] != '_' ||
         !dc09__ts_shape(plain + m - DC09__TS_LEN)) {
         if (bar < m && printable(plain + bar, m - bar) &&
-            memchr(plain + bar, ']', m - bar) != NULL) {
+            dc09__memchr(plain + bar, ']', m - bar) != NULL) {
             dc09__diag(diag, "timestamp", base);
             return DC09_E_FORMAT;
         }
@@ -425,14 +425,12 @@ void dc09_decode_opts_init(struct dc09_decode_opts *o, int64_t now_s)
     o->window_future_s = DC09_WINDOW_FUTURE_S;
 }
 
-/* Steps 1-4 of dc09_decode (everything but the payload codec). */
-static int decode_frame(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
-                        struct dc09_frame *out, struct dc09_diag *diag)
+/* Step 1 of dc09_decode: framing, CRC and length (a receiver stays silent
+ * on these). On success the body ('"' onwards) is frame[*body_off ..
+ * *body_off + *body_len), past LF, CRC and length, before the CR. */
+int dc09__frame_body(const uint8_t *frame, size_t len, uint32_t quirks, size_t *body_off,
+                     size_t *body_len, struct dc09_diag *diag)
 {
-    if (!frame || !opts || !out)
-        return DC09_E_INVAL;
-    frame_reset(out);
-    const uint32_t quirks = opts->quirks;
     if (len > DC09_FRAME_MAX) {
         dc09__diag(diag, "frame", 0);
         return DC09_E_OVERSIZE;
@@ -445,7 +443,6 @@ static int decode_frame(const uint8_t *frame, size_t len, const struct dc09_deco
     const uint8_t *f = frame + off;
     size_t n = end - off;
 
-    /* 1. CRC and length: a receiver stays silent on these. */
     size_t b = body_offset(f, n);
     if (b == 0) {
         dc09__diag(diag, "frame", off);
@@ -484,25 +481,45 @@ static int decode_frame(const uint8_t *frame, size_t len, const struct dc09_deco
         dc09__diag(diag, "length", off + b - 4);
         return DC09_E_LENGTH;
     }
+    *body_off = off + b;
+    *body_len = bl;
+    return 0;
+}
+
+/* Steps 1-4 of dc09_decode (everything but the payload codec). */
+static int decode_frame(const uint8_t *frame, size_t len, const struct dc09_decode_opts *opts,
+                        struct dc09_frame *out, struct dc09_diag *diag)
+{
+    if (!frame || !opts || !out)
+        return DC09_E_INVAL;
+    frame_reset(out);
+    const uint32_t quirks = opts->quirks;
+
+    /* 1. CRC and length. */
+    size_t bo, bl;
+    int rc = dc09__frame_body(frame, len, quirks, &bo, &bl, diag);
+    if (rc)
+        return rc;
+    const uint8_t *body = frame + bo;
 
     /* 2. Header. */
     size_t pos;
-    int rc = parse_head(body, bl, off + b, quirks, out, &pos, diag);
+    rc = parse_head(body, bl, bo, quirks, out, &pos, diag);
     if (rc)
         return rc;
-    size_t base = off + b + pos + 1; /* frame offset of the first byte after '[' */
+    size_t base = bo + pos + 1; /* frame offset of the first byte after '[' */
 
     /* 3. Data: clear or encrypted. */
     if (out->encrypted) {
         if (!opts->cipher) {
-            dc09__diag(diag, "id", off + b);
+            dc09__diag(diag, "id", bo);
             return DC09_E_NOKEY;
         }
         rc = decode_encrypted(body + pos + 1, bl - pos - 1, base, opts, out, diag);
     } else {
         if (opts->cipher && (out->id == DC09_ID_SIA_DCS || out->id == DC09_ID_ADM_CID ||
                              out->id == DC09_ID_NULL)) {
-            dc09__diag(diag, "id", off + b);
+            dc09__diag(diag, "id", bo);
             return DC09_E_CLEAR;
         }
         rc = parse_content(body + pos + 1, bl - pos - 1, base, 1, quirks, out, diag);
@@ -516,7 +533,7 @@ static int decode_frame(const uint8_t *frame, size_t len, const struct dc09_deco
     if (opts->check_time && out->has_time && out->id != DC09_ID_NAK) {
         if (out->time_s < opts->now_s - opts->window_past_s ||
             out->time_s > opts->now_s + opts->window_future_s) {
-            dc09__diag(diag, "timestamp", off);
+            dc09__diag(diag, "timestamp", frame[0] == LF ? 1u : 0u);
             return DC09_E_TIME;
         }
     }

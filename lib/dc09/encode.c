@@ -90,7 +90,7 @@ static void put(struct w *w, const void *s, size_t n)
 }
 
 static void put_c(struct w *w, char c) { put(w, &c, 1); }
-static void put_s(struct w *w, const char *s) { put(w, s, strlen(s)); }
+static void put_s(struct w *w, const char *s) { put(w, s, dc09__strlen(s)); }
 
 static void put_hex4(uint8_t *o, unsigned v)
 {
@@ -276,7 +276,7 @@ int dc09_build_data(struct dc09_frame *f, const char *account, const char *paylo
 {
     if (!f || !account || (payload_len && !payload))
         return DC09_E_INVAL;
-    size_t al = strlen(account);
+    size_t al = dc09__strlen(account);
     if (!hex_str(account, 3, DC09_ACCOUNT_MAX))
         return DC09_E_INVAL;
     if (!text_ok(payload, payload_len))

@@ -37,7 +37,7 @@ const char dc09__hexdig[16] = {'0', '1', '2', '3', '4', '5', '6', '7',
 static const char *nth(const char *list, unsigned n)
 {
     while (n--)
-        list += strlen(list) + 1;
+        list += dc09__strlen(list) + 1;
     return list;
 }
 

@@ -219,7 +219,7 @@ int dc09_sia_format(const struct dc09_sia *s, char *out, size_t cap)
     if ((s->has_area && s->area > 9999) || (s->has_user && s->user > 9999) ||
         (s->has_zone && s->zone > 9999) || (s->has_time && (s->hour > 23 || s->minute > 59)))
         return DC09_E_INVAL;
-    size_t tl = strlen(s->text), xl = strlen(s->extra);
+    size_t tl = dc09__strlen(s->text), xl = dc09__strlen(s->extra);
     if (tl > DC09_SIA_TEXT_MAX || xl > DC09_SIA_EXTRA_MAX)
         return DC09_E_INVAL;
     for (size_t i = 0; i < tl; i++)

@@ -42,9 +42,9 @@ static size_t limit(const struct dc09_reader *r)
  * CR, then an LF before it) beat a byte loop wherever memchr is vectorised. */
 static size_t find_lfcr(const uint8_t *p, size_t n)
 {
-    const uint8_t *cr = memchr(p, CR, n);
+    const uint8_t *cr = dc09__memchr(p, CR, n);
     size_t lim = cr ? (size_t)(cr - p) : n;
-    const uint8_t *lf = memchr(p, LF, lim);
+    const uint8_t *lf = dc09__memchr(p, LF, lim);
     return lf ? (size_t)(lf - p) : lim;
 }
 
@@ -101,7 +101,7 @@ size_t dc09_reader_feed(struct dc09_reader *r, const uint8_t *data, size_t len, 
         const bool binq = (r->quirks & DC09_Q_BINARY_CRC) != 0;
         if (!r->in_frame) {
             /* Outside a frame (or discarding an oversize one): skip to the next LF. */
-            const uint8_t *lf = memchr(data + i, LF, len - i);
+            const uint8_t *lf = dc09__memchr(data + i, LF, len - i);
             if (!lf)
                 return frames;
             i = (size_t)(lf - data);
@@ -155,7 +155,7 @@ size_t dc09_reader_feed(struct dc09_reader *r, const uint8_t *data, size_t len, 
                         r->in_frame = false;
                         fn(ctx, r->buf, e + 2, 0);
                         /* bytes after the CR are outside any frame */
-                        const uint8_t *lf = memchr(tmp + 1, LF, tn - 1);
+                        const uint8_t *lf = dc09__memchr(tmp + 1, LF, tn - 1);
                         if (lf) {
                             size_t k = (size_t)(lf - tmp);
                             memcpy(r->buf, tmp + k, tn - k);

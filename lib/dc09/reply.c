@@ -2,7 +2,8 @@
  * reply.c — the sender's side of a reply: one check of an ACK/NAK/DUH
  * against the frame it answers (dc09_reply_check), used by the panel's
  * communicator and by `vigil dc09 send`, and the reply decode with the
- * receiver quirk for NAK tokens in another order (dc09_reply_decode).
+ * receiver quirk for NAK tokens in another order (dc09_reply_decode: through
+ * dc09_decode_reply, so a firmware reading replies links no payload parser).
  *
  * Must never allocate, read a clock or do I/O (runs on the Cortex-M0).
  * Must never count a reply that does not echo the frame's sequence, account,
@@ -89,46 +90,20 @@ static size_t hex_run(const uint8_t *p, size_t i, size_t n)
     return k;
 }
 
-static unsigned hex4(const uint8_t *p)
-{
-    unsigned v = 0;
-    for (unsigned i = 0; i < 4; i++) {
-        int d = dc09__hexval(p[i]);
-        if (d < 0)
-            return 0x10000u;
-        v = v << 4 | (unsigned)d;
-    }
-    return v;
-}
-
 /*
  * "NAK"SSSS then R, L and A (each at most once; A last or not, in any
  * order), "[]", "_" timestamp. LF, 4 hex CRC, 4 hex length, body, CR; the
- * CRC and length hold as always (CRC over the body, or body + CR with
- * crc-with-cr). Hex fields: R 1..6, L 0..6, A 1..16 digits.
+ * CRC and length hold as always (dc09_decode's step 1: CRC over the body, or
+ * body + CR with crc-with-cr). Hex fields: R 1..6, L 0..6, A 1..16 digits.
+ * Only success counts (a failure returns dc09_decode's error).
  */
 static int nak_any_order(const uint8_t *f, size_t n, uint32_t quirks, struct dc09_frame *out)
 {
-    if (n > 0 && f[0] == '\n') {
-        f++;
-        n--;
-    }
-    if (n > 0 && f[n - 1] == '\r')
-        n--;
-    if (n < 8 + 9)
-        return DC09_E_FORMAT;
-    const uint8_t *p = f + 8;
-    size_t bl = n - 8;
-    unsigned crc = hex4(f), len = hex4(f + 4);
-    if (crc > 0xFFFFu || len > 0xFFFFu)
-        return DC09_E_FORMAT;
-    uint16_t c = dc09_crc16(p, bl);
-    const uint8_t cr = '\r';
-    if (c != crc && !((quirks & DC09_Q_CRC_WITH_CR) && dc09_crc16_update(c, &cr, 1) == crc))
-        return DC09_E_CRC;
-    if (len != bl && !(quirks & DC09_Q_IGNORE_LENGTH))
-        return DC09_E_LENGTH;
-    if (bl < 9 || memcmp(p, "\"NAK\"", 5) != 0)
+    size_t bo, bl;
+    if (dc09__frame_body(f, n, quirks, &bo, &bl, NULL) != 0 || bo != (f[0] == '\n') + 8u)
+        return DC09_E_FORMAT;               /* the hex CRC form only */
+    const uint8_t *p = f + bo;
+    if (bl < 9 || !dc09__memeq(p, "\"NAK\"", 5))
         return DC09_E_FORMAT;
     unsigned seq = 0;
     for (unsigned i = 5; i < 9; i++) {
@@ -181,7 +156,7 @@ int dc09_reply_decode(const uint8_t *frame, size_t len, const struct dc09_decode
 {
     struct dc09_decode_opts o = *opts;
     o.check_time = false;
-    int e = dc09_decode(frame, len, &o, out, diag);
+    int e = dc09_decode_reply(frame, len, &o, out, diag);
     if (e == DC09_E_FORMAT && (o.quirks & DC09_Q_NAK_TOKEN_ORDER) != 0 &&
         nak_any_order(frame, len, o.quirks, out) == 0)
         return 0;

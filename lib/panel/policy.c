@@ -8,22 +8,27 @@
  */
 #include "panel_internal.h"
 
-static const char *const rule_ids[] = { "", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8" };
-static const char *const rule_names[] = {
-    "", "equal", "one-edit", "prefix-suffix", "numeric", "twin", "same-digits",
-    "same-keys", "weak",
-};
-_Static_assert(sizeof rule_ids / sizeof rule_ids[0] == PNL_R8_WEAK + 1, "rule ids");
-_Static_assert(sizeof rule_names / sizeof rule_names[0] == PNL_R8_WEAK + 1, "rule names");
+/* Packed, no pointer tables (flash): "R1".."R8" three bytes apart, the names
+ * NUL-separated. */
+static const char rule_ids[] = "R1\0R2\0R3\0R4\0R5\0R6\0R7\0R8";
+static const char rule_names[] =
+    "equal\0one-edit\0prefix-suffix\0numeric\0twin\0same-digits\0same-keys\0weak";
+_Static_assert(PNL_R1_EQUAL == 1 && PNL_R8_WEAK == 8, "rule ids");
 
 const char *pnl_rule_id(enum pnl_rule r)
 {
-    return (r >= PNL_R1_EQUAL && r <= PNL_R8_WEAK) ? rule_ids[r] : "R?";
+    return (r >= PNL_R1_EQUAL && r <= PNL_R8_WEAK) ? rule_ids + 3 * (r - 1) : "R?";
 }
 
 const char *pnl_rule_name(enum pnl_rule r)
 {
-    return (r >= PNL_R1_EQUAL && r <= PNL_R8_WEAK) ? rule_names[r] : "unknown";
+    if (r < PNL_R1_EQUAL || r > PNL_R8_WEAK)
+        return "unknown";
+    const char *s = rule_names;
+    for (unsigned k = PNL_R1_EQUAL; k < (unsigned)r; k++)
+        while (*s++ != '\0')
+            ;
+    return s;
 }
 
 static bool valid_code(const char *s, size_t len)

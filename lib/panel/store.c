@@ -168,28 +168,60 @@ static void io8(struct rio *r, uint8_t *v)
     }
 }
 
-static void io16(struct rio *r, uint16_t *v)
+/* One field through io8, little-endian: `kind` 1, 2 or 4 bytes unsigned, or
+ * 0 for a bool (one byte, 1 or 0; read: any non-zero is true). Set from the
+ * bytes only when reading. */
+static void iofield(struct rio *r, void *f, unsigned kind)
 {
-    uint8_t b[2] = { (uint8_t)*v, (uint8_t)(*v >> 8) };
-    io8(r, &b[0]);
-    io8(r, &b[1]);
-    *v = (uint16_t)(b[0] | (b[1] << 8));
+    uint32_t v = kind == 4 ? *(uint32_t *)f : kind == 2 ? *(uint16_t *)f : *(uint8_t *)f;
+    uint32_t got = 0;
+    unsigned n = kind != 0 ? kind : 1u;
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t b = (uint8_t)(v >> (8u * i));
+        io8(r, &b);
+        got |= (uint32_t)b << (8u * i);
+    }
+    if (r->mode != RIO_READ)
+        return;
+    if (kind == 4)
+        *(uint32_t *)f = got;
+    else if (kind == 2)
+        *(uint16_t *)f = (uint16_t)got;
+    else if (kind == 1)
+        *(uint8_t *)f = (uint8_t)got;
+    else
+        *(bool *)f = got != 0;
 }
 
-static void io32(struct rio *r, uint32_t *v)
+static void io16(struct rio *r, uint16_t *v) { iofield(r, v, 2); }
+static void io32(struct rio *r, uint32_t *v) { iofield(r, v, 4); }
+
+/* Fields described by (offset, kind) pairs, in record order. */
+static void iofields(struct rio *r, void *base, const uint8_t (*t)[2], unsigned n)
 {
-    uint16_t lo = (uint16_t)*v, hi = (uint16_t)(*v >> 16);
-    io16(r, &lo);
-    io16(r, &hi);
-    *v = (uint32_t)lo | ((uint32_t)hi << 16);
+    for (unsigned i = 0; i < n; i++)
+        iofield(r, (uint8_t *)base + t[i][0], t[i][1]);
 }
 
-static void iobool(struct rio *r, bool *v)
-{
-    uint8_t b = *v ? 1 : 0;
-    io8(r, &b);
-    *v = b != 0;
-}
+#define F(type, field, kind) { offsetof(struct type, field), kind }
+/* The settings in record order (bools: kind 0). */
+static const uint8_t cfg_fields[][2] = {
+    F(pnl_config, exit_delay_s, 2), F(pnl_config, entry_delay_s, 2),
+    F(pnl_config, abort_window_s, 2), F(pnl_config, cancel_window_s, 2),
+    F(pnl_config, swinger_trips, 1), F(pnl_config, lockout_tries, 1),
+    F(pnl_config, lockout_s, 2), F(pnl_config, siren_limit_s, 2),
+    F(pnl_config, test_interval_s, 4), F(pnl_config, recent_closing_s, 2),
+    F(pnl_config, exit_restart, 0), F(pnl_config, auto_stay, 0),
+    F(pnl_config, recent_closing, 0), F(pnl_config, exit_error, 0),
+    F(pnl_config, layout.enabled, 0),
+};
+static const uint8_t event_fields[][2] = {
+    F(pnl_event, qualifier, 1), F(pnl_event, cid, 2), F(pnl_event, part, 1),
+    F(pnl_event, zone, 2), F(pnl_event, prio, 1), F(pnl_event, id, 4),
+};
+#undef F
+_Static_assert(sizeof(struct pnl_config) <= 255 && sizeof(struct pnl_event) <= 255,
+               "field offsets fit a byte");
 
 /* Starts the encrypted section: CBC from a zero IV, its first block random
  * (12 bytes + "VKEY"), so the same state never encrypts to the same bytes. */
@@ -241,21 +273,7 @@ static void walk_body(struct rio *r, struct pnl *p, const uint8_t nonce[16], uns
     if (ver != 1)
         enc_begin(r, nonce);
     struct pnl_config *c = &p->cfg;
-    io16(r, &c->exit_delay_s);
-    io16(r, &c->entry_delay_s);
-    io16(r, &c->abort_window_s);
-    io16(r, &c->cancel_window_s);
-    io8(r, &c->swinger_trips);
-    io8(r, &c->lockout_tries);
-    io16(r, &c->lockout_s);
-    io16(r, &c->siren_limit_s);
-    io32(r, &c->test_interval_s);
-    io16(r, &c->recent_closing_s);
-    iobool(r, &c->exit_restart);
-    iobool(r, &c->auto_stay);
-    iobool(r, &c->recent_closing);
-    iobool(r, &c->exit_error);
-    iobool(r, &c->layout.enabled);
+    iofields(r, c, cfg_fields, sizeof cfg_fields / sizeof cfg_fields[0]);
     for (int d = 0; d < 10; d++)
         io8(r, &c->layout.key[d]);
 
@@ -289,12 +307,7 @@ static void walk_body(struct rio *r, struct pnl *p, const uint8_t nonce[16], uns
     io32(r, &p->dropped);
     for (unsigned i = 0; i < PNL_QUEUE_MAX; i++) {
         struct pnl_event *e = &p->queue[i];
-        io8(r, &e->qualifier);
-        io16(r, &e->cid);
-        io8(r, &e->part);
-        io16(r, &e->zone);
-        io8(r, &e->prio);
-        io32(r, &e->id);
+        iofields(r, e, event_fields, sizeof event_fields / sizeof event_fields[0]);
         if (r->mode == RIO_READ)
             e->sent = 0;        /* not known to have arrived: send again */
     }

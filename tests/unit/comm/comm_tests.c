@@ -156,7 +156,7 @@ static void k_note(struct comm_notes *n, const struct comm_note *no)
     if (no->kind < 16)
         K.note_count[no->kind]++;
     if (no->kind == COMM_N_IGNORED)
-        K.last_reason = no->reason;
+        K.last_reason = comm_ignored_name(no->reason);
 }
 
 /* ---- fixture --------------------------------------------------------- */

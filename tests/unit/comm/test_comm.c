@@ -126,7 +126,7 @@ static void on_note(struct comm_notes *n, const struct comm_note *no)
     if (no->kind == COMM_N_CLOCK)
         F.last_applied_s = no->applied_s;
     if (no->kind == COMM_N_IGNORED)
-        F.last_reason = no->reason;
+        F.last_reason = comm_ignored_name(no->reason);
     if (no->kind == COMM_N_TX && no->frame_len > F.max_tx_len)
         F.max_tx_len = no->frame_len;
 }
@@ -464,6 +464,29 @@ static void test_nak_clock_correction_bounded(void **s)
     assert_int_equal(F.last_applied_s, 0);
     ack(F.nsent - 1);                       /* the ACK's freshness moved with the clock */
     assert_int_equal(F.note_count[COMM_N_ACKED], 1);
+}
+
+/* comm_wall_s divides without a 64-bit divide (Cortex-M0): the seconds, rounded
+ * down, for every sign and size of wall time, against C's division. */
+static void test_wall_s_rounds_down(void **s)
+{
+    (void)s;
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (unsigned i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t wall = (int64_t)(x >> (i % 40u)) * (i & 1u ? -1 : 1);
+        if (i < 4000)
+            wall = (int64_t)i - 2000;           /* around 0 and every remainder */
+        uint64_t now = x % 100000000u;
+        comm_set_wall(&F.c, now, wall);
+        int64_t want = wall >= 0 ? wall / 1000 : -((999 - wall) / 1000);
+        assert_int_equal(comm_wall_s(&F.c, now + 0), want);
+        int64_t later = wall + 123456789;
+        want = later >= 0 ? later / 1000 : -((999 - later) / 1000);
+        assert_int_equal(comm_wall_s(&F.c, now + 123456789), want);
+    }
 }
 
 static void duh(unsigned i)
@@ -1078,6 +1101,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duress_never_waits_for_routine, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_retry_same_seq_payload_fresh_time, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_forged_acks_ignored, setup_dual, teardown),
+        cmocka_unit_test_setup_teardown(test_wall_s_rounds_down, setup_clear, teardown),
         cmocka_unit_test_setup_teardown(test_nak_clock_correction_bounded, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_duh_routine_given_up_duress_kept, setup_enc, teardown),
         cmocka_unit_test_setup_teardown(test_backup_switch_and_return, setup_dual, teardown),
