@@ -228,6 +228,15 @@ uint8_t pnl_cid_priority(uint16_t cid)
     return 6;
 }
 
+/* Takes event idx out of the queue, the rest kept in their order; the freed
+ * slot at the end is zeroed. */
+static void queue_remove(struct pnl *p, unsigned idx)
+{
+    p->queue_len--;
+    for (unsigned i = idx; i <= p->queue_len; i++)   /* one loop: no memmove linked */
+        p->queue[i] = i < p->queue_len ? p->queue[i + 1] : (struct pnl_event){ 0 };
+}
+
 /* Queues an event. A full queue evicts the oldest event of the lowest
  * priority that is no more important than the new one and not in flight;
  * a priority-1 event (duress, hold-up) is never evicted. */
@@ -262,9 +271,7 @@ static struct pnl_event *enqueue(struct pnl *p, uint8_t q, uint16_t cid, unsigne
         p->dropped++;
         if (victim < 0)
             return NULL;
-        for (unsigned i = (unsigned)victim; i + 1 < p->queue_len; i++)
-            p->queue[i] = p->queue[i + 1];
-        p->queue_len--;
+        queue_remove(p, (unsigned)victim);
     }
     p->queue[p->queue_len++] = (struct pnl_event){
         .qualifier = q, .cid = cid, .part = (uint8_t)part, .zone = (uint16_t)zone,
@@ -348,10 +355,7 @@ int pnl_queue_ack(struct pnl *p, uint32_t id)
     int idx = queue_find(p, id);
     if (idx < 0)
         return PNL_E_NOENT;
-    for (unsigned i = (unsigned)idx; i + 1 < p->queue_len; i++)
-        p->queue[i] = p->queue[i + 1];
-    p->queue_len--;
-    p->queue[p->queue_len] = (struct pnl_event){ 0 };
+    queue_remove(p, (unsigned)idx);
     p->ack_pending = 1;             /* saved with the next save; never a save of its own */
     return PNL_OK;
 }
