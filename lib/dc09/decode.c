@@ -265,17 +265,20 @@ static inline bool bad_text_byte(uint8_t b)
 
 /*
  * "data ] xdata... [_timestamp]" — from the first data byte to the end.
- * c may point into out->data itself (decrypted text): the data is moved to
- * the front with memmove before anything behind it is read, and nothing
- * behind it is overwritten.
+ * c may point into out->data itself (decrypted text, at or behind
+ * out->data): each data byte is copied to the front as the scan reads it,
+ * never over a byte not yet read, and nothing behind the data is overwritten.
  * base/scale map an index in c to a frame offset for diag (scale 2: hex).
  */
 static int parse_content(const uint8_t *c, size_t n, size_t base, size_t scale, uint32_t quirks,
                          struct dc09_frame *out, struct dc09_diag *diag)
 {
     size_t i = 0;
-    while (i < n && c[i] != ']' && !bad_text_byte(c[i]))
+    while (i < n && c[i] != ']' && !bad_text_byte(c[i])) {
+        if (i < DC09_DATA_MAX)
+            out->data[i] = (char)c[i];  /* to the front as it is read (no memmove) */
         i++;
+    }
     if (i >= n || c[i] != ']') {
         dc09__diag(diag, "data", base + i * scale);
         return DC09_E_FORMAT;
@@ -284,7 +287,6 @@ static int parse_content(const uint8_t *c, size_t n, size_t base, size_t scale, 
         dc09__diag(diag, "data", base);
         return DC09_E_OVERSIZE;
     }
-    memmove(out->data, c, i);
     out->data[i] = '\0';
     out->data_len = i;
     int rc = split_data(out, quirks, base, diag);
