@@ -126,9 +126,8 @@ __attribute__((noinline)) static void boot_panel(void)
     struct pnl_ports ports = { .storage = &flashlog.base, .key = &key, .rng = &rng, .keypad = &keypad };
     pnl_init(&panel, &ports);
     if (pnl_load(&panel, now_ms()) < 0) {
-        struct pnl_config c;
-        pnl_config_defaults(&c);
-        pnl_set_config(&panel, &c);
+        /* a new panel: pnl_init's defaults, the exit delay set (and the
+         * whole configuration saved) through pnl_set_setting > pnl_set_config */
         struct pnl_zone_cfg z = { .type = PNL_ZONE_ENTRY_EXIT, .part = 1 };
         pnl_zone_config(&panel, 1, &z);
         pnl_user_set(&panel, 1, "13572468", 8, PNL_ROLE_MASTER, 1, false, 0, NULL, NULL);
