@@ -1043,11 +1043,11 @@ static void emergency_key(struct pnl *p, unsigned part, char key, uint64_t now_m
     (void)pnl_save(p);
 }
 
-static unsigned parse_num(const char *s, unsigned n)
+static uint32_t parse_num(const char *s, unsigned n)
 {
-    unsigned v = 0;
+    uint32_t v = 0;
     for (unsigned i = 0; i < n; i++)
-        v = v * 10u + (unsigned)(s[i] - '0');
+        v = v * 10u + (uint32_t)(s[i] - '0');
     return v;
 }
 
@@ -1091,10 +1091,7 @@ static void program_entry(struct pnl *p, unsigned part, uint64_t now_ms)
                       : user_set(p, slot, b + 4, n - 4, PNL_ROLE_USER, auth->parts,
                                  true, link, &res, &slot);
     } else if (pt->kcmd == '9' && n >= 3 && n <= 9) {   /* PP + up to 7 digits */
-        uint32_t v = 0;
-        for (unsigned i = 2; i < n; i++)
-            v = v * 10u + (uint32_t)(b[i] - '0');
-        e = pnl_set_setting(p, parse_num(b, 2), v);
+        e = pnl_set_setting(p, parse_num(b, 2), parse_num(b + 2, n - 2));
     }
     if (pt->kcmd == '7' || pt->kcmd == '8') {
         /* Every *7 / *8 result goes to the station: slot as typed, what, never digits.
