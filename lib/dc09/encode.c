@@ -190,8 +190,9 @@ static int encode_parts(const struct parts *p, struct dc09_cipher *cipher, struc
         put_c(&w, '*');
     put_s(&w, dc09_id_name(p->id));
     put_c(&w, '"');
-    char seq[4] = {(char)('0' + p->seq / 1000), (char)('0' + p->seq / 100 % 10),
-                   (char)('0' + p->seq / 10 % 10), (char)('0' + p->seq % 10)};
+    char seq[4];
+    for (unsigned k = 4, v = p->seq; k-- > 0; v /= 10)
+        seq[k] = (char)('0' + v % 10);
     put(&w, seq, 4);
     if (p->receiver) {
         put_c(&w, 'R');
