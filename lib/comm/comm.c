@@ -109,6 +109,13 @@ int comm_config_validate(const struct comm_config *c)
 
 /* ---- small helpers --------------------------------------------------- */
 
+/* The NULL poll interval in ms: a 32-bit multiply (no libgcc 64-bit one),
+ * exact as comm_config_validate keeps supervision_s <= 90,000. */
+static uint64_t poll_gap_ms(const struct comm_config *cfg)
+{
+    return cfg->supervision_s * 1000u;
+}
+
 static void note(struct comm *c, struct comm_note *n)
 {
     if (c->ports.notes != NULL)
@@ -379,7 +386,7 @@ int comm_init(struct comm *c, const struct comm_ports *ports, const struct comm_
     c->cfg = *cfg;
     c->next_trouble = 1;
     c->now_ms = now_ms;
-    c->next_poll_ms = now_ms + (uint64_t)cfg->supervision_s * 1000u;
+    c->next_poll_ms = now_ms + poll_gap_ms(cfg);
     for (unsigned p = 0; p < COMM_PATHS; p++)
         dc09_reader_init(&c->rd[p], c->rdbuf[p], COMM_RX_BUF, cfg->reply_quirks);
     return COMM_OK;
@@ -493,7 +500,7 @@ static void path_ok(struct comm *c, unsigned path)
     }
     if (path == 0 && c->active != 0) {
         c->active = 0;                  /* back to the primary */
-        c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
+        c->next_poll_ms = c->now_ms + poll_gap_ms(&c->cfg);
     }
 }
 
@@ -528,7 +535,7 @@ static void path_failed_once(struct comm *c, unsigned path)
         c->fails[c->active] = 0;
         c->fails[path] = 0;             /* probed again from the other side */
         c->next_probe_ms = c->now_ms + (uint64_t)c->cfg.probe_s * 1000u;
-        c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
+        c->next_poll_ms = c->now_ms + poll_gap_ms(&c->cfg);
         /* Frames waiting on the failed path go again at once on the other. */
         for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++) {
             struct comm__flight *f = &c->fl[i];
@@ -704,7 +711,7 @@ static void send_flight(struct comm *c, struct comm__flight *f)
     }
     f->send_failed = !sent;
     if (path == c->active || both)
-        c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
+        c->next_poll_ms = c->now_ms + poll_gap_ms(&c->cfg);
 }
 
 static void send_poll(struct comm *c, unsigned path)
@@ -721,7 +728,7 @@ static void send_poll(struct comm *c, unsigned path)
                            .frame = c->out, .frame_len = len };
     note(c, &n);
     if (path == c->active)
-        c->next_poll_ms = c->now_ms + (uint64_t)c->cfg.supervision_s * 1000u;
+        c->next_poll_ms = c->now_ms + poll_gap_ms(&c->cfg);
 }
 
 /* ---- the drain: which events get a frame ------------------------------ */
@@ -1068,8 +1075,9 @@ static void on_nak(struct comm *c, unsigned path, const struct dc09_frame *r)
      * most clock_max_s away from the time the panel was set to. */
     int64_t delta_s = r->time_s - comm_wall_s(c, c->now_ms);
     int64_t want = c->wall_offset_ms + delta_s * 1000;
-    int64_t lo = c->wall_set_offset_ms - (int64_t)c->cfg.clock_max_s * 1000;
-    int64_t hi = c->wall_set_offset_ms + (int64_t)c->cfg.clock_max_s * 1000;
+    int64_t max_ms = (int64_t)(c->cfg.clock_max_s * 1000u);    /* <= 86,400 s: 32 bits */
+    int64_t lo = c->wall_set_offset_ms - max_ms;
+    int64_t hi = c->wall_set_offset_ms + max_ms;
     if (want < lo)
         want = lo;
     if (want > hi)
