@@ -14,6 +14,11 @@
 #include "vigil/assert.h"
 
 #define MS(s) ((uint64_t)(s) * 1000u)
+/* The same as MS for a setting of at most 4,294,967 s (every valid one: the
+ * largest, test_interval_s, is 2,592,000 s), as a 32-bit multiply: no call
+ * to libgcc's 64-bit one. Used where it makes the image smaller without a
+ * deeper stack (bench/footprint, bench/RESULTS.md). */
+static uint64_t ms32(uint32_t s) { return s * 1000u; }
 #define KEYPAD_TIMEOUT_MS 20000u   /* a half-typed entry is dropped after 20 s */
 #define HOLD_MS 2000u              /* an emergency key is taken after a 2 s hold */
 #define HOLD_GAP_MS 1000u          /* ... reported at least this often while held */
@@ -655,7 +660,7 @@ static void siren(struct pnl *p, unsigned part, uint8_t kind, uint64_t now_ms)
 {
     struct pnl__part *pt = &p->parts[part - 1];
     pt->siren = kind;
-    pt->siren_end_ms = now_ms + MS(p->cfg.siren_limit_s);
+    pt->siren_end_ms = now_ms + ms32(p->cfg.siren_limit_s);
     out(p, PNL_OUT_SIREN, part, kind, 0);
 }
 
@@ -678,10 +683,10 @@ static void report_alarm(struct pnl *p, unsigned part, uint64_t now_ms)
     if (pt->exit_error && p->cfg.exit_error)
         enqueue(p, 1, 374, part, z);
     if (p->cfg.recent_closing && pt->armed_at_ms != 0 &&
-        pt->alarm_at_ms - pt->armed_at_ms <= MS(p->cfg.recent_closing_s))
+        pt->alarm_at_ms - pt->armed_at_ms <= ms32(p->cfg.recent_closing_s))
         enqueue(p, 1, 459, part, pt->arm_user);
     pt->reported = 1;
-    pt->cancel_end_ms = now_ms + MS(p->cfg.cancel_window_s);
+    pt->cancel_end_ms = now_ms + ms32(p->cfg.cancel_window_s);
 }
 
 static void alarm_start(struct pnl *p, unsigned part, unsigned z, uint64_t now_ms)
@@ -961,7 +966,7 @@ static void power_check(struct pnl *p, uint64_t now_ms)
     /* AC loss goes only after ac_delay_min: a utility outage takes out a whole
      * district at once, and the station must not drown in its reports. */
     if ((p->power & (PNL_PW_AC_LOST | PNL_PW_AC_REPORTED)) == PNL_PW_AC_LOST &&
-        now_ms - p->ac_lost_ms >= MS((uint32_t)p->cfg.ac_delay_min * 60u)) {
+        now_ms - p->ac_lost_ms >= ms32((uint32_t)p->cfg.ac_delay_min * 60u)) {
         enqueue(p, 1, 301, 0, 0);
         p->power |= PNL_PW_AC_REPORTED;
     }
