@@ -663,16 +663,14 @@ static void send_flight(struct comm *c, struct comm__flight *f)
         for (size_t i = 0; i < DC09_SIA_TEXT_MAX && text[i] != '\0'; i++)
             m.text[i] = text[i];
         e = dc09_sia_format(&m, payload, sizeof payload);
-        size_t pl = 0;
-        while (e == 0 && payload[pl] != '\0')
-            pl++;
-        if (e == 0)
-            e = dc09_build_data(&c->scratch, c->cfg.account, payload, pl);
     } else {
         e = dc09_cid_format(&f->cid, payload, sizeof payload);
-        if (e == 0)
-            e = dc09_build_data(&c->scratch, c->cfg.account, payload, 11);
     }
+    size_t pl = 0;
+    while (e == 0 && payload[pl] != '\0')
+        pl++;
+    if (e == 0)
+        e = dc09_build_data(&c->scratch, c->cfg.account, payload, pl);
     if (!f->sent_once) {
         f->first_wall_s = c->scratch.time_s;
         f->first_ms = c->now_ms;
