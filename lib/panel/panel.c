@@ -252,27 +252,25 @@ static struct pnl_event *enqueue(struct pnl *p, uint8_t q, uint16_t cid, unsigne
     VIGIL_ASSERT(p->queue_len <= PNL_QUEUE_MAX && part <= PNL_PARTS_MAX);
     VIGIL_ASSERT(cid != 121 || prio == 1);   /* a duress is never evicted */
     if (p->queue_len >= PNL_QUEUE_MAX) {
-        int victim = -1;
+        /* One pass, two candidates: the victim by the rule above, and for a
+         * duress in a queue full of priority-1 events (a hold-up button
+         * pressed over and over with the line cut) the oldest unsent event
+         * that is not itself a duress, taken when there is no other. */
+        int victim = -1, oldest = -1;
         for (unsigned i = 0; i < p->queue_len; i++) {
             const struct pnl_event *e = &p->queue[i];
-            if (e->sent || e->prio == 1 || e->prio < prio)
+            if (e->sent)
+                continue;
+            if (e->cid != 121 && (oldest < 0 || e->id < p->queue[oldest].id))
+                oldest = (int)i;
+            if (e->prio == 1 || e->prio < prio)
                 continue;
             if (victim < 0 || e->prio > p->queue[victim].prio ||
                 (e->prio == p->queue[victim].prio && e->id < p->queue[victim].id))
                 victim = (int)i;
         }
-        if (victim < 0 && cid == 121) {
-            /* Full of priority-1 events (a hold-up button pressed over and over
-             * with the line cut): a duress still goes in, in place of the
-             * oldest unsent event that is not itself a duress. */
-            for (unsigned i = 0; i < p->queue_len; i++) {
-                const struct pnl_event *e = &p->queue[i];
-                if (e->sent || e->cid == 121)
-                    continue;
-                if (victim < 0 || e->id < p->queue[victim].id)
-                    victim = (int)i;
-            }
-        }
+        if (victim < 0 && cid == 121)
+            victim = oldest;
         p->dropped++;
         if (victim < 0)
             return NULL;
