@@ -1017,6 +1017,15 @@ static int verdict(const struct comm *c, const struct dc09_frame *r, uint16_t se
     return dc09_reply_check(&ref, r, comm_wall_s(c, c->now_ms));
 }
 
+/* The flight sent with `seq`: at most one (seq_busy keeps sequences apart). */
+static struct comm__flight *flight_sent(struct comm *c, uint16_t seq)
+{
+    for (unsigned i = 0; i < COMM_INFLIGHT_MAX; i++)
+        if (c->fl[i].id != 0 && c->fl[i].sent_once && c->fl[i].seq == seq)
+            return &c->fl[i];
+    return NULL;
+}
+
 static void on_ack(struct comm *c, unsigned path, const struct dc09_frame *r)
 {
     int v;
@@ -1035,10 +1044,7 @@ static void on_ack(struct comm *c, unsigned path, const struct dc09_frame *r)
         note_path(c, COMM_N_POLL_ACKED, path);
         return;
     }
-    struct comm__flight *f = NULL;
-    for (unsigned i = 0; i < COMM_INFLIGHT_MAX && f == NULL; i++)
-        if (c->fl[i].id != 0 && c->fl[i].sent_once && c->fl[i].seq == r->seq)
-            f = &c->fl[i];
+    struct comm__flight *f = flight_sent(c, r->seq);
     if (f == NULL) {
         ignored(c, path, r->seq, COMM_IGN_NOT_IN_FLIGHT);
         return;
@@ -1109,11 +1115,9 @@ static void on_nak(struct comm *c, unsigned path, const struct dc09_frame *r)
 
 static void on_duh(struct comm *c, unsigned path, const struct dc09_frame *r)
 {
-    struct comm__flight *f = NULL;
-    for (unsigned i = 0; i < COMM_INFLIGHT_MAX && f == NULL; i++)
-        if (c->fl[i].id != 0 && c->fl[i].sent_once && c->fl[i].seq == r->seq &&
-            (c->fl[i].path_mask & (1u << path)) != 0)
-            f = &c->fl[i];
+    struct comm__flight *f = flight_sent(c, r->seq);
+    if (f != NULL && (f->path_mask & (1u << path)) == 0)
+        f = NULL;                       /* not sent on this path */
     int v = verdict(c, r, r->seq, INT64_MIN);
     if (v != DC09_V_DUH) {
         ignored(c, path, r->seq, COMM_IGN_VERDICT + v);
