@@ -55,6 +55,11 @@ static inline bool dc09__memeq(const void *a, const void *b, size_t n)
 }
 #endif
 
+/* v's last `width` decimal digits at o, zero-padded, no NUL (time.c). */
+void dc09__put_dec(char *o, unsigned v, unsigned width);
+/* The value of n decimal digits at p, already checked (time.c). */
+unsigned dc09__num(const uint8_t *p, unsigned n);
+
 static inline bool dc09__is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static inline bool dc09__is_hex(uint8_t c) { return dc09__hexval(c) >= 0; }
 

@@ -102,8 +102,7 @@ static int parse_head(const uint8_t *p, size_t n, size_t base, uint32_t quirks,
         dc09__diag(diag, "seq", base + i);
         return DC09_E_FORMAT;
     }
-    out->seq = (uint16_t)((p[i] - '0') * 1000 + (p[i + 1] - '0') * 100 + (p[i + 2] - '0') * 10 +
-                          (p[i + 3] - '0'));
+    out->seq = (uint16_t)dc09__num(p + i, 4);
     i += 4;
 
     /* Rrcvr: optional, 1..6 hex */

@@ -191,8 +191,7 @@ static int encode_parts(const struct parts *p, struct dc09_cipher *cipher, struc
     put_s(&w, dc09_id_name(p->id));
     put_c(&w, '"');
     char seq[4];
-    for (unsigned k = 4, v = p->seq; k-- > 0; v /= 10)
-        seq[k] = (char)('0' + v % 10);
+    dc09__put_dec(seq, p->seq, 4);
     put(&w, seq, 4);
     if (p->receiver) {
         put_c(&w, 'R');

@@ -51,14 +51,6 @@ int dc09_cid_parse(const char *s, size_t len, struct dc09_cid *out)
     return 0;
 }
 
-static void put_dec(char *o, unsigned v, unsigned width)
-{
-    for (unsigned i = width; i > 0; i--) {
-        o[i - 1] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
 int dc09_cid_format(const struct dc09_cid *c, char *out, size_t cap)
 {
     if (!c || !out)
@@ -67,12 +59,12 @@ int dc09_cid_format(const struct dc09_cid *c, char *out, size_t cap)
         return DC09_E_INVAL;
     if (cap < 12)
         return DC09_E_NOSPACE;
-    put_dec(out, c->qualifier, 1);
-    put_dec(out + 1, c->event, 3);
+    dc09__put_dec(out, c->qualifier, 1);
+    dc09__put_dec(out + 1, c->event, 3);
     out[4] = ' ';
-    put_dec(out + 5, c->partition, 2);
+    dc09__put_dec(out + 5, c->partition, 2);
     out[7] = ' ';
-    put_dec(out + 8, c->zone, 3);
+    dc09__put_dec(out + 8, c->zone, 3);
     out[11] = '\0';
     return 0;
 }

@@ -63,7 +63,7 @@ bool dc09__ts_shape(const uint8_t *p)
     return true;
 }
 
-static unsigned num(const uint8_t *p, unsigned n)
+unsigned dc09__num(const uint8_t *p, unsigned n)
 {
     unsigned v = 0;
     for (unsigned i = 0; i < n; i++)
@@ -78,8 +78,8 @@ int dc09_time_parse(const char *s, size_t len, int64_t *out_s)
     const uint8_t *p = (const uint8_t *)s;
     if (len != DC09__TS_LEN || !dc09__ts_shape(p))
         return DC09_E_FORMAT;
-    unsigned hh = num(p, 2), mi = num(p + 3, 2), ss = num(p + 6, 2);
-    unsigned mo = num(p + 9, 2), dd = num(p + 12, 2), yy = num(p + 15, 4);
+    unsigned hh = dc09__num(p, 2), mi = dc09__num(p + 3, 2), ss = dc09__num(p + 6, 2);
+    unsigned mo = dc09__num(p + 9, 2), dd = dc09__num(p + 12, 2), yy = dc09__num(p + 15, 4);
     if (hh > 23 || mi > 59 || ss > 59 || mo < 1 || mo > 12 || yy < 1970)
         return DC09_E_FORMAT;
     if (dd < 1 || dd > days_in_month(yy, mo))
@@ -89,10 +89,12 @@ int dc09_time_parse(const char *s, size_t len, int64_t *out_s)
     return 0;
 }
 
-static void put2(char *o, unsigned v)
+void dc09__put_dec(char *o, unsigned v, unsigned width)
 {
-    o[0] = (char)('0' + v / 10);
-    o[1] = (char)('0' + v % 10);
+    for (unsigned i = width; i > 0; i--) {
+        o[i - 1] = (char)('0' + v % 10);
+        v /= 10;
+    }
 }
 
 /* 9999-12-31T23:59:59Z: the last instant a 4-digit year can carry. */
@@ -112,18 +114,17 @@ int dc09_time_format(int64_t t_s, char *out, size_t cap)
     const unsigned sod = (unsigned)(t7 % 675u) * 128u + (unsigned)(t_s & 127);
     unsigned y, m, d;
     civil_from_days(days, &y, &m, &d);
-    put2(out, sod / 3600);
+    dc09__put_dec(out, sod / 3600, 2);
     out[2] = ':';
-    put2(out + 3, sod / 60 % 60);
+    dc09__put_dec(out + 3, sod / 60 % 60, 2);
     out[5] = ':';
-    put2(out + 6, sod % 60);
+    dc09__put_dec(out + 6, sod % 60, 2);
     out[8] = ',';
-    put2(out + 9, m);
+    dc09__put_dec(out + 9, m, 2);
     out[11] = '-';
-    put2(out + 12, d);
+    dc09__put_dec(out + 12, d, 2);
     out[14] = '-';
-    put2(out + 15, y / 100);
-    put2(out + 17, y % 100);
+    dc09__put_dec(out + 15, y, 4);
     out[19] = '\0';
     return 0;
 }
