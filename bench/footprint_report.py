@@ -4,7 +4,7 @@ worst-case stack of each library's public entry points from gcc's
 -fcallgraph-info=su graphs (.ci files).
 
 usage: footprint_report.py MAP ELF_NM_FILE CI_DIR
-       footprint_report.py image ELF CI_DIR
+       footprint_report.py image ELF CI_DIR [LABEL FLASH_MAX]
   Per library (first form, the libraries compiled one object at a time): flash = .text/.rodata/.data input sections kept in the image, RAM =
   .data/.bss, attributed by object directory (obj/panel → core, obj/dc09 →
   dc09). The core's RAM also counts the caller-owned `struct pnl` (symbol
@@ -125,7 +125,8 @@ IMAGE_RAM_MAX = 6144
 IMAGE_STACK_MAX = 1024
 
 
-def image(elf, ci_dir):
+def image(elf, ci_dir, label="image", flash_max=None):
+    flash_max = IMAGE_FLASH_MAX if flash_max is None else flash_max
     out = subprocess.run(["arm-none-eabi-size", elf], check=True, capture_output=True,
                          text=True).stdout.splitlines()
     text, data, bss = (int(x) for x in out[1].split()[:3])
@@ -136,20 +137,22 @@ def image(elf, ci_dir):
     memo = {}
     stack = worst(roots[0], frame, edges, memo, set())
     flash, ram = text + data, data + bss
-    print("image flash_bytes=%d ram_bytes=%d stack_bytes=%d" % (flash, ram, stack))
-    print("image sections: text %d data %d bss %d (flash = text + data, ram = data + bss)"
-          % (text, data, bss))
-    print("deepest image path: %s" % chain(roots[0], frame, edges, memo))
-    missed = [name for name, v, cap in (("flash", flash, IMAGE_FLASH_MAX), ("ram", ram, IMAGE_RAM_MAX),
+    print("%s flash_bytes=%d ram_bytes=%d stack_bytes=%d" % (label, flash, ram, stack))
+    print("%s sections: text %d data %d bss %d (flash = text + data, ram = data + bss)"
+          % (label, text, data, bss))
+    print("deepest %s path: %s" % (label, chain(roots[0], frame, edges, memo)))
+    missed = [name for name, v, cap in (("flash", flash, flash_max), ("ram", ram, IMAGE_RAM_MAX),
                                         ("stack", stack, IMAGE_STACK_MAX)) if v > cap]
-    print("image targets (flash <= %d, ram <= %d, stack <= %d): %s"
-          % (IMAGE_FLASH_MAX, IMAGE_RAM_MAX, IMAGE_STACK_MAX,
+    print("%s targets (flash <= %d, ram <= %d, stack <= %d): %s"
+          % (label, flash_max, IMAGE_RAM_MAX, IMAGE_STACK_MAX,
              "EXCEEDED (%s)" % ", ".join(missed) if missed else "met"))
     return 1 if missed else 0
 
 
 def main():
     if sys.argv[1] == "image":
+        if len(sys.argv) > 5:
+            sys.exit(image(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])))
         sys.exit(image(sys.argv[2], sys.argv[3]))
     map_path, nm_path, ci_dir = sys.argv[1:4]
     flash, ram = parse_map(map_path)

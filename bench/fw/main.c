@@ -2,9 +2,10 @@
  * bench/fw/main.c — the reference firmware image that bench/footprint sizes:
  * a Cortex-M0+ panel with the reference configuration (32 users, 64 zones,
  * 8 partitions, 64-event queue) driving every entry point of the panel core,
- * the communicator and the DC-09 codec (the panel record on NOR flash through
- * the wear-levelling log, flashlog.c), so --gc-sections keeps what a real
- * panel keeps.
+ * the communicator and the DC-09 codec (the panel record in two slots of the
+ * board's storage port, or with -DFW_NOR_FLASHLOG on NOR flash through the
+ * wear-levelling log, flashlog.c), so --gc-sections keeps what a real panel
+ * keeps.
  * The ports here are stand-ins for the platform's (flash, AES, RNG, keypad):
  * AES is the platform's and excluded from the figures. Never run: only linked.
  */
@@ -19,10 +20,30 @@ _Static_assert(PNL_USERS_MAX == 32 && PNL_ZONES_MAX == 64 && PNL_PARTS_MAX == 8 
 
 #define FLASH_COMM  0x00031000u     /* two 1 KiB pages for the communicator's record (A/B) */
 #define FLASH_LOG   0x00032000u     /* the panel's record log: 8 sectors of 4 KiB */
+#define FLASH_STATE 0x00032000u     /* or the panel's record in two 2 KiB slots (A/B) */
+
+/* Built twice by bench/footprint: `image` (the panel's record in two slots of
+ * the board's storage port: what the image targets are about: core + DC-09 +
+ * communicator + newlib helpers) and, with -DFW_NOR_FLASHLOG, `image_nor`
+ * (the record on raw NOR through the wear-levelling log, flashlog.c, as a
+ * NOR board links it below the storage port). */
+#ifndef FW_NOR_FLASHLOG
+static struct pnl_storage storage;
+#endif
+
+static uintptr_t flash_base(const struct pnl_storage *s)
+{
+#ifndef FW_NOR_FLASHLOG
+    if (s == &storage)
+        return FLASH_STATE;
+#endif
+    (void)s;
+    return FLASH_COMM;
+}
 
 static int st_read(struct pnl_storage *s, unsigned slot, size_t off, uint8_t *buf, size_t len)
 {
-    const volatile uint8_t *f = (const volatile uint8_t *)(FLASH_COMM + slot * s->slot_size + off);
+    const volatile uint8_t *f = (const volatile uint8_t *)(flash_base(s) + slot * s->slot_size + off);
     for (size_t i = 0; i < len; i++)
         buf[i] = f[i];
     return 0;
@@ -30,7 +51,7 @@ static int st_read(struct pnl_storage *s, unsigned slot, size_t off, uint8_t *bu
 
 static int st_write(struct pnl_storage *s, unsigned slot, size_t off, const uint8_t *buf, size_t len)
 {
-    volatile uint8_t *f = (volatile uint8_t *)(FLASH_COMM + slot * s->slot_size + off);
+    volatile uint8_t *f = (volatile uint8_t *)(flash_base(s) + slot * s->slot_size + off);
     for (size_t i = 0; i < len; i++)
         f[i] = buf[i];
     return 0;
@@ -74,6 +95,7 @@ static int net_send(struct comm_net *n, unsigned path, const uint8_t *frame, siz
 
 static struct pnl panel;
 static struct comm comm;
+#ifdef FW_NOR_FLASHLOG
 /* The panel's record on raw NOR flash through the wear-levelling log
  * (flashlog.c), as a product on NOR links it: 8 sectors of 4 KiB at FLASH_LOG
  * (the nRF51's 1 KiB pages erased four at a time). The NOR port is a
@@ -104,6 +126,9 @@ static int nor_erase(struct pnl_nor *f, uint16_t sector)
 static struct pnl_nor nor = { .sector_size = 4096, .sectors = 8, .read = nor_read,
                               .program = nor_program, .erase = nor_erase };
 static struct pnl_flashlog flashlog;
+#else
+static struct pnl_storage storage = { .slot_size = 2048, .read = st_read, .write = st_write };
+#endif
 static struct pnl_storage comm_storage = { .slot_size = 1024, .read = st_read, .write = st_write };
 static struct comm_net net = { .send = net_send };
 
@@ -122,8 +147,12 @@ static char key_in(void) { return (char)*(volatile uint8_t *)(uintptr_t)0x500005
  * stack path is the deepest single step, not their sum. */
 __attribute__((noinline)) static void boot_panel(void)
 {
+#ifdef FW_NOR_FLASHLOG
     (void)pnl_flashlog_mount(&flashlog, &nor, pnl_record_size());
     struct pnl_ports ports = { .storage = &flashlog.base, .key = &key, .rng = &rng, .keypad = &keypad };
+#else
+    struct pnl_ports ports = { .storage = &storage, .key = &key, .rng = &rng, .keypad = &keypad };
+#endif
     pnl_init(&panel, &ports);
     if (pnl_load(&panel, now_ms()) < 0) {
         /* a new panel: pnl_init's defaults, the exit delay set (and the
