@@ -575,8 +575,6 @@ static int run(struct stn *s)
              s->cfg.max_connections ? "" : " (what fits)", (unsigned long long)s->nofile,
              (unsigned long long)stn_fd_reserve(s->nlisteners),
              (long long)s->cfg.max_connections_per_address);
-    if (write_ready_file(s) != 0)
-        return 1;
 
     uv_timer_init(s->loop, &s->tick);
     s->tick.data = s;
@@ -597,6 +595,13 @@ static int run(struct stn *s)
 
     if (stn_log_async_start() != 0)
         STN_WARN("main", "no log writer thread: a slow stderr may slow the station");
+    /* last: whoever waits for the ready file may signal us at once, so the
+     * handlers above must already be installed (a SIGTERM before them killed
+     * the station with no clean stop) */
+    if (write_ready_file(s) != 0) {
+        stn_log_async_stop(5000);
+        return 1;
+    }
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_walk(s->loop, close_walk, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
