@@ -16,43 +16,16 @@
 
 #define EM_NS "http://release.niem.gov/niem/domains/emergencyManagement/4.0/"
 
-struct buf {
-    char  *p;
-    size_t len, cap;
-    bool   failed;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
-
 /* Text content or attribute value, escaped. */
-static void put_escaped(struct buf *b, const char *s)
+static void put_escaped(struct stn_text *b, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '&':  puts_(b, "&amp;"); break;
-        case '<':  puts_(b, "&lt;"); break;
-        case '>':  puts_(b, "&gt;"); break;
-        case '"':  puts_(b, "&quot;"); break;
-        case '\'': puts_(b, "&apos;"); break;
+        case '&':  stn_text_puts(b, "&amp;"); break;
+        case '<':  stn_text_puts(b, "&lt;"); break;
+        case '>':  stn_text_puts(b, "&gt;"); break;
+        case '"':  stn_text_puts(b, "&quot;"); break;
+        case '\'': stn_text_puts(b, "&apos;"); break;
         default:
             /* XML 1.0 has no place for U+FFFE and U+FFFF (UTF-8 EF BF BE/BF;
              * the string is valid UTF-8 and NUL-ended, so p[1], p[2] exist) */
@@ -62,7 +35,7 @@ static void put_escaped(struct buf *b, const char *s)
             }
             /* nor for C0 controls but tab, LF and CR */
             if (*p >= 0x20 || *p == '\t' || *p == '\n' || *p == '\r')
-                put(b, (const char *)p, 1);
+                stn_text_put(b, (const char *)p, 1);
         }
     }
 }
@@ -79,57 +52,57 @@ static bool xml_name(const char *k)
     return true;
 }
 
-static void put_value(struct buf *b, const char *key, json_t *v, int depth);
+static void put_value(struct stn_text *b, const char *key, json_t *v, int depth);
 
-static void put_element(struct buf *b, const char *key, json_t *v, int depth)
+static void put_element(struct stn_text *b, const char *key, json_t *v, int depth)
 {
     if (json_is_null(v) || !xml_name(key) || depth > 4)
         return;   /* an absent value is an absent element */
     for (int i = 0; i < depth; i++)
-        puts_(b, "  ");
-    puts_(b, "<em:");
-    puts_(b, key);
-    puts_(b, ">");
+        stn_text_puts(b, "  ");
+    stn_text_puts(b, "<em:");
+    stn_text_puts(b, key);
+    stn_text_puts(b, ">");
     put_value(b, key, v, depth);
-    puts_(b, "</em:");
-    puts_(b, key);
-    puts_(b, ">\n");
+    stn_text_puts(b, "</em:");
+    stn_text_puts(b, key);
+    stn_text_puts(b, ">\n");
 }
 
-static void put_value(struct buf *b, const char *key, json_t *v, int depth)
+static void put_value(struct stn_text *b, const char *key, json_t *v, int depth)
 {
     (void)key;
     char num[32];
     if (json_is_object(v)) {
-        puts_(b, "\n");
+        stn_text_puts(b, "\n");
         const char *k;
         json_t *x;
         json_object_foreach(v, k, x)
             put_element(b, k, x, depth + 1);
         for (int i = 0; i < depth; i++)
-            puts_(b, "  ");
+            stn_text_puts(b, "  ");
     } else if (json_is_string(v)) {
         put_escaped(b, json_string_value(v));
     } else if (json_is_boolean(v)) {
-        puts_(b, json_is_true(v) ? "true" : "false");
+        stn_text_puts(b, json_is_true(v) ? "true" : "false");
     } else if (json_is_integer(v)) {
         snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-        puts_(b, num);
+        stn_text_puts(b, num);
     }
 }
 
 char *con_dispatch_xml(json_t *record, int64_t alarm_id, size_t *len)
 {
-    struct buf b = { 0 };
+    struct stn_text b = { 0 };
     char head[256];
     snprintf(head, sizeof head, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
              "<em:Alarm xmlns:em=\"" EM_NS "\" id=\"alarm-%lld\">\n", (long long)alarm_id);
-    puts_(&b, head);
+    stn_text_puts(&b, head);
     const char *k;
     json_t *v;
     json_object_foreach(record, k, v)
         put_element(&b, k, v, 1);
-    puts_(&b, "</em:Alarm>\n");
+    stn_text_puts(&b, "</em:Alarm>\n");
     if (b.failed) {
         free(b.p);
         return NULL;

@@ -35,63 +35,11 @@
 #define DISPUTE_SIGNALS_MAX 1000      /* frames of one alarm shown (a flood joins many) */
 #define DISPUTE_CHAIN_MAX   200000    /* audit entries carried for the proof */
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static json_t *txt(sqlite3_stmt *st, int i)
-{
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
-        return json_null();
-    json_t *j = json_stringn((const char *)sqlite3_column_text(st, i),
-                             (size_t)sqlite3_column_bytes(st, i));
-    return j ? j : json_null();
-}
-
-static json_t *num(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-                                                     : json_integer(sqlite3_column_int64(st, i));
-}
-
 static json_t *iso(int64_t ms)
 {
     char b[32];
     stn_iso8601_ms(ms, b);
     return json_string(b);
-}
-
-static json_t *tim(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-                                                     : iso(sqlite3_column_int64(st, i));
-}
-
-/* Raw bytes as text; bytes >= 0x80 as U+0080..U+00FF (as `vigil events` prints them). */
-static json_t *raw_text(sqlite3_stmt *st, int i)
-{
-    const uint8_t *p = sqlite3_column_blob(st, i);
-    int n = sqlite3_column_bytes(st, i);
-    if (!p || n <= 0)
-        return json_string("");
-    char *u = malloc((size_t)n * 2 + 1);
-    if (!u)
-        return json_null();
-    size_t k = 0;
-    for (int x = 0; x < n; x++) {
-        if (p[x] < 0x80) {
-            u[k++] = (char)p[x];
-        } else {
-            u[k++] = (char)(0xC0 | (p[x] >> 6));
-            u[k++] = (char)(0x80 | (p[x] & 0x3F));
-        }
-    }
-    json_t *j = json_stringn(u, k);
-    free(u);
-    return j ? j : json_null();
 }
 
 static const char *name_of(json_t *list, int64_t number)
@@ -114,7 +62,7 @@ static json_t *numbered(sqlite3 *db, const char *sql, int64_t account_id)
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, json_pack("{s:I,s:o}", "number",
                                              (json_int_t)sqlite3_column_int64(st, 0),
-                                             "name", txt(st, 1)));
+                                             "name", stn__col_text(st, 1)));
     sqlite3_finalize(st);
     return arr;
 }
@@ -147,26 +95,26 @@ static json_t *alarm_part(sqlite3 *db, int64_t id, struct alarm_row *r, int *rc)
         o = json_object();
         if (o) {
             json_object_set_new(o, "id", json_integer(id));
-            json_object_set_new(o, "account", txt(st, 1));
-            json_object_set_new(o, "kind", txt(st, 3));
+            json_object_set_new(o, "account", stn__col_text(st, 1));
+            json_object_set_new(o, "kind", stn__col_text(st, 3));
             json_object_set_new(o, "silent", json_boolean(alm_kind_is_silent(
                 (const char *)sqlite3_column_text(st, 3))));
-            json_object_set_new(o, "priority", num(st, 4));
-            json_object_set_new(o, "state", txt(st, 5));
-            json_object_set_new(o, "received_at", tim(st, 6));
-            json_object_set_new(o, "last_signal_at", tim(st, 7));
-            json_object_set_new(o, "signal_count", num(st, 8));
-            json_object_set_new(o, "partition", num(st, 9));
-            json_object_set_new(o, "zone", num(st, 10));
-            json_object_set_new(o, "user", num(st, 11));
-            json_object_set_new(o, "detail", txt(st, 12));
-            json_object_set_new(o, "taken_by", txt(st, 13));
-            json_object_set_new(o, "taken_at", tim(st, 14));
-            json_object_set_new(o, "dispatched_at", tim(st, 15));
-            json_object_set_new(o, "escalated_at", tim(st, 16));
-            json_object_set_new(o, "restored_at", tim(st, 17));
-            json_object_set_new(o, "closed_at", tim(st, 18));
-            json_object_set_new(o, "disposition", txt(st, 19));
+            json_object_set_new(o, "priority", stn__col_int(st, 4));
+            json_object_set_new(o, "state", stn__col_text(st, 5));
+            json_object_set_new(o, "received_at", stn__col_time(st, 6));
+            json_object_set_new(o, "last_signal_at", stn__col_time(st, 7));
+            json_object_set_new(o, "signal_count", stn__col_int(st, 8));
+            json_object_set_new(o, "partition", stn__col_int(st, 9));
+            json_object_set_new(o, "zone", stn__col_int(st, 10));
+            json_object_set_new(o, "user", stn__col_int(st, 11));
+            json_object_set_new(o, "detail", stn__col_text(st, 12));
+            json_object_set_new(o, "taken_by", stn__col_text(st, 13));
+            json_object_set_new(o, "taken_at", stn__col_time(st, 14));
+            json_object_set_new(o, "dispatched_at", stn__col_time(st, 15));
+            json_object_set_new(o, "escalated_at", stn__col_time(st, 16));
+            json_object_set_new(o, "restored_at", stn__col_time(st, 17));
+            json_object_set_new(o, "closed_at", stn__col_time(st, 18));
+            json_object_set_new(o, "disposition", stn__col_text(st, 19));
         }
         *rc = o ? 0 : STN_E_NOMEM;
     } else if (s == SQLITE_DONE) {
@@ -191,17 +139,17 @@ static json_t *customer_part(sqlite3 *db, int64_t account_id)
     if (sqlite3_step(st) == SQLITE_ROW) {
         o = json_object();
         if (o) {
-            json_object_set_new(o, "account", txt(st, 0));
-            json_object_set_new(o, "name", txt(st, 1));
-            json_object_set_new(o, "address", txt(st, 2));
-            json_object_set_new(o, "phone", txt(st, 3));
-            json_object_set_new(o, "location", txt(st, 4));
-            json_object_set_new(o, "time_zone", txt(st, 5));
-            json_object_set_new(o, "agency", txt(st, 6));
-            json_object_set_new(o, "agency_name", txt(st, 7));
-            json_object_set_new(o, "permit", txt(st, 8));
-            json_object_set_new(o, "permit_expires", tim(st, 9));
-            json_object_set_new(o, "police_status", txt(st, 10));
+            json_object_set_new(o, "account", stn__col_text(st, 0));
+            json_object_set_new(o, "name", stn__col_text(st, 1));
+            json_object_set_new(o, "address", stn__col_text(st, 2));
+            json_object_set_new(o, "phone", stn__col_text(st, 3));
+            json_object_set_new(o, "location", stn__col_text(st, 4));
+            json_object_set_new(o, "time_zone", stn__col_text(st, 5));
+            json_object_set_new(o, "agency", stn__col_text(st, 6));
+            json_object_set_new(o, "agency_name", stn__col_text(st, 7));
+            json_object_set_new(o, "permit", stn__col_text(st, 8));
+            json_object_set_new(o, "permit_expires", stn__col_time(st, 9));
+            json_object_set_new(o, "police_status", stn__col_text(st, 10));
         }
     }
     sqlite3_finalize(st);
@@ -231,10 +179,10 @@ static json_t *signals_part(sqlite3 *db, int64_t id, json_t *zones, json_t *user
         if (!o)
             break;
         json_object_set_new(o, "event_id", json_integer(sqlite3_column_int64(st, 0)));
-        json_object_set_new(o, "received_at", tim(st, 1));
-        json_object_set_new(o, "account", txt(st, 2));
-        json_object_set_new(o, "seq", num(st, 3));
-        json_object_set_new(o, "id_token", txt(st, 4));
+        json_object_set_new(o, "received_at", stn__col_time(st, 1));
+        json_object_set_new(o, "account", stn__col_text(st, 2));
+        json_object_set_new(o, "seq", stn__col_int(st, 3));
+        json_object_set_new(o, "id_token", stn__col_text(st, 4));
         json_object_set_new(o, "encrypted", json_boolean(sqlite3_column_int(st, 5)));
         int64_t zone = -1, user = -1;
         char decoded[160] = "";
@@ -261,8 +209,8 @@ static json_t *signals_part(sqlite3 *db, int64_t id, json_t *zones, json_t *user
                 zone = sqlite3_column_int64(st, 13);
             snprintf(decoded, sizeof decoded, "SIA %s", sqlite3_column_text(st, 10));
             json_object_set_new(o, "sia", json_pack("{s:o,s:o,s:o,s:o,s:o}", "code",
-                                txt(st, 10), "area", num(st, 11), "user", num(st, 12),
-                                "zone", num(st, 13), "text", txt(st, 14)));
+                                stn__col_text(st, 10), "area", stn__col_int(st, 11), "user", stn__col_int(st, 12),
+                                "zone", stn__col_int(st, 13), "text", stn__col_text(st, 14)));
         }
         json_object_set_new(o, "decoded", decoded[0] ? json_string(decoded) : json_null());
         json_object_set_new(o, "zone", zone >= 0 ? json_integer(zone) : json_null());
@@ -271,10 +219,10 @@ static json_t *signals_part(sqlite3 *db, int64_t id, json_t *zones, json_t *user
         json_object_set_new(o, "user", user >= 0 ? json_integer(user) : json_null());
         const char *un = user >= 0 ? name_of(users, user) : NULL;
         json_object_set_new(o, "user_name", un ? json_string(un) : json_null());
-        json_object_set_new(o, "kind", txt(st, 16));
-        json_object_set_new(o, "priority", num(st, 17));
-        json_object_set_new(o, "receiver_peer", txt(st, 18));
-        json_object_set_new(o, "raw", raw_text(st, 15));
+        json_object_set_new(o, "kind", stn__col_text(st, 16));
+        json_object_set_new(o, "priority", stn__col_int(st, 17));
+        json_object_set_new(o, "receiver_peer", stn__col_text(st, 18));
+        json_object_set_new(o, "raw", stn__col_raw(st, 15));
         json_array_append_new(arr, o);
     }
     sqlite3_finalize(st);
@@ -308,13 +256,13 @@ static json_t *entry_obj(sqlite3_stmt *st, const char *about)
     json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(st, 0)));
     json_object_set_new(o, "at", iso(sqlite3_column_int64(st, 1)));
     json_object_set_new(o, "at_ms", json_integer(sqlite3_column_int64(st, 1)));
-    json_object_set_new(o, "actor", txt(st, 2));
-    json_object_set_new(o, "kind", txt(st, 3));
-    json_object_set_new(o, "subject", txt(st, 4));
-    json_object_set_new(o, "before", txt(st, 5));
-    json_object_set_new(o, "after", txt(st, 6));
-    json_object_set_new(o, "prev_hash", txt(st, 7));
-    json_object_set_new(o, "hash", txt(st, 8));
+    json_object_set_new(o, "actor", stn__col_text(st, 2));
+    json_object_set_new(o, "kind", stn__col_text(st, 3));
+    json_object_set_new(o, "subject", stn__col_text(st, 4));
+    json_object_set_new(o, "before", stn__col_text(st, 5));
+    json_object_set_new(o, "after", stn__col_text(st, 6));
+    json_object_set_new(o, "prev_hash", stn__col_text(st, 7));
+    json_object_set_new(o, "hash", stn__col_text(st, 8));
     json_object_set_new(o, "about", about ? json_string(about) : json_null());
     return o;
 }
@@ -506,7 +454,7 @@ int stn_dispute_json(struct stn_store *s, int64_t id, const char *generated_by, 
         json_object_set_new(alarm, "user_name", un ? json_string(un) : json_null());
         json_object_set_new(alarm, "plan", json_incref(json_object_get(d, "plan")));
         char gen[32];
-        int64_t now = wall_ms();
+        int64_t now = stn_now_ms();
         stn_iso8601_ms(now, gen);
         json_object_set_new(p, "packet", json_pack("{s:s,s:i,s:I,s:s,s:s?}", "format",
                             "vigil-dispute-packet", "version", 1, "alarm", (json_int_t)id,

@@ -18,35 +18,8 @@
 #include "vigil/agency.h"
 #include "vigil/station.h"
 
-struct hbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void put(struct hbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2 + 4096;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void raw(struct hbuf *b, const char *s) { put(b, s, strlen(s)); }
-
-static void rawf(struct hbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void rawf(struct hbuf *b, const char *fmt, ...)
+static void rawf(struct stn_text *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rawf(struct stn_text *b, const char *fmt, ...)
 {
     char t[512];
     va_list ap;
@@ -54,25 +27,25 @@ static void rawf(struct hbuf *b, const char *fmt, ...)
     int n = vsnprintf(t, sizeof t, fmt, ap);
     va_end(ap);
     if (n > 0)
-        put(b, t, (size_t)n < sizeof t ? (size_t)n : sizeof t - 1);
+        stn_text_put(b, t, (size_t)n < sizeof t ? (size_t)n : sizeof t - 1);
 }
 
-static void esc(struct hbuf *b, const char *s)
+static void esc(struct stn_text *b, const char *s)
 {
     if (!s)
         return;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '&':  raw(b, "&amp;"); break;
-        case '<':  raw(b, "&lt;"); break;
-        case '>':  raw(b, "&gt;"); break;
-        case '"':  raw(b, "&quot;"); break;
-        case '\'': raw(b, "&#39;"); break;
+        case '&':  stn_text_puts(b, "&amp;"); break;
+        case '<':  stn_text_puts(b, "&lt;"); break;
+        case '>':  stn_text_puts(b, "&gt;"); break;
+        case '"':  stn_text_puts(b, "&quot;"); break;
+        case '\'': stn_text_puts(b, "&#39;"); break;
         default:
             if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
-                raw(b, "\xEF\xBF\xBD");
+                stn_text_puts(b, "\xEF\xBF\xBD");
             else
-                put(b, (const char *)p, 1);
+                stn_text_put(b, (const char *)p, 1);
         }
     }
 }
@@ -91,45 +64,45 @@ static bool is_time(const char *s)
 /* A value as text: strings as they are (a UTC time as "2026-11-26 14:03:05.123",
  * unbroken: the page says all times are UTC), numbers, booleans yes/no, null
  * as a dash. */
-static void val(struct hbuf *b, json_t *v)
+static void val(struct stn_text *b, json_t *v)
 {
     char t[32];
     if (json_is_string(v) && is_time(json_string_value(v))) {
         snprintf(t, sizeof t, "%s", json_string_value(v));
         t[10] = ' ';
         t[strlen(t) - 1] = '\0';
-        raw(b, "<span class=\"t\">");
+        stn_text_puts(b, "<span class=\"t\">");
         esc(b, t);
-        raw(b, "</span>");
+        stn_text_puts(b, "</span>");
     } else if (json_is_string(v)) {
         esc(b, json_string_value(v));
     } else if (json_is_integer(v)) {
         snprintf(t, sizeof t, "%lld", (long long)json_integer_value(v));
-        raw(b, t);
+        stn_text_puts(b, t);
     } else if (json_is_boolean(v)) {
-        raw(b, json_is_true(v) ? "yes" : "no");
+        stn_text_puts(b, json_is_true(v) ? "yes" : "no");
     } else {
-        raw(b, "<span class=\"none\">—</span>");
+        stn_text_puts(b, "<span class=\"none\">—</span>");
     }
 }
 
-static void row(struct hbuf *b, const char *label, json_t *v)
+static void row(struct stn_text *b, const char *label, json_t *v)
 {
-    raw(b, "<tr><th>");
+    stn_text_puts(b, "<tr><th>");
     esc(b, label);
-    raw(b, "</th><td>");
+    stn_text_puts(b, "</th><td>");
     val(b, v);
-    raw(b, "</td></tr>\n");
+    stn_text_puts(b, "</td></tr>\n");
 }
 
-static void row_s(struct hbuf *b, const char *label, const char *s)
+static void row_s(struct stn_text *b, const char *label, const char *s)
 {
     json_t *v = s ? json_string(s) : json_null();
     row(b, label, v);
     json_decref(v);
 }
 
-static void money(struct hbuf *b, json_t *cents)
+static void money(struct stn_text *b, json_t *cents)
 {
     char t[48];
     if (!json_is_integer(cents)) {
@@ -166,47 +139,47 @@ static const char css[] =
     "th{background:#eee !important;-webkit-print-color-adjust:exact;print-color-adjust:exact}"
     "@page{margin:14mm 12mm}}";
 
-static void table_head(struct hbuf *b, const char *const *cols, size_t n)
+static void table_head(struct stn_text *b, const char *const *cols, size_t n)
 {
-    raw(b, "<table><thead><tr>");
+    stn_text_puts(b, "<table><thead><tr>");
     for (size_t i = 0; i < n; i++) {
-        raw(b, "<th>");
+        stn_text_puts(b, "<th>");
         esc(b, cols[i]);
-        raw(b, "</th>");
+        stn_text_puts(b, "</th>");
     }
-    raw(b, "</tr></thead><tbody>\n");
+    stn_text_puts(b, "</tr></thead><tbody>\n");
 }
 
-static void td(struct hbuf *b, json_t *v, const char *cls)
+static void td(struct stn_text *b, json_t *v, const char *cls)
 {
     if (cls)
         rawf(b, "<td class=\"%s\">", cls);
     else
-        raw(b, "<td>");
+        stn_text_puts(b, "<td>");
     val(b, v);
-    raw(b, "</td>");
+    stn_text_puts(b, "</td>");
 }
 
-static void number_and_name(struct hbuf *b, json_t *n, json_t *name)
+static void number_and_name(struct stn_text *b, json_t *n, json_t *name)
 {
-    raw(b, "<td>");
+    stn_text_puts(b, "<td>");
     if (json_is_integer(n)) {
         val(b, n);
         if (json_is_string(name)) {
-            raw(b, " — ");
+            stn_text_puts(b, " — ");
             esc(b, json_string_value(name));
         } else {
-            raw(b, " <span class=\"none\">(no name on file)</span>");
+            stn_text_puts(b, " <span class=\"none\">(no name on file)</span>");
         }
     } else {
         val(b, n);
     }
-    raw(b, "</td>");
+    stn_text_puts(b, "</td>");
 }
 
-static void section_customer(struct hbuf *b, json_t *c)
+static void section_customer(struct stn_text *b, json_t *c)
 {
-    raw(b, "<h2>Customer</h2>\n<table class=\"kv\">\n");
+    stn_text_puts(b, "<h2>Customer</h2>\n<table class=\"kv\">\n");
     row(b, "Name", get(c, "name"));
     row(b, "Address", get(c, "address"));
     row(b, "Phone", get(c, "phone"));
@@ -214,34 +187,34 @@ static void section_customer(struct hbuf *b, json_t *c)
     row(b, "Premises", get(c, "location"));
     row(b, "Permit", get(c, "permit"));
     row(b, "Permit expires", get(c, "permit_expires"));
-    raw(b, "<tr><th>Police agency</th><td>");
+    stn_text_puts(b, "<tr><th>Police agency</th><td>");
     val(b, get(c, "agency_name"));
     if (json_is_string(get(c, "agency"))) {
-        raw(b, " (");
+        stn_text_puts(b, " (");
         esc(b, str(c, "agency"));
-        raw(b, ")");
+        stn_text_puts(b, ")");
     }
-    raw(b, "</td></tr>\n");
+    stn_text_puts(b, "</td></tr>\n");
     row(b, "Police status now", get(c, "police_status"));
-    raw(b, "</table>\n");
+    stn_text_puts(b, "</table>\n");
 }
 
-static void section_alarm(struct hbuf *b, json_t *a)
+static void section_alarm(struct stn_text *b, json_t *a)
 {
-    raw(b, "<h2>Alarm</h2>\n<table class=\"kv\">\n");
+    stn_text_puts(b, "<h2>Alarm</h2>\n<table class=\"kv\">\n");
     row(b, "Alarm", get(a, "id"));
     row(b, "Kind", get(a, "kind"));
     row(b, "Silent", get(a, "silent"));
     row(b, "Priority", get(a, "priority"));
     row(b, "Plan", get(a, "plan"));
-    raw(b, "<tr><th>Zone</th>");
+    stn_text_puts(b, "<tr><th>Zone</th>");
     number_and_name(b, get(a, "zone"), get(a, "zone_name"));
-    raw(b, "</tr>\n<tr><th>User</th>");
+    stn_text_puts(b, "</tr>\n<tr><th>User</th>");
     number_and_name(b, get(a, "user"), get(a, "user_name"));
-    raw(b, "</tr>\n");
+    stn_text_puts(b, "</tr>\n");
     row(b, "Signals", get(a, "signal_count"));
     row(b, "State", get(a, "state"));
-    raw(b, "<tr><th>Disposition</th><td>");
+    stn_text_puts(b, "<tr><th>Disposition</th><td>");
     const char *disp = str(a, "disposition");
     static const struct { const char *code, *label; } dl[] = {
         { "real_emergency", "real emergency" }, { "false_user_error", "false — user error" },
@@ -252,68 +225,68 @@ static void section_alarm(struct hbuf *b, json_t *a)
     for (size_t i = 0; disp && i < sizeof dl / sizeof dl[0]; i++)
         if (strcmp(disp, dl[i].code) == 0) {
             esc(b, dl[i].label);
-            raw(b, " ");
+            stn_text_puts(b, " ");
         }
     if (disp) {
-        raw(b, "<small class=\"mono\">(");
+        stn_text_puts(b, "<small class=\"mono\">(");
         esc(b, disp);
-        raw(b, ")</small>");
+        stn_text_puts(b, ")</small>");
     } else {
         val(b, json_null());
     }
-    raw(b, "</td></tr>\n");
+    stn_text_puts(b, "</td></tr>\n");
     row(b, "Detail", get(a, "detail"));
-    raw(b, "</table>\n");
+    stn_text_puts(b, "</table>\n");
 }
 
-static void section_signals(struct hbuf *b, json_t *p)
+static void section_signals(struct stn_text *b, json_t *p)
 {
-    raw(b, "<h2>Signals received</h2>\n");
+    stn_text_puts(b, "<h2>Signals received</h2>\n");
     static const char *const cols[] = { "Received (UTC)", "Account", "Event", "Zone / user",
                                         "Kind", "Receiver (peer)", "Raw frame as stored" };
     table_head(b, cols, 7);
     size_t i;
     json_t *s;
     json_array_foreach(get(p, "signals"), i, s) {
-        raw(b, "<tr>");
+        stn_text_puts(b, "<tr>");
         td(b, get(s, "received_at"), NULL);
         td(b, get(s, "account"), NULL);
-        raw(b, "<td>");
+        stn_text_puts(b, "<td>");
         val(b, get(s, "decoded"));
         if (json_is_true(get(s, "encrypted")))
-            raw(b, "<br><small>encrypted frame, decrypted by the station</small>");
-        raw(b, "</td><td>");
+            stn_text_puts(b, "<br><small>encrypted frame, decrypted by the station</small>");
+        stn_text_puts(b, "</td><td>");
         if (json_is_integer(get(s, "zone"))) {
-            raw(b, "zone ");
+            stn_text_puts(b, "zone ");
             val(b, get(s, "zone"));
             if (json_is_string(get(s, "zone_name"))) {
-                raw(b, " — ");
+                stn_text_puts(b, " — ");
                 esc(b, str(s, "zone_name"));
             }
         }
         if (json_is_integer(get(s, "user"))) {
-            raw(b, "user ");
+            stn_text_puts(b, "user ");
             val(b, get(s, "user"));
             if (json_is_string(get(s, "user_name"))) {
-                raw(b, " — ");
+                stn_text_puts(b, " — ");
                 esc(b, str(s, "user_name"));
             }
         }
-        raw(b, "</td>");
+        stn_text_puts(b, "</td>");
         td(b, get(s, "kind"), NULL);
         td(b, get(s, "receiver_peer"), "mono");
         td(b, get(s, "raw"), "mono");
-        raw(b, "</tr>\n");
+        stn_text_puts(b, "</tr>\n");
     }
-    raw(b, "</tbody></table>\n");
+    stn_text_puts(b, "</tbody></table>\n");
     if (json_is_false(get(p, "signals_complete")))
-        raw(b, "<p class=\"warn\">More signals joined this alarm than a packet lists; "
+        stn_text_puts(b, "<p class=\"warn\">More signals joined this alarm than a packet lists; "
                "`vigil events --account` shows them all.</p>\n");
 }
 
-static void section_account_lists(struct hbuf *b, json_t *p)
+static void section_account_lists(struct stn_text *b, json_t *p)
 {
-    raw(b, "<h2>Zones and users of the account</h2>\n");
+    stn_text_puts(b, "<h2>Zones and users of the account</h2>\n");
     const char *names[2] = { "zones", "users" };
     const char *heads[2][2] = { { "Zone", "Name" }, { "User", "Name" } };
     for (int k = 0; k < 2; k++) {
@@ -327,18 +300,18 @@ static void section_account_lists(struct hbuf *b, json_t *p)
         size_t i;
         json_t *o;
         json_array_foreach(list, i, o) {
-            raw(b, "<tr>");
+            stn_text_puts(b, "<tr>");
             td(b, get(o, "number"), NULL);
             td(b, get(o, "name"), NULL);
-            raw(b, "</tr>\n");
+            stn_text_puts(b, "</tr>\n");
         }
-        raw(b, "</tbody></table>\n");
+        stn_text_puts(b, "</tbody></table>\n");
     }
 }
 
-static void section_verification(struct hbuf *b, json_t *v)
+static void section_verification(struct stn_text *b, json_t *v)
 {
-    raw(b, "<h2>Verification attempts</h2>\n<p>The alarm's plan steps as done by the "
+    stn_text_puts(b, "<h2>Verification attempts</h2>\n<p>The alarm's plan steps as done by the "
            "operators, and every verbal passcode check (its verdict only; what was said is "
            "never kept).</p>\n");
     static const char *const cols[] = { "Step", "Mandatory", "Done", "By", "At (UTC)", "Note" };
@@ -346,42 +319,42 @@ static void section_verification(struct hbuf *b, json_t *v)
     size_t i;
     json_t *s;
     json_array_foreach(get(v, "steps"), i, s) {
-        raw(b, "<tr>");
-        raw(b, "<td>");
+        stn_text_puts(b, "<tr>");
+        stn_text_puts(b, "<td>");
         esc(b, str(s, "text"));
-        raw(b, " <small class=\"mono\">(");
+        stn_text_puts(b, " <small class=\"mono\">(");
         esc(b, str(s, "id"));
-        raw(b, ")</small></td>");
+        stn_text_puts(b, ")</small></td>");
         td(b, get(s, "mandatory"), NULL);
         td(b, get(s, "done"), json_is_true(get(s, "done")) ? "ok" : "warn");
         td(b, get(s, "done_by"), NULL);
         td(b, get(s, "done_at"), NULL);
         td(b, get(s, "note"), NULL);
-        raw(b, "</tr>\n");
+        stn_text_puts(b, "</tr>\n");
     }
-    raw(b, "</tbody></table>\n");
+    stn_text_puts(b, "</tbody></table>\n");
     json_t *pc = get(v, "passcode_checks");
     if (!json_array_size(pc)) {
-        raw(b, "<p class=\"none\">No passcode check was recorded.</p>\n");
+        stn_text_puts(b, "<p class=\"none\">No passcode check was recorded.</p>\n");
         return;
     }
     static const char *const pcols[] = { "Passcode check at (UTC)", "Operator", "Result" };
     table_head(b, pcols, 3);
     json_array_foreach(pc, i, s) {
-        raw(b, "<tr>");
+        stn_text_puts(b, "<tr>");
         td(b, get(s, "at"), NULL);
         td(b, get(s, "operator"), NULL);
         td(b, get(s, "result"), NULL);
-        raw(b, "</tr>\n");
+        stn_text_puts(b, "</tr>\n");
     }
-    raw(b, "</tbody></table>\n");
+    stn_text_puts(b, "</tbody></table>\n");
 }
 
-static void section_dispatch(struct hbuf *b, json_t *p)
+static void section_dispatch(struct stn_text *b, json_t *p)
 {
     json_t *d = get(p, "dispatch"), *t = get(p, "times");
-    raw(b, "<h2>Dispatch record and times</h2>\n");
-    raw(b, "<table class=\"kv\">\n");
+    stn_text_puts(b, "<h2>Dispatch record and times</h2>\n");
+    stn_text_puts(b, "<table class=\"kv\">\n");
     static const struct { const char *label, *key; } tl[] = {
         { "Signal received", "received" }, { "Taken by an operator", "taken" },
         { "Dispatch requested", "dispatch_requested" },
@@ -392,12 +365,12 @@ static void section_dispatch(struct hbuf *b, json_t *p)
     };
     for (size_t i = 0; i < sizeof tl / sizeof tl[0]; i++)
         row(b, tl[i].label, get(t, tl[i].key));
-    raw(b, "</table>\n");
+    stn_text_puts(b, "</table>\n");
     if (!json_is_object(d)) {
-        raw(b, "<p>No police dispatch was requested for this alarm.</p>\n");
+        stn_text_puts(b, "<p>No police dispatch was requested for this alarm.</p>\n");
         return;
     }
-    raw(b, "<table class=\"kv\">\n");
+    stn_text_puts(b, "<table class=\"kv\">\n");
     static const char *const keys[] = {
         "PsapEventNumber", "PsapStatus", "PsapDisposition", "PsapRejectReason",
         "AlarmEventDispatchAgency", "AlarmEventPermit", "AlarmEventCategory",
@@ -412,13 +385,13 @@ static void section_dispatch(struct hbuf *b, json_t *p)
     row(b, "Call to premises result", get(conf, "call_to_premises_result"));
     row(b, "Monitoring provider", get(msp, "name"));
     row(b, "Requesting operator", get(msp, "operator"));
-    raw(b, "</table>\n");
+    stn_text_puts(b, "</table>\n");
 }
 
-static void section_charge(struct hbuf *b, json_t *p)
+static void section_charge(struct stn_text *b, json_t *p)
 {
     json_t *f = get(p, "finding"), *c = get(p, "charge");
-    raw(b, "<h2>Police finding and invoice line</h2>\n<table class=\"kv\">\n");
+    stn_text_puts(b, "<h2>Police finding and invoice line</h2>\n<table class=\"kv\">\n");
     row(b, "PSAP disposition", get(f, "psap_disposition"));
     row(b, "Finding recorded", get(f, "charge_finding"));
     if (json_is_object(c)) {
@@ -432,60 +405,60 @@ static void section_charge(struct hbuf *b, json_t *p)
         row(b, "Forgiven", get(c, "forgiven"));
         row(b, "Billed to", get(c, "billed"));
         row(b, "Currency", get(c, "currency"));
-        raw(b, "<tr><th>Agency fee</th><td>");
+        stn_text_puts(b, "<tr><th>Agency fee</th><td>");
         money(b, get(c, "agency_fee_cents"));
-        raw(b, "</td></tr>\n<tr><th>Station admin fee</th><td>");
+        stn_text_puts(b, "</td></tr>\n<tr><th>Station admin fee</th><td>");
         money(b, get(c, "admin_fee_cents"));
-        raw(b, "</td></tr>\n<tr><th>Total</th><td><b>");
+        stn_text_puts(b, "</td></tr>\n<tr><th>Total</th><td><b>");
         money(b, get(c, "total_cents"));
-        raw(b, "</b></td></tr>\n");
+        stn_text_puts(b, "</b></td></tr>\n");
     } else {
         row_s(b, "Invoice line", "none (no false finding recorded)");
     }
-    raw(b, "</table>\n");
+    stn_text_puts(b, "</table>\n");
 }
 
-static void section_actions(struct hbuf *b, json_t *p)
+static void section_actions(struct stn_text *b, json_t *p)
 {
-    raw(b, "<h2>Operator actions</h2>\n");
+    stn_text_puts(b, "<h2>Operator actions</h2>\n");
     static const char *const cols[] = { "At (UTC)", "Operator", "Action", "Detail" };
     table_head(b, cols, 4);
     size_t i;
     json_t *h;
     json_array_foreach(get(p, "operator_actions"), i, h) {
-        raw(b, "<tr>");
+        stn_text_puts(b, "<tr>");
         td(b, get(h, "at"), NULL);
         td(b, get(h, "operator"), NULL);
         td(b, get(h, "action"), NULL);
         td(b, get(h, "detail"), NULL);
-        raw(b, "</tr>\n");
+        stn_text_puts(b, "</tr>\n");
     }
-    raw(b, "</tbody></table>\n");
+    stn_text_puts(b, "</tbody></table>\n");
 }
 
-static void section_audit(struct hbuf *b, json_t *p)
+static void section_audit(struct stn_text *b, json_t *p)
 {
     json_t *a = get(p, "audit"), *head = get(a, "head_file"), *last = get(a, "last_entry");
-    raw(b, "<h2>Audit trail</h2>\n<table class=\"kv\">\n");
-    raw(b, "<tr><th>Chain head (head file)</th><td>");
+    stn_text_puts(b, "<h2>Audit trail</h2>\n<table class=\"kv\">\n");
+    stn_text_puts(b, "<tr><th>Chain head (head file)</th><td>");
     if (json_is_object(head)) {
-        raw(b, "entry ");
+        stn_text_puts(b, "entry ");
         val(b, get(head, "seq"));
-        raw(b, "<br><span class=\"hash\">");
+        stn_text_puts(b, "<br><span class=\"hash\">");
         esc(b, str(head, "hash"));
-        raw(b, "</span>");
+        stn_text_puts(b, "</span>");
     } else {
-        raw(b, "<span class=\"warn\">");
+        stn_text_puts(b, "<span class=\"warn\">");
         val(b, get(a, "head_file_note"));
-        raw(b, "</span>");
+        stn_text_puts(b, "</span>");
     }
-    raw(b, "</td></tr>\n<tr><th>Last entry of the trail</th><td>");
+    stn_text_puts(b, "</td></tr>\n<tr><th>Last entry of the trail</th><td>");
     if (json_is_object(last)) {
-        raw(b, "entry ");
+        stn_text_puts(b, "entry ");
         val(b, get(last, "seq"));
-        raw(b, "<br><span class=\"hash\">");
+        stn_text_puts(b, "<br><span class=\"hash\">");
         esc(b, str(last, "hash"));
-        raw(b, "</span>");
+        stn_text_puts(b, "</span>");
     } else {
         val(b, last);
     }
@@ -496,7 +469,7 @@ static void section_audit(struct hbuf *b, json_t *p)
              (long long)(json_integer_value(get(last, "seq")) - json_integer_value(get(head, "seq"))),
              json_integer_value(get(last, "seq")) - json_integer_value(get(head, "seq")) == 1
                  ? "y" : "ies");
-    raw(b, "</td></tr>\n<tr><th>Entries in the packet</th><td>");
+    stn_text_puts(b, "</td></tr>\n<tr><th>Entries in the packet</th><td>");
     size_t n = json_array_size(get(a, "chain")), mine = json_array_size(get(a, "entries_about_this_alarm"));
     if (json_is_integer(get(a, "chain_from"))) {
         rawf(b, "%lld to %lld: %zu entries, %zu of them about this alarm or its account, "
@@ -504,14 +477,14 @@ static void section_audit(struct hbuf *b, json_t *p)
              (long long)json_integer_value(get(a, "chain_from")),
              (long long)json_integer_value(get(a, "chain_to")), n, mine, n - mine);
     } else {
-        raw(b, "none");
+        stn_text_puts(b, "none");
     }
     if (json_is_string(get(a, "chain_note"))) {
-        raw(b, "<br><span class=\"warn\">");
+        stn_text_puts(b, "<br><span class=\"warn\">");
         esc(b, str(a, "chain_note"));
-        raw(b, "</span>");
+        stn_text_puts(b, "</span>");
     }
-    raw(b, "</td></tr>\n</table>\n");
+    stn_text_puts(b, "</td></tr>\n</table>\n");
     static const char *const cols[] = { "Seq", "At (UTC)", "Actor", "Kind", "Before → after",
                                         "prev_hash / hash" };
     table_head(b, cols, 6);
@@ -520,45 +493,45 @@ static void section_audit(struct hbuf *b, json_t *p)
     json_array_foreach(get(a, "chain"), i, e) {
         if (!json_is_string(get(e, "about")))
             continue;
-        raw(b, "<tr>");
+        stn_text_puts(b, "<tr>");
         td(b, get(e, "seq"), NULL);
         td(b, get(e, "at"), NULL);
         td(b, get(e, "actor"), NULL);
-        raw(b, "<td>");
+        stn_text_puts(b, "<td>");
         esc(b, str(e, "kind"));
         if (strcmp(str(e, "about"), "account") == 0)
-            raw(b, "<br><small>(the account)</small>");
-        raw(b, "</td><td class=\"mono\">");
+            stn_text_puts(b, "<br><small>(the account)</small>");
+        stn_text_puts(b, "</td><td class=\"mono\">");
         if (json_is_string(get(e, "before"))) {
             esc(b, str(e, "before"));
-            raw(b, "<br>→ ");
+            stn_text_puts(b, "<br>→ ");
         }
         val(b, get(e, "after"));
-        raw(b, "</td><td class=\"hash\">prev ");
+        stn_text_puts(b, "</td><td class=\"hash\">prev ");
         esc(b, str(e, "prev_hash"));
-        raw(b, "<br><b>hash ");
+        stn_text_puts(b, "<br><b>hash ");
         esc(b, str(e, "hash"));
-        raw(b, "</b></td></tr>\n");
+        stn_text_puts(b, "</b></td></tr>\n");
     }
-    raw(b, "</tbody></table>\n");
+    stn_text_puts(b, "</tbody></table>\n");
 }
 
-static void section_check(struct hbuf *b, json_t *p)
+static void section_check(struct stn_text *b, json_t *p)
 {
     json_t *pk = get(p, "packet");
-    raw(b, "<h2>How to check</h2>\n<p>This page is made from <code>dispute-");
+    stn_text_puts(b, "<h2>How to check</h2>\n<p>This page is made from <code>dispute-");
     val(b, get(pk, "alarm"));
-    raw(b, ".json</code>, delivered with it: the audit entries below are all in its "
+    stn_text_puts(b, ".json</code>, delivered with it: the audit entries below are all in its "
            "<code>audit.chain</code>, with every entry needed to recompute the chain from this "
            "alarm's first entry to the end of the trail.</p>\n<ol>\n");
     size_t i;
     json_t *l;
     json_array_foreach(get(p, "how_to_check"), i, l) {
-        raw(b, "<li>");
+        stn_text_puts(b, "<li>");
         esc(b, json_string_value(l));
-        raw(b, "</li>\n");
+        stn_text_puts(b, "</li>\n");
     }
-    raw(b, "</ol>\n");
+    stn_text_puts(b, "</ol>\n");
 }
 
 char *stn_dispute_html(const void *packet, size_t *len)
@@ -566,50 +539,50 @@ char *stn_dispute_html(const void *packet, size_t *len)
     json_t *p = (json_t *)(uintptr_t)packet;
     json_t *pk = get(p, "packet"), *c = get(p, "customer"), *a = get(p, "alarm");
     json_t *t = get(p, "times"), *ch = get(p, "charge"), *d = get(p, "dispatch");
-    struct hbuf b = { 0 };
-    raw(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+    struct stn_text b = { 0 };
+    stn_text_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             "<title>Dispute packet — alarm ");
     val(&b, get(pk, "alarm"));
-    raw(&b, "</title>\n<style>");
-    raw(&b, css);
-    raw(&b, "</style></head>\n<body>\n<h1>Dispute packet — alarm ");
+    stn_text_puts(&b, "</title>\n<style>");
+    stn_text_puts(&b, css);
+    stn_text_puts(&b, "</style></head>\n<body>\n<h1>Dispute packet — alarm ");
     val(&b, get(pk, "alarm"));
-    raw(&b, "</h1>\n<p class=\"sub\">");
+    stn_text_puts(&b, "</h1>\n<p class=\"sub\">");
     val(&b, get(c, "name"));
-    raw(&b, ", ");
+    stn_text_puts(&b, ", ");
     val(&b, get(c, "address"));
-    raw(&b, ". Generated ");
+    stn_text_puts(&b, ". Generated ");
     val(&b, get(pk, "generated_at"));
     if (json_is_string(get(pk, "generated_by"))) {
-        raw(&b, " by ");
+        stn_text_puts(&b, " by ");
         esc(&b, str(pk, "generated_by"));
     }
-    raw(&b, ". All times UTC.</p>\n<div class=\"summary\">\n");
-    raw(&b, "<div><b>Alarm</b>");
+    stn_text_puts(&b, ". All times UTC.</p>\n<div class=\"summary\">\n");
+    stn_text_puts(&b, "<div><b>Alarm</b>");
     val(&b, get(a, "kind"));
-    raw(&b, "</div>\n<div><b>Received</b>");
+    stn_text_puts(&b, "</div>\n<div><b>Received</b>");
     val(&b, get(t, "received"));
-    raw(&b, "</div>\n<div><b>PSAP event number</b>");
+    stn_text_puts(&b, "</div>\n<div><b>PSAP event number</b>");
     val(&b, get(d, "PsapEventNumber"));
-    raw(&b, "</div>\n<div><b>Arrived on scene</b>");
+    stn_text_puts(&b, "</div>\n<div><b>Arrived on scene</b>");
     val(&b, get(t, "arrived"));
-    raw(&b, "</div>\n<div><b>Police finding</b>");
+    stn_text_puts(&b, "</div>\n<div><b>Police finding</b>");
     val(&b, get(get(p, "finding"), "charge_finding"));
-    raw(&b, "</div>\n<div><b>Invoice total</b>");
+    stn_text_puts(&b, "</div>\n<div><b>Invoice total</b>");
     if (json_is_object(ch)) {
         money(&b, get(ch, "total_cents"));
         if (json_is_string(get(ch, "currency"))) {
-            raw(&b, " ");
+            stn_text_puts(&b, " ");
             esc(&b, str(ch, "currency"));
         }
     } else
         val(&b, json_null());
-    raw(&b, "</div>\n<div><b>Permit</b>");
+    stn_text_puts(&b, "</div>\n<div><b>Permit</b>");
     val(&b, get(c, "permit"));
-    raw(&b, "</div>\n<div><b>Agency</b>");
+    stn_text_puts(&b, "</div>\n<div><b>Agency</b>");
     val(&b, json_is_string(get(c, "agency_name")) ? get(c, "agency_name") : get(c, "agency"));
-    raw(&b, "</div>\n</div>\n");
+    stn_text_puts(&b, "</div>\n</div>\n");
     section_customer(&b, c);
     section_alarm(&b, a);
     section_signals(&b, p);
@@ -620,11 +593,11 @@ char *stn_dispute_html(const void *packet, size_t *len)
     section_actions(&b, p);
     section_audit(&b, p);
     section_check(&b, p);
-    raw(&b, "<footer>vigil dispute packet, format ");
+    stn_text_puts(&b, "<footer>vigil dispute packet, format ");
     val(&b, get(pk, "format"));
-    raw(&b, " version ");
+    stn_text_puts(&b, " version ");
     val(&b, get(pk, "version"));
-    raw(&b, ". No password, passcode, key or session token is in this packet.</footer>\n"
+    stn_text_puts(&b, ". No password, passcode, key or session token is in this packet.</footer>\n"
             "</body></html>\n");
     if (b.failed) {
         free(b.p);

@@ -47,6 +47,15 @@ void stn_log(int level, const char *component, const char *fmt, ...)
 #define STN_ERROR(c, ...) stn_log(STN_LOG_ERROR, c, __VA_ARGS__)
 
 int64_t stn_now_ms(void);          /* wall clock, UTC, milliseconds */
+/* One column of a SQLite row as JSON (store_admin.c; also dispute.c): text,
+ * integer, time (ISO 8601 UTC with ms) or raw frame bytes (>= 0x80 as
+ * U+0080..U+00FF, so the text stays valid UTF-8); SQL NULL as null. */
+struct sqlite3_stmt;
+struct json_t;
+struct json_t *stn__col_text(struct sqlite3_stmt *st, int i);
+struct json_t *stn__col_int(struct sqlite3_stmt *st, int i);
+struct json_t *stn__col_time(struct sqlite3_stmt *st, int i);
+struct json_t *stn__col_raw(struct sqlite3_stmt *st, int i);
 
 /* ---- priority.c: DURESS.md's priority table as data ------------------ */
 

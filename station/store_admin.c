@@ -540,7 +540,7 @@ int stn_account_passcode_set(struct stn_store *s, const char *number, bool dures
 
 /* ---- JSON ------------------------------------------------------------- */
 
-static json_t *col_text(sqlite3_stmt *st, int i)
+json_t *stn__col_text(sqlite3_stmt *st, int i)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
         return json_null();
@@ -549,14 +549,14 @@ static json_t *col_text(sqlite3_stmt *st, int i)
     return j ? j : json_null();
 }
 
-static json_t *col_int(sqlite3_stmt *st, int i)
+json_t *stn__col_int(sqlite3_stmt *st, int i)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
         return json_null();
     return json_integer(sqlite3_column_int64(st, i));
 }
 
-static json_t *col_time(sqlite3_stmt *st, int i)
+json_t *stn__col_time(sqlite3_stmt *st, int i)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
         return json_null();
@@ -567,7 +567,7 @@ static json_t *col_time(sqlite3_stmt *st, int i)
 
 /* Raw frame bytes as a JSON string: bytes >= 0x80 (binary CRC quirk) map to
  * U+0080..U+00FF so the text stays valid UTF-8 and byte-for-byte readable. */
-static json_t *col_raw(sqlite3_stmt *st, int i)
+json_t *stn__col_raw(sqlite3_stmt *st, int i)
 {
     const uint8_t *p = sqlite3_column_blob(st, i);
     int n = sqlite3_column_bytes(st, i);
@@ -606,9 +606,9 @@ static json_t *col_sia(sqlite3_stmt *st, int i)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
         return json_null();
-    return json_pack("{s:o,s:o,s:o,s:o,s:o}", "code", col_text(st, i), "area", col_int(st, i + 1),
-                     "user", col_int(st, i + 2), "zone", col_int(st, i + 3),
-                     "text", col_text(st, i + 4));
+    return json_pack("{s:o,s:o,s:o,s:o,s:o}", "code", stn__col_text(st, i), "area", stn__col_int(st, i + 1),
+                     "user", stn__col_int(st, i + 2), "zone", stn__col_int(st, i + 3),
+                     "text", stn__col_text(st, i + 4));
 }
 
 static const char *key_label(int len)
@@ -644,13 +644,13 @@ static int sub_list(struct stn_store *s, const char *sql, int64_t account_id, js
         json_t *o;
         if (kind == 0)
             o = json_pack("{s:I,s:o}", "number", (json_int_t)sqlite3_column_int64(st, 0),
-                          "name", col_text(st, 1));
+                          "name", stn__col_text(st, 1));
         else
             o = json_pack("{s:I,s:o,s:o,s:o,s:b,s:o}", "position",
-                          (json_int_t)sqlite3_column_int64(st, 0), "name", col_text(st, 1),
-                          "phone", col_text(st, 2), "relation", col_text(st, 3),
+                          (json_int_t)sqlite3_column_int64(st, 0), "name", stn__col_text(st, 1),
+                          "phone", stn__col_text(st, 2), "relation", stn__col_text(st, 3),
                           "lives_at_premises", sqlite3_column_int(st, 4),
-                          "user", col_int(st, 5));
+                          "user", stn__col_int(st, 5));
         if (o)
             json_array_append_new(arr, o);
     }
@@ -731,10 +731,10 @@ static json_t *account_alarms(struct stn_store *s, int64_t account_id)
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_t *o = json_pack("{s:I,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}",
             "id", (json_int_t)sqlite3_column_int64(st, 0), "priority", sqlite3_column_int(st, 1),
-            "kind", col_text(st, 2), "state", col_text(st, 3), "received_at", col_time(st, 4),
-            "taken_by", col_text(st, 5), "closed_at", col_time(st, 6),
-            "disposition", col_text(st, 7), "test", sqlite3_column_int(st, 8) != 0,
-            "dispatched_at", col_time(st, 9));
+            "kind", stn__col_text(st, 2), "state", stn__col_text(st, 3), "received_at", stn__col_time(st, 4),
+            "taken_by", stn__col_text(st, 5), "closed_at", stn__col_time(st, 6),
+            "disposition", stn__col_text(st, 7), "test", sqlite3_column_int(st, 8) != 0,
+            "dispatched_at", stn__col_time(st, 9));
         if (o)
             json_array_append_new(arr, o);
     }
@@ -746,20 +746,20 @@ static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
 {
     const char *kl = key_label(sqlite3_column_int(st, 8));
     json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:b,s:b,s:o,s:o,s:o}",
-        "number", col_text(st, 1), "name", col_text(st, 2), "address", col_text(st, 3),
-        "time_zone", col_text(st, 4), "phone", col_text(st, 5), "agency", col_text(st, 6),
-        "permit", col_text(st, 7), "key", kl ? json_string(kl) : json_null(),
+        "number", stn__col_text(st, 1), "name", stn__col_text(st, 2), "address", stn__col_text(st, 3),
+        "time_zone", stn__col_text(st, 4), "phone", stn__col_text(st, 5), "agency", stn__col_text(st, 6),
+        "permit", stn__col_text(st, 7), "key", kl ? json_string(kl) : json_null(),
         "quirks", quirk_list((uint32_t)sqlite3_column_int64(st, 9)),
         "supervision_s", (json_int_t)sqlite3_column_int64(st, 10),
         "passcode", sqlite3_column_int(st, 11), "duress_passcode", sqlite3_column_int(st, 12),
-        "created_at", col_time(st, 13), "updated_at", col_time(st, 14),
-        "last_seen", col_time(st, 15));
+        "created_at", stn__col_time(st, 13), "updated_at", stn__col_time(st, 14),
+        "last_seen", stn__col_time(st, 15));
     if (o) {
-        json_object_set_new(o, "window_past_s", col_int(st, 16));
-        json_object_set_new(o, "window_future_s", col_int(st, 17));
-        json_object_set_new(o, "police_status", col_text(st, 18));
-        json_object_set_new(o, "location", col_text(st, 19));
-        json_object_set_new(o, "permit_expires", col_time(st, 20));
+        json_object_set_new(o, "window_past_s", stn__col_int(st, 16));
+        json_object_set_new(o, "window_future_s", stn__col_int(st, 17));
+        json_object_set_new(o, "police_status", stn__col_text(st, 18));
+        json_object_set_new(o, "location", stn__col_text(st, 19));
+        json_object_set_new(o, "permit_expires", stn__col_time(st, 20));
     }
     if (o && detail) {
         int64_t id = sqlite3_column_int64(st, 0);
@@ -843,13 +843,13 @@ int stn_events_json(struct stn_store *s, const struct stn_event_filter *f, void 
 static json_t *event_obj(sqlite3_stmt *st)
 {
     return json_pack("{s:I,s:o,s:o,s:i,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-        "id", (json_int_t)sqlite3_column_int64(st, 0), "account", col_text(st, 1),
-        "received_at", col_time(st, 2), "seq", sqlite3_column_int(st, 3),
-        "id_token", col_text(st, 4), "encrypted", sqlite3_column_int(st, 5),
-        "cid", col_cid(st, 6), "sia", col_sia(st, 10), "raw", col_raw(st, 15),
-        "kind", col_text(st, 16), "priority", col_int(st, 17),
-        "data", col_text(st, 18),
-        "peer", col_text(st, 19));
+        "id", (json_int_t)sqlite3_column_int64(st, 0), "account", stn__col_text(st, 1),
+        "received_at", stn__col_time(st, 2), "seq", sqlite3_column_int(st, 3),
+        "id_token", stn__col_text(st, 4), "encrypted", sqlite3_column_int(st, 5),
+        "cid", col_cid(st, 6), "sia", col_sia(st, 10), "raw", stn__col_raw(st, 15),
+        "kind", stn__col_text(st, 16), "priority", stn__col_int(st, 17),
+        "data", stn__col_text(st, 18),
+        "peer", stn__col_text(st, 19));
 }
 
 int stn_events_each(struct stn_store *s, const struct stn_event_filter *f,
@@ -887,16 +887,16 @@ static json_t *alarm_obj(sqlite3_stmt *st)
 {
     json_t *o = json_pack("{s:I,s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,"
                           "s:o,s:o,s:o,s:o,s:o}",
-        "id", (json_int_t)sqlite3_column_int64(st, 0), "account", col_text(st, 1),
-        "priority", sqlite3_column_int(st, 2), "state", col_text(st, 3),
-        "kind", col_text(st, 4), "cid", col_cid(st, 5), "sia", col_sia(st, 9),
-        "partition", col_int(st, 14), "zone", col_int(st, 15), "user", col_int(st, 16),
-        "received_at", col_time(st, 17), "taken_by", col_text(st, 18),
+        "id", (json_int_t)sqlite3_column_int64(st, 0), "account", stn__col_text(st, 1),
+        "priority", sqlite3_column_int(st, 2), "state", stn__col_text(st, 3),
+        "kind", stn__col_text(st, 4), "cid", col_cid(st, 5), "sia", col_sia(st, 9),
+        "partition", stn__col_int(st, 14), "zone", stn__col_int(st, 15), "user", stn__col_int(st, 16),
+        "received_at", stn__col_time(st, 17), "taken_by", stn__col_text(st, 18),
         "event_count", (json_int_t)sqlite3_column_int64(st, 19),
-        "last_event_at", col_time(st, 20), "escalated_at", col_time(st, 21),
-        "restored_at", col_time(st, 22), "detail", col_text(st, 23),
-        "disposition", col_text(st, 24), "closed_at", col_time(st, 25),
-        "event_id", col_int(st, 26));
+        "last_event_at", stn__col_time(st, 20), "escalated_at", stn__col_time(st, 21),
+        "restored_at", stn__col_time(st, 22), "detail", stn__col_text(st, 23),
+        "disposition", stn__col_text(st, 24), "closed_at", stn__col_time(st, 25),
+        "event_id", stn__col_int(st, 26));
     if (o) {
         json_object_set_new(o, "escalated", json_boolean(
             sqlite3_column_type(st, 21) != SQLITE_NULL));
@@ -934,10 +934,10 @@ static json_t *rejected_row(struct stn_store *s, sqlite3_stmt *st)
 {
     (void)s;
     return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-        "id", (json_int_t)sqlite3_column_int64(st, 0), "received_at", col_time(st, 1),
-        "account", col_text(st, 2), "reason", col_text(st, 3), "id_token", col_text(st, 4),
-        "seq", col_int(st, 5), "peer", col_text(st, 6), "raw", col_raw(st, 7),
-        "alarm_id", col_int(st, 8));
+        "id", (json_int_t)sqlite3_column_int64(st, 0), "received_at", stn__col_time(st, 1),
+        "account", stn__col_text(st, 2), "reason", stn__col_text(st, 3), "id_token", stn__col_text(st, 4),
+        "seq", stn__col_int(st, 5), "peer", stn__col_text(st, 6), "raw", stn__col_raw(st, 7),
+        "alarm_id", stn__col_int(st, 8));
 }
 
 int stn_rejected_json(struct stn_store *s, int64_t since_ms, void **out)
@@ -1106,7 +1106,7 @@ static json_t *alarm_item_obj(struct stn_store *s, sqlite3_stmt *st)
     const char *plan = alm_plan_name(v.kind, v.test);
     int warning_s = 0, danger_s = 0;
     alm_targets(v.priority, &warning_s, &danger_s);
-    json_object_set_new(o, "account_name", col_text(st, 27));
+    json_object_set_new(o, "account_name", stn__col_text(st, 27));
     json_object_set_new(o, "police_status", json_string(v.police_status));
     json_object_set_new(o, "plan", plan ? json_string(plan) : json_null());
     /* TEST: raised while the account was on test (no dispatch step, never
@@ -1114,15 +1114,15 @@ static json_t *alarm_item_obj(struct stn_store *s, sqlite3_stmt *st)
     json_object_set_new(o, "test", json_boolean(v.test));
     json_object_set_new(o, "account_test_until",
                         sqlite3_column_type(st, 33) != SQLITE_NULL &&
-                        sqlite3_column_int64(st, 33) > stn_now_ms() ? col_time(st, 33)
+                        sqlite3_column_int64(st, 33) > stn_now_ms() ? stn__col_time(st, 33)
                                                                     : json_null());
     json_object_set_new(o, "steps_total", json_integer((json_int_t)nsteps));
     json_object_set_new(o, "steps_done", json_integer((json_int_t)ndone));
     json_object_set_new(o, "mandatory_open", mand);
-    json_object_set_new(o, "dispatch_status", col_text(st, 29));
+    json_object_set_new(o, "dispatch_status", stn__col_text(st, 29));
     json_object_set_new(o, "warning_s", json_integer(warning_s));
     json_object_set_new(o, "danger_s", json_integer(danger_s));
-    json_object_set_new(o, "change", col_int(st, 31));
+    json_object_set_new(o, "change", stn__col_int(st, 31));
     return o;
 }
 
@@ -1209,11 +1209,11 @@ static json_t *detail_account(struct stn_store *s, const struct alarm_ref *r)
     json_t *o = NULL;
     if (sqlite3_step(st) == SQLITE_ROW) {
         bool silent = alm_kind_is_silent(r->kind);
-        o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "number", col_text(st, 0),
-                      "name", col_text(st, 1), "address", col_text(st, 2),
-                      "phone", silent ? json_null() : col_text(st, 3),
-                      "police_status", col_text(st, 4), "agency", col_text(st, 5),
-                      "permit", col_text(st, 6), "location", col_text(st, 7));
+        o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "number", stn__col_text(st, 0),
+                      "name", stn__col_text(st, 1), "address", stn__col_text(st, 2),
+                      "phone", silent ? json_null() : stn__col_text(st, 3),
+                      "police_status", stn__col_text(st, 4), "agency", stn__col_text(st, 5),
+                      "permit", stn__col_text(st, 6), "location", stn__col_text(st, 7));
         if (o && silent)
             json_object_set_new(o, "phone_withheld", json_string(
                 "silent alarm: never call the premises (whoever is there may be under threat)"));
@@ -1238,9 +1238,9 @@ static json_t *detail_steps(struct stn_store *s, int64_t id, const struct alarm_
         bool done = sqlite3_step(st) == SQLITE_ROW;
         json_t *o = json_pack("{s:s,s:s,s:b,s:b,s:o,s:o,s:o}", "id", steps[i]->id,
             "text", steps[i]->text, "mandatory", (steps[i]->flags & ALM_STEP_MANDATORY) != 0,
-            "done", done, "done_by", done ? col_text(st, 0) : json_null(),
-            "done_at", done ? col_time(st, 1) : json_null(),
-            "note", done ? col_text(st, 2) : json_null());
+            "done", done, "done_by", done ? stn__col_text(st, 0) : json_null(),
+            "done_at", done ? stn__col_time(st, 1) : json_null(),
+            "note", done ? stn__col_text(st, 2) : json_null());
         if (o)
             json_array_append_new(arr, o);
     }
@@ -1266,8 +1266,8 @@ static json_t *detail_call_list(struct stn_store *s, const struct alarm_ref *r)
         if (silent && (sqlite3_column_int(st, 4) || own))
             continue;
         json_t *o = json_pack("{s:I,s:o,s:o,s:o}", "position",
-                              (json_int_t)sqlite3_column_int64(st, 0), "name", col_text(st, 1),
-                              "phone", col_text(st, 2), "relation", col_text(st, 3));
+                              (json_int_t)sqlite3_column_int64(st, 0), "name", stn__col_text(st, 1),
+                              "phone", stn__col_text(st, 2), "relation", stn__col_text(st, 3));
         if (o)
             json_array_append_new(arr, o);
     }
@@ -1284,9 +1284,9 @@ static json_t *detail_history(struct stn_store *s, int64_t id)
         return arr;
     sqlite3_bind_int64(st, 1, id);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "at", col_time(st, 0),
-                              "operator", col_text(st, 1), "action", col_text(st, 2),
-                              "detail", col_text(st, 3));
+        json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "at", stn__col_time(st, 0),
+                              "operator", stn__col_text(st, 1), "action", stn__col_text(st, 2),
+                              "detail", stn__col_text(st, 3));
         if (o)
             json_array_append_new(arr, o);
     }
@@ -1370,34 +1370,34 @@ static json_t *dispatch_row(sqlite3_stmt *st)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_object_set_new(o, "AlarmEventCategory", col_text(st, 0));
-    json_object_set_new(o, "AlarmEventLocationCategory", col_text(st, 2));
-    json_object_set_new(o, "AlarmAudibleDescriptionCode", col_text(st, 1));
-    json_object_set_new(o, "AlarmEventDetailsText", col_text(st, 3));
-    json_object_set_new(o, "AlarmEventCallBackTelephoneNumber", col_text(st, 7));
-    json_object_set_new(o, "AlarmEventRequestorReceiveDate", col_time(st, 25));
+    json_object_set_new(o, "AlarmEventCategory", stn__col_text(st, 0));
+    json_object_set_new(o, "AlarmEventLocationCategory", stn__col_text(st, 2));
+    json_object_set_new(o, "AlarmAudibleDescriptionCode", stn__col_text(st, 1));
+    json_object_set_new(o, "AlarmEventDetailsText", stn__col_text(st, 3));
+    json_object_set_new(o, "AlarmEventCallBackTelephoneNumber", stn__col_text(st, 7));
+    json_object_set_new(o, "AlarmEventRequestorReceiveDate", stn__col_time(st, 25));
     json_object_set_new(o, "AlarmEventCallToPremisesIndicator",
                         json_boolean(sqlite3_column_int(st, 10)));
-    json_object_set_new(o, "AlarmEventPermit", col_text(st, 5));
-    json_object_set_new(o, "AlarmEventDispatchAgency", col_text(st, 4));
+    json_object_set_new(o, "AlarmEventPermit", stn__col_text(st, 5));
+    json_object_set_new(o, "AlarmEventDispatchAgency", stn__col_text(st, 4));
     json_object_set_new(o, "AlarmMonitoringServiceProvider", json_pack("{s:o,s:o,s:o}",
-                        "name", col_text(st, 8), "operator", col_text(st, 9),
-                        "receive_time", col_time(st, 25)));
+                        "name", stn__col_text(st, 8), "operator", stn__col_text(st, 9),
+                        "receive_time", stn__col_time(st, 25)));
     json_object_set_new(o, "AlarmConfirmation", json_pack("{s:o,s:o}",
-                        "method", col_text(st, 11), "call_to_premises_result", col_text(st, 12)));
-    json_object_set_new(o, "Location", col_text(st, 6));
-    json_object_set_new(o, "Account", col_text(st, 26));
-    json_object_set_new(o, "DispatchRequestedDate", col_time(st, 13));
-    json_object_set_new(o, "PsapStatus", col_text(st, 14));
-    json_object_set_new(o, "PsapEventNumber", col_text(st, 15));
-    json_object_set_new(o, "PsapRejectReason", col_text(st, 16));
-    json_object_set_new(o, "PsapAcceptedDate", col_time(st, 18));
-    json_object_set_new(o, "PsapDispatchedDate", col_time(st, 20));
-    json_object_set_new(o, "PsapArrivedDate", col_time(st, 21));
-    json_object_set_new(o, "PsapClosedDate", col_time(st, 22));
-    json_object_set_new(o, "PsapDisposition", col_text(st, 17));
-    json_object_set_new(o, "CancelRequestedDate", col_time(st, 23));
-    json_object_set_new(o, "CancelConfirmedBy", col_text(st, 24));
+                        "method", stn__col_text(st, 11), "call_to_premises_result", stn__col_text(st, 12)));
+    json_object_set_new(o, "Location", stn__col_text(st, 6));
+    json_object_set_new(o, "Account", stn__col_text(st, 26));
+    json_object_set_new(o, "DispatchRequestedDate", stn__col_time(st, 13));
+    json_object_set_new(o, "PsapStatus", stn__col_text(st, 14));
+    json_object_set_new(o, "PsapEventNumber", stn__col_text(st, 15));
+    json_object_set_new(o, "PsapRejectReason", stn__col_text(st, 16));
+    json_object_set_new(o, "PsapAcceptedDate", stn__col_time(st, 18));
+    json_object_set_new(o, "PsapDispatchedDate", stn__col_time(st, 20));
+    json_object_set_new(o, "PsapArrivedDate", stn__col_time(st, 21));
+    json_object_set_new(o, "PsapClosedDate", stn__col_time(st, 22));
+    json_object_set_new(o, "PsapDisposition", stn__col_text(st, 17));
+    json_object_set_new(o, "CancelRequestedDate", stn__col_time(st, 23));
+    json_object_set_new(o, "CancelConfirmedBy", stn__col_text(st, 24));
     return o;
 }
 
@@ -1601,8 +1601,8 @@ int stn_operator_set_disabled(struct stn_store *s, const char *name, bool disabl
 static json_t *operator_row(struct stn_store *s, sqlite3_stmt *st)
 {
     (void)s;
-    return json_pack("{s:o,s:o,s:b,s:o}", "name", col_text(st, 0), "role", col_text(st, 1),
-                     "disabled", sqlite3_column_int(st, 2), "created_at", col_time(st, 3));
+    return json_pack("{s:o,s:o,s:b,s:o}", "name", stn__col_text(st, 0), "role", stn__col_text(st, 1),
+                     "disabled", sqlite3_column_int(st, 2), "created_at", stn__col_time(st, 3));
 }
 
 int stn_operators_json(struct stn_store *s, void **out)
@@ -1785,8 +1785,8 @@ static json_t *agency_row(struct stn_store *s, sqlite3_stmt *st)
     char msg[256];
     const char *t = (const char *)sqlite3_column_text(st, 2);
     bool ok = t && agy_from_json(t, (size_t)sqlite3_column_bytes(st, 2), &r, msg, sizeof msg) == 0;
-    json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "id", col_text(st, 0), "name", col_text(st, 1),
-                          "imported_at", col_time(st, 3), "updated_at", col_time(st, 4));
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "id", stn__col_text(st, 0), "name", stn__col_text(st, 1),
+                          "imported_at", stn__col_time(st, 3), "updated_at", stn__col_time(st, 4));
     if (!o || !ok)
         return o;
     json_t *fees = json_array();
@@ -1821,19 +1821,19 @@ static json_t *charge_obj(sqlite3_stmt *st)
 {
     json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:b,s:o,s:o}",
         "id", (json_int_t)sqlite3_column_int64(st, 0),
-        "alarm", (json_int_t)sqlite3_column_int64(st, 1), "account", col_text(st, 2),
-        "account_name", col_text(st, 3), "agency", col_text(st, 4), "kind", col_text(st, 5),
-        "location", col_text(st, 6), "finding", col_text(st, 7), "at", col_time(st, 8),
-        "operator", col_text(st, 9), "psap_event_number", col_text(st, 10),
+        "alarm", (json_int_t)sqlite3_column_int64(st, 1), "account", stn__col_text(st, 2),
+        "account_name", stn__col_text(st, 3), "agency", stn__col_text(st, 4), "kind", stn__col_text(st, 5),
+        "location", stn__col_text(st, 6), "finding", stn__col_text(st, 7), "at", stn__col_time(st, 8),
+        "operator", stn__col_text(st, 9), "psap_event_number", stn__col_text(st, 10),
         "count_in_window", (json_int_t)sqlite3_column_int64(st, 11),
-        "forgiven", sqlite3_column_int(st, 12) != 0, "billed", col_text(st, 13),
-        "currency", col_text(st, 14));
+        "forgiven", sqlite3_column_int(st, 12) != 0, "billed", stn__col_text(st, 13),
+        "currency", stn__col_text(st, 14));
     if (!o)
         return NULL;
     json_object_set_new(o, "agency_fee_cents", json_integer(sqlite3_column_int64(st, 15)));
     json_object_set_new(o, "admin_fee_cents", json_integer(sqlite3_column_int64(st, 16)));
     json_object_set_new(o, "total_cents", json_integer(sqlite3_column_int64(st, 17)));
-    json_object_set_new(o, "rule", col_text(st, 18));
+    json_object_set_new(o, "rule", stn__col_text(st, 18));
     json_object_set_new(o, "counted", json_boolean(sqlite3_column_int(st, 19) != 0));
     json_object_set_new(o, "at_ms", json_integer(sqlite3_column_int64(st, 8)));
     return o;

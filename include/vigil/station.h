@@ -262,6 +262,17 @@ int stn_passcode_check(struct stn_store *s, const char *number, const char *pass
                        size_t len, enum stn_passcode_result *out);
 const char *stn_passcode_result_name(enum stn_passcode_result r);
 
+/* A growable, NUL-ended text buffer (station/text.c) for hand-written pages
+ * (dispute HTML, dispatch XML): start it zeroed; an append after a failed
+ * allocation is dropped and sets `failed`; the caller frees `p`. */
+struct stn_text {
+    char  *p;
+    size_t len, cap;
+    bool   failed;
+};
+void stn_text_put(struct stn_text *b, const char *s, size_t n);
+void stn_text_puts(struct stn_text *b, const char *s);
+
 /* "2026-11-26T14:03:05.123Z" (25 bytes incl. NUL) */
 void stn_iso8601_ms(int64_t ms, char out[32]);
 /* ISO 8601 ("2026-11-26T14:03:05Z", "...05.123Z", "2026-11-26") or relative
