@@ -174,6 +174,8 @@ static const char *const migrations[] = {
      * station (also after a restart) ends it by itself; an alarm raised while
      * its account was on test is marked test; set-up and drill sessions */
     "ALTER TABLE accounts ADD COLUMN test_until_ms INTEGER;"
+    /* the once-a-second check for test modes that ended reads only these */
+    "CREATE INDEX accounts_on_test ON accounts(test_until_ms) WHERE test_until_ms IS NOT NULL;"
     "ALTER TABLE alarms ADD COLUMN test INTEGER NOT NULL DEFAULT 0;"
     "CREATE TABLE setup_sessions ("
     "  id INTEGER PRIMARY KEY, account TEXT NOT NULL,"
