@@ -716,8 +716,7 @@ static json_t *false_dispatches(struct stn_store *s, int64_t account_id)
 }
 
 /* The account's alarms for its page in the console: the open ones first, then
- * the newest, at most 20 (a scan of the alarms by id, newest first: cheap for a
- * busy account, the whole table for one that is rarely heard of). */
+ * the newest, at most 20 (index alarms_account: that account's rows only). */
 static json_t *account_alarms(struct stn_store *s, int64_t account_id)
 {
     json_t *arr = json_array();

@@ -183,7 +183,9 @@ static const char *const migrations[] = {
     "  operator TEXT NOT NULL, opened_at_ms INTEGER NOT NULL, ends_at_ms INTEGER NOT NULL,"
     "  closed_at_ms INTEGER, closed_by TEXT, close_reason TEXT);"
     "CREATE INDEX setup_sessions_open ON setup_sessions(ends_at_ms) WHERE closed_at_ms IS NULL;"
-    "CREATE INDEX setup_sessions_account ON setup_sessions(account, id);",
+    "CREATE INDEX setup_sessions_account ON setup_sessions(account, id);"
+    /* the console's account page: one account's alarms, without a scan of all */
+    "CREATE INDEX alarms_account ON alarms(account_id, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(sizeof migrations / sizeof migrations[0] == 6, "six migrations so far");
