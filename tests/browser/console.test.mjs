@@ -57,6 +57,19 @@ const ROUTINE_NAMES = ['Bakery Lemaire', 'Nguyen residence', 'Harbour Pharmacy',
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The alarm view is redrawn when the station's change notice arrives, which
+// can land between Playwright finding an element and scrolling to it (the
+// element it found is then detached).  Scroll again to the redrawn one.
+async function scrollTo(locator) {
+  for (let i = 0; ; i++) {
+    try { await locator.scrollIntoViewIfNeeded(); return; }
+    catch (e) {
+      if (i >= 9 || !/not attached to the DOM/.test(String(e && e.message))) throw e;
+      await sleep(100);
+    }
+  }
+}
+
 async function until(what, fn, timeoutMs = 10000, everyMs = 50) {
   const end = Date.now() + timeoutMs;
   let last;
@@ -720,7 +733,7 @@ describe('vigil web console', { timeout: 280000 }, () => {
     await a.getByTestId('btn-close').click();
     await a.locator('#detail-body[data-state="closed"]').waitFor();
     const link = a.getByTestId('account-link');
-    await link.scrollIntoViewIfNeeded();
+    await scrollTo(link);
     assert.match(await link.innerText(), /1234\s+Lakeshore Savings Bank[\s\S]*account page/);
     await shot(a, 'alarm-account-link.png');
     await link.click();
@@ -797,7 +810,7 @@ describe('vigil web console', { timeout: 280000 }, () => {
     await a.locator('#detail-body[data-state="closed"]').waitFor();
     const btn = a.getByTestId('btn-dispute');
     await btn.waitFor();
-    await btn.scrollIntoViewIfNeeded();
+    await scrollTo(btn);
     await shot(a, 'dispute-button.png');
     // the printable page, in a new tab
     const [pk] = await Promise.all([a.context().waitForEvent('page'), btn.click()]);
