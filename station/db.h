@@ -90,6 +90,10 @@ void db_close(struct db *db);                 /* finalizes what is left */
 enum db_kind db_kind(const struct db *db);
 /* True when a store value names PostgreSQL (postgresql:// or postgres://). */
 bool db_is_pg_uri(const char *store);
+/* The store value as it may be shown (logs, messages, `vigil config`): a
+ * PostgreSQL URI without its password (user:secret@ and password=... are
+ * dropped); anything else as it is. */
+void db_uri_redact(const char *store, char *out, size_t cap);
 /* The store did not exist and this db_open made it. */
 bool db_created(const struct db *db);
 
