@@ -5,7 +5,7 @@
  * Statements: `?` / `?NNN` become `$N` (strings, quoted identifiers,
  * dollar quotes and comments skipped); each is prepared (PQprepare, named
  * per connection) at its first step, with the parameter types left to the
- * server; when the server cannot infer one (42P18) that parameter takes the
+ * server; when the server cannot infer one (42P18, 42P08) that parameter takes the
  * bound value's type and the statement is prepared again. PQdescribePrepared
  * gives the inferred types: a blob or text bound for a bytea parameter goes
  * in binary format, everything else as text. Results come in text format, one
@@ -529,7 +529,9 @@ static int server_prepare(struct pdb *db, struct pstmt *s)
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
         bool typed = false;
-        if (state && strcmp(state, "42P18") == 0 && attempt <= s->nparams) {
+        /* 42P18 indeterminate_datatype; 42P08 ambiguous_parameter ("$1 IS NULL") */
+        if (state && (strcmp(state, "42P18") == 0 || strcmp(state, "42P08") == 0) &&
+            attempt <= s->nparams) {
             const char *dollar = m ? strrchr(m, '$') : NULL;
             int k = dollar ? atoi(dollar + 1) : 0;
             if (k >= 1 && k <= s->nparams && types[k - 1] == 0) {
@@ -966,8 +968,33 @@ static int p_col_bytes(struct db_stmt *t, int i)
 
 /* ---- whole scripts ----------------------------------------------------- */
 
+/* One statement of a script outside a transaction: alone, as SQLite runs
+ * it (its own autocommit; CREATE DATABASE and the like refuse a block), and
+ * the others told when it changed something. */
+static int run_alone(struct pdb *db, const char *sql)
+{
+    PGresult *res = PQexec(db->c, sql);
+    if (!res_ok(res))
+        return fail(db, res);
+    const char *cmd = PQcmdStatus(res);
+    bool changed = false;
+    if (is_write_status(cmd)) {
+        db->changes = strtoll(PQcmdTuples(res), NULL, 10);
+        changed = db->changes > 0;
+    } else {
+        changed = strncmp(cmd, "CREATE", 6) == 0 || strncmp(cmd, "ALTER", 5) == 0 ||
+                  strncmp(cmd, "DROP", 4) == 0;
+    }
+    PQclear(res);
+    db->errcode = DB_OK;
+    if (changed)
+        after_write(db);
+    return DB_OK;
+}
+
 /* Splits sql at top-level ';' and runs each piece: transaction control
- * through control(), the rest as it is (runs of them in one round trip). */
+ * through control(); inside a transaction, runs of plain statements in one
+ * round trip; outside one, each alone. */
 static int p_exec(struct db *d, const char *sql, char **err)
 {
     struct pdb *db = PDB(d);
@@ -982,35 +1009,38 @@ static int p_exec(struct db *d, const char *sql, char **err)
         return DB_NOMEM;
     int rc = DB_OK;
     char *p = buf, *run_start = NULL;
-    while (rc == DB_OK) {
-        /* find the end of this statement */
-        char *e = p;
+    for (;;) {
+        char *e = p;                    /* the end of this statement */
         while (*e && *e != ';') {
             size_t q = skip_quoted(e);
             e += q ? q : 1;
         }
         bool last = *e == '\0';
-        char saved = *e;
-        *e = '\0';
-        enum stmt_kind k = *first_word(p) ? classify(p) : SK_SQL;
-        bool empty = *first_word(p) == '\0';
-        if (k != SK_SQL) {
-            if (run_start) {            /* first the plain statements before it */
-                char c0 = *p;
-                *p = '\0';
-                rc = run(db, run_start);
-                *p = c0;
-                if (rc == DB_OK)
-                    after_write(db);
-                run_start = NULL;
-            }
-            if (rc == DB_OK)
-                rc = control(db, k, p);
-        } else if (!empty && !run_start) {
-            run_start = p;
+        bool empty = *first_word(p) == '\0' || *first_word(p) == ';';
+        enum stmt_kind k = empty ? SK_SQL : classify(p);
+        bool batch = !empty && k == SK_SQL &&
+                     PQtransactionStatus(db->c) == PQTRANS_INTRANS;
+        if (run_start && !batch && !empty) {    /* flush the run before this one */
+            char c0 = *p;
+            *p = '\0';
+            rc = run(db, run_start);
+            *p = c0;
+            run_start = NULL;
+            if (rc != DB_OK)
+                break;
+            db->wrote = true;
         }
-        if (!last && run_start)
-            *e = saved;                 /* keep the ';' inside a run */
+        if (batch) {
+            if (!run_start)
+                run_start = p;
+        } else if (!empty) {
+            char c0 = *e;
+            *e = '\0';
+            rc = k == SK_SQL ? run_alone(db, p) : control(db, k, p);
+            *e = c0;
+            if (rc != DB_OK)
+                break;
+        }
         if (last)
             break;
         p = e + 1;
@@ -1018,7 +1048,7 @@ static int p_exec(struct db *d, const char *sql, char **err)
     if (rc == DB_OK && run_start) {
         rc = run(db, run_start);
         if (rc == DB_OK)
-            after_write(db);
+            db->wrote = true;
     }
     free(buf);
     if (rc != DB_OK && err)
