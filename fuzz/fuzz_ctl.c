@@ -28,6 +28,8 @@
  */
 #include "../station/store_actions.c"
 
+#include <sqlite3.h>
+
 #include <stdlib.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -37,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_REQ 8u
 #define NOW_MS 1795698568000LL
 
-static sqlite3 *db;
+static struct db *db;     /* the store's interface (station/db.h) */
+static sqlite3 *raw;       /* the same connection, for the checks */
 static struct stn_actstore *as;
 
 static const char seed_sql[] =
@@ -67,13 +70,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     stn_log_set_level(STN_LOG_ERROR + 1);   /* quiet: nothing of the requests is printed */
     char msg[256];
-    CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
+    CHECK(db_open(DB_KIND_SQLITE, ":memory:", DB_OPEN_CREATE, &db, msg, sizeof msg) == DB_OK);
+    raw = db_sqlite_handle(db);
     if (stn_schema_migrate(db, msg, sizeof msg) != 0)
         abort();
     char *err = NULL;
-    if (sqlite3_exec(db, seed_sql, NULL, NULL, &err) != SQLITE_OK)
+    if (sqlite3_exec(raw, seed_sql, NULL, NULL, &err) != SQLITE_OK)
         abort();
-    sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    sqlite3_exec(raw, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
     CHECK(stn_actstore_open(db, &as, msg, sizeof msg) == 0);
     return 0;
 }
@@ -147,17 +151,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         j.lease_before_ms = 1500;
     }
 
-    CHECK(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(raw, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
     int rc = stn_actstore_run(as, &j);
     CHECK(rc == 0);
     for (size_t i = 0; i < j.nctl; i++)
         check_reply(reqs[i].reply);
     long bad = 0;
-    CHECK(sqlite3_exec(db, "PRAGMA foreign_key_check", count_rows, &bad, NULL) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "SELECT count(*) FROM alarms WHERE state = 'closed' AND"
+    CHECK(sqlite3_exec(raw, "PRAGMA foreign_key_check", count_rows, &bad, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(raw, "SELECT count(*) FROM alarms WHERE state = 'closed' AND"
                            " (disposition IS NULL OR closed_at_ms IS NULL)",
                        count_rows, &bad, NULL) == SQLITE_OK);
     CHECK(bad == 0);
-    CHECK(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(raw, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
     return 0;
 }

@@ -21,7 +21,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <sodium.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,12 +80,12 @@ void stn_audit_hash(int64_t seq, const struct stn_audit_entry *e, const char *pr
 
 /* ---- appending --------------------------------------------------------- */
 
-static void bind_or_null(sqlite3_stmt *s, int i, const char *v)
+static void bind_or_null(struct db_stmt *s, int i, const char *v)
 {
     if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+        db_bind_text(s, i, v, -1, DB_TRANSIENT);
     else
-        sqlite3_bind_null(s, i);
+        db_bind_null(s, i);
 }
 
 static const char *const sql_last = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
@@ -100,34 +100,34 @@ static const char *const sql_rollback_to = "ROLLBACK TO audit";
  * stn_audit_forget (the connection's own statement list is the cache, so
  * every connection that appends — the station's, vigil's — has its own
  * without any state here). Parsing an INSERT costs more than running it. */
-static int stmt(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+static int stmt(struct db *db, const char *sql, struct db_stmt **out)
 {
-    for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s))
-        if (!sqlite3_stmt_busy(s) && strcmp(sqlite3_sql(s), sql) == 0) {
+    for (struct db_stmt *s = db_next_stmt(db, NULL); s; s = db_next_stmt(db, s))
+        if (!db_stmt_busy(s) && strcmp(db_sql(s), sql) == 0) {
             *out = s;
-            return SQLITE_OK;
+            return DB_OK;
         }
-    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    return db_prepare(db, sql, out);
 }
 
-static const char *col(sqlite3_stmt *s, int i);
+static const char *col(struct db_stmt *s, int i);
 
-static void done_with(sqlite3_stmt *s)
+static void done_with(struct db_stmt *s)
 {
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    db_reset(s);
+    db_clear_bindings(s);
 }
 
-void stn_audit_forget(sqlite3 *db)
+void stn_audit_forget(struct db *db)
 {
-    sqlite3_stmt *s = sqlite3_next_stmt(db, NULL);
+    struct db_stmt *s = db_next_stmt(db, NULL);
     while (s) {
-        sqlite3_stmt *next = sqlite3_next_stmt(db, s);
-        const char *t = sqlite3_sql(s);
+        struct db_stmt *next = db_next_stmt(db, s);
+        const char *t = db_sql(s);
         if (strcmp(t, sql_last) == 0 || strcmp(t, sql_insert) == 0 || strcmp(t, sql_at) == 0 ||
             strcmp(t, sql_savepoint) == 0 || strcmp(t, sql_release) == 0 ||
             strcmp(t, sql_rollback_to) == 0)
-            sqlite3_finalize(s);
+            db_finalize(s);
         s = next;
     }
 }
@@ -135,55 +135,55 @@ void stn_audit_forget(sqlite3 *db)
 /* The last entry, read inside the writer's transaction: never cached, so a
  * savepoint rolled back or another process's append cannot fork the chain.
  * One probe of the rowid b-tree. */
-int stn_audit_last(sqlite3 *db, int64_t *seq, char hash[STN_AUDIT_HASH_HEX])
+int stn_audit_last(struct db *db, int64_t *seq, char hash[STN_AUDIT_HASH_HEX])
 {
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     int rc = stmt(db, sql_last, &s);
-    if (rc != SQLITE_OK)
+    if (rc != DB_OK)
         return rc;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(s, 0);
-        const unsigned char *t = sqlite3_column_text(s, 1);
+    rc = db_step(s);
+    if (rc == DB_ROW) {
+        *seq = db_column_int64(s, 0);
+        const unsigned char *t = db_column_text(s, 1);
         snprintf(hash, STN_AUDIT_HASH_HEX, "%s", t ? (const char *)t : "");
-        rc = SQLITE_OK;
-    } else if (rc == SQLITE_DONE) {
+        rc = DB_OK;
+    } else if (rc == DB_DONE) {
         *seq = 0;
         snprintf(hash, STN_AUDIT_HASH_HEX, "%s", STN_AUDIT_GENESIS);
-        rc = SQLITE_OK;
+        rc = DB_OK;
     }
     done_with(s);
     return rc;
 }
 
-int stn_audit_append(sqlite3 *db, const struct stn_audit_entry *e, int64_t *seq_out,
+int stn_audit_append(struct db *db, const struct stn_audit_entry *e, int64_t *seq_out,
                      char hash_out[STN_AUDIT_HASH_HEX])
 {
     assert(e->actor && e->kind);
-    assert(!sqlite3_get_autocommit(db));   /* only inside the writer's transaction */
+    assert(!db_get_autocommit(db));   /* only inside the writer's transaction */
     int64_t seq = 0;
     char prev[STN_AUDIT_HASH_HEX], hash[STN_AUDIT_HASH_HEX];
     int rc = stn_audit_last(db, &seq, prev);
-    if (rc != SQLITE_OK)
+    if (rc != DB_OK)
         return rc;
     seq++;
     stn_audit_hash(seq, e, prev, hash);
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     rc = stmt(db, sql_insert, &s);
-    if (rc != SQLITE_OK)
+    if (rc != DB_OK)
         return rc;
-    sqlite3_bind_int64(s, 1, seq);
-    sqlite3_bind_int64(s, 2, e->at_ms);
-    sqlite3_bind_text(s, 3, e->actor, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 4, e->kind, -1, SQLITE_TRANSIENT);
+    db_bind_int64(s, 1, seq);
+    db_bind_int64(s, 2, e->at_ms);
+    db_bind_text(s, 3, e->actor, -1, DB_TRANSIENT);
+    db_bind_text(s, 4, e->kind, -1, DB_TRANSIENT);
     bind_or_null(s, 5, e->subject);
     bind_or_null(s, 6, e->before);
     bind_or_null(s, 7, e->after);
-    sqlite3_bind_text(s, 8, prev, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 9, hash, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(s);
+    db_bind_text(s, 8, prev, -1, DB_TRANSIENT);
+    db_bind_text(s, 9, hash, -1, DB_TRANSIENT);
+    rc = db_step(s);
     done_with(s);
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         return rc;
     if (seq_out)
         *seq_out = seq;
@@ -192,15 +192,15 @@ int stn_audit_append(sqlite3 *db, const struct stn_audit_entry *e, int64_t *seq_
     return 0;
 }
 
-static int exec_cached(sqlite3 *db, const char *sql)
+static int exec_cached(struct db *db, const char *sql)
 {
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     int rc = stmt(db, sql, &s);
-    if (rc != SQLITE_OK)
+    if (rc != DB_OK)
         return rc;
-    rc = sqlite3_step(s);
+    rc = db_step(s);
     done_with(s);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    return rc == DB_DONE ? DB_OK : rc;
 }
 
 /* In the station's batch: an entry that cannot be appended (a damaged or
@@ -210,31 +210,31 @@ static int exec_cached(sqlite3 *db, const char *sql)
  * logs the count after the commit (commit.c). */
 /* Whether entry seq of the trail still has that hash (the head a writer
  * knows): 1 yes, 0 no (edited, recomputed, deleted), or an SQLite code < 0. */
-int stn_audit_has(sqlite3 *db, int64_t seq, const char *hash)
+int stn_audit_has(struct db *db, int64_t seq, const char *hash)
 {
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     int rc = stmt(db, sql_at, &s);
-    if (rc != SQLITE_OK)
+    if (rc != DB_OK)
         return -rc;
-    sqlite3_bind_int64(s, 1, seq);
-    rc = sqlite3_step(s);
-    int out = rc == SQLITE_ROW ? (col(s, 0) && strcmp(col(s, 0), hash) == 0)
-            : rc == SQLITE_DONE ? 0 : -rc;
+    db_bind_int64(s, 1, seq);
+    rc = db_step(s);
+    int out = rc == DB_ROW ? (col(s, 0) && strcmp(col(s, 0), hash) == 0)
+            : rc == DB_DONE ? 0 : -rc;
     done_with(s);
     return out;
 }
 
-int stn_audit_job(sqlite3 *db, struct stn_job *j, const struct stn_audit_entry *e)
+int stn_audit_job(struct db *db, struct stn_job *j, const struct stn_audit_entry *e)
 {
     int rc = exec_cached(db, sql_savepoint);
-    if (rc == SQLITE_OK)
+    if (rc == DB_OK)
         rc = stn_audit_append(db, e, NULL, NULL);
-    if (rc == SQLITE_OK) {
+    if (rc == DB_OK) {
         j->audited = true;
         return exec_cached(db, sql_release);
     }
     j->audit_failed++;
-    if (!sqlite3_get_autocommit(db)) {
+    if (!db_get_autocommit(db)) {
         exec_cached(db, sql_rollback_to);
         exec_cached(db, sql_release);
     }
@@ -369,9 +369,9 @@ out:
 
 /* ---- verifying --------------------------------------------------------- */
 
-static const char *col(sqlite3_stmt *s, int i)
+static const char *col(struct db_stmt *s, int i)
 { /* NULL for NULL */
-    return sqlite3_column_type(s, i) == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(s, i);
+    return db_column_type(s, i) == DB_NULL ? NULL : (const char *)db_column_text(s, i);
 }
 
 static void bad(struct stn_audit_report *r, enum stn_audit_verdict v, int64_t seq,
@@ -389,18 +389,18 @@ static void bad(struct stn_audit_report *r, enum stn_audit_verdict v, int64_t se
 
 /* The walk: every entry's seq follows the last, its prev_hash is the last
  * one's hash, and its hash is recomputed from its fields. */
-static int walk(sqlite3 *db, struct stn_audit_report *r)
+static int walk(struct db *db, struct stn_audit_report *r)
 {
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db, "SELECT seq, at_ms, actor, kind, subject, before, after,"
-                           " prev_hash, hash FROM audit ORDER BY seq", -1, &s, NULL) != SQLITE_OK)
+    struct db_stmt *s;
+    if (db_prepare(db, "SELECT seq, at_ms, actor, kind, subject, before, after,"
+                           " prev_hash, hash FROM audit ORDER BY seq", &s) != DB_OK)
         return STN_E_STORE;
     char prev[STN_AUDIT_HASH_HEX] = STN_AUDIT_GENESIS;
     int64_t expect = 1;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(s, 0);
-        struct stn_audit_entry e = { .at_ms = sqlite3_column_int64(s, 1), .actor = col(s, 2),
+    while ((rc = db_step(s)) == DB_ROW) {
+        int64_t seq = db_column_int64(s, 0);
+        struct stn_audit_entry e = { .at_ms = db_column_int64(s, 1), .actor = col(s, 2),
                                      .kind = col(s, 3), .subject = col(s, 4),
                                      .before = col(s, 5), .after = col(s, 6) };
         const char *stored_prev = col(s, 7), *stored = col(s, 8);
@@ -426,16 +426,16 @@ static int walk(sqlite3 *db, struct stn_audit_report *r)
         r->last_seq = seq;
         expect++;
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     memcpy(r->last_hash, prev, sizeof prev);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : STN_E_STORE;
+    return rc == DB_DONE || rc == DB_ROW ? 0 : STN_E_STORE;
 }
 
 /* The head file against the table. The station writes it just after each
  * commit that appended (off the ACK path), so the table may be a few entries
  * ahead of it (a crash in between): then the entry the head names must be
  * there with that hash; the later ones are reported as not yet covered. */
-static void compare_head(sqlite3 *db, const char *store_path, int hr,
+static void compare_head(struct db *db, const char *store_path, int hr,
                          struct stn_audit_report *r)
 {
     if (hr == -ENOENT) {
@@ -457,13 +457,13 @@ static void compare_head(sqlite3 *db, const char *store_path, int hr,
     }
     if (r->head_seq == 0)
         return;
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db, "SELECT hash FROM audit WHERE seq=?", -1, &s, NULL) != SQLITE_OK)
+    struct db_stmt *s;
+    if (db_prepare(db, "SELECT hash FROM audit WHERE seq=?", &s) != DB_OK)
         return;
-    sqlite3_bind_int64(s, 1, r->head_seq);
-    bool match = sqlite3_step(s) == SQLITE_ROW && col(s, 0) &&
+    db_bind_int64(s, 1, r->head_seq);
+    bool match = db_step(s) == DB_ROW && col(s, 0) &&
                  strcmp(col(s, 0), r->head_hash) == 0;
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (!match)
         bad(r, STN_AUDIT_HEAD_MISMATCH, r->head_seq, "entry %" PRId64 ": its hash differs "
             "from the head file's: the trail was rewritten (recomputed, or cut and appended to) "
@@ -474,18 +474,18 @@ static void compare_head(sqlite3 *db, const char *store_path, int hr,
 int stn_audit_verify(struct stn_store *st, struct stn_audit_report *r)
 {
     memset(r, 0, sizeof *r);
-    sqlite3 *db = stn_store_db(st);
+    struct db *db = stn_store_db(st);
     /* The head file first, then the table's snapshot: a head is written only
      * after its entries committed, so the snapshot taken after reading it
      * holds them, even with the station appending meanwhile. */
     int hr = stn_audit_head_read(stn_store_path(st), &r->head_seq, r->head_hash);
     /* one read transaction: the walk and the head check see one snapshot */
-    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    if (db_exec(db, "BEGIN", NULL) != DB_OK)
         return STN_E_STORE;
     int rc = walk(db, r);
     if (rc == 0 && r->verdict == STN_AUDIT_OK)
         compare_head(db, stn_store_path(st), hr, r);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    db_exec(db, "COMMIT", NULL);
     return rc;
 }
 
@@ -499,26 +499,25 @@ static json_t *text_or_null(const char *v)
 int stn_audit_list_json(struct stn_store *st, const char *alarm, int64_t since_ms,
                         int64_t limit, void **out)
 {
-    sqlite3 *db = stn_store_db(st);
-    sqlite3_stmt *s;
+    struct db *db = stn_store_db(st);
+    struct db_stmt *s;
     *out = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT seq, at_ms, actor, kind, subject, before, after,"
+    if (db_prepare(db, "SELECT seq, at_ms, actor, kind, subject, before, after,"
                            " prev_hash, hash FROM audit WHERE (?1 IS NULL OR (subject=?1 AND"
-                           " kind LIKE 'alarm.%')) AND at_ms>=?2 ORDER BY seq LIMIT ?3", -1, &s,
-                           NULL) != SQLITE_OK)
+                           " kind LIKE 'alarm.%')) AND at_ms>=?2 ORDER BY seq LIMIT ?3", &s) != DB_OK)
         return STN_E_STORE;
     if (alarm)
-        sqlite3_bind_text(s, 1, alarm, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, since_ms);
-    sqlite3_bind_int64(s, 3, limit > 0 ? limit : INT64_MAX);
+        db_bind_text(s, 1, alarm, -1, DB_TRANSIENT);
+    db_bind_int64(s, 2, since_ms);
+    db_bind_int64(s, 3, limit > 0 ? limit : INT64_MAX);
     json_t *arr = json_array();
     int rc;
-    while (arr && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while (arr && (rc = db_step(s)) == DB_ROW) {
         char at[32];
-        stn_iso8601_ms(sqlite3_column_int64(s, 1), at);
+        stn_iso8601_ms(db_column_int64(s, 1), at);
         json_t *o = json_pack("{s:I,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-                              "seq", (json_int_t)sqlite3_column_int64(s, 0), "at", at,
-                              "at_ms", (json_int_t)sqlite3_column_int64(s, 1),
+                              "seq", (json_int_t)db_column_int64(s, 0), "at", at,
+                              "at_ms", (json_int_t)db_column_int64(s, 1),
                               "actor", text_or_null(col(s, 2)), "kind", text_or_null(col(s, 3)),
                               "subject", text_or_null(col(s, 4)),
                               "before", text_or_null(col(s, 5)),
@@ -530,10 +529,10 @@ int stn_audit_list_json(struct stn_store *st, const char *alarm, int64_t since_m
             arr = NULL;
         }
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (!arr)
         return STN_E_NOMEM;
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         json_decref(arr);
         return STN_E_STORE;
     }

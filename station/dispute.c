@@ -22,7 +22,7 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,18 +52,18 @@ static const char *name_of(json_t *list, int64_t number)
     return NULL;
 }
 
-static json_t *numbered(sqlite3 *db, const char *sql, int64_t account_id)
+static json_t *numbered(struct db *db, const char *sql, int64_t account_id)
 {
     json_t *arr = json_array();
-    sqlite3_stmt *st;
-    if (!arr || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (!arr || db_prepare(db, sql, &st) != DB_OK)
         return arr;
-    sqlite3_bind_int64(st, 1, account_id);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    db_bind_int64(st, 1, account_id);
+    while (db_step(st) == DB_ROW)
         json_array_append_new(arr, json_pack("{s:I,s:o}", "number",
-                                             (json_int_t)sqlite3_column_int64(st, 0),
+                                             (json_int_t)db_column_int64(st, 0),
                                              "name", stn__col_text(st, 1)));
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
@@ -72,25 +72,25 @@ struct alarm_row {
     char account[32];
 };
 
-static json_t *alarm_part(sqlite3 *db, int64_t id, struct alarm_row *r, int *rc)
+static json_t *alarm_part(struct db *db, int64_t id, struct alarm_row *r, int *rc)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     *rc = STN_E_STORE;
-    if (sqlite3_prepare_v2(db, "SELECT id, account, account_id, kind, priority, state,"
+    if (db_prepare(db, "SELECT id, account, account_id, kind, priority, state,"
                            " received_at_ms, last_event_at_ms, event_count, partition, zone,"
                            " user, detail, taken_by, taken_at_ms, dispatched_at_ms,"
                            " escalated_at_ms, restored_at_ms, closed_at_ms, disposition"
-                           " FROM alarms WHERE id=?", -1, &st, NULL) != SQLITE_OK)
+                           " FROM alarms WHERE id=?", &st) != DB_OK)
         return NULL;
-    sqlite3_bind_int64(st, 1, id);
-    int s = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    int s = db_step(st);
     json_t *o = NULL;
-    if (s == SQLITE_ROW) {
-        r->account_id = sqlite3_column_int64(st, 2);
-        r->received_ms = sqlite3_column_int64(st, 6);
-        r->closed_ms = sqlite3_column_type(st, 18) == SQLITE_NULL ? 0
-                                                                 : sqlite3_column_int64(st, 18);
-        const char *a = (const char *)sqlite3_column_text(st, 1);
+    if (s == DB_ROW) {
+        r->account_id = db_column_int64(st, 2);
+        r->received_ms = db_column_int64(st, 6);
+        r->closed_ms = db_column_type(st, 18) == DB_NULL ? 0
+                                                                 : db_column_int64(st, 18);
+        const char *a = (const char *)db_column_text(st, 1);
         snprintf(r->account, sizeof r->account, "%s", a ? a : "");
         o = json_object();
         if (o) {
@@ -98,7 +98,7 @@ static json_t *alarm_part(sqlite3 *db, int64_t id, struct alarm_row *r, int *rc)
             json_object_set_new(o, "account", stn__col_text(st, 1));
             json_object_set_new(o, "kind", stn__col_text(st, 3));
             json_object_set_new(o, "silent", json_boolean(alm_kind_is_silent(
-                (const char *)sqlite3_column_text(st, 3))));
+                (const char *)db_column_text(st, 3))));
             json_object_set_new(o, "priority", stn__col_int(st, 4));
             json_object_set_new(o, "state", stn__col_text(st, 5));
             json_object_set_new(o, "received_at", stn__col_time(st, 6));
@@ -117,26 +117,26 @@ static json_t *alarm_part(sqlite3 *db, int64_t id, struct alarm_row *r, int *rc)
             json_object_set_new(o, "disposition", stn__col_text(st, 19));
         }
         *rc = o ? 0 : STN_E_NOMEM;
-    } else if (s == SQLITE_DONE) {
+    } else if (s == DB_DONE) {
         *rc = STN_E_NOTFOUND;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return o;
 }
 
 /* The customer as the account is now (the packet is read after the fact:
  * the phone is given here, unlike the live detail of a silent alarm). */
-static json_t *customer_part(sqlite3 *db, int64_t account_id)
+static json_t *customer_part(struct db *db, int64_t account_id)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT a.number, a.name, a.address, a.phone, a.location,"
+    struct db_stmt *st;
+    if (db_prepare(db, "SELECT a.number, a.name, a.address, a.phone, a.location,"
                            " a.time_zone, a.agency, g.name, a.permit, a.permit_expires_ms,"
                            " a.police_status FROM accounts a LEFT JOIN agencies g"
-                           " ON g.id = a.agency WHERE a.id=?", -1, &st, NULL) != SQLITE_OK)
+                           " ON g.id = a.agency WHERE a.id=?", &st) != DB_OK)
         return json_null();
-    sqlite3_bind_int64(st, 1, account_id);
+    db_bind_int64(st, 1, account_id);
     json_t *o = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (db_step(st) == DB_ROW) {
         o = json_object();
         if (o) {
             json_object_set_new(o, "account", stn__col_text(st, 0));
@@ -152,25 +152,24 @@ static json_t *customer_part(sqlite3 *db, int64_t account_id)
             json_object_set_new(o, "police_status", stn__col_text(st, 10));
         }
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return o ? o : json_null();
 }
 
-static json_t *signals_part(sqlite3 *db, int64_t id, json_t *zones, json_t *users, bool *cut)
+static json_t *signals_part(struct db *db, int64_t id, json_t *zones, json_t *users, bool *cut)
 {
     json_t *arr = json_array();
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     *cut = false;
-    if (!arr || sqlite3_prepare_v2(db,
-            "SELECT e.id, e.received_at_ms, e.account, e.seq, e.id_token, e.encrypted,"
+    if (!arr || db_prepare(db, "SELECT e.id, e.received_at_ms, e.account, e.seq, e.id_token, e.encrypted,"
             " e.cid_q, e.cid_event, e.cid_partition, e.cid_zone, e.sia_code, e.sia_area,"
             " e.sia_user, e.sia_zone, e.sia_text, e.raw, e.kind, e.priority, e.peer"
             " FROM alarm_events ae JOIN events e ON e.id=ae.event_id WHERE ae.alarm_id=?"
-            " ORDER BY e.id LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+            " ORDER BY e.id LIMIT ?", &st) != DB_OK)
         return arr;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, DISPUTE_SIGNALS_MAX + 1);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    db_bind_int64(st, 1, id);
+    db_bind_int(st, 2, DISPUTE_SIGNALS_MAX + 1);
+    while (db_step(st) == DB_ROW) {
         if (json_array_size(arr) == DISPUTE_SIGNALS_MAX) {
             *cut = true;
             break;
@@ -178,19 +177,19 @@ static json_t *signals_part(sqlite3 *db, int64_t id, json_t *zones, json_t *user
         json_t *o = json_object();
         if (!o)
             break;
-        json_object_set_new(o, "event_id", json_integer(sqlite3_column_int64(st, 0)));
+        json_object_set_new(o, "event_id", json_integer(db_column_int64(st, 0)));
         json_object_set_new(o, "received_at", stn__col_time(st, 1));
         json_object_set_new(o, "account", stn__col_text(st, 2));
         json_object_set_new(o, "seq", stn__col_int(st, 3));
         json_object_set_new(o, "id_token", stn__col_text(st, 4));
-        json_object_set_new(o, "encrypted", json_boolean(sqlite3_column_int(st, 5)));
+        json_object_set_new(o, "encrypted", json_boolean(db_column_int(st, 5)));
         int64_t zone = -1, user = -1;
         char decoded[160] = "";
-        if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
-            struct dc09_cid c = { .qualifier = (uint8_t)sqlite3_column_int(st, 6),
-                                  .event = (uint16_t)sqlite3_column_int(st, 7),
-                                  .partition = (uint8_t)sqlite3_column_int(st, 8),
-                                  .zone = (uint16_t)sqlite3_column_int(st, 9) };
+        if (db_column_type(st, 7) != DB_NULL) {
+            struct dc09_cid c = { .qualifier = (uint8_t)db_column_int(st, 6),
+                                  .event = (uint16_t)db_column_int(st, 7),
+                                  .partition = (uint8_t)db_column_int(st, 8),
+                                  .zone = (uint16_t)db_column_int(st, 9) };
             struct stn_class cls;
             stn_classify_cid(&c, &cls);
             if (cls.is_user)
@@ -202,12 +201,12 @@ static json_t *signals_part(sqlite3 *db, int64_t id, json_t *zones, json_t *user
             json_object_set_new(o, "cid", json_pack("{s:i,s:i,s:i,s:i}", "qualifier",
                                 c.qualifier, "event", c.event, "partition", c.partition,
                                 "zone_or_user", c.zone));
-        } else if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
-            if (sqlite3_column_type(st, 12) != SQLITE_NULL)
-                user = sqlite3_column_int64(st, 12);
-            if (sqlite3_column_type(st, 13) != SQLITE_NULL)
-                zone = sqlite3_column_int64(st, 13);
-            snprintf(decoded, sizeof decoded, "SIA %s", sqlite3_column_text(st, 10));
+        } else if (db_column_type(st, 10) != DB_NULL) {
+            if (db_column_type(st, 12) != DB_NULL)
+                user = db_column_int64(st, 12);
+            if (db_column_type(st, 13) != DB_NULL)
+                zone = db_column_int64(st, 13);
+            snprintf(decoded, sizeof decoded, "SIA %s", db_column_text(st, 10));
             json_object_set_new(o, "sia", json_pack("{s:o,s:o,s:o,s:o,s:o}", "code",
                                 stn__col_text(st, 10), "area", stn__col_int(st, 11), "user", stn__col_int(st, 12),
                                 "zone", stn__col_int(st, 13), "text", stn__col_text(st, 14)));
@@ -225,7 +224,7 @@ static json_t *signals_part(sqlite3 *db, int64_t id, json_t *zones, json_t *user
         json_object_set_new(o, "raw", stn__col_raw(st, 15));
         json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
@@ -248,14 +247,14 @@ static json_t *passcode_checks(json_t *history)
     return arr;
 }
 
-static json_t *entry_obj(sqlite3_stmt *st, const char *about)
+static json_t *entry_obj(struct db_stmt *st, const char *about)
 {
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(st, 0)));
-    json_object_set_new(o, "at", iso(sqlite3_column_int64(st, 1)));
-    json_object_set_new(o, "at_ms", json_integer(sqlite3_column_int64(st, 1)));
+    json_object_set_new(o, "seq", json_integer(db_column_int64(st, 0)));
+    json_object_set_new(o, "at", iso(db_column_int64(st, 1)));
+    json_object_set_new(o, "at_ms", json_integer(db_column_int64(st, 1)));
     json_object_set_new(o, "actor", stn__col_text(st, 2));
     json_object_set_new(o, "kind", stn__col_text(st, 3));
     json_object_set_new(o, "subject", stn__col_text(st, 4));
@@ -271,7 +270,7 @@ static json_t *entry_obj(sqlite3_stmt *st, const char *about)
  * entry in full (a hash chain is checked only by recomputing each hash, so
  * none in between can be left out); each marked "alarm" (this alarm's),
  * "account" (the account's, within the alarm's time span) or null. */
-static json_t *audit_part(sqlite3 *db, int64_t id, const struct alarm_row *r, int hr,
+static json_t *audit_part(struct db *db, int64_t id, const struct alarm_row *r, int hr,
                           int64_t head_seq, const char *head_hash, int *rc)
 {
     json_t *o = json_object(), *chain = json_array(), *mine = json_array();
@@ -286,39 +285,37 @@ static json_t *audit_part(sqlite3 *db, int64_t id, const struct alarm_row *r, in
     snprintf(subj, sizeof subj, "%lld", (long long)id);
     int64_t first = 0, last = 0;
     char last_hash[STN_AUDIT_HASH_HEX] = "";
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     *rc = STN_E_STORE;
-    if (sqlite3_prepare_v2(db, "SELECT min(seq) FROM audit WHERE subject=? AND kind LIKE"
-                           " 'alarm.%'", -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(db, "SELECT min(seq) FROM audit WHERE subject=? AND kind LIKE"
+                           " 'alarm.%'", &st) != DB_OK)
         goto fail;
-    sqlite3_bind_text(st, 1, subj, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        first = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1, &st,
-                           NULL) != SQLITE_OK)
+    db_bind_text(st, 1, subj, -1, DB_TRANSIENT);
+    if (db_step(st) == DB_ROW && db_column_type(st, 0) != DB_NULL)
+        first = db_column_int64(st, 0);
+    db_finalize(st);
+    if (db_prepare(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &st) != DB_OK)
         goto fail;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        last = sqlite3_column_int64(st, 0);
-        const char *h = (const char *)sqlite3_column_text(st, 1);
+    if (db_step(st) == DB_ROW) {
+        last = db_column_int64(st, 0);
+        const char *h = (const char *)db_column_text(st, 1);
         snprintf(last_hash, sizeof last_hash, "%s", h ? h : "");
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     bool complete = true;
     int64_t to = 0;
     if (first) {
-        if (sqlite3_prepare_v2(db, "SELECT seq, at_ms, actor, kind, subject, before, after,"
-                               " prev_hash, hash FROM audit WHERE seq>=? ORDER BY seq LIMIT ?",
-                               -1, &st, NULL) != SQLITE_OK)
+        if (db_prepare(db, "SELECT seq, at_ms, actor, kind, subject, before, after,"
+                               " prev_hash, hash FROM audit WHERE seq>=? ORDER BY seq LIMIT ?", &st) != DB_OK)
             goto fail;
-        sqlite3_bind_int64(st, 1, first);
-        sqlite3_bind_int64(st, 2, DISPUTE_CHAIN_MAX);
+        db_bind_int64(st, 1, first);
+        db_bind_int64(st, 2, DISPUTE_CHAIN_MAX);
         int64_t span_end = r->closed_ms ? r->closed_ms : INT64_MAX;
         int s;
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *kind = (const char *)sqlite3_column_text(st, 3);
-            const char *sj = (const char *)sqlite3_column_text(st, 4);
-            int64_t at = sqlite3_column_int64(st, 1);
+        while ((s = db_step(st)) == DB_ROW) {
+            const char *kind = (const char *)db_column_text(st, 3);
+            const char *sj = (const char *)db_column_text(st, 4);
+            int64_t at = db_column_int64(st, 1);
             const char *about = NULL;
             if (sj && kind && strcmp(sj, subj) == 0 && strncmp(kind, "alarm.", 6) == 0)
                 about = "alarm";
@@ -328,16 +325,16 @@ static json_t *audit_part(sqlite3 *db, int64_t id, const struct alarm_row *r, in
                 about = "account";
             json_t *e = entry_obj(st, about);
             if (!e || json_array_append_new(chain, e) != 0) {
-                sqlite3_finalize(st);
+                db_finalize(st);
                 *rc = STN_E_NOMEM;
                 goto fail;
             }
             if (about)
-                json_array_append_new(mine, json_integer(sqlite3_column_int64(st, 0)));
-            to = sqlite3_column_int64(st, 0);
+                json_array_append_new(mine, json_integer(db_column_int64(st, 0)));
+            to = db_column_int64(st, 0);
         }
-        sqlite3_finalize(st);
-        if (s != SQLITE_DONE)
+        db_finalize(st);
+        if (s != DB_DONE)
             goto fail;
         complete = to == last;
     }
@@ -418,14 +415,14 @@ static json_t *times_part(json_t *alarm, json_t *dispatch, json_t *charge)
 
 int stn_dispute_json(struct stn_store *s, int64_t id, const char *generated_by, void **out)
 {
-    sqlite3 *db = stn_store_db(s);
+    struct db *db = stn_store_db(s);
     *out = NULL;
     /* the head file first, then one snapshot: a head is written after its
      * entries committed, so the snapshot holds the entry it names */
     int64_t head_seq = 0;
     char head_hash[STN_AUDIT_HASH_HEX] = "";
     int hr = stn_audit_head_read(stn_store_path(s), &head_seq, head_hash);
-    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    if (db_exec(db, "BEGIN", NULL) != DB_OK)
         return STN_E_STORE;
     int rc = 0;
     struct alarm_row r = { 0 };
@@ -483,7 +480,7 @@ int stn_dispute_json(struct stn_store *s, int64_t id, const char *generated_by, 
         audit = NULL;
         json_object_set_new(p, "how_to_check", how_to_check());
     }
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    db_exec(db, "COMMIT", NULL);
     json_decref(alarm);
     json_decref(d);
     json_decref(audit);

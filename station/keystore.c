@@ -209,75 +209,75 @@ int stn_key_open(const struct stn_keystore *ks, const char *account, const uint8
 
 /* ---- the store's side ------------------------------------------------- */
 
-#include <sqlite3.h>
+#include "db.h"
 
-static int64_t count_sealed(sqlite3 *db)
+static int64_t count_sealed(struct db *db)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t n = -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM accounts WHERE key IS NOT NULL"
-                           " AND length(key) NOT IN (16, 24, 32)", -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(db, "SELECT count(*) FROM accounts WHERE key IS NOT NULL"
+                           " AND length(key) NOT IN (16, 24, 32)", &st) != DB_OK)
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (db_step(st) == DB_ROW)
+        n = db_column_int64(st, 0);
+    db_finalize(st);
     return n;
 }
 
 /* Seals, in one transaction, every key still stored in the clear (a store
  * from before sealing, or written by hand). */
-static int seal_clear(sqlite3 *db, const struct stn_keystore *ks, int *sealed, char *msg,
+static int seal_clear(struct db *db, const struct stn_keystore *ks, int *sealed, char *msg,
                       size_t cap)
 {
-    sqlite3_stmt *sel = NULL, *upd = NULL;
-    int rc = SQLITE_OK, n = 0;
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT id, number, key FROM accounts WHERE key IS NOT NULL"
-                           " AND length(key) IN (16, 24, 32)", -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "UPDATE accounts SET key=? WHERE id=?", -1, &upd, NULL)
-            != SQLITE_OK) {
-        rc = SQLITE_ERROR;
+    struct db_stmt *sel = NULL, *upd = NULL;
+    int rc = DB_OK, n = 0;
+    if (db_exec(db, "BEGIN IMMEDIATE", NULL) != DB_OK ||
+        db_prepare(db, "SELECT id, number, key FROM accounts WHERE key IS NOT NULL"
+                           " AND length(key) IN (16, 24, 32)", &sel) != DB_OK ||
+        db_prepare(db, "UPDATE accounts SET key=? WHERE id=?", &upd)
+            != DB_OK) {
+        rc = DB_ERROR;
         goto out;
     }
-    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+    while ((rc = db_step(sel)) == DB_ROW) {
         uint8_t blob[STN_SEALED_KEY_MAX];
         size_t bl = 0;
-        if (stn_key_seal(ks, (const char *)sqlite3_column_text(sel, 1),
-                         sqlite3_column_blob(sel, 2), (size_t)sqlite3_column_bytes(sel, 2),
+        if (stn_key_seal(ks, (const char *)db_column_text(sel, 1),
+                         db_column_blob(sel, 2), (size_t)db_column_bytes(sel, 2),
                          blob, &bl) != 0) {
-            rc = SQLITE_ERROR;
+            rc = DB_ERROR;
             goto out;
         }
-        sqlite3_bind_blob(upd, 1, blob, (int)bl, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
-        rc = sqlite3_step(upd);
-        sqlite3_reset(upd);
-        if (rc != SQLITE_DONE)
+        db_bind_blob(upd, 1, blob, (int)bl, DB_TRANSIENT);
+        db_bind_int64(upd, 2, db_column_int64(sel, 0));
+        rc = db_step(upd);
+        db_reset(upd);
+        if (rc != DB_DONE)
             goto out;
         n++;
     }
-    if (rc == SQLITE_DONE)
-        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc == DB_DONE)
+        rc = db_exec(db, "COMMIT", NULL);
 out:
-    sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
-    if (rc != SQLITE_OK) {
+    db_finalize(sel);
+    db_finalize(upd);
+    if (rc != DB_OK) {
         snprintf(msg, cap, "cannot seal the account keys stored in the clear: %s",
-                 sqlite3_errmsg(db));
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                 db_errmsg(db));
+        db_exec(db, "ROLLBACK", NULL);
         return STN_E_STORE;
     }
     *sealed = n;
     return 0;
 }
 
-int stn_keystore_prepare(sqlite3 *db, const char *path, struct stn_keystore *ks, int *sealed,
+int stn_keystore_prepare(struct db *db, const char *path, struct stn_keystore *ks, int *sealed,
                          char *msg, size_t cap)
 {
     *sealed = 0;
     int64_t n = count_sealed(db);
     if (n < 0) {
-        snprintf(msg, cap, "cannot read the accounts: %s", sqlite3_errmsg(db));
+        snprintf(msg, cap, "cannot read the accounts: %s", db_errmsg(db));
         return STN_E_STORE;
     }
     /* a store whose keys are sealed needs ITS key store: never make a new one */

@@ -50,12 +50,12 @@ int64_t stn_now_ms(void);          /* wall clock, UTC, milliseconds */
 /* One column of a SQLite row as JSON (store_admin.c; also dispute.c): text,
  * integer, time (ISO 8601 UTC with ms) or raw frame bytes (>= 0x80 as
  * U+0080..U+00FF, so the text stays valid UTF-8); SQL NULL as null. */
-struct sqlite3_stmt;
+struct db_stmt;
 struct json_t;
-struct json_t *stn__col_text(struct sqlite3_stmt *st, int i);
-struct json_t *stn__col_int(struct sqlite3_stmt *st, int i);
-struct json_t *stn__col_time(struct sqlite3_stmt *st, int i);
-struct json_t *stn__col_raw(struct sqlite3_stmt *st, int i);
+struct json_t *stn__col_text(struct db_stmt *st, int i);
+struct json_t *stn__col_int(struct db_stmt *st, int i);
+struct json_t *stn__col_time(struct db_stmt *st, int i);
+struct json_t *stn__col_raw(struct db_stmt *st, int i);
 
 /* ---- priority.c: DURESS.md's priority table as data ------------------ */
 
@@ -317,14 +317,14 @@ void stn_ckpt_close(struct stn_ckpt *c);
  * held when it began (the writer can then finish the tail quickly). */
 bool stn_ckpt_run(struct stn_ckpt *c);
 
-struct sqlite3;
+struct db;
 /* audit.c: appends an entry in the job's transaction (the commit worker). */
 struct stn_audit_entry;
-int stn_audit_job(struct sqlite3 *db, struct stn_job *j, const struct stn_audit_entry *e);
+int stn_audit_job(struct db *db, struct stn_job *j, const struct stn_audit_entry *e);
 /* 1 when entry seq still has that hash, 0 when not, < 0 on an SQLite error. */
-int stn_audit_has(struct sqlite3 *db, int64_t seq, const char *hash);
+int stn_audit_has(struct db *db, int64_t seq, const char *hash);
 /* The chain's last entry as the transaction sees it (seq 0: none). */
-int stn_audit_last(struct sqlite3 *db, int64_t *seq, char hash[65]);
+int stn_audit_last(struct db *db, int64_t *seq, char hash[65]);
 /* One entry of the station's own in its own transaction (start, stop);
  * the head is returned for the caller to write. */
 int stn_wstore_audit(struct stn_wstore *w, const char *kind, const char *after, int64_t *seq,
@@ -335,15 +335,15 @@ int stn_wstore_audit_has(struct stn_wstore *w, int64_t seq, const char *hash);
 int stn_wstore_audit_last(struct stn_wstore *w, int64_t *seq, char hash[65]);
 
 /* store_admin.c: the administrative store's connection and file (audit.c) */
-struct sqlite3 *stn_store_db(struct stn_store *s);
+struct db *stn_store_db(struct stn_store *s);
 const char *stn_store_path(const struct stn_store *s);
 
 /* store_setup.c: assisted duress set-up in the worker's transaction
  * (setup_open, setup_close, test_on, test_off; the ends at their time) */
 struct json_t;
-int stn__setup_request(struct sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q,
+int stn__setup_request(struct db *db, struct stn_job *j, struct stn_ctl_req *q,
                        struct json_t *o, const char *op);
-int stn__setup_expire(struct sqlite3 *db, struct stn_job *j);
+int stn__setup_expire(struct db *db, struct stn_job *j);
 
 /* store_admin.c: an account number as stored (3–16 hex digits, upper case);
  * STN_E_INVAL when it is not one. */
@@ -351,9 +351,9 @@ int stn_account_number_norm(const char *n, char out[DC09_ACCOUNT_MAX + 1]);
 
 /* ---- store_actions.c: operator actions and the take lease, in the worker's
  * transaction (the alarm engine decides, this file persists) ----------- */
-struct sqlite3;
+struct db;
 struct stn_actstore;
-int  stn_actstore_open(struct sqlite3 *db, struct stn_actstore **out, char *msg, size_t cap);
+int  stn_actstore_open(struct db *db, struct stn_actstore **out, char *msg, size_t cap);
 void stn_actstore_close(struct stn_actstore *a);
 /* Runs the job's control requests (each in a savepoint: a refusal or a failed
  * statement changes nothing else) and the lease check; fills each reply.
@@ -364,7 +364,7 @@ int  stn_actstore_run(struct stn_actstore *a, struct stn_job *j);
  * vigil/agency.h's; this file reads and writes their rows) -------------- */
 struct agy_rules;
 /* The rules of an agency by id: 0, STN_E_NOTFOUND, STN_E_STORE. */
-int stn__agency_rules(struct sqlite3 *db, const char *id, struct agy_rules *out);
+int stn__agency_rules(struct db *db, const char *id, struct agy_rules *out);
 /* What the charge of a police finding needs to know about the alarm. */
 struct stn_finding {
     int64_t     alarm_id, account_id, at_ms, admin_fee_cents, permit_expires_ms;
@@ -376,12 +376,12 @@ struct stn_finding {
  * the standing it leaves); detail: a sentence for the alarm's history.
  * 0 (also when the account has no agency rules: detail says so), or an
  * SQLite error code. */
-int stn__agency_charge(struct sqlite3 *db, const struct stn_finding *f, char *detail,
+int stn__agency_charge(struct db *db, const struct stn_finding *f, char *detail,
                        size_t cap);
 /* The account's standing with its agency for an alarm of `kind` (NULL: the
  * account's view) and the next false dispatch's cost, as a json_t: null when
  * the account names no agency (docs/console.md, "agency_standing"). */
-void *stn__agency_standing_json(struct sqlite3 *db, int64_t account_id, const char *kind,
+void *stn__agency_standing_json(struct db *db, int64_t account_id, const char *kind,
                                 int64_t now_ms, int64_t admin_fee_cents);
 
 /* ---- keystore.c: account keys sealed at rest -------------------------- */
@@ -405,17 +405,24 @@ int  stn_key_open(const struct stn_keystore *ks, const char *account, const uint
                   size_t len, uint8_t key[32], size_t *key_len);
 /* Loads the key store for a store (created only when the store holds no sealed
  * key yet) and seals every key still in the clear; *sealed: how many. */
-struct sqlite3;
-int  stn_keystore_prepare(struct sqlite3 *db, const char *path, struct stn_keystore *ks,
+struct db;
+int  stn_keystore_prepare(struct db *db, const char *path, struct stn_keystore *ks,
                           int *sealed, char *msg, size_t cap);
 
+/* ---- the schema and opening a store (store_sqlite.c, schema_*.c) ----- */
+
+#define STN_SCHEMA_VERSION 6
+extern const char *const stn_schema_sqlite[STN_SCHEMA_VERSION];
+extern const char *const stn_schema_pg[STN_SCHEMA_VERSION];
+struct db;
 /* creates / migrates the schema on a connection */
-int stn_schema_migrate(struct sqlite3 *db, char *msg, size_t cap);
-int stn_sqlite_open(const char *path, struct sqlite3 **out, char *msg, size_t cap);
-/* The same; create false: STN_E_NOTFOUND (msg names the file) when it does not
- * exist, and nothing is made. *created (may be NULL): the file was made now. */
-int stn_sqlite_open_ex(const char *path, bool create, bool *created, struct sqlite3 **out,
-                       char *msg, size_t cap);
+int stn_schema_migrate(struct db *db, char *msg, size_t cap);
+/* where: a SQLite path or a postgresql:// URI (the config's store_path). */
+int stn_db_open(const char *where, struct db **out, char *msg, size_t cap);
+/* The same; create false: STN_E_NOTFOUND (msg names the file) when a SQLite
+ * store does not exist, and nothing is made. *created (may be NULL): made now. */
+int stn_db_open_ex(const char *where, bool create, bool *created, struct db **out,
+                   char *msg, size_t cap);
 
 /* ---- counters --------------------------------------------------------- */
 

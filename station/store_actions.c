@@ -18,7 +18,7 @@
 #include "vigil/audit.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,11 +79,11 @@ static const char *const sql_text[A_COUNT] = {
 };
 
 struct stn_actstore {
-    sqlite3 *db;
-    sqlite3_stmt *st[A_COUNT];
+    struct db *db;
+    struct db_stmt *st[A_COUNT];
 };
 
-int stn_actstore_open(sqlite3 *db, struct stn_actstore **out, char *msg, size_t cap)
+int stn_actstore_open(struct db *db, struct stn_actstore **out, char *msg, size_t cap)
 {
     struct stn_actstore *a = stn_calloc(1, sizeof *a);
     if (!a) {
@@ -92,9 +92,8 @@ int stn_actstore_open(sqlite3 *db, struct stn_actstore **out, char *msg, size_t 
     }
     a->db = db;
     for (int i = 0; i < A_COUNT; i++)
-        if (sqlite3_prepare_v3(db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i],
-                               NULL) != SQLITE_OK) {
-            snprintf(msg, cap, "cannot prepare action statement %d: %s", i, sqlite3_errmsg(db));
+        if (db_prepare(db, sql_text[i], &a->st[i]) != DB_OK) {
+            snprintf(msg, cap, "cannot prepare action statement %d: %s", i, db_errmsg(db));
             stn_actstore_close(a);
             return STN_E_OPEN;
         }
@@ -107,24 +106,24 @@ void stn_actstore_close(struct stn_actstore *a)
     if (!a)
         return;
     for (int i = 0; i < A_COUNT; i++)
-        sqlite3_finalize(a->st[i]);
+        db_finalize(a->st[i]);
     stn_free(a);
 }
 
-static int done(sqlite3_stmt *s)
+static int done(struct db_stmt *s)
 {
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : rc;
+    int rc = db_step(s);
+    db_reset(s);
+    db_clear_bindings(s);
+    return rc == DB_DONE || rc == DB_ROW ? 0 : rc;
 }
 
-static void bind_str(sqlite3_stmt *s, int i, const char *v)
+static void bind_str(struct db_stmt *s, int i, const char *v)
 {
     if (v && v[0])
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+        db_bind_text(s, i, v, -1, DB_TRANSIENT);
     else
-        sqlite3_bind_null(s, i);
+        db_bind_null(s, i);
 }
 
 /* ---- reading an alarm ------------------------------------------------- */
@@ -143,66 +142,66 @@ struct view_buf {
     char agency_name[128];         /* the imported agency's name ("" : none) */
 };
 
-static void col_copy(sqlite3_stmt *s, int i, char *out, size_t cap)
+static void col_copy(struct db_stmt *s, int i, char *out, size_t cap)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
+    const unsigned char *t = db_column_text(s, i);
     snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
 static int load_view(struct stn_actstore *a, int64_t id, struct view_buf *b)
 {
     memset(b, 0, sizeof *b);
-    sqlite3_stmt *s = a->st[A_VIEW];
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    struct db_stmt *s = a->st[A_VIEW];
+    db_bind_int64(s, 1, id);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
         col_copy(s, 0, b->kind, sizeof b->kind);
-        b->v.priority = sqlite3_column_int(s, 1);
+        b->v.priority = db_column_int(s, 1);
         enum alm_state st = ALM_NEW;
-        alm_state_parse((const char *)sqlite3_column_text(s, 2), &st);
+        alm_state_parse((const char *)db_column_text(s, 2), &st);
         b->v.state = st;
         col_copy(s, 3, b->taken_by, sizeof b->taken_by);
-        b->v.escalated = sqlite3_column_int(s, 4) != 0;
+        b->v.escalated = db_column_int(s, 4) != 0;
         col_copy(s, 5, b->police, sizeof b->police);
         enum alm_psap p = ALM_PSAP_NONE;
-        if (sqlite3_column_type(s, 6) != SQLITE_NULL)
-            alm_psap_parse((const char *)sqlite3_column_text(s, 6), &p);
+        if (db_column_type(s, 6) != DB_NULL)
+            alm_psap_parse((const char *)db_column_text(s, 6), &p);
         b->v.psap = p;
-        b->v.cancel_requested = sqlite3_column_int(s, 7) != 0;
+        b->v.cancel_requested = db_column_int(s, 7) != 0;
         col_copy(s, 8, b->account, sizeof b->account);
-        b->has_user = sqlite3_column_type(s, 9) != SQLITE_NULL;
-        b->user = sqlite3_column_int(s, 9);
-        b->zone = sqlite3_column_int(s, 10);
+        b->has_user = db_column_type(s, 9) != DB_NULL;
+        b->user = db_column_int(s, 9);
+        b->zone = db_column_int(s, 10);
         col_copy(s, 11, b->name, sizeof b->name);
         col_copy(s, 12, b->address, sizeof b->address);
         col_copy(s, 13, b->agency, sizeof b->agency);
         col_copy(s, 14, b->permit, sizeof b->permit);
         col_copy(s, 15, b->location, sizeof b->location);
-        b->arrived = sqlite3_column_int(s, 16) != 0;
+        b->arrived = db_column_int(s, 16) != 0;
         col_copy(s, 17, b->event_number, sizeof b->event_number);
-        b->permit_expires_ms = sqlite3_column_int64(s, 18);
-        b->account_id = sqlite3_column_int64(s, 19);
+        b->permit_expires_ms = db_column_int64(s, 18);
+        b->account_id = db_column_int64(s, 19);
         col_copy(s, 20, b->agency_name, sizeof b->agency_name);
-        b->v.test = sqlite3_column_int(s, 21) != 0;
+        b->v.test = db_column_int(s, 21) != 0;
     }
-    sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
+    db_reset(s);
+    if (rc == DB_DONE)
         return ALM_E_NOTFOUND;
-    if (rc != SQLITE_ROW)
+    if (rc != DB_ROW)
         return rc;
     b->v.id = id;
     b->v.kind = b->kind;
     b->v.taken_by = b->taken_by;
     b->v.police_status = b->police;
-    sqlite3_stmt *d = a->st[A_STEPS];
-    sqlite3_bind_int64(d, 1, id);
-    while ((rc = sqlite3_step(d)) == SQLITE_ROW && b->v.ndone < ALM_STEPS_MAX) {
+    struct db_stmt *d = a->st[A_STEPS];
+    db_bind_int64(d, 1, id);
+    while ((rc = db_step(d)) == DB_ROW && b->v.ndone < ALM_STEPS_MAX) {
         col_copy(d, 0, b->done[b->v.ndone], sizeof b->done[0]);
         b->v.done[b->v.ndone] = b->done[b->v.ndone];
         b->v.ndone++;
     }
-    sqlite3_reset(d);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : rc;
+    db_reset(d);
+    return rc == DB_DONE || rc == DB_ROW ? 0 : rc;
 }
 
 /* ---- writing a verdict ------------------------------------------------ */
@@ -215,7 +214,7 @@ struct req_extra {          /* what a request carries beside the engine's fields
 static int write_dispatch(struct stn_actstore *a, const struct view_buf *b,
                           const struct alm_request *r, const struct req_extra *x, int64_t now)
 {
-    sqlite3_stmt *s = a->st[A_DISPATCH_NEW];
+    struct db_stmt *s = a->st[A_DISPATCH_NEW];
     bool silent = alm_kind_is_silent(b->kind);
     char details[512];
     if (x->details && x->details[0])
@@ -228,24 +227,24 @@ static int write_dispatch(struct stn_actstore *a, const struct view_buf *b,
                  b->kind);
     else
         snprintf(details, sizeof details, "%s alarm, zone %d", b->kind, b->zone);
-    sqlite3_bind_int64(s, 1, b->v.id);
-    sqlite3_bind_text(s, 2, alm_dispatch_category(b->kind), -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, silent ? "Silent" : "Audible", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, b->location[0] ? b->location : "residential", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 5, details, -1, SQLITE_TRANSIENT);
+    db_bind_int64(s, 1, b->v.id);
+    db_bind_text(s, 2, alm_dispatch_category(b->kind), -1, DB_STATIC);
+    db_bind_text(s, 3, silent ? "Silent" : "Audible", -1, DB_STATIC);
+    db_bind_text(s, 4, b->location[0] ? b->location : "residential", -1, DB_TRANSIENT);
+    db_bind_text(s, 5, details, -1, DB_TRANSIENT);
     /* the police read the agency's name (NIEM AlarmEventDispatchAgency), not our id */
     bind_str(s, 6, b->agency_name[0] ? b->agency_name : b->agency);
     bind_str(s, 7, b->permit);
     bind_str(s, 8, b->address);
     bind_str(s, 9, x->callback_phone);
     bind_str(s, 10, x->provider_name);
-    sqlite3_bind_text(s, 11, r->actor, -1, SQLITE_TRANSIENT);
+    db_bind_text(s, 11, r->actor, -1, DB_TRANSIENT);
     /* a duress is dispatched first and never verified by calling the premises
      * (CS-V-01 exempts duress, hold-up, panic and fire) */
-    sqlite3_bind_int(s, 12, silent ? 0 : 1);
-    sqlite3_bind_text(s, 13, silent ? "none" : "operator", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 14, silent ? "none" : "not_recorded", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 15, now);
+    db_bind_int(s, 12, silent ? 0 : 1);
+    db_bind_text(s, 13, silent ? "none" : "operator", -1, DB_STATIC);
+    db_bind_text(s, 14, silent ? "none" : "not_recorded", -1, DB_STATIC);
+    db_bind_int64(s, 15, now);
     return done(s);
 }
 
@@ -267,11 +266,11 @@ static int write_charge(struct stn_actstore *a, const struct view_buf *b,
     int rc = stn__agency_charge(a->db, &f, detail, sizeof detail);
     if (rc)
         return rc;
-    sqlite3_stmt *h = a->st[A_HISTORY];
-    sqlite3_bind_int64(h, 1, b->v.id);
-    sqlite3_bind_int64(h, 2, now);
+    struct db_stmt *h = a->st[A_HISTORY];
+    db_bind_int64(h, 1, b->v.id);
+    db_bind_int64(h, 2, now);
     bind_str(h, 3, r->actor);
-    sqlite3_bind_text(h, 4, "charge", -1, SQLITE_STATIC);
+    db_bind_text(h, 4, "charge", -1, DB_STATIC);
     bind_str(h, 5, detail);
     return done(h);
 }
@@ -280,60 +279,60 @@ static int write_verdict(struct stn_actstore *a, const struct view_buf *b,
                          const struct alm_request *r, const struct req_extra *x,
                          const struct alm_verdict *v, int64_t now)
 {
-    sqlite3_stmt *s = a->st[A_UPDATE];
+    struct db_stmt *s = a->st[A_UPDATE];
     int rc;
     if (v->create_dispatch && (rc = write_dispatch(a, b, r, x, now)) != 0)
         return rc;
     if (!v->create_dispatch && v->psap != ALM_PSAP_NONE) {
-        sqlite3_stmt *p = a->st[A_PSAP];
-        sqlite3_bind_int64(p, 1, b->v.id);
-        sqlite3_bind_text(p, 2, alm_psap_name(v->psap), -1, SQLITE_STATIC);
+        struct db_stmt *p = a->st[A_PSAP];
+        db_bind_int64(p, 1, b->v.id);
+        db_bind_text(p, 2, alm_psap_name(v->psap), -1, DB_STATIC);
         bind_str(p, 3, v->psap == ALM_PSAP_ACCEPTED ? r->event_number : NULL);
         bind_str(p, 4, v->psap == ALM_PSAP_REJECTED ? r->reason : NULL);
         bind_str(p, 5, v->psap == ALM_PSAP_CLOSED ? x->psap_disposition : NULL);
-        sqlite3_bind_int64(p, 6, now);
+        db_bind_int64(p, 6, now);
         if ((rc = done(p)) != 0)
             return rc;
     }
     if (v->cancel_requested) {
-        sqlite3_stmt *c = a->st[A_CANCEL];
-        sqlite3_bind_int64(c, 1, b->v.id);
-        sqlite3_bind_int64(c, 2, now);
-        sqlite3_bind_text(c, 3, r->actor, -1, SQLITE_TRANSIENT);
+        struct db_stmt *c = a->st[A_CANCEL];
+        db_bind_int64(c, 1, b->v.id);
+        db_bind_int64(c, 2, now);
+        db_bind_text(c, 3, r->actor, -1, DB_TRANSIENT);
         if ((rc = done(c)) != 0)
             return rc;
     }
     if (v->tick_step) {
-        sqlite3_stmt *t = a->st[A_TICK];
-        sqlite3_bind_int64(t, 1, b->v.id);
-        sqlite3_bind_text(t, 2, v->tick_step, -1, SQLITE_STATIC);
-        sqlite3_bind_text(t, 3, r->actor ? r->actor : "station", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(t, 4, now);
+        struct db_stmt *t = a->st[A_TICK];
+        db_bind_int64(t, 1, b->v.id);
+        db_bind_text(t, 2, v->tick_step, -1, DB_STATIC);
+        db_bind_text(t, 3, r->actor ? r->actor : "station", -1, DB_TRANSIENT);
+        db_bind_int64(t, 4, now);
         bind_str(t, 5, r->action == ALM_STEP ? x->note : NULL);
         if ((rc = done(t)) != 0)
             return rc;
     }
     /* every action touches the alarm row: its trigger tells the consoles */
-    sqlite3_bind_int64(s, 1, b->v.id);
-    sqlite3_bind_text(s, 2, alm_state_name(v->state), -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, b->v.id);
+    db_bind_text(s, 2, alm_state_name(v->state), -1, DB_STATIC);
     bind_str(s, 3, v->taken_by);
-    sqlite3_bind_int(s, 4, v->set_taken_at);
-    sqlite3_bind_int(s, 5, v->set_dispatched_at);
-    sqlite3_bind_int(s, 6, v->set_closed_at);
+    db_bind_int(s, 4, v->set_taken_at);
+    db_bind_int(s, 5, v->set_dispatched_at);
+    db_bind_int(s, 6, v->set_closed_at);
     bind_str(s, 7, v->disposition);
-    sqlite3_bind_int64(s, 8, now);
+    db_bind_int64(s, 8, now);
     if ((rc = done(s)) != 0)
         return rc;
-    sqlite3_stmt *h = a->st[A_HISTORY];
+    struct db_stmt *h = a->st[A_HISTORY];
     char detail[600];
     snprintf(detail, sizeof detail, "%s%s%s", v->history_detail,
              x->note && x->note[0] && r->action != ALM_STEP ? (v->history_detail[0] ? "; " : "")
                                                              : "",
              x->note && r->action != ALM_STEP ? x->note : "");
-    sqlite3_bind_int64(h, 1, b->v.id);
-    sqlite3_bind_int64(h, 2, now);
+    db_bind_int64(h, 1, b->v.id);
+    db_bind_int64(h, 2, now);
     bind_str(h, 3, r->actor);
-    sqlite3_bind_text(h, 4, v->history_action, -1, SQLITE_STATIC);
+    db_bind_text(h, 4, v->history_action, -1, DB_STATIC);
     bind_str(h, 5, detail);
     if ((rc = done(h)) != 0)
         return rc;
@@ -399,7 +398,7 @@ static int audit(struct stn_actstore *a, struct stn_job *j, const char *actor, c
 {
     char *bt = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     char *at = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    int rc = SQLITE_NOMEM;
+    int rc = DB_NOMEM;
     if ((!before || bt) && (!after || at)) {
         struct stn_audit_entry e = { .at_ms = j->now_ms, .actor = actor, .kind = kind,
                                      .subject = subject, .before = bt, .after = at };
@@ -521,25 +520,25 @@ static int create_account(struct stn_actstore *a, struct stn_job *j, struct stn_
     int rc = sp(a, A_SAVEPOINT);
     if (rc)
         return rc;
-    sqlite3_stmt *s = a->st[A_ACCOUNT_NEW];
-    sqlite3_bind_text(s, 1, num, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+    struct db_stmt *s = a->st[A_ACCOUNT_NEW];
+    db_bind_text(s, 1, num, -1, DB_TRANSIENT);
+    db_bind_text(s, 2, name, -1, DB_TRANSIENT);
     bind_str(s, 3, str(o, "address"));
     bind_str(s, 4, str(o, "phone"));
-    sqlite3_bind_int64(s, 5, j->now_ms);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    db_bind_int64(s, 5, j->now_ms);
+    rc = db_step(s);
+    db_reset(s);
+    db_clear_bindings(s);
+    if ((rc & 0xff) == DB_CONSTRAINT) {
         char msg[96];
         snprintf(msg, sizeof msg, "account %s exists", num);
         set_reply(q, ALM_E_CONFLICT, msg);
         rc = sp(a, A_ROLLBACK_SP);
-    } else if (rc == SQLITE_DONE) {
-        sqlite3_stmt *n = a->st[A_ACCOUNT_NOTE];
-        sqlite3_bind_text(n, 1, num, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(n, 2, j->now_ms);
-        sqlite3_bind_text(n, 3, who, -1, SQLITE_TRANSIENT);
+    } else if (rc == DB_DONE) {
+        struct db_stmt *n = a->st[A_ACCOUNT_NOTE];
+        db_bind_text(n, 1, num, -1, DB_TRANSIENT);
+        db_bind_int64(n, 2, j->now_ms);
+        db_bind_text(n, 3, who, -1, DB_TRANSIENT);
         rc = done(n);
         if (rc == 0)
             rc = audit(a, j, who, "account.create", num, NULL,
@@ -679,7 +678,7 @@ static int run_request(struct stn_actstore *a, struct stn_job *j, struct stn_ctl
     if (rc != 0) {
         q->reply[0] = '\0';   /* answered as a store failure */
         STN_ERROR("alarm", "alarm %lld: action failed in the store: %s", (long long)id,
-                  sqlite3_errstr(rc));
+                  db_errstr(rc));
         rc = sp(a, A_ROLLBACK_SP);
     }
     int rc2 = sp(a, A_RELEASE_SP);
@@ -704,14 +703,14 @@ static int lease_release(struct stn_actstore *a, struct stn_job *j)
 {
     int64_t gone[64];
     size_t n = 0;
-    sqlite3_stmt *s = a->st[A_HELD];
-    sqlite3_bind_int64(s, 1, j->lease_before_ms);
+    struct db_stmt *s = a->st[A_HELD];
+    db_bind_int64(s, 1, j->lease_before_ms);
     int rc;
-    while (n < 64 && (rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (!present(j, (const char *)sqlite3_column_text(s, 1)))
-            gone[n++] = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    if (n < 64 && rc != SQLITE_DONE)
+    while (n < 64 && (rc = db_step(s)) == DB_ROW)
+        if (!present(j, (const char *)db_column_text(s, 1)))
+            gone[n++] = db_column_int64(s, 0);
+    db_reset(s);
+    if (n < 64 && rc != DB_DONE)
         return rc;
     for (size_t i = 0; i < n; i++) {
         struct view_buf b;
@@ -743,7 +742,7 @@ static int lease_check(struct stn_actstore *a, struct stn_job *j)
     rc = lease_release(a, j);
     if (rc != 0) {
         STN_ERROR("alarm", "take lease check failed in the store: %s (retried next second)",
-                  sqlite3_errstr(rc));
+                  db_errstr(rc));
         rc = sp(a, A_ROLLBACK_SP);
     }
     int rc2 = sp(a, A_RELEASE_SP);

@@ -26,7 +26,8 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <sqlite3.h>
+#include "db.h"
+#include <sqlite3.h>    /* the online backup: SQLite only */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@
 #include <unistd.h>
 
 struct stn_store {
-    sqlite3 *db;
+    struct db *db;
     struct stn_keystore ks;        /* loaded on the first key it must seal */
     char key_store_path[STN_PATH_MAX];
     char path[STN_PATH_MAX];       /* the store's file: its audit head file is beside it */
@@ -43,7 +44,7 @@ struct stn_store {
     int64_t admin_fee_cents;       /* billing_admin_fee_cents: the next false dispatch's cost */
 };
 
-sqlite3 *stn_store_db(struct stn_store *s)
+struct db *stn_store_db(struct stn_store *s)
 {
     return s->db;
 }
@@ -55,7 +56,7 @@ const char *stn_store_path(const struct stn_store *s)
 
 int stn_store_begin(struct stn_store *s)
 {
-    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0
+    return db_exec(s->db, "BEGIN IMMEDIATE", NULL) == DB_OK ? 0
                                                                                 : STN_E_STORE;
 }
 
@@ -65,11 +66,11 @@ int stn_store_end(struct stn_store *s, int rc, const struct stn_audit_entry *e)
     char hash[STN_AUDIT_HASH_HEX];
     if (rc == 0 && e && stn_audit_append(s->db, e, &seq, hash) != 0)
         rc = STN_E_STORE;
-    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (rc == 0 && db_exec(s->db, "COMMIT", NULL) != DB_OK)
         rc = STN_E_STORE;
     if (rc != 0) {
-        if (!sqlite3_get_autocommit(s->db))
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (!db_get_autocommit(s->db))
+            db_exec(s->db, "ROLLBACK", NULL);
         return rc;
     }
     /* committed: the head follows — unless the head file no longer matches
@@ -120,7 +121,7 @@ int stn_store_open_ex(const struct stn_config *cfg, bool create, bool *created,
         snprintf(msg, cap, "out of memory");
         return STN_E_NOMEM;
     }
-    int rc = stn_sqlite_open_ex(cfg->store_path, create, created, &s->db, msg, cap);
+    int rc = stn_db_open_ex(cfg->store_path, create, created, &s->db, msg, cap);
     if (rc) {
         free(s);
         return rc;
@@ -138,7 +139,7 @@ void stn_store_close(struct stn_store *s)
     if (!s)
         return;
     stn_audit_forget(s->db);
-    sqlite3_close(s->db);
+    db_close(s->db);
     stn_keystore_wipe(&s->ks);
     free(s);
 }
@@ -242,17 +243,17 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+static void bind_opt(struct db_stmt *st, int i, const char *v)
 {
     if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+        db_bind_text(st, i, v, -1, DB_TRANSIENT);
     else
-        sqlite3_bind_null(st, i);
+        db_bind_null(st, i);
 }
 
-static int store_err(sqlite3 *db, int rc)
+static int store_err(struct db *db, int rc)
 {
-    if (rc == SQLITE_CONSTRAINT)
+    if (rc == DB_CONSTRAINT)
         return STN_E_EXISTS;
     (void)db;
     return STN_E_STORE;
@@ -262,21 +263,21 @@ static int store_err(sqlite3 *db, int rc)
  * list`): a typo would leave its false dispatches unbilled. */
 static int agency_known(struct stn_store *s, const char *id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (!agy_id_valid(id)) {
         snprintf(s->err, sizeof s->err, "agency '%s': not an agency id (a-z, 0-9, -; see "
                  "vigil agency list)", id);
         return STN_E_INVAL;
     }
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM agencies WHERE id=?", -1, &st, NULL))
+    if (db_prepare(s->db, "SELECT 1 FROM agencies WHERE id=?", &st))
         return STN_E_STORE;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_DONE)
+    db_bind_text(st, 1, id, -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    db_finalize(st);
+    if (rc == DB_DONE)
         snprintf(s->err, sizeof s->err, "agency '%s' is not imported (vigil agency list; "
                  "vigil agency import FILE)", id);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_INVAL : STN_E_STORE;
+    return rc == DB_ROW ? 0 : rc == DB_DONE ? STN_E_INVAL : STN_E_STORE;
 }
 
 static int exec_account(struct stn_store *s, const char *sql, const char *number,
@@ -313,8 +314,8 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
         if (stn_key_seal(&s->ks, num, in->key, in->key_len, sealed, &sealed_len) != 0)
             return STN_E_STORE;
     }
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, sql, &st) != DB_OK)
         return STN_E_STORE;
     bind_opt(st, 1, in->name);
     bind_opt(st, 2, in->address);
@@ -322,34 +323,34 @@ static int exec_account(struct stn_store *s, const char *sql, const char *number
     bind_opt(st, 4, in->phone);
     bind_opt(st, 5, in->agency);
     bind_opt(st, 6, in->permit);
-    sqlite3_bind_int(st, 7, in->has_key);
+    db_bind_int(st, 7, in->has_key);
     if (in->has_key && in->key_len)
-        sqlite3_bind_blob(st, 8, sealed, (int)sealed_len, SQLITE_TRANSIENT);   /* never clear */
+        db_bind_blob(st, 8, sealed, (int)sealed_len, DB_TRANSIENT);   /* never clear */
     else
-        sqlite3_bind_null(st, 8);
-    sqlite3_bind_int(st, 9, in->has_supervision);
-    sqlite3_bind_int64(st, 10, in->has_supervision ? in->supervision_s : 0);
-    sqlite3_bind_int(st, 11, in->has_quirks);
-    sqlite3_bind_int64(st, 12, in->has_quirks ? in->quirks : 0);
-    sqlite3_bind_int64(st, 13, now_ms());
-    sqlite3_bind_text(st, 14, num, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 15, in->has_window);
-    if (in->has_window && in->window_past_s >= 0) sqlite3_bind_int64(st, 16, in->window_past_s);
-    else sqlite3_bind_null(st, 16);
-    if (in->has_window && in->window_future_s >= 0) sqlite3_bind_int64(st, 17, in->window_future_s);
-    else sqlite3_bind_null(st, 17);
+        db_bind_null(st, 8);
+    db_bind_int(st, 9, in->has_supervision);
+    db_bind_int64(st, 10, in->has_supervision ? in->supervision_s : 0);
+    db_bind_int(st, 11, in->has_quirks);
+    db_bind_int64(st, 12, in->has_quirks ? in->quirks : 0);
+    db_bind_int64(st, 13, now_ms());
+    db_bind_text(st, 14, num, -1, DB_TRANSIENT);
+    db_bind_int(st, 15, in->has_window);
+    if (in->has_window && in->window_past_s >= 0) db_bind_int64(st, 16, in->window_past_s);
+    else db_bind_null(st, 16);
+    if (in->has_window && in->window_future_s >= 0) db_bind_int64(st, 17, in->window_future_s);
+    else db_bind_null(st, 17);
     bind_opt(st, 18, in->police_status);
     bind_opt(st, 19, in->location);
-    sqlite3_bind_int(st, 20, in->has_permit_expires);
+    db_bind_int(st, 20, in->has_permit_expires);
     if (in->has_permit_expires && in->permit_expires_ms > 0)
-        sqlite3_bind_int64(st, 21, in->permit_expires_ms);
+        db_bind_int64(st, 21, in->permit_expires_ms);
     else
-        sqlite3_bind_null(st, 21);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+        db_bind_null(st, 21);
+    int rc = db_step(st);
+    db_finalize(st);
+    if (rc != DB_DONE)
         return store_err(s->db, rc);
-    if (!add && sqlite3_changes(s->db) == 0)
+    if (!add && db_changes(s->db) == 0)
         return STN_E_NOTFOUND;
     return 0;
 }
@@ -390,19 +391,19 @@ static int simple_exec(struct stn_store *s, const char *sql, const char *number,
     char num[DC09_ACCOUNT_MAX + 1];
     if (stn_account_number_norm(number, num))
         return STN_E_INVAL;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, sql, &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
+    db_bind_text(st, 1, num, -1, DB_TRANSIENT);
     if (has_i1)
-        sqlite3_bind_int64(st, 2, i1);
+        db_bind_int64(st, 2, i1);
     if (t1)
-        sqlite3_bind_text(st, 3, t1, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+        db_bind_text(st, 3, t1, -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    db_finalize(st);
+    if (rc != DB_DONE)
         return store_err(s->db, rc);
-    if (need_change && sqlite3_changes(s->db) == 0)
+    if (need_change && db_changes(s->db) == 0)
         return STN_E_NOTFOUND;
     return 0;
 }
@@ -412,12 +413,12 @@ static bool account_exists(struct stn_store *s, const char *number)
     char num[DC09_ACCOUNT_MAX + 1];
     if (stn_account_number_norm(number, num))
         return false;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM accounts WHERE number=?", -1, &st, NULL))
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT 1 FROM accounts WHERE number=?", &st))
         return false;
-    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
-    bool ok = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    db_bind_text(st, 1, num, -1, DB_TRANSIENT);
+    bool ok = db_step(st) == DB_ROW;
+    db_finalize(st);
     return ok;
 }
 
@@ -478,25 +479,24 @@ static int account_contact_add_user_do(struct stn_store *s, const char *number, 
         return STN_E_INVAL;
     if (!account_exists(s, number))
         return STN_E_NOTFOUND;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-            "INSERT INTO account_contacts (account_id, position, name, phone, relation,"
+    struct db_stmt *st;
+    if (db_prepare(s->db, "INSERT INTO account_contacts (account_id, position, name, phone, relation,"
             " lives_at_premises, user_number) SELECT a.id, COALESCE((SELECT max(position) FROM"
             " account_contacts WHERE account_id=a.id),0)+1, ?2, ?3, ?4, ?5, ?6"
-            " FROM accounts a WHERE a.number=?1", -1, &st, NULL) != SQLITE_OK)
+            " FROM accounts a WHERE a.number=?1", &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, phone, -1, SQLITE_TRANSIENT);
+    db_bind_text(st, 1, num, -1, DB_TRANSIENT);
+    db_bind_text(st, 2, name, -1, DB_TRANSIENT);
+    db_bind_text(st, 3, phone, -1, DB_TRANSIENT);
     bind_opt(st, 4, relation);
-    sqlite3_bind_int(st, 5, lives_at_premises);
+    db_bind_int(st, 5, lives_at_premises);
     if (user_number >= 0)
-        sqlite3_bind_int64(st, 6, user_number);
+        db_bind_int64(st, 6, user_number);
     else
-        sqlite3_bind_null(st, 6);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_err(s->db, rc);
+        db_bind_null(st, 6);
+    int rc = db_step(st);
+    db_finalize(st);
+    return rc == DB_DONE ? 0 : store_err(s->db, rc);
 }
 
 static int account_contact_remove_do(struct stn_store *s, const char *number, int64_t position)
@@ -540,37 +540,37 @@ int stn_account_passcode_set(struct stn_store *s, const char *number, bool dures
 
 /* ---- JSON ------------------------------------------------------------- */
 
-json_t *stn__col_text(sqlite3_stmt *st, int i)
+json_t *stn__col_text(struct db_stmt *st, int i)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (db_column_type(st, i) == DB_NULL)
         return json_null();
-    const char *t = (const char *)sqlite3_column_text(st, i);
-    json_t *j = json_stringn(t, (size_t)sqlite3_column_bytes(st, i));
+    const char *t = (const char *)db_column_text(st, i);
+    json_t *j = json_stringn(t, (size_t)db_column_bytes(st, i));
     return j ? j : json_null();
 }
 
-json_t *stn__col_int(sqlite3_stmt *st, int i)
+json_t *stn__col_int(struct db_stmt *st, int i)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (db_column_type(st, i) == DB_NULL)
         return json_null();
-    return json_integer(sqlite3_column_int64(st, i));
+    return json_integer(db_column_int64(st, i));
 }
 
-json_t *stn__col_time(sqlite3_stmt *st, int i)
+json_t *stn__col_time(struct db_stmt *st, int i)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (db_column_type(st, i) == DB_NULL)
         return json_null();
     char b[32];
-    stn_iso8601_ms(sqlite3_column_int64(st, i), b);
+    stn_iso8601_ms(db_column_int64(st, i), b);
     return json_string(b);
 }
 
 /* Raw frame bytes as a JSON string: bytes >= 0x80 (binary CRC quirk) map to
  * U+0080..U+00FF so the text stays valid UTF-8 and byte-for-byte readable. */
-json_t *stn__col_raw(sqlite3_stmt *st, int i)
+json_t *stn__col_raw(struct db_stmt *st, int i)
 {
-    const uint8_t *p = sqlite3_column_blob(st, i);
-    int n = sqlite3_column_bytes(st, i);
+    const uint8_t *p = db_column_blob(st, i);
+    int n = db_column_bytes(st, i);
     if (!p || n <= 0)
         return json_string("");
     char *u = malloc((size_t)n * 2 + 1);
@@ -591,20 +591,20 @@ json_t *stn__col_raw(sqlite3_stmt *st, int i)
 }
 
 /* cid object from 4 columns starting at i, or null */
-static json_t *col_cid(sqlite3_stmt *st, int i)
+static json_t *col_cid(struct db_stmt *st, int i)
 {
-    if (sqlite3_column_type(st, i + 1) == SQLITE_NULL)
+    if (db_column_type(st, i + 1) == DB_NULL)
         return json_null();
-    return json_pack("{s:i,s:i,s:i,s:i}", "qualifier", sqlite3_column_int(st, i),
-                     "event", sqlite3_column_int(st, i + 1),
-                     "partition", sqlite3_column_int(st, i + 2),
-                     "zone", sqlite3_column_int(st, i + 3));
+    return json_pack("{s:i,s:i,s:i,s:i}", "qualifier", db_column_int(st, i),
+                     "event", db_column_int(st, i + 1),
+                     "partition", db_column_int(st, i + 2),
+                     "zone", db_column_int(st, i + 3));
 }
 
 /* sia object from 5 columns (code, area, user, zone, text) at i, or null */
-static json_t *col_sia(sqlite3_stmt *st, int i)
+static json_t *col_sia(struct db_stmt *st, int i)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (db_column_type(st, i) == DB_NULL)
         return json_null();
     return json_pack("{s:o,s:o,s:o,s:o,s:o}", "code", stn__col_text(st, i), "area", stn__col_int(st, i + 1),
                      "user", stn__col_int(st, i + 2), "zone", stn__col_int(st, i + 3),
@@ -636,25 +636,25 @@ static json_t *quirk_list(uint32_t q)
 static int sub_list(struct stn_store *s, const char *sql, int64_t account_id, json_t *arr,
                     int kind)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, sql, &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_int64(st, 1, account_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    db_bind_int64(st, 1, account_id);
+    while (db_step(st) == DB_ROW) {
         json_t *o;
         if (kind == 0)
-            o = json_pack("{s:I,s:o}", "number", (json_int_t)sqlite3_column_int64(st, 0),
+            o = json_pack("{s:I,s:o}", "number", (json_int_t)db_column_int64(st, 0),
                           "name", stn__col_text(st, 1));
         else
             o = json_pack("{s:I,s:o,s:o,s:o,s:b,s:o}", "position",
-                          (json_int_t)sqlite3_column_int64(st, 0), "name", stn__col_text(st, 1),
+                          (json_int_t)db_column_int64(st, 0), "name", stn__col_text(st, 1),
                           "phone", stn__col_text(st, 2), "relation", stn__col_text(st, 3),
-                          "lives_at_premises", sqlite3_column_int(st, 4),
+                          "lives_at_premises", db_column_int(st, 4),
                           "user", stn__col_int(st, 5));
         if (o)
             json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return 0;
 }
 
@@ -667,28 +667,28 @@ static const char account_cols[] =
 /* Every row of a prepared statement as one JSON object (row() builds it),
  * into an array; finalizes the statement. STN_E_STORE on a failed step,
  * STN_E_NOMEM when an object cannot be built or kept. */
-static int rows_json(sqlite3_stmt *st, json_t *(*row)(struct stn_store *s, sqlite3_stmt *st),
+static int rows_json(struct db_stmt *st, json_t *(*row)(struct stn_store *s, struct db_stmt *st),
                      struct stn_store *s, void **out)
 {
     json_t *arr = json_array();
-    int rc = arr ? SQLITE_DONE : SQLITE_NOMEM;
-    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int rc = arr ? DB_DONE : DB_NOMEM;
+    while (arr && (rc = db_step(st)) == DB_ROW) {
         json_t *o = row(s, st);
         if (!o || json_array_append_new(arr, o) != 0) {
-            rc = SQLITE_NOMEM;
+            rc = DB_NOMEM;
             break;
         }
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    db_finalize(st);
+    if (rc != DB_DONE) {
         json_decref(arr);
-        return rc == SQLITE_NOMEM ? STN_E_NOMEM : STN_E_STORE;
+        return rc == DB_NOMEM ? STN_E_NOMEM : STN_E_STORE;
     }
     *out = arr;
     return 0;
 }
 
-static json_t *charge_obj(sqlite3_stmt *st);
+static json_t *charge_obj(struct db_stmt *st);
 static const char charge_cols[] =
     "SELECT c.id, c.alarm_id, c.account, a.name, c.agency, c.kind, c.location, c.finding,"
     " c.at_ms, c.operator, c.psap_event_number, c.count_in_window, c.forgiven, c.billed,"
@@ -702,16 +702,16 @@ static json_t *false_dispatches(struct stn_store *s, int64_t account_id)
     snprintf(sql, sizeof sql, "%s WHERE c.account_id=? ORDER BY c.at_ms DESC, c.id DESC"
              " LIMIT 100", charge_cols);
     json_t *arr = json_array();
-    sqlite3_stmt *st;
-    if (!arr || sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
+    struct db_stmt *st;
+    if (!arr || db_prepare(s->db, sql, &st))
         return arr;
-    sqlite3_bind_int64(st, 1, account_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    db_bind_int64(st, 1, account_id);
+    while (db_step(st) == DB_ROW) {
         json_t *o = charge_obj(st);
         if (o)
             json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
@@ -720,37 +720,36 @@ static json_t *false_dispatches(struct stn_store *s, int64_t account_id)
 static json_t *account_alarms(struct stn_store *s, int64_t account_id)
 {
     json_t *arr = json_array();
-    sqlite3_stmt *st;
-    if (!arr || sqlite3_prepare_v2(s->db,
-            "SELECT id, priority, kind, state, received_at_ms, taken_by, closed_at_ms,"
+    struct db_stmt *st;
+    if (!arr || db_prepare(s->db, "SELECT id, priority, kind, state, received_at_ms, taken_by, closed_at_ms,"
             " disposition, test, dispatched_at_ms FROM alarms WHERE account_id=?"
-            " ORDER BY state = 'closed', id DESC LIMIT 20", -1, &st, NULL))
+            " ORDER BY state = 'closed', id DESC LIMIT 20", &st))
         return arr;
-    sqlite3_bind_int64(st, 1, account_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    db_bind_int64(st, 1, account_id);
+    while (db_step(st) == DB_ROW) {
         json_t *o = json_pack("{s:I,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}",
-            "id", (json_int_t)sqlite3_column_int64(st, 0), "priority", sqlite3_column_int(st, 1),
+            "id", (json_int_t)db_column_int64(st, 0), "priority", db_column_int(st, 1),
             "kind", stn__col_text(st, 2), "state", stn__col_text(st, 3), "received_at", stn__col_time(st, 4),
             "taken_by", stn__col_text(st, 5), "closed_at", stn__col_time(st, 6),
-            "disposition", stn__col_text(st, 7), "test", sqlite3_column_int(st, 8) != 0,
+            "disposition", stn__col_text(st, 7), "test", db_column_int(st, 8) != 0,
             "dispatched_at", stn__col_time(st, 9));
         if (o)
             json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
-static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
+static json_t *account_obj(struct stn_store *s, struct db_stmt *st, bool detail)
 {
-    const char *kl = key_label(sqlite3_column_int(st, 8));
+    const char *kl = key_label(db_column_int(st, 8));
     json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:b,s:b,s:o,s:o,s:o}",
         "number", stn__col_text(st, 1), "name", stn__col_text(st, 2), "address", stn__col_text(st, 3),
         "time_zone", stn__col_text(st, 4), "phone", stn__col_text(st, 5), "agency", stn__col_text(st, 6),
         "permit", stn__col_text(st, 7), "key", kl ? json_string(kl) : json_null(),
-        "quirks", quirk_list((uint32_t)sqlite3_column_int64(st, 9)),
-        "supervision_s", (json_int_t)sqlite3_column_int64(st, 10),
-        "passcode", sqlite3_column_int(st, 11), "duress_passcode", sqlite3_column_int(st, 12),
+        "quirks", quirk_list((uint32_t)db_column_int64(st, 9)),
+        "supervision_s", (json_int_t)db_column_int64(st, 10),
+        "passcode", db_column_int(st, 11), "duress_passcode", db_column_int(st, 12),
         "created_at", stn__col_time(st, 13), "updated_at", stn__col_time(st, 14),
         "last_seen", stn__col_time(st, 15));
     if (o) {
@@ -761,7 +760,7 @@ static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
         json_object_set_new(o, "permit_expires", stn__col_time(st, 20));
     }
     if (o && detail) {
-        int64_t id = sqlite3_column_int64(st, 0);
+        int64_t id = db_column_int64(st, 0);
         json_t *users = json_array(), *zones = json_array(), *contacts = json_array();
         sub_list(s, "SELECT user_number, name FROM account_users WHERE account_id=?"
                     " ORDER BY user_number", id, users, 0);
@@ -780,7 +779,7 @@ static json_t *account_obj(struct stn_store *s, sqlite3_stmt *st, bool detail)
     return o;
 }
 
-static json_t *account_row(struct stn_store *s, sqlite3_stmt *st)
+static json_t *account_row(struct stn_store *s, struct db_stmt *st)
 {
     return account_obj(s, st, false);
 }
@@ -789,8 +788,8 @@ int stn_accounts_json(struct stn_store *s, void **out)
 {
     char sql[512];
     snprintf(sql, sizeof sql, "%s ORDER BY number", account_cols);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, sql, &st) != DB_OK)
         return STN_E_STORE;
     return rows_json(st, account_row, s, out);
 }
@@ -802,17 +801,17 @@ int stn_account_json(struct stn_store *s, const char *number, void **out)
         return STN_E_INVAL;
     char sql[512];
     snprintf(sql, sizeof sql, "%s WHERE number=?", account_cols);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, sql, &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    db_bind_text(st, 1, num, -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    if (rc != DB_ROW) {
+        db_finalize(st);
+        return rc == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
     }
     json_t *o = account_obj(s, st, true);
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (!o)
         return STN_E_NOMEM;
     *out = o;
@@ -839,12 +838,12 @@ int stn_events_json(struct stn_store *s, const struct stn_event_filter *f, void 
 }
 
 /* The columns of event_cols, in order. */
-static json_t *event_obj(sqlite3_stmt *st)
+static json_t *event_obj(struct db_stmt *st)
 {
     return json_pack("{s:I,s:o,s:o,s:i,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-        "id", (json_int_t)sqlite3_column_int64(st, 0), "account", stn__col_text(st, 1),
-        "received_at", stn__col_time(st, 2), "seq", sqlite3_column_int(st, 3),
-        "id_token", stn__col_text(st, 4), "encrypted", sqlite3_column_int(st, 5),
+        "id", (json_int_t)db_column_int64(st, 0), "account", stn__col_text(st, 1),
+        "received_at", stn__col_time(st, 2), "seq", db_column_int(st, 3),
+        "id_token", stn__col_text(st, 4), "encrypted", db_column_int(st, 5),
         "cid", col_cid(st, 6), "sia", col_sia(st, 10), "raw", stn__col_raw(st, 15),
         "kind", stn__col_text(st, 16), "priority", stn__col_int(st, 17),
         "data", stn__col_text(st, 18),
@@ -857,83 +856,81 @@ int stn_events_each(struct stn_store *s, const struct stn_event_filter *f,
     char num[DC09_ACCOUNT_MAX + 1] = "";
     if (f->account && stn_account_number_norm(f->account, num))
         return STN_E_INVAL;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-            "SELECT id, account, received_at_ms, seq, id_token, encrypted,"
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT id, account, received_at_ms, seq, id_token, encrypted,"
             " cid_q, cid_event, cid_partition, cid_zone,"
             " sia_code, sia_area, sia_user, sia_zone, sia_text, raw, kind, priority, data, peer"
             " FROM events WHERE (?1 IS NULL OR account=?1) AND received_at_ms>=?2"
-            " ORDER BY id LIMIT ?3", -1, &st, NULL) != SQLITE_OK)
+            " ORDER BY id LIMIT ?3", &st) != DB_OK)
         return STN_E_STORE;
     if (f->account)
-        sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, f->since_ms);
-    sqlite3_bind_int64(st, 3, f->limit > 0 ? f->limit : -1);
+        db_bind_text(st, 1, num, -1, DB_TRANSIENT);
+    db_bind_int64(st, 2, f->since_ms);
+    db_bind_int64(st, 3, f->limit > 0 ? f->limit : -1);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         json_t *o = event_obj(st);
         if (!o || fn(ctx, o) != 0) {
-            sqlite3_finalize(st);
+            db_finalize(st);
             return STN_E_NOMEM;
         }
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : STN_E_STORE;
+    db_finalize(st);
+    return rc == DB_DONE ? 0 : STN_E_STORE;
 }
 
 /* The 27 alarm columns of stn_alarms_json (ALARM_COLS), in order. */
-static json_t *alarm_obj(sqlite3_stmt *st)
+static json_t *alarm_obj(struct db_stmt *st)
 {
     json_t *o = json_pack("{s:I,s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,"
                           "s:o,s:o,s:o,s:o,s:o}",
-        "id", (json_int_t)sqlite3_column_int64(st, 0), "account", stn__col_text(st, 1),
-        "priority", sqlite3_column_int(st, 2), "state", stn__col_text(st, 3),
+        "id", (json_int_t)db_column_int64(st, 0), "account", stn__col_text(st, 1),
+        "priority", db_column_int(st, 2), "state", stn__col_text(st, 3),
         "kind", stn__col_text(st, 4), "cid", col_cid(st, 5), "sia", col_sia(st, 9),
         "partition", stn__col_int(st, 14), "zone", stn__col_int(st, 15), "user", stn__col_int(st, 16),
         "received_at", stn__col_time(st, 17), "taken_by", stn__col_text(st, 18),
-        "event_count", (json_int_t)sqlite3_column_int64(st, 19),
+        "event_count", (json_int_t)db_column_int64(st, 19),
         "last_event_at", stn__col_time(st, 20), "escalated_at", stn__col_time(st, 21),
         "restored_at", stn__col_time(st, 22), "detail", stn__col_text(st, 23),
         "disposition", stn__col_text(st, 24), "closed_at", stn__col_time(st, 25),
         "event_id", stn__col_int(st, 26));
     if (o) {
         json_object_set_new(o, "escalated", json_boolean(
-            sqlite3_column_type(st, 21) != SQLITE_NULL));
+            db_column_type(st, 21) != DB_NULL));
         json_object_set_new(o, "restored", json_boolean(
-            sqlite3_column_type(st, 22) != SQLITE_NULL));
+            db_column_type(st, 22) != DB_NULL));
     }
     return o;
 }
 
-static json_t *alarm_row(struct stn_store *s, sqlite3_stmt *st)
+static json_t *alarm_row(struct stn_store *s, struct db_stmt *st)
 {
     (void)s;
     json_t *o = alarm_obj(st);
     if (o)   /* raised while its account was on test (column 27) */
-        json_object_set_new(o, "test", json_boolean(sqlite3_column_int(st, 27) != 0));
+        json_object_set_new(o, "test", json_boolean(db_column_int(st, 27) != 0));
     return o;
 }
 
 int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-            "SELECT id, account, priority, state, kind, cid_q, cid_event, cid_partition, cid_zone,"
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT id, account, priority, state, kind, cid_q, cid_event, cid_partition, cid_zone,"
             " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user,"
             " received_at_ms, taken_by, event_count, last_event_at_ms, escalated_at_ms,"
             " restored_at_ms, detail, disposition, closed_at_ms, event_id, test"
             " FROM alarms WHERE (?1 OR state != 'closed')"
-            " ORDER BY " ALM_QUEUE_ORDER_SQL(""), -1, &st, NULL) != SQLITE_OK)
+            " ORDER BY " ALM_QUEUE_ORDER_SQL(""), &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_int(st, 1, include_closed);
+    db_bind_int(st, 1, include_closed);
     return rows_json(st, alarm_row, s, out);
 }
 
-static json_t *rejected_row(struct stn_store *s, sqlite3_stmt *st)
+static json_t *rejected_row(struct stn_store *s, struct db_stmt *st)
 {
     (void)s;
     return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-        "id", (json_int_t)sqlite3_column_int64(st, 0), "received_at", stn__col_time(st, 1),
+        "id", (json_int_t)db_column_int64(st, 0), "received_at", stn__col_time(st, 1),
         "account", stn__col_text(st, 2), "reason", stn__col_text(st, 3), "id_token", stn__col_text(st, 4),
         "seq", stn__col_int(st, 5), "peer", stn__col_text(st, 6), "raw", stn__col_raw(st, 7),
         "alarm_id", stn__col_int(st, 8));
@@ -941,13 +938,12 @@ static json_t *rejected_row(struct stn_store *s, sqlite3_stmt *st)
 
 int stn_rejected_json(struct stn_store *s, int64_t since_ms, void **out)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-            "SELECT id, received_at_ms, account, reason, id_token, seq, peer, raw, alarm_id"
-            " FROM signals_rejected WHERE received_at_ms>=? ORDER BY id", -1, &st, NULL)
-        != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT id, received_at_ms, account, reason, id_token, seq, peer, raw, alarm_id"
+            " FROM signals_rejected WHERE received_at_ms>=? ORDER BY id", &st)
+        != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_int64(st, 1, since_ms);
+    db_bind_int64(st, 1, since_ms);
     return rows_json(st, rejected_row, s, out);
 }
 
@@ -965,27 +961,36 @@ int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t ca
         return e == EEXIST ? STN_E_EXISTS : STN_E_OPEN;
     }
     close(fd);
-    sqlite3 *dst = NULL;
-    if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        snprintf(msg, cap, "cannot create %s: %s", path, dst ? sqlite3_errmsg(dst) : "?");
-        sqlite3_close(dst);
+    sqlite3 *src = db_sqlite_handle(s->db), *dh = NULL;
+    if (!src) {
+        remove(path);
+        snprintf(msg, cap, "a PostgreSQL store is backed up with PostgreSQL's own tools "
+                 "(pg_dump, pg_basebackup: docs/deploy.md), not `vigil backup`");
+        return STN_E_INVAL;
+    }
+    if (sqlite3_open_v2(path, &dh, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        snprintf(msg, cap, "cannot create %s: %s", path, dh ? sqlite3_errmsg(dh) : "?");
+        sqlite3_close(dh);
         remove(path);
         return STN_E_OPEN;
     }
-    sqlite3_busy_timeout(dst, 5000);
-    sqlite3_backup *b = sqlite3_backup_init(dst, "main", s->db, "main");
+    sqlite3_busy_timeout(dh, 5000);
+    sqlite3_backup *b = sqlite3_backup_init(dh, "main", src, "main");
     if (!b) {
-        snprintf(msg, cap, "backup to %s: %s", path, sqlite3_errmsg(dst));
-        sqlite3_close(dst);
+        snprintf(msg, cap, "backup to %s: %s", path, sqlite3_errmsg(dh));
+        sqlite3_close(dh);
         remove(path);
         return STN_E_STORE;
     }
     /* one step copies everything under one read transaction: a consistent copy */
     int rc = sqlite3_backup_step(b, -1);
     sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE) {
-        snprintf(msg, cap, "backup to %s failed: %s", path, sqlite3_errstr(rc));
-        sqlite3_close(dst);
+    sqlite3_close(dh);
+    struct db *dst = NULL;
+    char omsg[256];
+    if (rc != SQLITE_DONE || db_open(DB_KIND_SQLITE, path, 0, &dst, omsg, sizeof omsg) != DB_OK) {
+        snprintf(msg, cap, "backup to %s failed: %s", path,
+                 rc != SQLITE_DONE ? sqlite3_errstr(rc) : omsg);
         remove(path);
         return STN_E_STORE;
     }
@@ -993,13 +998,13 @@ int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t ca
      * its own, and a later copy of the live head tells what came after */
     int64_t seq = 0;
     char hash[STN_AUDIT_HASH_HEX];
-    if (sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+    if (db_exec(dst, "BEGIN", NULL) == DB_OK) {
         if (stn_audit_last(dst, &seq, hash) != 0)
             seq = 0;
-        sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL);
+        db_exec(dst, "COMMIT", NULL);
     }
     stn_audit_forget(dst);
-    sqlite3_close(dst);
+    db_close(dst);
     if (seq > 0 && stn_audit_head_write_ex(path, seq, hash, true) != 0) {
         snprintf(msg, cap, "backup to %s: its audit head file could not be written", path);
         return STN_E_STORE;
@@ -1025,9 +1030,9 @@ int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t ca
     " FROM alarms a LEFT JOIN accounts acc ON acc.id=a.account_id" \
     " LEFT JOIN dispatches d ON d.alarm_id=a.id"
 
-static const char *col_str(sqlite3_stmt *st, int i, const char *dflt)
+static const char *col_str(struct db_stmt *st, int i, const char *dflt)
 {
-    const char *t = (const char *)sqlite3_column_text(st, i);
+    const char *t = (const char *)db_column_text(st, i);
     return t ? t : dflt;
 }
 
@@ -1035,20 +1040,19 @@ static const char *col_str(sqlite3_stmt *st, int i, const char *dflt)
 static int load_done(struct stn_store *s, int64_t id, struct alm_view *v,
                      char buf[ALM_STEPS_MAX][32])
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT step FROM alarm_steps WHERE alarm_id=? ORDER BY done_at_ms",
-                           -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT step FROM alarm_steps WHERE alarm_id=? ORDER BY done_at_ms", &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     v->ndone = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && v->ndone < ALM_STEPS_MAX) {
+    while ((rc = db_step(st)) == DB_ROW && v->ndone < ALM_STEPS_MAX) {
         snprintf(buf[v->ndone], 32, "%s", col_str(st, 0, ""));
         v->done[v->ndone] = buf[v->ndone];
         v->ndone++;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STN_E_STORE;
+    db_finalize(st);
+    return rc == DB_ROW || rc == DB_DONE ? 0 : STN_E_STORE;
 }
 
 static bool step_done(const struct alm_view *v, const char *id)
@@ -1060,28 +1064,28 @@ static bool step_done(const struct alm_view *v, const char *id)
 }
 
 /* The engine's view of the row ALARM_ITEM_SQL returned (strings borrowed from st). */
-static void view_of_row(sqlite3_stmt *st, struct alm_view *v)
+static void view_of_row(struct db_stmt *st, struct alm_view *v)
 {
     memset(v, 0, sizeof *v);
-    v->id = sqlite3_column_int64(st, 0);
+    v->id = db_column_int64(st, 0);
     v->kind = col_str(st, 4, "");
-    v->priority = sqlite3_column_int(st, 2);
+    v->priority = db_column_int(st, 2);
     enum alm_state state = ALM_NEW;
     if (alm_state_parse(col_str(st, 3, "new"), &state) == 0)
         v->state = state;
-    v->taken_by = (const char *)sqlite3_column_text(st, 18);
-    v->escalated = sqlite3_column_type(st, 21) != SQLITE_NULL;
+    v->taken_by = (const char *)db_column_text(st, 18);
+    v->escalated = db_column_type(st, 21) != DB_NULL;
     v->police_status = col_str(st, 28, "normal");
     enum alm_psap p = ALM_PSAP_NONE;
-    if (sqlite3_column_type(st, 29) != SQLITE_NULL && alm_psap_parse(col_str(st, 29, ""), &p) == 0)
+    if (db_column_type(st, 29) != DB_NULL && alm_psap_parse(col_str(st, 29, ""), &p) == 0)
         v->psap = p;
-    v->cancel_requested = sqlite3_column_type(st, 30) != SQLITE_NULL;
-    v->test = sqlite3_column_int(st, 32) != 0;
+    v->cancel_requested = db_column_type(st, 30) != DB_NULL;
+    v->test = db_column_int(st, 32) != 0;
 }
 
 /* The list object of the row ALARM_ITEM_SQL returned: plan, steps and
  * targets as the engine says (never a rule of its own here). */
-static json_t *alarm_item_obj(struct stn_store *s, sqlite3_stmt *st)
+static json_t *alarm_item_obj(struct stn_store *s, struct db_stmt *st)
 {
     json_t *o = alarm_obj(st);
     if (!o)
@@ -1112,8 +1116,8 @@ static json_t *alarm_item_obj(struct stn_store *s, sqlite3_stmt *st)
      * escalated); test_until: the account's test mode end, if still on */
     json_object_set_new(o, "test", json_boolean(v.test));
     json_object_set_new(o, "account_test_until",
-                        sqlite3_column_type(st, 33) != SQLITE_NULL &&
-                        sqlite3_column_int64(st, 33) > stn_now_ms() ? stn__col_time(st, 33)
+                        db_column_type(st, 33) != DB_NULL &&
+                        db_column_int64(st, 33) > stn_now_ms() ? stn__col_time(st, 33)
                                                                     : json_null());
     json_object_set_new(o, "steps_total", json_integer((json_int_t)nsteps));
     json_object_set_new(o, "steps_done", json_integer((json_int_t)ndone));
@@ -1127,26 +1131,25 @@ static json_t *alarm_item_obj(struct stn_store *s, sqlite3_stmt *st)
 
 int stn_alarm_list_json(struct stn_store *s, bool include_closed, void **out)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, ALARM_ITEM_SQL " WHERE (?1 OR a.state != 'closed')"
-                           " ORDER BY " ALM_QUEUE_ORDER_SQL("a."),
-                           -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, ALARM_ITEM_SQL " WHERE (?1 OR a.state != 'closed')"
+                           " ORDER BY " ALM_QUEUE_ORDER_SQL("a."), &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_int(st, 1, include_closed);
+    db_bind_int(st, 1, include_closed);
     return rows_json(st, alarm_item_obj, s, out);
 }
 
 int stn_alarm_item_json(struct stn_store *s, int64_t id, void **out)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, ALARM_ITEM_SQL " WHERE a.id=?1", -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, ALARM_ITEM_SQL " WHERE a.id=?1", &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    json_t *o = rc == SQLITE_ROW ? alarm_item_obj(s, st) : NULL;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    db_bind_int64(st, 1, id);
+    int rc = db_step(st);
+    json_t *o = rc == DB_ROW ? alarm_item_obj(s, st) : NULL;
+    db_finalize(st);
+    if (rc != DB_ROW)
+        return rc == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
     if (!o)
         return STN_E_STORE;
     *out = o;
@@ -1155,15 +1158,15 @@ int stn_alarm_item_json(struct stn_store *s, int64_t id, void **out)
 
 int stn_alarm_account(struct stn_store *s, int64_t id, char out[32])
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT account FROM alarms WHERE id=?", -1, &st, NULL))
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT account FROM alarms WHERE id=?", &st))
         return STN_E_STORE;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    db_bind_int64(st, 1, id);
+    int rc = db_step(st);
+    if (rc == DB_ROW)
         snprintf(out, 32, "%s", col_str(st, 0, ""));
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    db_finalize(st);
+    return rc == DB_ROW ? 0 : rc == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
 }
 
 /* ---- the detail of one alarm ------------------------------------------ */
@@ -1178,35 +1181,35 @@ struct alarm_ref {
 
 static int alarm_ref(struct stn_store *s, int64_t id, struct alarm_ref *r)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT a.account_id, a.kind, a.user, acc.police_status,"
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT a.account_id, a.kind, a.user, acc.police_status,"
                            " a.test FROM alarms a LEFT JOIN accounts acc ON acc.id=a.account_id"
-                           " WHERE a.id=?", -1, &st, NULL))
+                           " WHERE a.id=?", &st))
         return STN_E_STORE;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        r->account_id = sqlite3_column_int64(st, 0);
+    db_bind_int64(st, 1, id);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
+        r->account_id = db_column_int64(st, 0);
         snprintf(r->kind, sizeof r->kind, "%s", col_str(st, 1, ""));
-        r->user = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
+        r->user = db_column_type(st, 2) == DB_NULL ? -1 : db_column_int64(st, 2);
         snprintf(r->police_status, sizeof r->police_status, "%s", col_str(st, 3, "normal"));
-        r->test = sqlite3_column_int(st, 4) != 0;
+        r->test = db_column_int(st, 4) != 0;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    db_finalize(st);
+    return rc == DB_ROW ? 0 : rc == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
 }
 
 /* The premises' phone is withheld for a silent alarm: a call there could
  * warn whoever holds the user under threat (docs/DURESS.md). */
 static json_t *detail_account(struct stn_store *s, const struct alarm_ref *r)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT number, name, address, phone, police_status, agency,"
-                           " permit, location FROM accounts WHERE id=?", -1, &st, NULL))
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT number, name, address, phone, police_status, agency,"
+                           " permit, location FROM accounts WHERE id=?", &st))
         return NULL;
-    sqlite3_bind_int64(st, 1, r->account_id);
+    db_bind_int64(st, 1, r->account_id);
     json_t *o = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (db_step(st) == DB_ROW) {
         bool silent = alm_kind_is_silent(r->kind);
         o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "number", stn__col_text(st, 0),
                       "name", stn__col_text(st, 1), "address", stn__col_text(st, 2),
@@ -1217,7 +1220,7 @@ static json_t *detail_account(struct stn_store *s, const struct alarm_ref *r)
             json_object_set_new(o, "phone_withheld", json_string(
                 "silent alarm: never call the premises (whoever is there may be under threat)"));
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return o ? o : json_null();
 }
 
@@ -1226,15 +1229,15 @@ static json_t *detail_steps(struct stn_store *s, int64_t id, const struct alarm_
     const struct alm_step *steps[ALM_STEPS_MAX];
     size_t n = alm_plan_steps_test(r->kind, r->police_status, r->test, steps);
     json_t *arr = json_array();
-    sqlite3_stmt *st;
-    if (!arr || sqlite3_prepare_v2(s->db, "SELECT done_by, done_at_ms, note FROM alarm_steps"
-                                   " WHERE alarm_id=? AND step=?", -1, &st, NULL))
+    struct db_stmt *st;
+    if (!arr || db_prepare(s->db, "SELECT done_by, done_at_ms, note FROM alarm_steps"
+                                   " WHERE alarm_id=? AND step=?", &st))
         return arr;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, steps[i]->id, -1, SQLITE_STATIC);
-        bool done = sqlite3_step(st) == SQLITE_ROW;
+        db_reset(st);
+        db_bind_int64(st, 1, id);
+        db_bind_text(st, 2, steps[i]->id, -1, DB_STATIC);
+        bool done = db_step(st) == DB_ROW;
         json_t *o = json_pack("{s:s,s:s,s:b,s:b,s:o,s:o,s:o}", "id", steps[i]->id,
             "text", steps[i]->text, "mandatory", (steps[i]->flags & ALM_STEP_MANDATORY) != 0,
             "done", done, "done_by", done ? stn__col_text(st, 0) : json_null(),
@@ -1243,7 +1246,7 @@ static json_t *detail_steps(struct stn_store *s, int64_t id, const struct alarm_
         if (o)
             json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
@@ -1252,44 +1255,44 @@ static json_t *detail_steps(struct stn_store *s, int64_t id, const struct alarm_
 static json_t *detail_call_list(struct stn_store *s, const struct alarm_ref *r)
 {
     json_t *arr = json_array();
-    sqlite3_stmt *st;
-    if (!arr || sqlite3_prepare_v2(s->db, "SELECT position, name, phone, relation,"
+    struct db_stmt *st;
+    if (!arr || db_prepare(s->db, "SELECT position, name, phone, relation,"
                                    " lives_at_premises, user_number FROM account_contacts"
-                                   " WHERE account_id=? ORDER BY position", -1, &st, NULL))
+                                   " WHERE account_id=? ORDER BY position", &st))
         return arr;
-    sqlite3_bind_int64(st, 1, r->account_id);
+    db_bind_int64(st, 1, r->account_id);
     bool silent = alm_kind_is_silent(r->kind);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        bool own = r->user >= 0 && sqlite3_column_type(st, 5) != SQLITE_NULL &&
-                   sqlite3_column_int64(st, 5) == r->user;
-        if (silent && (sqlite3_column_int(st, 4) || own))
+    while (db_step(st) == DB_ROW) {
+        bool own = r->user >= 0 && db_column_type(st, 5) != DB_NULL &&
+                   db_column_int64(st, 5) == r->user;
+        if (silent && (db_column_int(st, 4) || own))
             continue;
         json_t *o = json_pack("{s:I,s:o,s:o,s:o}", "position",
-                              (json_int_t)sqlite3_column_int64(st, 0), "name", stn__col_text(st, 1),
+                              (json_int_t)db_column_int64(st, 0), "name", stn__col_text(st, 1),
                               "phone", stn__col_text(st, 2), "relation", stn__col_text(st, 3));
         if (o)
             json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
 static json_t *detail_history(struct stn_store *s, int64_t id)
 {
     json_t *arr = json_array();
-    sqlite3_stmt *st;
-    if (!arr || sqlite3_prepare_v2(s->db, "SELECT at_ms, operator, action, detail FROM"
-                                   " alarm_history WHERE alarm_id=? ORDER BY id", -1, &st, NULL))
+    struct db_stmt *st;
+    if (!arr || db_prepare(s->db, "SELECT at_ms, operator, action, detail FROM"
+                                   " alarm_history WHERE alarm_id=? ORDER BY id", &st))
         return arr;
-    sqlite3_bind_int64(st, 1, id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    db_bind_int64(st, 1, id);
+    while (db_step(st) == DB_ROW) {
         json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "at", stn__col_time(st, 0),
                               "operator", stn__col_text(st, 1), "action", stn__col_text(st, 2),
                               "detail", stn__col_text(st, 3));
         if (o)
             json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
@@ -1298,22 +1301,21 @@ static json_t *detail_history(struct stn_store *s, int64_t id)
 static json_t *detail_events(struct stn_store *s, int64_t id)
 {
     json_t *arr = json_array();
-    sqlite3_stmt *st;
-    if (!arr || sqlite3_prepare_v2(s->db,
-            "SELECT e.id, e.account, e.received_at_ms, e.seq, e.id_token, e.encrypted,"
+    struct db_stmt *st;
+    if (!arr || db_prepare(s->db, "SELECT e.id, e.account, e.received_at_ms, e.seq, e.id_token, e.encrypted,"
             " e.cid_q, e.cid_event, e.cid_partition, e.cid_zone, e.sia_code, e.sia_area,"
             " e.sia_user, e.sia_zone, e.sia_text, e.raw, e.kind, e.priority, e.data, e.peer"
             " FROM alarm_events ae JOIN events e ON e.id=ae.event_id WHERE ae.alarm_id=?"
-            " ORDER BY ae.event_id DESC LIMIT ?", -1, &st, NULL))
+            " ORDER BY ae.event_id DESC LIMIT ?", &st))
         return arr;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, DETAIL_EVENTS_MAX);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    db_bind_int64(st, 1, id);
+    db_bind_int(st, 2, DETAIL_EVENTS_MAX);
+    while (db_step(st) == DB_ROW) {
         json_t *o = event_obj(st);
         if (o)
             json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
@@ -1323,14 +1325,14 @@ static json_t *alarm_charge(struct stn_store *s, int64_t id)
 {
     char sql[768];
     snprintf(sql, sizeof sql, "%s WHERE c.alarm_id=?", charge_cols);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     json_t *o = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
+    if (db_prepare(s->db, sql, &st))
         return json_null();
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    db_bind_int64(st, 1, id);
+    if (db_step(st) == DB_ROW)
         o = charge_obj(st);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return o ? o : json_null();
 }
 
@@ -1364,7 +1366,7 @@ int stn_alarm_detail_json(struct stn_store *s, int64_t id, void **out)
 
 /* ---- the police dispatch record (ASAP-to-PSAP / NIEM em:Alarm names) ---- */
 
-static json_t *dispatch_row(sqlite3_stmt *st)
+static json_t *dispatch_row(struct db_stmt *st)
 {
     json_t *o = json_object();
     if (!o)
@@ -1376,7 +1378,7 @@ static json_t *dispatch_row(sqlite3_stmt *st)
     json_object_set_new(o, "AlarmEventCallBackTelephoneNumber", stn__col_text(st, 7));
     json_object_set_new(o, "AlarmEventRequestorReceiveDate", stn__col_time(st, 25));
     json_object_set_new(o, "AlarmEventCallToPremisesIndicator",
-                        json_boolean(sqlite3_column_int(st, 10)));
+                        json_boolean(db_column_int(st, 10)));
     json_object_set_new(o, "AlarmEventPermit", stn__col_text(st, 5));
     json_object_set_new(o, "AlarmEventDispatchAgency", stn__col_text(st, 4));
     json_object_set_new(o, "AlarmMonitoringServiceProvider", json_pack("{s:o,s:o,s:o}",
@@ -1402,25 +1404,23 @@ static json_t *dispatch_row(sqlite3_stmt *st)
 
 static json_t *dispatch_obj(struct stn_store *s, int64_t id, int *rc)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-            "SELECT d.category, d.audible, d.location_category, d.details, d.agency, d.permit,"
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT d.category, d.audible, d.location_category, d.details, d.agency, d.permit,"
             " d.address, d.callback_phone, d.provider_name, d.operator, d.call_to_premises,"
             " d.confirmation_method, d.call_to_premises_result, d.requested_at_ms,"
             " d.psap_status, d.psap_event_number, d.reject_reason, d.psap_disposition,"
             " d.accepted_at_ms, d.rejected_at_ms, d.dispatched_at_ms, d.arrived_at_ms,"
             " d.psap_closed_at_ms, d.cancel_requested_at_ms, d.cancel_confirmed_by,"
             " a.received_at_ms, a.account"
-            " FROM dispatches d JOIN alarms a ON a.id=d.alarm_id WHERE d.alarm_id=?",
-            -1, &st, NULL) != SQLITE_OK) {
+            " FROM dispatches d JOIN alarms a ON a.id=d.alarm_id WHERE d.alarm_id=?", &st) != DB_OK) {
         *rc = STN_E_STORE;
         return NULL;
     }
-    sqlite3_bind_int64(st, 1, id);
-    int r = sqlite3_step(st);
-    json_t *o = r == SQLITE_ROW ? dispatch_row(st) : NULL;
-    sqlite3_finalize(st);
-    *rc = r == SQLITE_ROW ? (o ? 0 : STN_E_NOMEM) : r == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    db_bind_int64(st, 1, id);
+    int r = db_step(st);
+    json_t *o = r == DB_ROW ? dispatch_row(st) : NULL;
+    db_finalize(st);
+    *rc = r == DB_ROW ? (o ? 0 : STN_E_NOMEM) : r == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
     return o;
 }
 
@@ -1438,49 +1438,48 @@ int stn_dispatch_json(struct stn_store *s, int64_t id, void **out)
 
 int stn_store_data_version(struct stn_store *s, int64_t *out)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "PRAGMA data_version", &st) != DB_OK)
         return STN_E_STORE;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : STN_E_STORE;
+    int rc = db_step(st);
+    if (rc == DB_ROW)
+        *out = db_column_int64(st, 0);
+    db_finalize(st);
+    return rc == DB_ROW ? 0 : STN_E_STORE;
 }
 
 int stn_alarm_changes_range(struct stn_store *s, int64_t *oldest, int64_t *latest)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(min(seq),0), coalesce(max(seq),0)"
-                           " FROM alarm_changes", -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT coalesce(min(seq),0), coalesce(max(seq),0)"
+                           " FROM alarm_changes", &st) != DB_OK)
         return STN_E_STORE;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *oldest = sqlite3_column_int64(st, 0);
-        *latest = sqlite3_column_int64(st, 1);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
+        *oldest = db_column_int64(st, 0);
+        *latest = db_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : STN_E_STORE;
+    db_finalize(st);
+    return rc == DB_ROW ? 0 : STN_E_STORE;
 }
 
 int stn_alarm_changes_each(struct stn_store *s, int64_t after, int64_t limit,
                            int (*fn)(void *ctx, int64_t seq, int64_t alarm_id), void *ctx)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT max(seq) AS m, alarm_id FROM alarm_changes"
-                           " WHERE seq > ?1 GROUP BY alarm_id ORDER BY m LIMIT ?2",
-                           -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT max(seq) AS m, alarm_id FROM alarm_changes"
+                           " WHERE seq > ?1 GROUP BY alarm_id ORDER BY m LIMIT ?2", &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_int64(st, 1, after);
-    sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+    db_bind_int64(st, 1, after);
+    db_bind_int64(st, 2, limit > 0 ? limit : -1);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)) != 0) {
-            rc = SQLITE_DONE;
+    while ((rc = db_step(st)) == DB_ROW)
+        if (fn(ctx, db_column_int64(st, 0), db_column_int64(st, 1)) != 0) {
+            rc = DB_DONE;
             break;
         }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : STN_E_STORE;
+    db_finalize(st);
+    return rc == DB_DONE ? 0 : STN_E_STORE;
 }
 
 /* ---- operators and verbal passcodes ------------------------------------ */
@@ -1522,19 +1521,19 @@ static int new_password(char pw[STN_PASSWORD_LEN + 1], char hash[crypto_pwhash_S
 static int operator_write(struct stn_store *s, const char *sql, const char *name,
                           const char *role, const char *hash, int64_t flag)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, sql, &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    db_bind_text(st, 1, name, -1, DB_TRANSIENT);
     bind_opt(st, 2, role);
     bind_opt(st, 3, hash);
-    sqlite3_bind_int64(st, 4, flag);
-    sqlite3_bind_int64(st, 5, now_ms());
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    db_bind_int64(st, 4, flag);
+    db_bind_int64(st, 5, now_ms());
+    int rc = db_step(st);
+    db_finalize(st);
+    if (rc != DB_DONE)
         return store_err(s->db, rc);
-    return sqlite3_changes(s->db) ? 0 : STN_E_NOTFOUND;
+    return db_changes(s->db) ? 0 : STN_E_NOTFOUND;
 }
 
 /* An operator's change and its audit entry in one transaction (the password's
@@ -1597,46 +1596,45 @@ int stn_operator_set_disabled(struct stn_store *s, const char *name, bool disabl
                        disabled ? "{\"disabled\":true}" : "{\"disabled\":false}");
 }
 
-static json_t *operator_row(struct stn_store *s, sqlite3_stmt *st)
+static json_t *operator_row(struct stn_store *s, struct db_stmt *st)
 {
     (void)s;
     return json_pack("{s:o,s:o,s:b,s:o}", "name", stn__col_text(st, 0), "role", stn__col_text(st, 1),
-                     "disabled", sqlite3_column_int(st, 2), "created_at", stn__col_time(st, 3));
+                     "disabled", db_column_int(st, 2), "created_at", stn__col_time(st, 3));
 }
 
 int stn_operators_json(struct stn_store *s, void **out)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT name, role, disabled, created_at_ms FROM operators"
-                           " ORDER BY name", -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT name, role, disabled, created_at_ms FROM operators"
+                           " ORDER BY name", &st) != DB_OK)
         return STN_E_STORE;
     return rows_json(st, operator_row, s, out);
 }
 
 int stn_operator_exists(struct stn_store *s, const char *name)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM operators WHERE name=?", -1, &st, NULL)
-        != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT 1 FROM operators WHERE name=?", &st)
+        != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    db_bind_text(st, 1, name ? name : "", -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    db_finalize(st);
+    return rc == DB_ROW ? 0 : rc == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
 }
 
 int stn_operator_role(struct stn_store *s, const char *name, char role[16])
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT role FROM operators WHERE name=? AND disabled=0",
-                           -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT role FROM operators WHERE name=? AND disabled=0", &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    db_bind_text(st, 1, name ? name : "", -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    if (rc == DB_ROW)
         snprintf(role, 16, "%s", col_str(st, 0, ""));
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    db_finalize(st);
+    return rc == DB_ROW ? 0 : rc == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
 }
 
 /* A hash of random bytes no one knows: checked in place of a missing one so
@@ -1673,19 +1671,19 @@ int stn_operator_login(struct stn_store *s, const char *name, const char *passwo
     char hash[crypto_pwhash_STRBYTES] = "";
     char r[16] = "";
     bool disabled = true;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT role, password_hash, disabled FROM operators"
-                           " WHERE name=?", -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT role, password_hash, disabled FROM operators"
+                           " WHERE name=?", &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_text(st, 1, name ? name : "", -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
         snprintf(r, sizeof r, "%s", col_str(st, 0, ""));
         snprintf(hash, sizeof hash, "%s", col_str(st, 1, ""));
-        disabled = sqlite3_column_int(st, 2) != 0;
+        disabled = db_column_int(st, 2) != 0;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_finalize(st);
+    if (rc != DB_ROW && rc != DB_DONE)
         return STN_E_STORE;
     bool ok = hash_matches(hash, password, len) && !disabled;
     sodium_memzero(hash, sizeof hash);
@@ -1711,19 +1709,19 @@ int stn_passcode_check(struct stn_store *s, const char *number, const char *pass
     if (stn_account_number_norm(number, num) || !passcode)
         return STN_E_INVAL;
     char normal[crypto_pwhash_STRBYTES] = "", duress[crypto_pwhash_STRBYTES] = "";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT passcode_hash, duress_passcode_hash FROM accounts"
-                           " WHERE number=?", -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT passcode_hash, duress_passcode_hash FROM accounts"
+                           " WHERE number=?", &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_text(st, 1, num, -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
         snprintf(normal, sizeof normal, "%s", col_str(st, 0, ""));
         snprintf(duress, sizeof duress, "%s", col_str(st, 1, ""));
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    db_finalize(st);
+    if (rc != DB_ROW)
+        return rc == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
     /* both always: the time taken must not say which one matched */
     bool is_normal = hash_matches(normal, passcode, len);
     bool is_duress = hash_matches(duress, passcode, len);
@@ -1746,28 +1744,28 @@ int stn_agency_import(struct stn_store *s, const char *text, size_t len, char id
         snprintf(s->err, sizeof s->err, "%s", msg);
         return STN_E_INVAL;
     }
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int brc = stn_store_begin(s);
     if (brc)
         return brc;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO agencies (id, name, rules, imported_at_ms,"
+    if (db_prepare(s->db, "INSERT INTO agencies (id, name, rules, imported_at_ms,"
                            " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(id) DO"
                            " UPDATE SET name=?2, rules=?3, updated_at_ms=?4"
-                           " RETURNING imported_at_ms != updated_at_ms", -1, &st, NULL))
+                           " RETURNING imported_at_ms != updated_at_ms", &st))
         return stn_store_end(s, STN_E_STORE, NULL);
-    sqlite3_bind_text(st, 1, r.id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, r.name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, text, (int)len, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, now_ms());
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && replaced)
-        *replaced = sqlite3_column_int(st, 0) != 0;
-    if (rc == SQLITE_ROW)
-        rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_bind_text(st, 1, r.id, -1, DB_TRANSIENT);
+    db_bind_text(st, 2, r.name, -1, DB_TRANSIENT);
+    db_bind_text(st, 3, text, (int)len, DB_TRANSIENT);
+    db_bind_int64(st, 4, now_ms());
+    int rc = db_step(st);
+    if (rc == DB_ROW && replaced)
+        *replaced = db_column_int(st, 0) != 0;
+    if (rc == DB_ROW)
+        rc = db_step(st);
+    db_finalize(st);
     /* the rules as imported are the entry's "after": a later dispute can show
      * which fee schedule was in force */
-    rc = stn_store_end(s, rc == SQLITE_DONE ? 0 : STN_E_STORE,
+    rc = stn_store_end(s, rc == DB_DONE ? 0 : STN_E_STORE,
                        &(struct stn_audit_entry){ .at_ms = now_ms(), .actor = s->actor,
                                                   .kind = "agency.import", .subject = r.id,
                                                   .after = text });
@@ -1777,13 +1775,13 @@ int stn_agency_import(struct stn_store *s, const char *text, size_t len, char id
     return 0;
 }
 
-static json_t *agency_row(struct stn_store *s, sqlite3_stmt *st)
+static json_t *agency_row(struct stn_store *s, struct db_stmt *st)
 {
     (void)s;
     struct agy_rules r;
     char msg[256];
-    const char *t = (const char *)sqlite3_column_text(st, 2);
-    bool ok = t && agy_from_json(t, (size_t)sqlite3_column_bytes(st, 2), &r, msg, sizeof msg) == 0;
+    const char *t = (const char *)db_column_text(st, 2);
+    bool ok = t && agy_from_json(t, (size_t)db_column_bytes(st, 2), &r, msg, sizeof msg) == 0;
     json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "id", stn__col_text(st, 0), "name", stn__col_text(st, 1),
                           "imported_at", stn__col_time(st, 3), "updated_at", stn__col_time(st, 4));
     if (!o || !ok)
@@ -1809,36 +1807,36 @@ static json_t *agency_row(struct stn_store *s, sqlite3_stmt *st)
 
 int stn_agencies_json(struct stn_store *s, void **out)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT id, name, rules, imported_at_ms, updated_at_ms FROM"
-                           " agencies ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, "SELECT id, name, rules, imported_at_ms, updated_at_ms FROM"
+                           " agencies ORDER BY id", &st) != DB_OK)
         return STN_E_STORE;
     return rows_json(st, agency_row, s, out);
 }
 
-static json_t *charge_obj(sqlite3_stmt *st)
+static json_t *charge_obj(struct db_stmt *st)
 {
     json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:b,s:o,s:o}",
-        "id", (json_int_t)sqlite3_column_int64(st, 0),
-        "alarm", (json_int_t)sqlite3_column_int64(st, 1), "account", stn__col_text(st, 2),
+        "id", (json_int_t)db_column_int64(st, 0),
+        "alarm", (json_int_t)db_column_int64(st, 1), "account", stn__col_text(st, 2),
         "account_name", stn__col_text(st, 3), "agency", stn__col_text(st, 4), "kind", stn__col_text(st, 5),
         "location", stn__col_text(st, 6), "finding", stn__col_text(st, 7), "at", stn__col_time(st, 8),
         "operator", stn__col_text(st, 9), "psap_event_number", stn__col_text(st, 10),
-        "count_in_window", (json_int_t)sqlite3_column_int64(st, 11),
-        "forgiven", sqlite3_column_int(st, 12) != 0, "billed", stn__col_text(st, 13),
+        "count_in_window", (json_int_t)db_column_int64(st, 11),
+        "forgiven", db_column_int(st, 12) != 0, "billed", stn__col_text(st, 13),
         "currency", stn__col_text(st, 14));
     if (!o)
         return NULL;
-    json_object_set_new(o, "agency_fee_cents", json_integer(sqlite3_column_int64(st, 15)));
-    json_object_set_new(o, "admin_fee_cents", json_integer(sqlite3_column_int64(st, 16)));
-    json_object_set_new(o, "total_cents", json_integer(sqlite3_column_int64(st, 17)));
+    json_object_set_new(o, "agency_fee_cents", json_integer(db_column_int64(st, 15)));
+    json_object_set_new(o, "admin_fee_cents", json_integer(db_column_int64(st, 16)));
+    json_object_set_new(o, "total_cents", json_integer(db_column_int64(st, 17)));
     json_object_set_new(o, "rule", stn__col_text(st, 18));
-    json_object_set_new(o, "counted", json_boolean(sqlite3_column_int(st, 19) != 0));
-    json_object_set_new(o, "at_ms", json_integer(sqlite3_column_int64(st, 8)));
+    json_object_set_new(o, "counted", json_boolean(db_column_int(st, 19) != 0));
+    json_object_set_new(o, "at_ms", json_integer(db_column_int64(st, 8)));
     return o;
 }
 
-static json_t *charge_row(struct stn_store *s, sqlite3_stmt *st)
+static json_t *charge_row(struct stn_store *s, struct db_stmt *st)
 {
     (void)s;
     return charge_obj(st);
@@ -1849,11 +1847,11 @@ int stn_charges_json(struct stn_store *s, int64_t from_ms, int64_t to_ms, void *
     char sql[768];
     snprintf(sql, sizeof sql, "%s WHERE c.at_ms >= ? AND c.at_ms < ? ORDER BY c.at_ms, c.id",
              charge_cols);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(s->db, sql, &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_int64(st, 1, from_ms);
-    sqlite3_bind_int64(st, 2, to_ms);
+    db_bind_int64(st, 1, from_ms);
+    db_bind_int64(st, 2, to_ms);
     return rows_json(st, charge_row, s, out);
 }
 

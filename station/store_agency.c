@@ -13,31 +13,31 @@
 #include "vigil/agency.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdio.h>
 #include <string.h>
 
-int stn__agency_rules(sqlite3 *db, const char *id, struct agy_rules *out)
+int stn__agency_rules(struct db *db, const char *id, struct agy_rules *out)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (!id || !id[0])
         return STN_E_NOTFOUND;
-    if (sqlite3_prepare_v2(db, "SELECT rules FROM agencies WHERE id=?", -1, &st, NULL))
+    if (db_prepare(db, "SELECT rules FROM agencies WHERE id=?", &st))
         return STN_E_STORE;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_text(st, 1, id, -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
         char msg[256];
-        const char *t = (const char *)sqlite3_column_text(st, 0);
+        const char *t = (const char *)db_column_text(st, 0);
         /* checked at import: a failure here means the row was edited by hand */
-        rc = agy_from_json(t, (size_t)sqlite3_column_bytes(st, 0), out, msg, sizeof msg) == 0
+        rc = agy_from_json(t, (size_t)db_column_bytes(st, 0), out, msg, sizeof msg) == 0
                  ? 0 : STN_E_STORE;
         if (rc)
             STN_ERROR("agency", "agency %s: stored rules unreadable: %s", id, msg);
     } else {
-        rc = rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+        rc = rc == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -50,81 +50,81 @@ struct hist {
     size_t n;
 };
 
-static int load_hist(sqlite3 *db, const char *account, struct hist *h)
+static int load_hist(struct db *db, const char *account, struct hist *h)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     h->n = 0;
-    if (sqlite3_prepare_v2(db, "SELECT at_ms, kind, finding FROM (SELECT at_ms, kind, finding,"
+    if (db_prepare(db, "SELECT at_ms, kind, finding FROM (SELECT at_ms, kind, finding,"
                            " id FROM charges WHERE account=? ORDER BY at_ms DESC, id DESC"
-                           " LIMIT 512) ORDER BY at_ms, id", -1, &st, NULL))
-        return SQLITE_ERROR;
-    sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
+                           " LIMIT 512) ORDER BY at_ms, id", &st))
+        return DB_ERROR;
+    db_bind_text(st, 1, account, -1, DB_TRANSIENT);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && h->n < HIST_MAX) {
-        const char *k = (const char *)sqlite3_column_text(st, 1);
+    while ((rc = db_step(st)) == DB_ROW && h->n < HIST_MAX) {
+        const char *k = (const char *)db_column_text(st, 1);
         snprintf(h->kind[h->n], AGY_KIND_MAX, "%s", k ? k : "");
         enum agy_finding f = AGY_FINDING_FALSE;
-        agy_finding_parse((const char *)sqlite3_column_text(st, 2), &f);
-        h->p[h->n] = (struct agy_past){ sqlite3_column_int64(st, 0), h->kind[h->n], f };
+        agy_finding_parse((const char *)db_column_text(st, 2), &f);
+        h->p[h->n] = (struct agy_past){ db_column_int64(st, 0), h->kind[h->n], f };
         h->n++;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : rc;
+    db_finalize(st);
+    return rc == DB_DONE || rc == DB_ROW ? 0 : rc;
 }
 
-static int raise_police_status(sqlite3 *db, int64_t account_id, const char *status)
+static int raise_police_status(struct db *db, int64_t account_id, const char *status)
 {
     if (strcmp(status, "normal") == 0)
         return 0;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     /* raised, never lowered here: a supervisor lowers it (`vigil account edit`) */
-    if (sqlite3_prepare_v2(db, "UPDATE accounts SET police_status=?2 WHERE id=?1 AND"
-                           " (police_status='normal' OR ?2='suspended')", -1, &st, NULL))
-        return SQLITE_ERROR;
-    sqlite3_bind_int64(st, 1, account_id);
-    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : rc;
+    if (db_prepare(db, "UPDATE accounts SET police_status=?2 WHERE id=?1 AND"
+                           " (police_status='normal' OR ?2='suspended')", &st))
+        return DB_ERROR;
+    db_bind_int64(st, 1, account_id);
+    db_bind_text(st, 2, status, -1, DB_STATIC);
+    int rc = db_step(st);
+    db_finalize(st);
+    return rc == DB_DONE ? 0 : rc;
 }
 
-static int insert_charge(sqlite3 *db, const struct stn_finding *f, const struct agy_rules *r,
+static int insert_charge(struct db *db, const struct stn_finding *f, const struct agy_rules *r,
                          const struct agy_charge *c)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "INSERT INTO charges (alarm_id, account, account_id, agency,"
+    struct db_stmt *st;
+    if (db_prepare(db, "INSERT INTO charges (alarm_id, account, account_id, agency,"
                            " kind, location, finding, at_ms, operator, psap_event_number,"
                            " counted, count_in_window, forgiven, billed, currency,"
                            " agency_fee_cents, admin_fee_cents, total_cents, rule)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL))
-        return SQLITE_ERROR;
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+        return DB_ERROR;
     int i = 1;
-    sqlite3_bind_int64(st, i++, f->alarm_id);
-    sqlite3_bind_text(st, i++, f->account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, i++, f->account_id);
-    sqlite3_bind_text(st, i++, r->id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, i++, f->kind, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, i++, f->location && f->location[0] ? f->location : "residential", -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, i++, f->finding, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, i++, f->at_ms);
-    sqlite3_bind_text(st, i++, f->operator_name, -1, SQLITE_TRANSIENT);
+    db_bind_int64(st, i++, f->alarm_id);
+    db_bind_text(st, i++, f->account, -1, DB_TRANSIENT);
+    db_bind_int64(st, i++, f->account_id);
+    db_bind_text(st, i++, r->id, -1, DB_TRANSIENT);
+    db_bind_text(st, i++, f->kind, -1, DB_TRANSIENT);
+    db_bind_text(st, i++, f->location && f->location[0] ? f->location : "residential", -1,
+                      DB_TRANSIENT);
+    db_bind_text(st, i++, f->finding, -1, DB_TRANSIENT);
+    db_bind_int64(st, i++, f->at_ms);
+    db_bind_text(st, i++, f->operator_name, -1, DB_TRANSIENT);
     if (f->event_number && f->event_number[0])
-        sqlite3_bind_text(st, i++, f->event_number, -1, SQLITE_TRANSIENT);
+        db_bind_text(st, i++, f->event_number, -1, DB_TRANSIENT);
     else
-        sqlite3_bind_null(st, i++);
-    sqlite3_bind_int(st, i++, c->counted);
-    sqlite3_bind_int(st, i++, (int)c->count);
-    sqlite3_bind_int(st, i++, c->forgiven);
-    sqlite3_bind_text(st, i++, agy_billed_name(c->billed), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, i++, r->currency, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, i++, c->agency_cents);
-    sqlite3_bind_int64(st, i++, c->admin_cents);
-    sqlite3_bind_int64(st, i++, c->total_cents);
-    sqlite3_bind_text(st, i++, c->rule, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : rc;
+        db_bind_null(st, i++);
+    db_bind_int(st, i++, c->counted);
+    db_bind_int(st, i++, (int)c->count);
+    db_bind_int(st, i++, c->forgiven);
+    db_bind_text(st, i++, agy_billed_name(c->billed), -1, DB_STATIC);
+    db_bind_text(st, i++, r->currency, -1, DB_TRANSIENT);
+    db_bind_int64(st, i++, c->agency_cents);
+    db_bind_int64(st, i++, c->admin_cents);
+    db_bind_int64(st, i++, c->total_cents);
+    db_bind_text(st, i++, c->rule, -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    db_finalize(st);
+    return rc == DB_DONE ? 0 : rc;
 }
 
 static void premises_of(const struct stn_finding *f, struct agy_premises *p)
@@ -134,12 +134,12 @@ static void premises_of(const struct stn_finding *f, struct agy_premises *p)
     p->permit_expires_ms = f->permit_expires_ms;
 }
 
-int stn__agency_charge(sqlite3 *db, const struct stn_finding *f, char *detail, size_t cap)
+int stn__agency_charge(struct db *db, const struct stn_finding *f, char *detail, size_t cap)
 {
     struct agy_rules r;
     enum agy_finding fin;
     if (agy_finding_parse(f->finding, &fin) != 0)
-        return SQLITE_MISUSE;   /* the engine let only false / cancelled through */
+        return DB_MISUSE;   /* the engine let only false / cancelled through */
     int rc = stn__agency_rules(db, f->agency, &r);
     if (rc == STN_E_NOTFOUND) {
         snprintf(detail, cap, "no invoice line: account %s names no agency with imported "
@@ -148,7 +148,7 @@ int stn__agency_charge(sqlite3 *db, const struct stn_finding *f, char *detail, s
         return 0;
     }
     if (rc)
-        return SQLITE_CORRUPT;
+        return DB_CORRUPT;
     static _Thread_local struct hist h;   /* 20 KB: off the commit worker's stack */
     if ((rc = load_hist(db, f->account, &h)) != 0)
         return rc;
@@ -258,30 +258,30 @@ static json_t *standing_obj(const struct agy_rules *r, const struct agy_premises
     return o;
 }
 
-static int account_premises(sqlite3 *db, int64_t account_id, char *number, char *agency,
+static int account_premises(struct db *db, int64_t account_id, char *number, char *agency,
                             char *permit, struct agy_premises *p)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT number, agency, permit, location, permit_expires_ms"
-                           " FROM accounts WHERE id=?", -1, &st, NULL))
+    struct db_stmt *st;
+    if (db_prepare(db, "SELECT number, agency, permit, location, permit_expires_ms"
+                           " FROM accounts WHERE id=?", &st))
         return STN_E_STORE;
-    sqlite3_bind_int64(st, 1, account_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_int64(st, 1, account_id);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
         const char *t;
-        snprintf(number, 32, "%s", (t = (const char *)sqlite3_column_text(st, 0)) ? t : "");
-        snprintf(agency, 128, "%s", (t = (const char *)sqlite3_column_text(st, 1)) ? t : "");
-        snprintf(permit, 64, "%s", (t = (const char *)sqlite3_column_text(st, 2)) ? t : "");
-        t = (const char *)sqlite3_column_text(st, 3);
+        snprintf(number, 32, "%s", (t = (const char *)db_column_text(st, 0)) ? t : "");
+        snprintf(agency, 128, "%s", (t = (const char *)db_column_text(st, 1)) ? t : "");
+        snprintf(permit, 64, "%s", (t = (const char *)db_column_text(st, 2)) ? t : "");
+        t = (const char *)db_column_text(st, 3);
         p->commercial = t && strcmp(t, "commercial") == 0;
         p->permit = permit;
-        p->permit_expires_ms = sqlite3_column_int64(st, 4);
+        p->permit_expires_ms = db_column_int64(st, 4);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    db_finalize(st);
+    return rc == DB_ROW ? 0 : rc == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
 }
 
-void *stn__agency_standing_json(sqlite3 *db, int64_t account_id, const char *kind,
+void *stn__agency_standing_json(struct db *db, int64_t account_id, const char *kind,
                                 int64_t now_ms, int64_t admin_fee_cents)
 {
     char number[32], agency[128], permit[64];

@@ -25,7 +25,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <jansson.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +37,9 @@ static const char *sval(json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-static int run(sqlite3 *db, const char *sql)
+static int run(struct db *db, const char *sql)
 {
-    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return db_exec(db, sql, NULL);
 }
 
 static void reply(struct stn_ctl_req *q, json_t *o)
@@ -66,12 +66,12 @@ static void refuse(struct stn_ctl_req *q, const char *code, const char *fmt, ...
 }
 
 /* Appends one entry in the job's transaction (after/before: taken). */
-static int audit(sqlite3 *db, struct stn_job *j, const char *actor, const char *kind,
+static int audit(struct db *db, struct stn_job *j, const char *actor, const char *kind,
                  const char *subject, json_t *before, json_t *after)
 {
     char *bt = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     char *at = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    int rc = SQLITE_NOMEM;
+    int rc = DB_NOMEM;
     if ((!before || bt) && (!after || at)) {
         struct stn_audit_entry e = { .at_ms = j->now_ms, .actor = actor, .kind = kind,
                                      .subject = subject, .before = bt, .after = at };
@@ -163,23 +163,23 @@ static json_t *report_obj(const char *text, int slot, bool has_slot, int64_t at_
 
 /* ---- the result of a session, for its setup.close entry -------------- */
 
-static json_t *session_result(sqlite3 *db, const char *account, int64_t from_ms, int64_t to_ms)
+static json_t *session_result(struct db *db, const char *account, int64_t from_ms, int64_t to_ms)
 {
     json_t *res = json_pack("{s:[],s:[],s:[]}", "programmed", "refused", "test_signals");
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (!res)
         return NULL;
-    if (sqlite3_prepare_v2(db, "SELECT sia_text, sia_zone, received_at_ms, id FROM events"
+    if (db_prepare(db, "SELECT sia_text, sia_zone, received_at_ms, id FROM events"
                            " WHERE account=? AND sia_code='YG' AND received_at_ms>=?"
-                           " AND received_at_ms<=? ORDER BY id LIMIT 200", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, from_ms);
-        sqlite3_bind_int64(st, 3, to_ms);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            json_t *r = report_obj((const char *)sqlite3_column_text(st, 0),
-                                   sqlite3_column_int(st, 1),
-                                   sqlite3_column_type(st, 1) != SQLITE_NULL,
-                                   sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+                           " AND received_at_ms<=? ORDER BY id LIMIT 200", &st) == DB_OK) {
+        db_bind_text(st, 1, account, -1, DB_TRANSIENT);
+        db_bind_int64(st, 2, from_ms);
+        db_bind_int64(st, 3, to_ms);
+        while (db_step(st) == DB_ROW) {
+            json_t *r = report_obj((const char *)db_column_text(st, 0),
+                                   db_column_int(st, 1),
+                                   db_column_type(st, 1) != DB_NULL,
+                                   db_column_int64(st, 2), db_column_int64(st, 3));
             const char *what = json_string_value(json_object_get(r, "result"));
             if (what && strcmp(what, "programmed") == 0)
                 json_array_append(json_object_get(res, "programmed"), json_object_get(r, "slot"));
@@ -189,57 +189,55 @@ static json_t *session_result(sqlite3 *db, const char *account, int64_t from_ms,
                               "colliding_slot", json_object_get(r, "colliding_slot")));
             json_decref(r);
         }
-        sqlite3_finalize(st);
+        db_finalize(st);
     }
-    if (sqlite3_prepare_v2(db, "SELECT id FROM alarms WHERE account=? AND test=1"
-                           " AND received_at_ms>=? AND received_at_ms<=? ORDER BY id LIMIT 50",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, from_ms);
-        sqlite3_bind_int64(st, 3, to_ms);
-        while (sqlite3_step(st) == SQLITE_ROW)
+    if (db_prepare(db, "SELECT id FROM alarms WHERE account=? AND test=1"
+                           " AND received_at_ms>=? AND received_at_ms<=? ORDER BY id LIMIT 50", &st) == DB_OK) {
+        db_bind_text(st, 1, account, -1, DB_TRANSIENT);
+        db_bind_int64(st, 2, from_ms);
+        db_bind_int64(st, 3, to_ms);
+        while (db_step(st) == DB_ROW)
             json_array_append_new(json_object_get(res, "test_signals"),
-                                  json_integer(sqlite3_column_int64(st, 0)));
-        sqlite3_finalize(st);
+                                  json_integer(db_column_int64(st, 0)));
+        db_finalize(st);
     }
     return res;
 }
 
 /* ---- writes: test mode ----------------------------------------------- */
 
-static int account_exists(sqlite3 *db, const char *number, int64_t *test_until)
+static int account_exists(struct db *db, const char *number, int64_t *test_until)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT coalesce(test_until_ms, 0) FROM accounts WHERE number=?",
-                           -1, &st, NULL) != SQLITE_OK)
+    struct db_stmt *st;
+    if (db_prepare(db, "SELECT coalesce(test_until_ms, 0) FROM accounts WHERE number=?", &st) != DB_OK)
         return -1;
-    sqlite3_bind_text(st, 1, number, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && test_until)
-        *test_until = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    db_bind_text(st, 1, number, -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    if (rc == DB_ROW && test_until)
+        *test_until = db_column_int64(st, 0);
+    db_finalize(st);
+    return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
 }
 
 /* Ends an account's test mode (if on): row and audit entry. */
-static int test_end(sqlite3 *db, struct stn_job *j, const char *account, const char *actor,
+static int test_end(struct db *db, struct stn_job *j, const char *account, const char *actor,
                     const char *reason, bool *was_on)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     *was_on = false;
     int64_t until = 0;
     if (account_exists(db, account, &until) < 0)
-        return sqlite3_errcode(db);
+        return db_errcode(db);
     if (!until)
         return 0;
-    if (sqlite3_prepare_v2(db, "UPDATE accounts SET test_until_ms=NULL, updated_at_ms=?2"
-                           " WHERE number=?1", -1, &st, NULL) != SQLITE_OK)
-        return sqlite3_errcode(db);
-    sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, j->now_ms);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    if (db_prepare(db, "UPDATE accounts SET test_until_ms=NULL, updated_at_ms=?2"
+                           " WHERE number=?1", &st) != DB_OK)
+        return db_errcode(db);
+    db_bind_text(st, 1, account, -1, DB_TRANSIENT);
+    db_bind_int64(st, 2, j->now_ms);
+    int rc = db_step(st);
+    db_finalize(st);
+    if (rc != DB_DONE)
         return rc;
     *was_on = until > j->now_ms;
     char ut[32];
@@ -249,7 +247,7 @@ static int test_end(sqlite3 *db, struct stn_job *j, const char *account, const c
                  json_pack("{s:s,s:b}", "reason", reason, "early", until > j->now_ms));
 }
 
-static int test_on(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, json_t *o,
+static int test_on(struct db *db, struct stn_job *j, struct stn_ctl_req *q, json_t *o,
                    const char *who, const char *num)
 {
     json_t *js = json_object_get(o, "seconds");
@@ -262,22 +260,22 @@ static int test_on(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, json_t
     int64_t old = 0;
     int ex = account_exists(db, num, &old);
     if (ex < 0)
-        return sqlite3_errcode(db);
+        return db_errcode(db);
     if (ex == 0) {
         refuse(q, "not_found", "no account %s", num);
         return 0;
     }
     int64_t until = j->now_ms + json_integer_value(js) * 1000;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "UPDATE accounts SET test_until_ms=?2, updated_at_ms=?3"
-                           " WHERE number=?1", -1, &st, NULL) != SQLITE_OK)
-        return sqlite3_errcode(db);
-    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, until);
-    sqlite3_bind_int64(st, 3, j->now_ms);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    struct db_stmt *st;
+    if (db_prepare(db, "UPDATE accounts SET test_until_ms=?2, updated_at_ms=?3"
+                           " WHERE number=?1", &st) != DB_OK)
+        return db_errcode(db);
+    db_bind_text(st, 1, num, -1, DB_TRANSIENT);
+    db_bind_int64(st, 2, until);
+    db_bind_int64(st, 3, j->now_ms);
+    int rc = db_step(st);
+    db_finalize(st);
+    if (rc != DB_DONE)
         return rc;
     char ut[32], ot[32];
     stn_iso8601_ms(until, ut);
@@ -295,7 +293,7 @@ static int test_on(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, json_t
 
 /* ---- writes: sessions ------------------------------------------------ */
 
-static int setup_open(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, json_t *o,
+static int setup_open(struct db *db, struct stn_job *j, struct stn_ctl_req *q, json_t *o,
                       const char *who, const char *num)
 {
     const char *kind = sval(o, "kind");
@@ -317,43 +315,41 @@ static int setup_open(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, jso
     }
     int ex = account_exists(db, num, NULL);
     if (ex < 0)
-        return sqlite3_errcode(db);
+        return db_errcode(db);
     if (ex == 0) {
         refuse(q, "not_found", "no account %s", num);
         return 0;
     }
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT id, operator FROM setup_sessions WHERE account=?"
-                           " AND closed_at_ms IS NULL AND ends_at_ms>? LIMIT 1", -1, &st,
-                           NULL) != SQLITE_OK)
-        return sqlite3_errcode(db);
-    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, j->now_ms);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    struct db_stmt *st;
+    if (db_prepare(db, "SELECT id, operator FROM setup_sessions WHERE account=?"
+                           " AND closed_at_ms IS NULL AND ends_at_ms>? LIMIT 1", &st) != DB_OK)
+        return db_errcode(db);
+    db_bind_text(st, 1, num, -1, DB_TRANSIENT);
+    db_bind_int64(st, 2, j->now_ms);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
         refuse(q, "conflict", "account %s already has set-up session %lld open (by %s)", num,
-               (long long)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
-        sqlite3_finalize(st);
+               (long long)db_column_int64(st, 0), (const char *)db_column_text(st, 1));
+        db_finalize(st);
         return 0;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    db_finalize(st);
+    if (rc != DB_DONE)
         return rc;
     int64_t ends = j->now_ms + secs * 1000;
-    if (sqlite3_prepare_v2(db, "INSERT INTO setup_sessions (account, kind, operator,"
-                           " opened_at_ms, ends_at_ms) VALUES (?,?,?,?,?)", -1, &st,
-                           NULL) != SQLITE_OK)
-        return sqlite3_errcode(db);
-    sqlite3_bind_text(st, 1, num, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, who, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, j->now_ms);
-    sqlite3_bind_int64(st, 5, ends);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    if (db_prepare(db, "INSERT INTO setup_sessions (account, kind, operator,"
+                           " opened_at_ms, ends_at_ms) VALUES (?,?,?,?,?)", &st) != DB_OK)
+        return db_errcode(db);
+    db_bind_text(st, 1, num, -1, DB_TRANSIENT);
+    db_bind_text(st, 2, kind, -1, DB_TRANSIENT);
+    db_bind_text(st, 3, who, -1, DB_TRANSIENT);
+    db_bind_int64(st, 4, j->now_ms);
+    db_bind_int64(st, 5, ends);
+    rc = db_step(st);
+    db_finalize(st);
+    if (rc != DB_DONE)
         return rc;
-    int64_t id = sqlite3_last_insert_rowid(db);
+    int64_t id = db_last_insert_rowid(db);
     char et[32];
     stn_iso8601_ms(ends, et);
     rc = audit(db, j, who, "setup.open", num, NULL,
@@ -368,22 +364,21 @@ static int setup_open(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, jso
 }
 
 /* Closes one session (row, its test mode, audit entry with its result). */
-static int session_close(sqlite3 *db, struct stn_job *j, int64_t id, const char *account,
+static int session_close(struct db *db, struct stn_job *j, int64_t id, const char *account,
                          const char *kind, int64_t opened_ms, const char *actor,
                          const char *reason)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "UPDATE setup_sessions SET closed_at_ms=?2, closed_by=?3,"
-                           " close_reason=?4 WHERE id=?1 AND closed_at_ms IS NULL", -1, &st,
-                           NULL) != SQLITE_OK)
-        return sqlite3_errcode(db);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, j->now_ms);
-    sqlite3_bind_text(st, 3, actor, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, reason, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    struct db_stmt *st;
+    if (db_prepare(db, "UPDATE setup_sessions SET closed_at_ms=?2, closed_by=?3,"
+                           " close_reason=?4 WHERE id=?1 AND closed_at_ms IS NULL", &st) != DB_OK)
+        return db_errcode(db);
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, j->now_ms);
+    db_bind_text(st, 3, actor, -1, DB_TRANSIENT);
+    db_bind_text(st, 4, reason, -1, DB_TRANSIENT);
+    int rc = db_step(st);
+    db_finalize(st);
+    if (rc != DB_DONE)
         return rc;
     bool was_on = false;
     /* the session's purpose is done: its account does not stay on test */
@@ -403,7 +398,7 @@ static int session_close(sqlite3 *db, struct stn_job *j, int64_t id, const char 
     return rc;
 }
 
-static int setup_close(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, json_t *o,
+static int setup_close(struct db *db, struct stn_job *j, struct stn_ctl_req *q, json_t *o,
                        const char *who)
 {
     json_t *jid = json_object_get(o, "session");
@@ -411,25 +406,25 @@ static int setup_close(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, js
         refuse(q, "invalid", "\"session\" must be a positive integer");
         return 0;
     }
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT account, kind, opened_at_ms, closed_at_ms IS NOT NULL"
-                           " FROM setup_sessions WHERE id=?", -1, &st, NULL) != SQLITE_OK)
-        return sqlite3_errcode(db);
-    sqlite3_bind_int64(st, 1, json_integer_value(jid));
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
+    struct db_stmt *st;
+    if (db_prepare(db, "SELECT account, kind, opened_at_ms, closed_at_ms IS NOT NULL"
+                           " FROM setup_sessions WHERE id=?", &st) != DB_OK)
+        return db_errcode(db);
+    db_bind_int64(st, 1, json_integer_value(jid));
+    int rc = db_step(st);
+    if (rc != DB_ROW) {
+        db_finalize(st);
+        if (rc != DB_DONE)
             return rc;
         refuse(q, "not_found", "no set-up session %lld", (long long)json_integer_value(jid));
         return 0;
     }
     char account[32], kind[8];
-    snprintf(account, sizeof account, "%s", (const char *)sqlite3_column_text(st, 0));
-    snprintf(kind, sizeof kind, "%s", (const char *)sqlite3_column_text(st, 1));
-    int64_t opened = sqlite3_column_int64(st, 2);
-    bool closed = sqlite3_column_int(st, 3) != 0;
-    sqlite3_finalize(st);
+    snprintf(account, sizeof account, "%s", (const char *)db_column_text(st, 0));
+    snprintf(kind, sizeof kind, "%s", (const char *)db_column_text(st, 1));
+    int64_t opened = db_column_int64(st, 2);
+    bool closed = db_column_int(st, 3) != 0;
+    db_finalize(st);
     if (closed) {
         refuse(q, "conflict", "set-up session %lld is already closed",
                (long long)json_integer_value(jid));
@@ -445,7 +440,7 @@ static int setup_close(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, js
 /* setup_open, setup_close, test_on, test_off (docs/console.md, "The
  * control socket"). Returns non-zero only for a failure that loses the
  * whole transaction; a refusal is answered and recorded. */
-int stn__setup_request(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, json_t *o,
+int stn__setup_request(struct db *db, struct stn_job *j, struct stn_ctl_req *q, json_t *o,
                        const char *op)
 {
     const char *who = sval(o, "operator");
@@ -476,7 +471,7 @@ int stn__setup_request(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, js
         int ex = account_exists(db, num, &until);
         bool was_on = false;
         if (ex < 0)
-            rc = sqlite3_errcode(db);
+            rc = db_errcode(db);
         else if (ex == 0)
             refuse(q, "not_found", "no account %s", num);
         else if (until <= j->now_ms)
@@ -499,7 +494,7 @@ int stn__setup_request(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, js
     }
     if (rc != 0) {
         q->reply[0] = '\0';   /* answered as a store failure */
-        STN_ERROR("setup", "%s failed in the store: %s", op, sqlite3_errstr(rc));
+        STN_ERROR("setup", "%s failed in the store: %s", op, db_errstr(rc));
         rc = run(db, "ROLLBACK TO setup");
     }
     int rc2 = run(db, "RELEASE setup");
@@ -509,22 +504,21 @@ int stn__setup_request(sqlite3 *db, struct stn_job *j, struct stn_ctl_req *q, js
 /* The station's own ends: test modes and sessions past their end time (at
  * most 64 of each per job; the next job takes the rest), in a savepoint so
  * a failure here never fails the batch's frames. */
-int stn__setup_expire(sqlite3 *db, struct stn_job *j)
+int stn__setup_expire(struct db *db, struct stn_job *j)
 {
     int rc = run(db, "SAVEPOINT setup_expire");
     if (rc)
         return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     char accts[64][DC09_ACCOUNT_MAX + 1];
     size_t n = 0;
-    rc = sqlite3_prepare_v2(db, "SELECT number FROM accounts WHERE test_until_ms<=? LIMIT 64",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, j->now_ms);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 64)
-            snprintf(accts[n++], sizeof accts[0], "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : rc;
+    rc = db_prepare(db, "SELECT number FROM accounts WHERE test_until_ms<=? LIMIT 64", &st);
+    if (rc == DB_OK) {
+        db_bind_int64(st, 1, j->now_ms);
+        while ((rc = db_step(st)) == DB_ROW && n < 64)
+            snprintf(accts[n++], sizeof accts[0], "%s", (const char *)db_column_text(st, 0));
+        db_finalize(st);
+        rc = rc == DB_DONE || rc == DB_ROW ? 0 : rc;
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         bool was_on;
@@ -534,27 +528,27 @@ int stn__setup_expire(sqlite3 *db, struct stn_job *j)
     }
     struct { int64_t id, opened; char account[DC09_ACCOUNT_MAX + 1], kind[8]; } ss[64];
     n = 0;
-    if (rc == 0 && (rc = sqlite3_prepare_v2(db, "SELECT id, account, kind, opened_at_ms FROM"
+    if (rc == 0 && (rc = db_prepare(db, "SELECT id, account, kind, opened_at_ms FROM"
                                             " setup_sessions WHERE closed_at_ms IS NULL AND"
-                                            " ends_at_ms<=? LIMIT 64", -1, &st, NULL)) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, j->now_ms);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
-            ss[n].id = sqlite3_column_int64(st, 0);
+                                            " ends_at_ms<=? LIMIT 64", &st)) == DB_OK) {
+        db_bind_int64(st, 1, j->now_ms);
+        while ((rc = db_step(st)) == DB_ROW && n < 64) {
+            ss[n].id = db_column_int64(st, 0);
             snprintf(ss[n].account, sizeof ss[n].account, "%s",
-                     (const char *)sqlite3_column_text(st, 1));
-            snprintf(ss[n].kind, sizeof ss[n].kind, "%s", (const char *)sqlite3_column_text(st, 2));
-            ss[n].opened = sqlite3_column_int64(st, 3);
+                     (const char *)db_column_text(st, 1));
+            snprintf(ss[n].kind, sizeof ss[n].kind, "%s", (const char *)db_column_text(st, 2));
+            ss[n].opened = db_column_int64(st, 3);
             n++;
         }
-        sqlite3_finalize(st);
-        rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : rc;
+        db_finalize(st);
+        rc = rc == DB_DONE || rc == DB_ROW ? 0 : rc;
     }
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = session_close(db, j, ss[i].id, ss[i].account, ss[i].kind, ss[i].opened, "station",
                            "time up");
     if (rc != 0) {
         STN_ERROR("setup", "ending test modes and set-up sessions failed in the store: %s "
-                  "(retried next second)", sqlite3_errstr(rc));
+                  "(retried next second)", db_errstr(rc));
         rc = run(db, "ROLLBACK TO setup_expire");
     }
     int rc2 = run(db, "RELEASE setup_expire");
@@ -570,46 +564,45 @@ static json_t *iso(int64_t ms)
     return json_string(b);
 }
 
-static json_t *time_or_null(sqlite3_stmt *st, int i)
+static json_t *time_or_null(struct db_stmt *st, int i)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (db_column_type(st, i) == DB_NULL)
         return json_null();
     char b[32];
-    stn_iso8601_ms(sqlite3_column_int64(st, i), b);
+    stn_iso8601_ms(db_column_int64(st, i), b);
     return json_string(b);
 }
 
-static json_t *text_or_null(sqlite3_stmt *st, int i)
+static json_t *text_or_null(struct db_stmt *st, int i)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
+    const unsigned char *t = db_column_text(st, i);
     return t ? json_string((const char *)t) : json_null();
 }
 
 /* The alarms of the account since the session opened (until it closed):
  * each with its delivery (panel time → station receipt → commit, after
  * which the ACK goes) and whether its plan holds a dispatch step. */
-static json_t *session_alarms(sqlite3 *db, const char *account, int64_t from_ms, int64_t to_ms)
+static json_t *session_alarms(struct db *db, const char *account, int64_t from_ms, int64_t to_ms)
 {
     json_t *arr = json_array();
-    sqlite3_stmt *st;
-    if (!arr || sqlite3_prepare_v2(db,
-            "SELECT a.id, a.kind, a.priority, a.state, a.test, a.received_at_ms,"
+    struct db_stmt *st;
+    if (!arr || db_prepare(db, "SELECT a.id, a.kind, a.priority, a.state, a.test, a.received_at_ms,"
             " e.frame_time_s, (SELECT min(at_ms) FROM alarm_changes WHERE alarm_id=a.id),"
             " a.dispatched_at_ms, a.disposition, coalesce(c.police_status,'normal'), a.user,"
             " a.partition"
             " FROM alarms a LEFT JOIN events e ON e.id=a.event_id"
             " LEFT JOIN accounts c ON c.id=a.account_id"
             " WHERE a.account=? AND a.received_at_ms>=? AND a.received_at_ms<=?"
-            " ORDER BY a.id LIMIT 50", -1, &st, NULL) != SQLITE_OK)
+            " ORDER BY a.id LIMIT 50", &st) != DB_OK)
         return arr;
-    sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, from_ms);
-    sqlite3_bind_int64(st, 3, to_ms);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(st, 1);
-        bool test = sqlite3_column_int(st, 4) != 0;
+    db_bind_text(st, 1, account, -1, DB_TRANSIENT);
+    db_bind_int64(st, 2, from_ms);
+    db_bind_int64(st, 3, to_ms);
+    while (db_step(st) == DB_ROW) {
+        const char *kind = (const char *)db_column_text(st, 1);
+        bool test = db_column_int(st, 4) != 0;
         const struct alm_step *steps[ALM_STEPS_MAX];
-        size_t n = alm_plan_steps_test(kind, (const char *)sqlite3_column_text(st, 10), test,
+        size_t n = alm_plan_steps_test(kind, (const char *)db_column_text(st, 10), test,
                                        steps);
         bool has_dispatch = false;
         json_t *ids = json_array();
@@ -617,66 +610,65 @@ static json_t *session_alarms(sqlite3 *db, const char *account, int64_t from_ms,
             has_dispatch = has_dispatch || (steps[i]->flags & ALM_STEP_DISPATCH);
             json_array_append_new(ids, json_string(steps[i]->id));
         }
-        int64_t recv = sqlite3_column_int64(st, 5);
+        int64_t recv = db_column_int64(st, 5);
         json_t *o = json_pack("{s:I,s:s,s:i,s:o,s:b,s:o,s:o,s:o,s:s,s:o,s:b,s:o,s:o,s:o,s:o}",
-            "alarm", (json_int_t)sqlite3_column_int64(st, 0), "kind", kind ? kind : "",
-            "priority", sqlite3_column_int(st, 2), "state", text_or_null(st, 3), "test", test,
+            "alarm", (json_int_t)db_column_int64(st, 0), "kind", kind ? kind : "",
+            "priority", db_column_int(st, 2), "state", text_or_null(st, 3), "test", test,
             "received_at", time_or_null(st, 5), "panel_time",
-            sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null()
-                : iso(sqlite3_column_int64(st, 6) * 1000),
+            db_column_type(st, 6) == DB_NULL ? json_null()
+                : iso(db_column_int64(st, 6) * 1000),
             /* SQLite's clock (julianday) can read a millisecond under the
              * receipt's: never shown as stored before it was received */
-            "stored_at", sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null()
-                : iso(sqlite3_column_int64(st, 7) < recv ? recv : sqlite3_column_int64(st, 7)),
+            "stored_at", db_column_type(st, 7) == DB_NULL ? json_null()
+                : iso(db_column_int64(st, 7) < recv ? recv : db_column_int64(st, 7)),
             "plan", alm_plan_name(kind, test),
             "steps", ids, "dispatch_step", has_dispatch,
             "dispatched_at", time_or_null(st, 8), "disposition", text_or_null(st, 9),
-            "user", sqlite3_column_type(st, 11) == SQLITE_NULL ? json_null()
-                                                              : json_integer(sqlite3_column_int(st, 11)),
-            "partition", sqlite3_column_type(st, 12) == SQLITE_NULL ? json_null()
-                                                              : json_integer(sqlite3_column_int(st, 12)));
-        if (o && sqlite3_column_type(st, 6) != SQLITE_NULL)
+            "user", db_column_type(st, 11) == DB_NULL ? json_null()
+                                                              : json_integer(db_column_int(st, 11)),
+            "partition", db_column_type(st, 12) == DB_NULL ? json_null()
+                                                              : json_integer(db_column_int(st, 12)));
+        if (o && db_column_type(st, 6) != DB_NULL)
             /* the frame's timestamp has whole seconds: the delay is to within one */
             json_object_set_new(o, "delivery_ms",
-                                json_integer(recv - sqlite3_column_int64(st, 6) * 1000));
+                                json_integer(recv - db_column_int64(st, 6) * 1000));
         /* stored: the commit that opened it (the change log's clock, SQLite's:
          * to within a millisecond); the station ACKs the frame right after it */
-        if (o && sqlite3_column_type(st, 7) != SQLITE_NULL) {
-            int64_t d = sqlite3_column_int64(st, 7) - recv;
+        if (o && db_column_type(st, 7) != DB_NULL) {
+            int64_t d = db_column_int64(st, 7) - recv;
             json_object_set_new(o, "stored_after_ms", json_integer(d < 0 ? 0 : d));
         }
         if (o)
             json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
 int stn_setup_json(struct stn_store *s, int64_t id, void **out)
 {
-    sqlite3 *db = stn_store_db(s);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT x.id, x.account, x.kind, x.operator, x.opened_at_ms,"
+    struct db *db = stn_store_db(s);
+    struct db_stmt *st;
+    if (db_prepare(db, "SELECT x.id, x.account, x.kind, x.operator, x.opened_at_ms,"
                            " x.ends_at_ms, x.closed_at_ms, x.closed_by, x.close_reason, c.name,"
                            " c.test_until_ms FROM setup_sessions x"
-                           " LEFT JOIN accounts c ON c.number=x.account WHERE x.id=?", -1, &st,
-                           NULL) != SQLITE_OK)
+                           " LEFT JOIN accounts c ON c.number=x.account WHERE x.id=?", &st) != DB_OK)
         return STN_E_STORE;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return rc == SQLITE_DONE ? STN_E_NOTFOUND : STN_E_STORE;
+    db_bind_int64(st, 1, id);
+    int rc = db_step(st);
+    if (rc != DB_ROW) {
+        db_finalize(st);
+        return rc == DB_DONE ? STN_E_NOTFOUND : STN_E_STORE;
     }
     int64_t now = stn_now_ms();
     char account[DC09_ACCOUNT_MAX + 1];
-    snprintf(account, sizeof account, "%s", (const char *)sqlite3_column_text(st, 1));
-    int64_t opened = sqlite3_column_int64(st, 4), ends = sqlite3_column_int64(st, 5);
-    bool closed = sqlite3_column_type(st, 6) != SQLITE_NULL;
-    int64_t to = closed ? sqlite3_column_int64(st, 6) : now;
+    snprintf(account, sizeof account, "%s", (const char *)db_column_text(st, 1));
+    int64_t opened = db_column_int64(st, 4), ends = db_column_int64(st, 5);
+    bool closed = db_column_type(st, 6) != DB_NULL;
+    int64_t to = closed ? db_column_int64(st, 6) : now;
     bool open = !closed && ends > now;
-    int64_t test_until = sqlite3_column_int64(st, 10);
-    bool on_test = sqlite3_column_type(st, 10) != SQLITE_NULL && test_until > now;
+    int64_t test_until = db_column_int64(st, 10);
+    bool on_test = db_column_type(st, 10) != DB_NULL && test_until > now;
     json_t *o = json_pack("{s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:I,s:b,s:o}",
         "id", (json_int_t)id, "account", account, "account_name", text_or_null(st, 9),
         "kind", text_or_null(st, 2), "operator", text_or_null(st, 3),
@@ -685,27 +677,27 @@ int stn_setup_json(struct stn_store *s, int64_t id, void **out)
         "close_reason", text_or_null(st, 8), "now", iso(now),
         "open", open, "remaining_s", (json_int_t)(open ? (ends - now + 999) / 1000 : 0),
         "on_test", on_test, "test_until", on_test ? time_or_null(st, 10) : json_null());
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (!o)
         return STN_E_NOMEM;
     if (on_test)
         json_object_set_new(o, "test_remaining_s", json_integer((test_until - now + 999) / 1000));
     json_t *reports = json_array();
-    if (sqlite3_prepare_v2(db, "SELECT sia_text, sia_zone, received_at_ms, id FROM events"
+    if (db_prepare(db, "SELECT sia_text, sia_zone, received_at_ms, id FROM events"
                            " WHERE account=? AND sia_code='YG' AND received_at_ms>=?"
-                           " AND received_at_ms<=? ORDER BY id LIMIT 200", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, opened);
-        sqlite3_bind_int64(st, 3, to);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            json_t *r = report_obj((const char *)sqlite3_column_text(st, 0),
-                                   sqlite3_column_int(st, 1),
-                                   sqlite3_column_type(st, 1) != SQLITE_NULL,
-                                   sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+                           " AND received_at_ms<=? ORDER BY id LIMIT 200", &st) == DB_OK) {
+        db_bind_text(st, 1, account, -1, DB_TRANSIENT);
+        db_bind_int64(st, 2, opened);
+        db_bind_int64(st, 3, to);
+        while (db_step(st) == DB_ROW) {
+            json_t *r = report_obj((const char *)db_column_text(st, 0),
+                                   db_column_int(st, 1),
+                                   db_column_type(st, 1) != DB_NULL,
+                                   db_column_int64(st, 2), db_column_int64(st, 3));
             if (r)
                 json_array_append_new(reports, r);
         }
-        sqlite3_finalize(st);
+        db_finalize(st);
     }
     json_object_set_new(o, "reports", reports);
     json_object_set_new(o, "alarms", session_alarms(db, account, opened, to));

@@ -137,9 +137,9 @@ def test_migration_race(args):
     import sqlite3
     import tempfile
     src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                            "..", "..", "..", "station", "store_sqlite.c")).read()
+                            "..", "..", "..", "station", "schema_sqlite.c")).read()
     m1 = re.search(r"/\* 1: .*?\n(.*?)/\* 2:", src, re.S)
-    assert m1, "migration 1 not found in store_sqlite.c"
+    assert m1, "migration 1 not found in schema_sqlite.c"
     sql1 = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m1.group(1)))
     with tempfile.TemporaryDirectory() as d:
         store = os.path.join(d, "store.db")

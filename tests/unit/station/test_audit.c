@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,21 +72,21 @@ static void head_never_goes_back(void **state)
 static void rolled_back_entry_is_not_the_head(void **state)
 {
     (void)state;
-    sqlite3 *db;
+    struct db *db;
     char msg[256], dir[] = "/tmp/stn-audit-XXXXXX", store[64];
     assert_non_null(mkdtemp(dir));
     snprintf(store, sizeof store, "%s/s.db", dir);
-    assert_int_equal(stn_sqlite_open(store, &db, msg, sizeof msg), 0);
-    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(stn_db_open(store, &db, msg, sizeof msg), 0);
+    assert_int_equal(db_exec(db, "BEGIN IMMEDIATE", NULL), DB_OK);
     struct stn_job j;
     memset(&j, 0, sizeof j);
     struct stn_audit_entry e = { .at_ms = 1, .actor = "station", .kind = "alarm.opened",
                                  .subject = "1" };
     assert_int_equal(stn_audit_job(db, &j, &e), 0);
-    assert_int_equal(sqlite3_exec(db, "SAVEPOINT ctl", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(db_exec(db, "SAVEPOINT ctl", NULL), DB_OK);
     e.kind = "alarm.take";
     assert_int_equal(stn_audit_job(db, &j, &e), 0);
-    assert_int_equal(sqlite3_exec(db, "ROLLBACK TO ctl; RELEASE ctl", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(db_exec(db, "ROLLBACK TO ctl; RELEASE ctl", NULL), DB_OK);
     int64_t seq = 0;
     char h[STN_AUDIT_HASH_HEX], want[STN_AUDIT_HASH_HEX];
     assert_int_equal(stn_audit_last(db, &seq, h), 0);
@@ -102,13 +102,13 @@ static void rolled_back_entry_is_not_the_head(void **state)
     assert_int_equal(s2, 2);
     stn_audit_hash(2, &e, want, want);
     assert_string_equal(h2, want);
-    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(db_exec(db, "COMMIT", NULL), DB_OK);
     /* the table refuses edits */
-    assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET actor='x' WHERE seq=1", NULL, NULL,
-                                      NULL), SQLITE_OK);
-    assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_not_equal(db_exec(db, "UPDATE audit SET actor='x' WHERE seq=1", NULL), DB_OK);
+    assert_int_not_equal(db_exec(db, "DELETE FROM audit", NULL), DB_OK);
     stn_audit_forget(db);
-    assert_int_equal(sqlite3_close(db), SQLITE_OK);   /* no statement left behind */
+    assert_null(db_next_stmt(db, NULL));   /* no statement left behind */
+    db_close(db);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -120,30 +120,30 @@ static void rolled_back_entry_is_not_the_head(void **state)
 static void broken_table_never_fails_the_batch(void **state)
 {
     (void)state;
-    sqlite3 *db;
+    struct db *db;
     char msg[256], dir[] = "/tmp/stn-audit-XXXXXX", store[64];
     assert_non_null(mkdtemp(dir));
     snprintf(store, sizeof store, "%s/s.db", dir);
-    assert_int_equal(stn_sqlite_open(store, &db, msg, sizeof msg), 0);
-    assert_int_equal(sqlite3_exec(db, "DROP TABLE audit; CREATE TABLE audit (x);"
-                                  "CREATE TABLE t (v)", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO t VALUES (1)", NULL, NULL,
-                                  NULL), SQLITE_OK);
+    assert_int_equal(stn_db_open(store, &db, msg, sizeof msg), 0);
+    assert_int_equal(db_exec(db, "DROP TABLE audit; CREATE TABLE audit (x);"
+                                  "CREATE TABLE t (v)", NULL), DB_OK);
+    assert_int_equal(db_exec(db, "BEGIN IMMEDIATE; INSERT INTO t VALUES (1)", NULL), DB_OK);
     struct stn_job j;
     memset(&j, 0, sizeof j);
     struct stn_audit_entry e = { .at_ms = 1, .actor = "station", .kind = "alarm.opened" };
     assert_int_equal(stn_audit_job(db, &j, &e), 0);
     assert_int_equal(j.audit_failed, 1);
     assert_false(j.audited);
-    assert_int_equal(sqlite3_exec(db, "INSERT INTO t VALUES (2); COMMIT", NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 2);   /* the batch's own rows committed */
-    sqlite3_finalize(s);
+    assert_int_equal(db_exec(db, "INSERT INTO t VALUES (2); COMMIT", NULL),
+                     DB_OK);
+    struct db_stmt *s;
+    assert_int_equal(db_prepare(db, "SELECT count(*) FROM t", &s), DB_OK);
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_int_equal(db_column_int(s, 0), 2);   /* the batch's own rows committed */
+    db_finalize(s);
     stn_audit_forget(db);
-    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_null(db_next_stmt(db, NULL));
+    db_close(db);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
