@@ -146,7 +146,7 @@ void db_uri_redact(const char *store, char *out, size_t cap)
         return;
     }
     size_t o = 0;
-#define PUT(c) do { if (o + 1 < cap) out[o++] = (c); } while (0)
+#define PUT(c) do { char c_ = (c); if (o + 1 < cap) out[o++] = c_; } while (0)
     const char *p = strstr(store, "://") + 3;
     for (const char *s = store; s < p; s++)
         PUT(*s);
