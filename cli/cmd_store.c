@@ -41,7 +41,7 @@ int cli_open_store(const struct cli_global *g, struct stn_store **st, bool creat
         return CLI_USAGE;
     }
     if (created)
-        fprintf(stderr, "vigil: created store %s\n", cfg.store_path);
+        fprintf(stderr, "vigil: created store %s\n", cfg.store_shown);
     return CLI_OK;
 }
 

@@ -6,6 +6,7 @@
  * must be kept in step. Never print a value here: only key names and lines.
  */
 #include "vigil/station.h"
+#include "db.h"
 
 #include <limits.h>
 #include <stddef.h>
@@ -46,11 +47,16 @@ static int check_store(const char *v, char *msg, size_t cap)
         }
         return 0;
     }
-    if (strncmp(v, "postgresql://", 13) == 0 || strncmp(v, "postgres://", 11) == 0) {
-        snprintf(msg, cap, "postgresql stores are not supported yet; use sqlite:PATH");
-        return -1;
+    if (db_is_pg_uri(v)) {
+        const char *rest = strstr(v, "://") + 3;
+        if (*rest == '\0') {
+            snprintf(msg, cap, "postgresql:// needs at least a database "
+                     "(postgresql://USER@HOST/DATABASE)");
+            return -1;
+        }
+        return 0;
     }
-    snprintf(msg, cap, "expected sqlite:PATH");
+    snprintf(msg, cap, "expected sqlite:PATH or postgresql://USER@HOST/DATABASE");
     return -1;
 }
 
@@ -62,11 +68,13 @@ const struct conf_key stn_config_keys[] = {
       .help = "HOST:PORT for DC-09 over TCP and UDP (same port); repeat for more; port 0 picks one" },
     { .name = "store", .type = CONF_STRING, .required = true, .reloadable = false,
       .offset = OFF(store), .size = sizeof(((struct stn_config *)0)->store), .check = check_store,
-      .programs = "both", .help = "the store: sqlite:PATH (relative to this file's folder); postgresql:// later" },
+      .programs = "both", .help = "the store: sqlite:PATH (relative to this file's folder), or "
+      "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?...] (libpq's URI; several nodes on one database)" },
     { .name = "key_store_file", .type = CONF_STRING, .reloadable = false,
       .offset = OFF(key_store_file), .size = sizeof(((struct stn_config *)0)->key_store_file),
       .programs = "both",
-      .help = "the sealing key of the account keys (default: the store's path + .keys)" },
+      .help = "the sealing key of the account keys (default: the store's path + .keys; "
+              "required with PostgreSQL: every node holds a copy of the same file)" },
     { .name = "ready_file", .type = CONF_STRING, .reloadable = false,
       .offset = OFF(ready_file), .size = sizeof(((struct stn_config *)0)->ready_file),
       .help = "written once listening: lines 'tcp HOST:PORT' and 'udp HOST:PORT'" },
@@ -225,13 +233,38 @@ static int resolve_path(const char *cfg_path, const char *p, char *out, size_t c
     return n < 0 || (size_t)n >= cap ? path_too_long(cfg_path, key, err) : 0;
 }
 
-/* sqlite:PATH, and the key store (default PATH.keys), against the config's folder. */
+const char *stn_store_base(const struct stn_config *cfg)
+{
+    return db_is_pg_uri(cfg->store_path) ? cfg->key_store_path : cfg->store_path;
+}
+
+/* sqlite:PATH, and the key store (default PATH.keys), against the config's
+ * folder. postgresql://...: the URI as it is (libpq reads it), and the key
+ * store file, which is then required: every node seals and opens the
+ * accounts' keys with the same key, and the database does not hold it. */
 static int resolve_store(const char *cfg_path, struct stn_config *cfg, struct conf_error *err)
 {
+    if (db_is_pg_uri(cfg->store)) {
+        snprintf(cfg->store_path, sizeof cfg->store_path, "%s", cfg->store);
+        db_uri_redact(cfg->store, cfg->store_shown, sizeof cfg->store_shown);
+        if (!cfg->key_store_file[0]) {
+            if (err) {
+                err->code = CONF_E_VALUE;
+                snprintf(err->msg, sizeof err->msg, "%s: key 'key_store_file' is required with "
+                         "a PostgreSQL store: the accounts' keys are sealed with it, so every "
+                         "node must hold a copy of the same file (it is not in the database)",
+                         cfg_path ? cfg_path : "config");
+            }
+            return STN_E_CONFIG;
+        }
+        return resolve_path(cfg_path, cfg->key_store_file, cfg->key_store_path,
+                            sizeof cfg->key_store_path, "key_store_file", err);
+    }
     int rc = resolve_path(cfg_path, cfg->store + 7, cfg->store_path, sizeof cfg->store_path,
                           "store", err);
     if (rc)
         return rc;
+    snprintf(cfg->store_shown, sizeof cfg->store_shown, "%s", cfg->store_path);
     if (cfg->key_store_file[0])
         return resolve_path(cfg_path, cfg->key_store_file, cfg->key_store_path,
                             sizeof cfg->key_store_path, "key_store_file", err);
@@ -251,7 +284,7 @@ static int resolve_others(const char *cfg_path, struct stn_config *cfg, struct c
                           sizeof cfg->control_socket_path, "control_socket", err);
     else {
         int n = snprintf(cfg->control_socket_path, sizeof cfg->control_socket_path, "%s.ctl",
-                         cfg->store_path);
+                         stn_store_base(cfg));
         if (n < 0 || (size_t)n >= sizeof cfg->control_socket_path)
             rc = path_too_long(cfg_path, "store", err);
     }

@@ -118,6 +118,8 @@ struct pstmt {
     char name[24];
     unsigned gen;               /* prepared on this generation; 0: not */
     Oid *types;                 /* the parameters' types, from the server */
+    Oid *fixed;                 /* types asked for at prepare (0: the server's choice) */
+    unsigned char *keep;        /* 1: leave this parameter's type to the server */
     PGresult *res;
     int row, nrows, ncols;
     enum { ST_IDLE, ST_ROWS, ST_DONE } state;
@@ -504,6 +506,69 @@ static Oid type_of_bound(const struct pval *v)
     }
 }
 
+static Oid oid_named(const char *name, size_t n)
+{
+    static const struct { const char *name; Oid oid; } known[] = {
+        { "bytea", OID_BYTEA }, { "bigint", OID_INT8 }, { "integer", OID_INT4 },
+        { "smallint", OID_INT2 }, { "double precision", OID_FLOAT8 }, { "real", OID_FLOAT4 },
+        { "boolean", OID_BOOL }, { "text", OID_TEXT },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strlen(known[i].name) == n && strncmp(known[i].name, name, n) == 0)
+            return known[i].oid;
+    return 0;
+}
+
+/* 42804 at prepare, 'column "c" is of type T but expression is of type U'
+ * at a position: the parameters that are the expression's value there (the
+ * expression itself, or what follows its THEN / ELSE), still untyped, take
+ * T. PostgreSQL types `CASE WHEN ? THEN ? END` text from the SQL alone;
+ * SQLite stores whatever comes. True when one was typed. */
+static bool type_from_column(const struct pstmt *s, const PGresult *res, Oid *types)
+{
+    const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+    const char *t = m ? strstr(m, " is of type ") : NULL;
+    const char *but = t ? strstr(t, " but expression") : NULL;
+    if (!t || !but || !pos)
+        return false;
+    t += strlen(" is of type ");
+    Oid want = oid_named(t, (size_t)(but - t));
+    long at = strtol(pos, NULL, 10) - 1;
+    if (!want || at < 0 || (size_t)at >= strlen(s->pgsql))
+        return false;
+    bool typed = false;
+    int depth = 0;
+    const char *start = s->pgsql + at;
+    for (const char *p = start; *p; p++) {
+        size_t q = skip_quoted(p);
+        if (q) {
+            p += q - 1;
+            continue;
+        }
+        if (*p == '(')
+            depth++;
+        else if (*p == ')' && depth-- == 0)
+            break;
+        else if (*p == ',' && depth == 0)
+            break;
+        else if (*p == '$' && isdigit((unsigned char)p[1])) {
+            int k = atoi(p + 1);
+            const char *b = p;
+            while (b > start && isspace((unsigned char)b[-1]))
+                b--;
+            bool value = b == start ||
+                         (b - start >= 4 && (strncasecmp(b - 4, "THEN", 4) == 0 ||
+                                             strncasecmp(b - 4, "ELSE", 4) == 0));
+            if (value && k >= 1 && k <= s->nparams && types[k - 1] == 0) {
+                types[k - 1] = want;
+                typed = true;
+            }
+        }
+    }
+    return typed;
+}
+
 /* PQprepare; inside a transaction under a savepoint, so that a statement
  * PostgreSQL refuses (or cannot type) leaves the transaction usable, as
  * SQLite's prepare does. A parameter the server cannot type (42P18, "could
@@ -513,6 +578,8 @@ static int server_prepare(struct pdb *db, struct pstmt *s)
     Oid *types = s->nparams ? calloc((size_t)s->nparams, sizeof *types) : NULL;
     if (s->nparams && !types)
         return DB_NOMEM;
+    if (s->fixed)
+        memcpy(types, s->fixed, (size_t)s->nparams * sizeof *types);
     bool in_txn = PQtransactionStatus(db->c) == PQTRANS_INTRANS;
     int rc = DB_OK;
     if (in_txn && (rc = run(db, "SAVEPOINT vigil_prepare")) != DB_OK) {
@@ -544,6 +611,8 @@ static int server_prepare(struct pdb *db, struct pstmt *s)
                         typed = true;
                     }
             }
+        } else if (state && strcmp(state, "42804") == 0 && attempt <= s->nparams) {
+            typed = type_from_column(s, res, types);
         }
         rc = fail(db, res);
         if (rc == DB_LOST)
@@ -584,6 +653,81 @@ static int server_prepare(struct pdb *db, struct pstmt *s)
     return DB_OK;
 }
 
+/* The type a bound value needs where the server guessed another from the
+ * SQL alone (0: fine). SQLite keeps any value in any expression; PostgreSQL
+ * types `CASE WHEN ? THEN ? END` text and `CASE ... ELSE 0 END` int4, so a
+ * blob, an int64 or a double bound there makes the statement prepared again
+ * with that parameter typed bytea / int8 / float8. */
+static Oid wanted_type(const struct pstmt *s, int i)
+{
+    if ((s->fixed && s->fixed[i]) || (s->keep && s->keep[i]) || !s->types)
+        return 0;
+    Oid t = s->types[i];
+    switch (s->vals[i].type) {
+    case DB_BLOB:
+        return t != OID_BYTEA ? OID_BYTEA : 0;
+    case DB_INTEGER:
+        return t == OID_TEXT || t == OID_INT2 || t == OID_INT4 ? OID_INT8 : 0;
+    case DB_FLOAT:
+        return t == OID_TEXT || t == OID_INT2 || t == OID_INT4 || t == OID_INT8 ? OID_FLOAT8
+                                                                                : 0;
+    default:
+        return 0;
+    }
+}
+
+static void forget_server_copy(struct pdb *db, struct pstmt *s)
+{
+    if (s->gen == db->gen && s->gen != 0 && PQstatus(db->c) == CONNECTION_OK &&
+        PQtransactionStatus(db->c) != PQTRANS_INERROR) {
+        char sql[48];
+        snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
+        PQclear(PQexec(db->c, sql));
+    }
+    s->gen = 0;
+    snprintf(s->name, sizeof s->name, "v%u", ++db->names);
+}
+
+/* Prepares s again when a bound value needs another type than the server
+ * chose (wanted_type); when PostgreSQL refuses that, the parameter is left
+ * to the server from then on. */
+static int retype(struct pdb *db, struct pstmt *s)
+{
+    int n = s->nparams;
+    bool any = false;
+    for (int i = 0; i < n && !any; i++)
+        any = wanted_type(s, i) != 0;
+    if (!any)
+        return DB_OK;
+    if (!s->fixed && !(s->fixed = calloc((size_t)n, sizeof *s->fixed)))
+        return DB_NOMEM;
+    if (!s->keep && !(s->keep = calloc((size_t)n, 1)))
+        return DB_NOMEM;
+    unsigned char *changed = calloc((size_t)n, 1);
+    if (!changed)
+        return DB_NOMEM;
+    for (int i = 0; i < n; i++) {
+        Oid w = wanted_type(s, i);
+        if (w) {
+            s->fixed[i] = w;
+            changed[i] = 1;
+        }
+    }
+    forget_server_copy(db, s);
+    int rc = server_prepare(db, s);
+    if (rc != DB_OK && rc != DB_LOST) {
+        for (int i = 0; i < n; i++)
+            if (changed[i]) {
+                s->fixed[i] = 0;
+                s->keep[i] = 1;
+            }
+        forget_server_copy(db, s);
+        rc = server_prepare(db, s);
+    }
+    free(changed);
+    return rc;
+}
+
 static int execute(struct pdb *db, struct pstmt *s)
 {
     if (PQstatus(db->c) != CONNECTION_OK) {
@@ -597,6 +741,9 @@ static int execute(struct pdb *db, struct pstmt *s)
         if (rc != DB_OK)
             return rc;
     }
+    int rc0 = retype(db, s);
+    if (rc0 != DB_OK)
+        return rc0;
     int n = s->nparams;
     const char **values = n ? calloc((size_t)n, sizeof *values) : NULL;
     int *lens = n ? calloc((size_t)n, sizeof *lens) : NULL;
@@ -709,13 +856,7 @@ static int p_finalize(struct db_stmt *t)
     drop_result(s);
     p_clear(t);
     /* free the server's copy; not inside an aborted transaction (refused) */
-    if (s->gen == db->gen && s->gen != 0 && PQstatus(db->c) == CONNECTION_OK &&
-        PQtransactionStatus(db->c) != PQTRANS_INERROR) {
-        char sql[48];
-        snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
-        PGresult *res = PQexec(db->c, sql);
-        PQclear(res);
-    }
+    forget_server_copy(db, s);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -724,6 +865,8 @@ static int p_finalize(struct db_stmt *t)
         s->next->prev = s->prev;
     free(s->vals);
     free(s->types);
+    free(s->fixed);
+    free(s->keep);
     free(s->pgsql);
     free(s->sql);
     free(s);

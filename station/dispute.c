@@ -78,7 +78,7 @@ static json_t *alarm_part(struct db *db, int64_t id, struct alarm_row *r, int *r
     *rc = STN_E_STORE;
     if (db_prepare(db, "SELECT id, account, account_id, kind, priority, state,"
                            " received_at_ms, last_event_at_ms, event_count, partition, zone,"
-                           " user, detail, taken_by, taken_at_ms, dispatched_at_ms,"
+                           " \"user\", detail, taken_by, taken_at_ms, dispatched_at_ms,"
                            " escalated_at_ms, restored_at_ms, closed_at_ms, disposition"
                            " FROM alarms WHERE id=?", &st) != DB_OK)
         return NULL;

@@ -8,6 +8,7 @@
  * ACK sent for anything not committed, and never print a key or passcode.
  */
 #include "daemon.h"
+#include "db.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -510,7 +511,7 @@ static int load_state(struct stn *s)
         stn_dedup_insert(&s->dedup, d[i].account_id, d[i].seq, d[i].hash, d[i].time_ms, 0);
     stn_free(d);
     STN_INFO("main", "store %s: %zu accounts, %zu events in the duplicate window",
-             s->cfg.store_path, s->accounts.count, nd);
+             s->cfg.store_shown, s->accounts.count, nd);
     return 0;
 }
 
@@ -647,6 +648,8 @@ static int test_config_deeper(const struct stn_config *cfg, const char *path)
     }
     const char *sp = cfg->store_path;
     struct stat st;
+    if (db_is_pg_uri(sp))       /* a database, not a file: reached at start (DB_LOST: retried) */
+        return bad;
     if (stat(sp, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             fprintf(stderr, "vigil-station: %s: store %s is a folder, not a store file\n",

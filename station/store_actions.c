@@ -47,10 +47,25 @@ static const char *const sql_text[A_COUNT] = {
         " VALUES (?,?,?,?,?)",
     [A_HISTORY] = "INSERT INTO alarm_history (alarm_id, at_ms, operator, action, detail)"
         " VALUES (?,?,?,?,?)",
-    [A_DISPATCH_NEW] = "INSERT OR REPLACE INTO dispatches (alarm_id, category, audible,"
+    /* a new request replaces the alarm's earlier record whole (as INSERT OR
+     * REPLACE did): every column set, the PSAP's answers cleared */
+    [A_DISPATCH_NEW] = "INSERT INTO dispatches (alarm_id, category, audible,"
         " location_category, details, agency, permit, address, callback_phone, provider_name,"
         " operator, call_to_premises, confirmation_method, call_to_premises_result,"
-        " requested_at_ms, psap_status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'requested')",
+        " requested_at_ms, psap_status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'requested')"
+        " ON CONFLICT (alarm_id) DO UPDATE SET category = excluded.category,"
+        " audible = excluded.audible, location_category = excluded.location_category,"
+        " details = excluded.details, agency = excluded.agency, permit = excluded.permit,"
+        " address = excluded.address, callback_phone = excluded.callback_phone,"
+        " provider_name = excluded.provider_name, operator = excluded.operator,"
+        " call_to_premises = excluded.call_to_premises,"
+        " confirmation_method = excluded.confirmation_method,"
+        " call_to_premises_result = excluded.call_to_premises_result,"
+        " requested_at_ms = excluded.requested_at_ms, psap_status = 'requested',"
+        " psap_event_number = NULL, reject_reason = NULL, psap_disposition = NULL,"
+        " accepted_at_ms = NULL, rejected_at_ms = NULL, dispatched_at_ms = NULL,"
+        " arrived_at_ms = NULL, psap_closed_at_ms = NULL, cancel_requested_at_ms = NULL,"
+        " cancel_confirmed_by = NULL",
     [A_PSAP] = "UPDATE dispatches SET psap_status = ?2,"
         " psap_event_number = coalesce(?3, psap_event_number),"
         " reject_reason = coalesce(?4, reject_reason),"

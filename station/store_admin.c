@@ -128,7 +128,7 @@ int stn_store_open_ex(const struct stn_config *cfg, bool create, bool *created,
     }
     snprintf(s->key_store_path, sizeof s->key_store_path, "%s", cfg->key_store_path);
     s->admin_fee_cents = cfg->billing_admin_fee_cents;
-    snprintf(s->path, sizeof s->path, "%s", cfg->store_path);
+    snprintf(s->path, sizeof s->path, "%s", stn_store_base(cfg));   /* the head file's */
     snprintf(s->actor, sizeof s->actor, "vigil-cli");
     *out = s;
     return 0;
@@ -866,7 +866,7 @@ int stn_events_each(struct stn_store *s, const struct stn_event_filter *f,
     if (f->account)
         db_bind_text(st, 1, num, -1, DB_TRANSIENT);
     db_bind_int64(st, 2, f->since_ms);
-    db_bind_int64(st, 3, f->limit > 0 ? f->limit : -1);
+    db_bind_int64(st, 3, f->limit > 0 ? f->limit : INT64_MAX);
     int rc;
     while ((rc = db_step(st)) == DB_ROW) {
         json_t *o = event_obj(st);
@@ -916,7 +916,7 @@ int stn_alarms_json(struct stn_store *s, bool include_closed, void **out)
 {
     struct db_stmt *st;
     if (db_prepare(s->db, "SELECT id, account, priority, state, kind, cid_q, cid_event, cid_partition, cid_zone,"
-            " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user,"
+            " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, \"user\","
             " received_at_ms, taken_by, event_count, last_event_at_ms, escalated_at_ms,"
             " restored_at_ms, detail, disposition, closed_at_ms, event_id, test"
             " FROM alarms WHERE (?1 OR state != 'closed')"
@@ -1471,7 +1471,7 @@ int stn_alarm_changes_each(struct stn_store *s, int64_t after, int64_t limit,
                            " WHERE seq > ?1 GROUP BY alarm_id ORDER BY m LIMIT ?2", &st) != DB_OK)
         return STN_E_STORE;
     db_bind_int64(st, 1, after);
-    db_bind_int64(st, 2, limit > 0 ? limit : -1);
+    db_bind_int64(st, 2, limit > 0 ? limit : INT64_MAX);
     int rc;
     while ((rc = db_step(st)) == DB_ROW)
         if (fn(ctx, db_column_int64(st, 0), db_column_int64(st, 1)) != 0) {

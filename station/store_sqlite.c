@@ -135,11 +135,12 @@ static const char *const sql_text[S_COUNT] = {
     [S_ON_TEST] = "SELECT 1 FROM accounts WHERE id=? AND test_until_ms>?",
     [S_INS_ALARM] = "INSERT INTO alarms (account, account_id, priority, kind, event_id,"
         " received_at_ms, last_event_at_ms, cid_q, cid_event, cid_partition, cid_zone,"
-        " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, user, detail, test)"
+        " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, \"user\", detail, test)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [S_ATTACH_ALARM] = "UPDATE alarms SET event_count=event_count+?3,"
         " last_event_at_ms=?1 WHERE id=?2",
-    [S_INS_ALARM_EVENT] = "INSERT OR IGNORE INTO alarm_events (alarm_id, event_id) VALUES (?,?)",
+    [S_INS_ALARM_EVENT] = "INSERT INTO alarm_events (alarm_id, event_id) VALUES (?,?)"
+        " ON CONFLICT DO NOTHING",
     [S_RESTORE] = "UPDATE alarms SET restored_at_ms=? WHERE account=? AND kind=?"
         " AND state!='closed' AND restored_at_ms IS NULL RETURNING id",
     [S_INS_REJECTED] = "INSERT INTO signals_rejected (received_at_ms, account, reason,"
@@ -199,7 +200,9 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
         snprintf(msg, cap, "out of memory");
         return STN_E_NOMEM;
     }
-    snprintf(w->path, sizeof w->path, "%s", cfg->store_path);
+    snprintf(w->path, sizeof w->path, "%s", stn_store_base(cfg));   /* the head file's */
+    char shown[STN_PATH_MAX];
+    db_uri_redact(cfg->store_path, shown, sizeof shown);
     bool created = false;
     int rc = stn_db_open_ex(cfg->store_path, true, &created, &w->db, msg, cap);
     if (rc) {
@@ -207,7 +210,7 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
         return rc;
     }
     if (created)
-        STN_INFO("store", "created store %s", cfg->store_path);
+        STN_INFO("store", "created store %s", shown);
     int sealed = 0;
     if ((rc = stn_keystore_prepare(w->db, cfg->key_store_path, &w->ks, &sealed, msg, cap)) != 0) {
         stn_wstore_close(w);
@@ -220,7 +223,7 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
         STN_INFO("store", "%d account keys stored in the clear were sealed", sealed);
     for (int i = 0; i < S_COUNT; i++) {
         if (db_prepare(w->db, sql_text[i], &w->st[i]) != DB_OK) {
-            snprintf(msg, cap, "store %s: cannot prepare statement %d: %s", cfg->store_path,
+            snprintf(msg, cap, "store %s: cannot prepare statement %d: %s", shown,
                      i, db_errmsg(w->db));
             stn_wstore_close(w);
             return STN_E_OPEN;

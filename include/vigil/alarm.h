@@ -87,7 +87,8 @@ int alm_queue_rank(int priority, const char *kind);
  * or ""): ORDER BY ALM_QUEUE_ORDER_SQL("a."). tests/unit/station/test_alarm.c
  * checks it against alm_queue_rank; web/app.js cmpAlarm applies it too. */
 #define ALM_QUEUE_ORDER_SQL(t) \
-    t "priority * 2 + (" t "kind = 'unknown_account') ASC, " t "test ASC, " \
+    t "priority * 2 + CASE WHEN " t "kind = 'unknown_account' THEN 1 ELSE 0 END ASC, " \
+    t "test ASC, " \
     t "received_at_ms ASC, " t "id ASC"
 
 /* Escalation: a priority-1 alarm nobody has taken for escalate_after_s.

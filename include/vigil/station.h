@@ -44,9 +44,10 @@ enum stn_log_level { STN_LOG_DEBUG, STN_LOG_INFO, STN_LOG_WARN, STN_LOG_ERROR };
 
 struct stn_config {
     struct conf_list dc09_listen;     /* host:port, TCP and UDP on the same port */
-    char    store[STN_PATH_MAX];      /* "sqlite:PATH" as written */
-    char    store_path[STN_PATH_MAX]; /* PATH resolved against the config's folder */
-    char    key_store_file[STN_PATH_MAX];  /* as written; "" = store_path + ".keys" */
+    char    store[STN_PATH_MAX];      /* "sqlite:PATH" or "postgresql://..." as written */
+    char    store_path[STN_PATH_MAX]; /* PATH resolved against the config's folder; the URI */
+    char    store_shown[STN_PATH_MAX]; /* store_path for messages: a URI without its password */
+    char    key_store_file[STN_PATH_MAX];  /* as written; "" = store_path + ".keys" (SQLite) */
     char    key_store_path[STN_PATH_MAX];  /* resolved */
     char    ready_file[STN_PATH_MAX];
     int64_t max_connections;          /* 0: as many as the open-file limit allows, up to 20000 */
@@ -69,7 +70,7 @@ struct stn_config {
     int64_t stats_interval_s;         /* 0: counters only on SIGUSR1 */
     int     log_level;                /* enum stn_log_level */
     /* both programs: the station's control socket (alarm actions from vigil-console) */
-    char    control_socket[STN_PATH_MAX];      /* as written; "" = store_path + ".ctl" */
+    char    control_socket[STN_PATH_MAX];      /* as written; "" = stn_store_base() + ".ctl" */
     char    control_socket_path[STN_PATH_MAX]; /* resolved */
     int64_t take_lease_s;             /* station: a taken alarm whose operator is gone this long is released */
     int64_t control_items_per_batch_max; /* station: control requests per group commit */
@@ -96,6 +97,10 @@ extern const size_t stn_config_nkeys;
 
 /* Loads and validates a config file; on failure err holds "FILE:LINE: key 'x': why". */
 int stn_config_load(const char *path, struct stn_config *cfg, struct conf_error *err);
+/* Where the files that sit beside a store go (STORE.ctl, STORE.audit-head):
+ * the SQLite store's path; with PostgreSQL, the key store file's
+ * (KEY_STORE_FILE.ctl, KEY_STORE_FILE.audit-head: on each node). */
+const char *stn_store_base(const struct stn_config *cfg);
 
 /* ---- the store, administrative side (station/store_admin.c) ---------- */
 
