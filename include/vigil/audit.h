@@ -41,15 +41,15 @@ struct stn_audit_entry {
 void stn_audit_hash(int64_t seq, const struct stn_audit_entry *e, const char *prev,
                     char out[STN_AUDIT_HASH_HEX]);
 
-struct sqlite3;
+struct db;
 /* Appends one entry inside the caller's open write transaction (the caller
  * began it with BEGIN IMMEDIATE). *seq and hash (either may be NULL) get the
  * new head. Returns 0 or an SQLite result code. */
-int stn_audit_append(struct sqlite3 *db, const struct stn_audit_entry *e, int64_t *seq,
+int stn_audit_append(struct db *db, const struct stn_audit_entry *e, int64_t *seq,
                      char hash[STN_AUDIT_HASH_HEX]);
 
 /* Finalizes the statements stn_audit_append keeps on db (before closing it). */
-void stn_audit_forget(struct sqlite3 *db);
+void stn_audit_forget(struct db *db);
 
 /* The head file beside a store: STORE.audit-head. */
 int stn_audit_head_path(const char *store_path, char *out, size_t cap);
