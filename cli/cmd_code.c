@@ -146,7 +146,7 @@ static const struct opt check_opts[] = {
 };
 
 static const struct opt_cmd check_cmd = {
-    .prog = "vigil code", .path = "check",
+    .prog = "vigil", .path = "code check",
     .synopsis = "[--json] --code NEW [--duress] --existing CODE[:duress]... [--codes-from -] "
                 "[--layout 12,34,56,78,90]",
     .summary = "Checks a new code against the duress code policy (rules R1-R8): exit 0 "

@@ -77,10 +77,12 @@ static void usage(FILE *f)
 
 static void each_table(bool man)
 {
-    if (man)
+    if (man) {
         opts_man(&main_cmd, stdout, false);
-    else
+        fputs(".SH COMMANDS\n", stdout);   /* vigil(1): one subsection per verb */
+    } else {
         opts_dump(&main_cmd, stdout);
+    }
     for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
         for (const struct opt_cmd *const *c = verbs[v].opts; *c != NULL; c++) {
             if (man)

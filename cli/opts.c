@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "vigil/conf.h"
+
 #define EXIT_USAGE 2
 
 static void who(const struct opt_cmd *c, FILE *f)
@@ -276,13 +278,13 @@ void opts_man(const struct opt_cmd *c, FILE *f, bool subsection)
     fputs(".PP\n", f);
     roff_synopsis(f, c);
     if (c->summary != NULL) {
-        fputs(".br\n", f);
+        fputs(".PP\n", f);
         opts_roff(f, c->summary);
         fputc('\n', f);
     }
     for (size_t i = 0; i < c->n_opts; i++) {
         const struct opt *o = &c->opts[i];
-        if (o->flags & OPT_HIDDEN)
+        if ((o->flags & OPT_HIDDEN) || o->kind == OPT_HELP)   /* --help: said once per page */
             continue;
         fputs(".TP\n", f);
         if (o->short_name)
@@ -321,12 +323,61 @@ void opts_dump(const struct opt_cmd *c, FILE *f)
     fprintf(f, "%s\t%s\t-\t-\n", c->prog, path);
     for (size_t i = 0; i < c->n_opts; i++) {
         const struct opt *o = &c->opts[i];
-        if (o->flags & OPT_HIDDEN)
+        if ((o->flags & OPT_HIDDEN) || o->kind == OPT_HELP)
             continue;
         fprintf(f, "%s\t%s\t%s\t", c->prog, path, o->name ? o->name : "-");
         if (o->short_name)
             fprintf(f, "-%c\n", o->short_name);
         else
             fputs("-\n", f);
+    }
+}
+
+void opts_man_keys(const struct conf_key *keys, size_t nkeys, const char *prog, bool man, FILE *f)
+{
+    for (size_t i = 0; i < nkeys; i++) {
+        const struct conf_key *k = &keys[i];
+        if (!man) {
+            fprintf(f, "key\t%s\n", k->name);
+            continue;
+        }
+        fprintf(f, ".TP\n.B %s\n", k->name);
+        opts_roff(f, k->help);
+        fprintf(f, ".\n.br\n");
+        switch (k->type) {
+        case CONF_INT:
+            fprintf(f, "Integer, %lld to %lld", (long long)k->min, (long long)k->max);
+            break;
+        case CONF_BOOL:
+            fprintf(f, "yes or no");
+            break;
+        case CONF_STRING:
+            fprintf(f, "Text");
+            break;
+        case CONF_LIST:
+            fprintf(f, "Repeatable");
+            break;
+        case CONF_ENUM:
+            fprintf(f, "One of");
+            for (const char *const *n = k->names; n && *n; n++)
+                fprintf(f, " %s%s", *n, n[1] ? "," : "");
+            break;
+        }
+        if (k->required)
+            fprintf(f, "; required");
+        if (k->def != NULL && k->def[0] != '\0') {
+            fprintf(f, "; default \\(lq");
+            opts_roff(f, k->def);
+            fprintf(f, "\\(rq");
+        } else if (!k->required) {
+            fprintf(f, "; no default");
+        }
+        fprintf(f, "; %s", k->reloadable ? "reloaded on SIGHUP" : "read at start only");
+        const char *who = k->programs == NULL ? prog
+                        : strcmp(k->programs, "both") == 0 ? "vigil-station and vigil-console"
+                        : k->programs;
+        fprintf(f, "; read by \\fB");
+        opts_roff(f, who);
+        fprintf(f, "\\fR.\n");
     }
 }

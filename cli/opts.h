@@ -91,6 +91,11 @@ void opts_error(const struct opt_cmd *c, const char *fmt, ...)
 void opts_man(const struct opt_cmd *c, FILE *f, bool subsection);
 /* One line per option: "<path>\t<name>\t<short>" (tests/man reads it). */
 void opts_dump(const struct opt_cmd *c, FILE *f);
+/* A configuration key table (vigil/conf.h) as roff (.TP per key: help, type
+ * and range, default, reloadable, which programs read it; prog: the table's
+ * own program), or (man false) one "key\tNAME" line per key. */
+struct conf_key;
+void opts_man_keys(const struct conf_key *keys, size_t n, const char *prog, bool man, FILE *f);
 /* Text as roff: escapes '\' and '-' and a leading '.' or '\''. */
 void opts_roff(FILE *f, const char *s);
 

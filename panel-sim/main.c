@@ -25,7 +25,7 @@ static struct sim S;
  * vigil-panel(1) (--help-man). */
 struct main_args {
     const char *conf, *script, *log, *side, *trials, *warmup, *gap, *count;
-    bool fast, load, help_man, dump;
+    bool fast, load, help_man, help_man_keys, dump;
 };
 #define MA(m) offsetof(struct main_args, m)
 static const struct opt main_opts[] = {
@@ -53,7 +53,10 @@ static const struct opt main_opts[] = {
       "with --bench-duress: milliseconds between trials (default 100)" },
     { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
     { "--help-man", 0, NULL, OPT_BOOL, OPT_HIDDEN, MA(help_man), NULL, "the options as roff" },
-    { "--dump-options", 0, NULL, OPT_BOOL, OPT_HIDDEN, MA(dump), NULL, "the options, one a line" },
+    { "--help-man-keys", 0, NULL, OPT_BOOL, OPT_HIDDEN, MA(help_man_keys), NULL,
+      "the configuration keys as roff" },
+    { "--dump-options", 0, NULL, OPT_BOOL, OPT_HIDDEN, MA(dump), NULL,
+      "the options and keys, one a line" },
 };
 static const struct opt_cmd main_cmd = {
     .prog = "vigil-panel",
@@ -141,11 +144,14 @@ int main(int argc, char **argv)
     S.count = 1;
     struct main_args ma = { 0 };
     for (int i = 1; i < argc; i++) {   /* the table dumps need no -c */
-        if (strcmp(argv[i], "--help-man") == 0 || strcmp(argv[i], "--dump-options") == 0) {
-            if (strcmp(argv[i], "--help-man") == 0)
+        bool man = strcmp(argv[i], "--help-man") == 0, keys = strcmp(argv[i], "--help-man-keys") == 0;
+        if (man || keys || strcmp(argv[i], "--dump-options") == 0) {
+            if (man)
                 opts_man(&main_cmd, stdout, false);
-            else
+            else if (!keys)
                 opts_dump(&main_cmd, stdout);
+            if (!man)
+                opts_man_keys(sim_config_keys, sim_config_key_count, "vigil-panel", keys, stdout);
             return fflush(stdout) == 0 ? 0 : 2;
         }
     }

@@ -51,51 +51,7 @@ static const struct opt_cmd main_cmd = {
 
 static void print_keys(bool man)
 {
-    for (size_t i = 0; i < stn_config_nkeys; i++) {
-        const struct conf_key *k = &stn_config_keys[i];
-        if (!man) {
-            printf("key\t%s\n", k->name);
-            continue;
-        }
-        printf(".TP\n.B %s\n", k->name);
-        opts_roff(stdout, k->help);
-        printf(".\n.br\n");
-        switch (k->type) {
-        case CONF_INT:
-            printf("Integer, %lld to %lld", (long long)k->min, (long long)k->max);
-            break;
-        case CONF_BOOL:
-            printf("yes or no");
-            break;
-        case CONF_STRING:
-            printf("Text");
-            break;
-        case CONF_LIST:
-            printf("Repeatable");
-            break;
-        case CONF_ENUM:
-            printf("One of");
-            for (const char *const *n = k->names; n && *n; n++)
-                printf(" %s%s", *n, n[1] ? "," : "");
-            break;
-        }
-        if (k->required)
-            printf("; required");
-        if (k->def != NULL && k->def[0] != '\0') {
-            printf("; default \\(lq");
-            opts_roff(stdout, k->def);
-            printf("\\(rq");
-        } else if (!k->required) {
-            printf("; no default");
-        }
-        printf("; %s", k->reloadable ? "reloaded on SIGHUP" : "read at start only");
-        const char *who = k->programs == NULL ? "vigil-station"
-                        : strcmp(k->programs, "both") == 0 ? "vigil-station and vigil-console"
-                        : k->programs;
-        printf("; read by \\fB");
-        opts_roff(stdout, who);
-        printf("\\fR.\n");
-    }
+    opts_man_keys(stn_config_keys, stn_config_nkeys, "vigil-station", man, stdout);
 }
 
 /* The commit time (ms) below which a share q (0..1) of commits fell: the
@@ -753,16 +709,12 @@ static int test_config_deeper(const struct stn_config *cfg, const char *path)
 int main(int argc, char **argv)
 {
     struct main_args ma = { 0 };
-    bool dump = false;
-    for (int i = 1; i < argc; i++)   /* the table dumps need no -c */
-        dump |= strncmp(argv[i], "--help-man", 10) == 0 || strcmp(argv[i], "--dump-options") == 0;
-    if (dump) {
-        static const struct opt_cmd dump_cmd = {
-            .prog = "vigil-station", .opts = main_opts, .n_opts = OPTS_N(main_opts),
-            .max_operands = 0, .style = OPTS_USAGE,
-        };
-        if (opts_parse(&dump_cmd, argc, argv, 1, &ma, NULL) != 0)
-            return 2;
+    for (int i = 1; i < argc; i++) {   /* the table dumps need no -c */
+        ma.help_man |= strcmp(argv[i], "--help-man") == 0;
+        ma.help_man_keys |= strcmp(argv[i], "--help-man-keys") == 0;
+        ma.dump |= strcmp(argv[i], "--dump-options") == 0;
+    }
+    if (ma.help_man || ma.help_man_keys || ma.dump) {
         if (ma.help_man)
             opts_man(&main_cmd, stdout, false);
         if (ma.help_man_keys || ma.dump)
