@@ -19,10 +19,12 @@ struct cli_global {
 /* argv[0] is the verb after the group ("decode", "encode", ...). */
 typedef int (*cli_fn)(const struct cli_global *g, int argc, char **argv);
 
+struct opt_cmd;
 struct cli_verb {
     const char *name;
     cli_fn fn;
     const char *help;
+    const struct opt_cmd *const *opts;   /* its commands' option tables, NULL-terminated */
 };
 
 int cmd_dc09(const struct cli_global *g, int argc, char **argv);
@@ -38,6 +40,14 @@ int cmd_agency(const struct cli_global *g, int argc, char **argv);
 int cmd_billing(const struct cli_global *g, int argc, char **argv);
 int cmd_audit(const struct cli_global *g, int argc, char **argv);
 int cmd_dispute(const struct cli_global *g, int argc, char **argv);
+
+/* Each group's option tables (opts.h), NULL-terminated: its parser, its
+ * --help and vigil(1) read them. */
+extern const struct opt_cmd *const cmd_dc09_opts[], *const cmd_bench_opts[],
+    *const cmd_code_opts[], *const cmd_account_opts[], *const cmd_events_opts[],
+    *const cmd_alarms_opts[], *const cmd_signals_opts[], *const cmd_backup_opts[],
+    *const cmd_operator_opts[], *const cmd_agency_opts[], *const cmd_billing_opts[],
+    *const cmd_audit_opts[], *const cmd_dispute_opts[];
 
 struct stn_store;
 /* Opens the store the -c config names (cmd_store.c). create: the verb

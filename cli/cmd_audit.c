@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "vigil/audit.h"
 #include "vigil/station.h"
 
@@ -91,28 +92,49 @@ static const char *s_or(json_t *o, const char *k, const char *d)
     return v ? v : d;
 }
 
-static int list(struct stn_store *st, int argc, char **argv)
+struct audit_args { const char *alarm, *limit; int64_t since; bool json; };
+
+static int take_since(void *args, const struct opt *o, char *v)
 {
-    const char *alarm = NULL;
-    int64_t since = 0, limit = 0;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--alarm") == 0 && i + 1 < argc) {
-            alarm = argv[++i];
-        } else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
-            if (stn_parse_since(argv[++i], now_ms(), &since) != 0) {
-                fprintf(stderr, "vigil: audit list: --since wants ISO 8601 UTC "
-                                "(2026-11-26T14:03:05Z) or a duration (90s, 15m, 2h, 3d)\n");
-                return CLI_USAGE;
-            }
-        } else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-            limit = strtoll(argv[++i], NULL, 10);
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else {
-            return usage();
-        }
+    (void)o;
+    if (stn_parse_since(v, now_ms(), &((struct audit_args *)args)->since) != 0) {
+        fprintf(stderr, "vigil: audit list: --since wants ISO 8601 UTC "
+                        "(2026-11-26T14:03:05Z) or a duration (90s, 15m, 2h, 3d)\n");
+        return CLI_USAGE;
     }
+    return CLI_OK;
+}
+
+static const struct opt verify_opts[] = {
+    { "--json", 0, NULL, OPT_BOOL, 0, offsetof(struct audit_args, json), NULL, "the verdict as JSON" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+static const struct opt list_opts[] = {
+    { "--alarm", 0, "ID", OPT_STR, 0, offsetof(struct audit_args, alarm), NULL,
+      "only the entries about this alarm" },
+    { "--since", 0, "T", OPT_CALL, 0, 0, take_since,
+      "only entries since T: ISO 8601 UTC or a duration (90s, 15m, 2h, 3d)" },
+    { "--limit", 0, "N", OPT_STR, 0, offsetof(struct audit_args, limit), NULL, "at most N entries" },
+    { "--json", 0, NULL, OPT_BOOL, 0, offsetof(struct audit_args, json), NULL, "a JSON array instead of text" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+static const struct opt_cmd audit_cmds[] = {
+    { .prog = "vigil", .global = "-c FILE", .path = "audit verify", .synopsis = "[--json]",
+      .summary = "Checks the audit trail's hash chain and its head file: exit 0 intact, 1 not "
+                 "(the first bad entry named), 2 usage or no store.",
+      .opts = verify_opts, .n_opts = OPTS_N(verify_opts), .max_operands = 0, .style = OPTS_USAGE },
+    { .prog = "vigil", .global = "-c FILE", .path = "audit list",
+      .synopsis = "[--alarm ID] [--since T] [--limit N] [--json]",
+      .summary = "Audit entries, oldest first: who did what to which alarm, account or operator.",
+      .opts = list_opts, .n_opts = OPTS_N(list_opts), .max_operands = 0, .style = OPTS_USAGE },
+};
+const struct opt_cmd *const cmd_audit_opts[] = { &audit_cmds[0], &audit_cmds[1], NULL };
+
+static int list(struct stn_store *st, const struct audit_args *aa)
+{
+    const char *alarm = aa->alarm;
+    int64_t since = aa->since, limit = aa->limit ? strtoll(aa->limit, NULL, 10) : 0;
+    bool json = aa->json;
     void *out = NULL;
     int rc = stn_audit_list_json(st, alarm, since, limit, &out);
     if (rc) {
@@ -146,13 +168,15 @@ int cmd_audit(const struct cli_global *g, int argc, char **argv)
     bool is_verify = strcmp(argv[0], "verify") == 0, is_list = strcmp(argv[0], "list") == 0;
     if (!is_verify && !is_list)
         return usage();
-    if (is_verify && !(argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0)))
-        return usage();
+    struct audit_args aa = { 0 };
+    int rc = opts_parse(&audit_cmds[is_verify ? 0 : 1], argc, argv, 1, &aa, NULL);
+    if (rc != 0)
+        return rc == OPTS_DONE_HELP ? CLI_OK : rc;
     struct stn_store *st;
-    int rc = cli_open_store(g, &st, false);
+    rc = cli_open_store(g, &st, false);
     if (rc)
         return rc;
-    rc = is_verify ? verify(st, argc == 2) : list(st, argc, argv);
+    rc = is_verify ? verify(st, aa.json) : list(st, &aa);
     stn_store_close(st);
     return rc;
 }

@@ -34,6 +34,7 @@
 #include "bench_echo.h"
 #include "cli.h"
 #include "keyopt.h"
+#include "opts.h"
 #include "vigil/dc09.h"
 #include "vigil/dc09_openssl.h"
 
@@ -691,27 +692,11 @@ static int run(const struct bench_opts *o, const struct sockaddr_in *addr, const
     return CLI_OK;
 }
 
+static const struct opt_cmd bench_cmd;
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: vigil bench --host IPV4 --port P --connections N --duration S\n"
-            "                   [--key K | --key-hex H | --key-file F] [--account-base HEX]\n"
-            "                   [--rate MSGS_PER_S] [--warmup S] [--echo] [--timeout-ms MS]\n"
-            "                   [--accounts M] [--durable-echo DIR]\n"
-            "       vigil bench --idle N --host IPV4 --port P [--duration HOLD_S] [--accounts M]\n"
-            "                   [key options]\n"
-            "       vigil bench --echo-server PORT\n"
-            "Panels use accounts base..base+N-1 printed as uppercase hex (\"%%X\", default base\n"
-            "100000; --accounts M: panel i uses base + i %% M, meant for --idle); they must\n"
-            "exist at the station "
-            "with the same key. --rate is the total\n"
-            "offered rate (0 = each panel sends its next frame as soon as the ACK arrives).\n"
-            "--echo repeats the run against an in-process echo server on 127.0.0.1 and prints\n"
-            "the ratio. --durable-echo DIR repeats it against the same echo server made\n"
-            "durable: the bytes read in each loop iteration are written to a file in DIR and\n"
-            "fdatasync'd before their replies (the ceiling of any reply-after-fdatasync\n"
-            "design on that disk; put DIR on the store's file system).\n"
-            "Output: one line per run (msgs/s, p50/p99/max ACK latency).\n");
+    opts_help(&bench_cmd, f);
 }
 
 /* A real ACK (*ACK with a key) to the first panel's frame, made once: the echo
@@ -750,103 +735,138 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
     return 0;
 }
 
+struct bench_args {
+    struct bench_opts o;
+    bool have_duration;
+};
+
+/* The numeric options, each with the message it always gave. */
+static int take_num(void *args, const struct opt *op, char *val)
+{
+    struct bench_args *ba = args;
+    struct bench_opts *o = &ba->o;
+    const char *a = op->name;
+    unsigned long long u;
+    if (strcmp(a, "--port") == 0 || strcmp(a, "--echo-server") == 0) {
+        if (parse_uint(val, 65535, &u, 10) != 0) {
+            fprintf(stderr, "vigil: bench: %s: not a port: %s\n", a, val);
+            return CLI_USAGE;
+        }
+        if (strcmp(a, "--port") == 0)
+            o->port = (int)u;
+        else
+            o->echo_server_port = (int)u;
+    } else if (strcmp(a, "--connections") == 0 || strcmp(a, "--idle") == 0 ||
+               strcmp(a, "--accounts") == 0) {
+        if (parse_uint(val, 100000, &u, 10) != 0 || u == 0) {
+            fprintf(stderr, "vigil: bench: %s: 1..100000, got %s\n", a, val);
+            return CLI_USAGE;
+        }
+        if (strcmp(a, "--connections") == 0)
+            o->connections = (unsigned)u;
+        else if (strcmp(a, "--idle") == 0)
+            o->idle = (unsigned)u;
+        else
+            o->accounts = (unsigned)u;
+    } else if (strcmp(a, "--duration") == 0 || strcmp(a, "--warmup") == 0 ||
+               strcmp(a, "--rate") == 0) {
+        char *end;
+        errno = 0;
+        double d = strtod(val, &end);
+        if (errno || end == val || *end || d < 0 || d > 1e9) {
+            fprintf(stderr, "vigil: bench: %s: not a non-negative number: %s\n", a, val);
+            return CLI_USAGE;
+        }
+        if (strcmp(a, "--duration") == 0) {
+            o->duration_s = d;
+            ba->have_duration = true;
+        } else if (strcmp(a, "--warmup") == 0) {
+            o->warmup_s = d;
+        } else {
+            o->rate = d;
+        }
+    } else if (strcmp(a, "--account-base") == 0) {
+        if (parse_uint(val, 0xFFFFFFFFFFFFull, &u, 16) != 0) {
+            fprintf(stderr, "vigil: bench: --account-base: hex number, got %s\n", val);
+            return CLI_USAGE;
+        }
+        o->account_base = u;
+    } else if (strcmp(a, "--timeout-ms") == 0) {
+        if (parse_uint(val, 600000, &u, 10) != 0 || u < 10) {
+            fprintf(stderr, "vigil: bench: --timeout-ms: 10..600000, got %s\n", val);
+            return CLI_USAGE;
+        }
+        o->timeout_ms = (unsigned)u;
+    }
+    return CLI_OK;
+}
+
+#define BO(m) offsetof(struct bench_args, o.m)
+static const struct opt bench_opts_table[] = {
+    { "--host", 0, "IPV4", OPT_STR, 0, BO(host), NULL, "the station's numeric IPv4 address" },
+    { "--port", 0, "P", OPT_CALL, 0, 0, take_num, "the station's DC-09 TCP port" },
+    { "--connections", 0, "N", OPT_CALL, 0, 0, take_num,
+      "panels, one TCP connection each (1..100000)" },
+    { "--duration", 0, "S", OPT_CALL, 0, 0, take_num,
+      "seconds measured (default 10; with --idle: seconds the connections are held, default 3600)" },
+    { "--warmup", 0, "S", OPT_CALL, 0, 0, take_num, "seconds sent before measuring (default 1)" },
+    { "--rate", 0, "MSGS_PER_S", OPT_CALL, 0, 0, take_num,
+      "total offered rate (0, the default: each panel sends its next frame as soon as the ACK arrives)" },
+    KEYOPT_ROWS(struct bench_args, o.key),
+    { "--account-base", 0, "HEX", OPT_CALL, 0, 0, take_num,
+      "panels use accounts base..base+N-1 printed as uppercase hex (default 100000); they must "
+      "exist at the station with the same key" },
+    { "--accounts", 0, "M", OPT_CALL, 0, 0, take_num,
+      "panel i uses account base + i % M (meant for --idle)" },
+    { "--echo", 0, NULL, OPT_BOOL, 0, BO(echo), NULL,
+      "repeat the run against an in-process echo server on 127.0.0.1 and print the ratio" },
+    { "--durable-echo", 0, "DIR", OPT_STR, 0, BO(durable_echo_dir), NULL,
+      "repeat it against the echo server made durable: each read is written to a file in DIR "
+      "and fdatasync'd before its replies (put DIR on the store's file system)" },
+    { "--timeout-ms", 0, "MS", OPT_CALL, 0, 0, take_num,
+      "an unanswered frame is resent after this (10..600000, default 5000)" },
+    { "--idle", 0, "N", OPT_CALL, 0, 0, take_num,
+      "hold N idle connections open (a connection-count test) instead of sending" },
+    { "--echo-server", 0, "PORT", OPT_CALL, 0, 0, take_num,
+      "run only the echo server on 127.0.0.1:PORT, in the foreground (for scripts' baselines)" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+
+static const struct opt_cmd bench_cmd = {
+    .prog = "vigil", .path = "bench",
+    .synopsis = "--host IPV4 --port P --connections N --duration S [options] | "
+                "--idle N --host IPV4 --port P [--duration HOLD_S] [--accounts M] [key options] | "
+                "--echo-server PORT",
+    .summary = "Load generator for vigil-station: panels send frames over TCP and wait for each "
+               "ACK. Output: one line per run (msgs/s, p50/p99/max ACK latency).",
+    .opts = bench_opts_table, .n_opts = OPTS_N(bench_opts_table), .max_operands = 0,
+    .style = OPTS_USAGE,
+};
+const struct opt_cmd *const cmd_bench_opts[] = { &bench_cmd, NULL };
+
 int cmd_bench(const struct cli_global *g, int argc, char **argv)
 {
     (void)g;
-    struct bench_opts o;
-    memset(&o, 0, sizeof o);
-    o.host = NULL;
-    o.port = -1;
-    o.connections = 0;
-    o.duration_s = 10;
-    o.warmup_s = 1;
-    o.account_base = 0x100000;
-    o.echo_server_port = -1;
-    o.timeout_ms = 5000;
-    o.connect_parallel = 256;
-    bool have_duration = false;
-    int rc = CLI_OK;
-
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
-        unsigned long long u;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (strcmp(a, "--echo") == 0) {
-            o.echo = true;
-            continue;
-        }
-        if (!val) {
-            fprintf(stderr, "vigil: bench: %s needs a value (or is unknown)\n", a);
-            usage(stderr);
-            return CLI_USAGE;
-        }
-        i++;
-        if (strcmp(a, "--host") == 0) {
-            o.host = val;
-        } else if (strcmp(a, "--port") == 0 || strcmp(a, "--echo-server") == 0) {
-            if (parse_uint(val, 65535, &u, 10) != 0) {
-                fprintf(stderr, "vigil: bench: %s: not a port: %s\n", a, val);
-                return CLI_USAGE;
-            }
-            if (strcmp(a, "--port") == 0)
-                o.port = (int)u;
-            else
-                o.echo_server_port = (int)u;
-        } else if (strcmp(a, "--connections") == 0 || strcmp(a, "--idle") == 0 ||
-                   strcmp(a, "--accounts") == 0) {
-            if (parse_uint(val, 100000, &u, 10) != 0 || u == 0) {
-                fprintf(stderr, "vigil: bench: %s: 1..100000, got %s\n", a, val);
-                return CLI_USAGE;
-            }
-            if (strcmp(a, "--connections") == 0)
-                o.connections = (unsigned)u;
-            else if (strcmp(a, "--idle") == 0)
-                o.idle = (unsigned)u;
-            else
-                o.accounts = (unsigned)u;
-        } else if (strcmp(a, "--duration") == 0 || strcmp(a, "--warmup") == 0 ||
-                   strcmp(a, "--rate") == 0) {
-            char *end;
-            errno = 0;
-            double d = strtod(val, &end);
-            if (errno || end == val || *end || d < 0 || d > 1e9) {
-                fprintf(stderr, "vigil: bench: %s: not a non-negative number: %s\n", a, val);
-                return CLI_USAGE;
-            }
-            if (strcmp(a, "--duration") == 0) {
-                o.duration_s = d;
-                have_duration = true;
-            } else if (strcmp(a, "--warmup") == 0) {
-                o.warmup_s = d;
-            } else {
-                o.rate = d;
-            }
-        } else if (strcmp(a, "--durable-echo") == 0) {
-            o.durable_echo_dir = val;
-        } else if (strcmp(a, "--account-base") == 0) {
-            if (parse_uint(val, 0xFFFFFFFFFFFFull, &u, 16) != 0) {
-                fprintf(stderr, "vigil: bench: --account-base: hex number, got %s\n", val);
-                return CLI_USAGE;
-            }
-            o.account_base = u;
-        } else if (strcmp(a, "--timeout-ms") == 0) {
-            if (parse_uint(val, 600000, &u, 10) != 0 || u < 10) {
-                fprintf(stderr, "vigil: bench: --timeout-ms: 10..600000, got %s\n", val);
-                return CLI_USAGE;
-            }
-            o.timeout_ms = (unsigned)u;
-        } else if (keyopt_is(a)) {
-            if ((rc = keyopt_take(&o.key, a, val)) != 0)
-                return rc;
-        } else {
-            fprintf(stderr, "vigil: bench: unknown option %s\n", a);
-            usage(stderr);
-            return CLI_USAGE;
-        }
+    struct bench_args ba;
+    memset(&ba, 0, sizeof ba);
+    struct bench_opts *op = &ba.o;
+    op->host = NULL;
+    op->port = -1;
+    op->connections = 0;
+    op->duration_s = 10;
+    op->warmup_s = 1;
+    op->account_base = 0x100000;
+    op->echo_server_port = -1;
+    op->timeout_ms = 5000;
+    op->connect_parallel = 256;
+    int rc = opts_parse(&bench_cmd, argc, argv, 0, &ba, NULL);
+    if (rc != 0) {
+        keyopt_wipe(&ba.o.key);
+        return rc == OPTS_DONE_HELP ? CLI_OK : rc;
     }
+    struct bench_opts o = ba.o;
+    keyopt_wipe(&ba.o.key);
+    bool have_duration = ba.have_duration;
 
     raise_nofile(o.idle ? o.idle : o.connections);
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "vigil/agency.h"
 #include "vigil/station.h"
 
@@ -122,14 +123,44 @@ static int agency_list(const struct cli_global *g, bool json)
     return CLI_OK;
 }
 
+struct agency_args { bool json; };
+static const struct opt agency_import_opts[] = {
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+static const struct opt agency_list_opts[] = {
+    { "--json", 0, NULL, OPT_BOOL, 0, offsetof(struct agency_args, json), NULL,
+      "a JSON array instead of text" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+static const struct opt_cmd agency_cmds[] = {
+    { .prog = "vigil", .global = "-c FILE", .path = "agency import", .synopsis = "FILE",
+      .summary = "Imports a police agency's false-alarm rules (a JSON file, docs/station.md "
+                 "\"Agency files\"); the whole file is checked first and nothing changes on an "
+                 "error. The same id again replaces its rules.",
+      .opts = agency_import_opts, .n_opts = OPTS_N(agency_import_opts), .max_operands = 1,
+      .style = OPTS_USAGE },
+    { .prog = "vigil", .global = "-c FILE", .path = "agency list", .synopsis = "[--json]",
+      .summary = "The agencies imported: id, name, currency, who is billed, the counting window.",
+      .opts = agency_list_opts, .n_opts = OPTS_N(agency_list_opts), .max_operands = 0,
+      .style = OPTS_USAGE },
+};
+const struct opt_cmd *const cmd_agency_opts[] = { &agency_cmds[0], &agency_cmds[1], NULL };
+
 int cmd_agency(const struct cli_global *g, int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[0], "import") == 0)
-        return agency_import(g, argv[1]);
-    if (argc >= 1 && strcmp(argv[0], "list") == 0 &&
-        (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0)))
-        return agency_list(g, argc == 2);
-    return agency_usage();
+    if (argc < 1)
+        return agency_usage();
+    bool import = strcmp(argv[0], "import") == 0;
+    if (!import && strcmp(argv[0], "list") != 0)
+        return agency_usage();
+    struct agency_args aa = { false };
+    struct opts_operands ops;
+    int rc = opts_parse(&agency_cmds[import ? 0 : 1], argc, argv, 1, &aa, &ops);
+    if (rc != 0)
+        return rc == OPTS_DONE_HELP ? CLI_OK : rc;
+    if (import && ops.n != 1)
+        return agency_usage();
+    return import ? agency_import(g, ops.v[0]) : agency_list(g, aa.json);
 }
 
 /* ---- billing export --------------------------------------------------- */
@@ -239,19 +270,32 @@ static int billing_write(json_t *lines, const char *out_path)
     return CLI_OK;
 }
 
+struct billing_args { const char *month, *out; };
+static const struct opt billing_opts[] = {
+    { "--month", 0, "YYYY-MM", OPT_STR, OPT_REQUIRED, offsetof(struct billing_args, month), NULL,
+      "the month (UTC) whose false dispatches are invoiced" },
+    { "--out", 0, "FILE", OPT_STR, 0, offsetof(struct billing_args, out), NULL,
+      "write the CSV there instead of stdout" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+static const struct opt_cmd billing_cmd = {
+    .prog = "vigil", .global = "-c FILE", .path = "billing export",
+    .synopsis = "--month YYYY-MM [--out FILE]",
+    .summary = "The month's invoice lines of false dispatches as CSV (RFC 4180, CRLF), one per "
+               "charge, with the agency's fee, the station's admin fee and the rule applied.",
+    .opts = billing_opts, .n_opts = OPTS_N(billing_opts), .max_operands = 0, .style = OPTS_USAGE,
+};
+const struct opt_cmd *const cmd_billing_opts[] = { &billing_cmd, NULL };
+
 int cmd_billing(const struct cli_global *g, int argc, char **argv)
 {
-    const char *month = NULL, *out_path = NULL;
     if (argc < 1 || strcmp(argv[0], "export") != 0)
         return billing_usage();
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 < argc && strcmp(argv[i], "--month") == 0)
-            month = argv[++i];
-        else if (i + 1 < argc && strcmp(argv[i], "--out") == 0)
-            out_path = argv[++i];
-        else
-            return billing_usage();
-    }
+    struct billing_args ba = { NULL, NULL };
+    int prc = opts_parse(&billing_cmd, argc, argv, 1, &ba, NULL);
+    if (prc != 0)
+        return prc == OPTS_DONE_HELP ? CLI_OK : prc;
+    const char *month = ba.month, *out_path = ba.out;
     int64_t from, to;
     if (!month)
         return billing_usage();

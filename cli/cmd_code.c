@@ -19,14 +19,16 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "vigil/panel.h"
 
 #define CODES_MAX 255   /* slot numbers are one byte */
 
+static const struct opt_cmd check_cmd;
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vigil code check [--json] --code NEW [--duress] "
-               "--existing CODE[:duress]... [--codes-from -] [--layout 12,34,56,78,90]\n");
+    opts_usage(&check_cmd, f);
 }
 
 static bool digits_ok(const char *s, size_t n)
@@ -91,57 +93,84 @@ static int read_stdin(struct pnl_policy_code *ex, size_t *n)
     return 0;
 }
 
+struct code_args {
+    struct pnl_policy_code *ex;
+    size_t n;
+    const char *code;
+    bool json, duress, from_stdin, layout_set;
+    struct pnl_layout layout;
+};
+
+static int take_existing(void *args, const struct opt *o, char *v)
+{
+    (void)o;
+    struct code_args *a = args;
+    return add_code(a->ex, &a->n, v) < 0 ? CLI_USAGE : CLI_OK;
+}
+
+static int take_codes_from(void *args, const struct opt *o, char *v)
+{
+    (void)o;
+    if (strcmp(v, "-") != 0) {
+        fprintf(stderr, "vigil code: --codes-from takes only '-' (stdin)\n");
+        return CLI_USAGE;
+    }
+    ((struct code_args *)args)->from_stdin = true;
+    return CLI_OK;
+}
+
+static int take_layout(void *args, const struct opt *o, char *v)
+{
+    (void)o;
+    if (pnl_layout_parse(v, &((struct code_args *)args)->layout) < 0) {
+        fprintf(stderr, "vigil code: --layout wants five keys of two digits, e.g. 12,34,56,78,90\n");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+static const struct opt check_opts[] = {
+    { "--code", 0, "NEW", OPT_STR, OPT_REQUIRED, offsetof(struct code_args, code), NULL,
+      "the new code to check: 4 to 8 digits" },
+    { "--duress", 0, NULL, OPT_BOOL, 0, offsetof(struct code_args, duress), NULL,
+      "the new code is a duress code" },
+    { "--existing", 0, "CODE[:duress]", OPT_CALL, OPT_MULTI, 0, take_existing,
+      "the panel's codes, slot 1 first, as many as follow (visible in ps: prefer --codes-from)" },
+    { "--codes-from", 0, "-", OPT_CALL, 0, 0, take_codes_from,
+      "read the existing codes from stdin, one per line (CODE or CODE:duress)" },
+    { "--layout", 0, "12,34,56,78,90", OPT_CALL, 0, 0, take_layout,
+      "the keypad's five two-digit keys, for the adjacent-key rules" },
+    { "--json", 0, NULL, OPT_BOOL, 0, offsetof(struct code_args, json), NULL,
+      "the verdict as JSON (every rule hit, by slot)" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+
+static const struct opt_cmd check_cmd = {
+    .prog = "vigil", .path = "code check",
+    .synopsis = "[--json] --code NEW [--duress] --existing CODE[:duress]... [--codes-from -] "
+                "[--layout 12,34,56,78,90]",
+    .summary = "Checks a new code against the duress code policy (rules R1-R8): exit 0 "
+               "accepted, 1 refused (each rule it breaks printed), 2 bad input.",
+    .opts = check_opts, .n_opts = OPTS_N(check_opts), .max_operands = 0, .style = OPTS_USAGE,
+};
+const struct opt_cmd *const cmd_code_opts[] = { &check_cmd, NULL };
+
 static int code_check(int argc, char **argv)
 {
     static struct pnl_policy_code ex[CODES_MAX];
-    size_t n = 0;
-    const char *code = NULL;
-    bool json = false, duress = false, from_stdin = false;
-    struct pnl_layout layout = { .enabled = false };
-    int rc = CLI_USAGE;
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--json") == 0) {
-            json = true;
-        } else if (strcmp(a, "--duress") == 0) {
-            duress = true;
-        } else if (strcmp(a, "--code") == 0 && i + 1 < argc) {
-            code = argv[++i];
-        } else if (strcmp(a, "--existing") == 0 && i + 1 < argc) {
-            /* One or more codes, up to the next option. */
-            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
-                if (add_code(ex, &n, argv[++i]) < 0)
-                    goto out;
-        } else if (strcmp(a, "--codes-from") == 0 && i + 1 < argc) {
-            if (strcmp(argv[++i], "-") != 0) {
-                fprintf(stderr, "vigil code: --codes-from takes only '-' (stdin)\n");
-                goto out;
-            }
-            from_stdin = true;
-        } else if (strcmp(a, "--layout") == 0 && i + 1 < argc) {
-            if (pnl_layout_parse(argv[++i], &layout) < 0) {
-                fprintf(stderr, "vigil code: --layout wants five keys of two digits, e.g. 12,34,56,78,90\n");
-                goto out;
-            }
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = CLI_OK;
-            goto out;
-        } else {
-            fprintf(stderr, "vigil code: unknown or incomplete option '%s'\n",
-                    strncmp(a, "--", 2) == 0 ? a : "(a value)");
-            usage(stderr);
-            goto out;
-        }
+    struct code_args ca = { .ex = ex, .layout = { .enabled = false } };
+    int rc = opts_parse(&check_cmd, argc, argv, 1, &ca, NULL);
+    size_t n = ca.n;
+    const char *code = ca.code;
+    bool json = ca.json, duress = ca.duress, from_stdin = ca.from_stdin;
+    struct pnl_layout layout = ca.layout;
+    if (rc != 0) {
+        rc = rc == OPTS_DONE_HELP ? CLI_OK : rc;
+        goto out;
     }
+    rc = CLI_USAGE;
     if (from_stdin && read_stdin(ex, &n) < 0)
         goto out;
-    if (code == NULL) {
-        fprintf(stderr, "vigil code: --code is required\n");
-        usage(stderr);
-        goto out;
-    }
     if (!digits_ok(code, strlen(code))) {
         fprintf(stderr, "vigil code: --code must be 4 to 8 digits\n");
         goto out;

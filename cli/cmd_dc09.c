@@ -21,62 +21,11 @@
 #include "cli.h"
 #include "keyopt.h"
 #include "net.h"
+#include "opts.h"
 #include "vigil/dc09.h"
 #include "vigil/dc09_openssl.h"
 
-/* ---- small option parser --------------------------------------------- */
-
-struct optspec {
-    const char *name;   /* "--account" */
-    bool has_arg;
-};
-
-/*
- * Next option of argv (argv[0] is the verb). Returns 1 with *name and *val set,
- * 0 at the end, -1 on a usage error (printed). Accepts "--opt value" and
- * "--opt=value"; anything that is not an option is an error.
- */
-static int next_opt(int argc, char **argv, int *i, const struct optspec *spec, size_t n_spec,
-                    const char *verb, const char **name, char **val)
-{
-    if (*i >= argc)
-        return 0;
-    char *a = argv[*i];
-    if (strncmp(a, "--", 2) != 0 && strcmp(a, "-h") != 0) {
-        fprintf(stderr, "vigil: dc09 %s: unexpected argument '%s'\n", verb, a);
-        return -1;
-    }
-    if (strcmp(a, "-h") == 0)
-        a = (char *)"--help";
-    char *eq = strchr(a, '=');
-    size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-    for (size_t s = 0; s < n_spec; s++) {
-        if (strlen(spec[s].name) != nlen || strncmp(spec[s].name, a, nlen) != 0)
-            continue;
-        *name = spec[s].name;
-        (*i)++;
-        if (!spec[s].has_arg) {
-            if (eq) {
-                fprintf(stderr, "vigil: %s: takes no value\n", spec[s].name);
-                return -1;
-            }
-            *val = NULL;
-            return 1;
-        }
-        if (eq) {
-            *val = eq + 1;
-        } else if (*i < argc) {
-            *val = argv[(*i)++];
-        } else {
-            fprintf(stderr, "vigil: %s: missing value\n", spec[s].name);
-            return -1;
-        }
-        return 1;
-    }
-    fprintf(stderr, "vigil: dc09 %s: unknown option '%.*s' (see vigil dc09 %s --help)\n",
-            verb, (int)nlen, a, verb);
-    return -1;
-}
+/* ---- options ------------------------------------------------------------ */
 
 static bool is_hex_upper(const char *s, size_t min, size_t max)
 {
@@ -99,6 +48,11 @@ static int parse_quirk(const char *val, uint32_t *quirks)
     }
     *quirks |= flag;
     return CLI_OK;
+}
+
+static int take_quirk(void *args, const struct opt *o, char *val)
+{
+    return parse_quirk(val, (uint32_t *)(void *)((char *)args + o->field));
 }
 
 /* ---- JSON ------------------------------------------------------------- */
@@ -219,12 +173,33 @@ static void print_json(json_t *o)
 
 /* ---- decode ------------------------------------------------------------ */
 
-static const char decode_help[] =
-    "usage: vigil dc09 decode [--key K | --key-hex H | --key-file F | --key-hex-file F]\n"
-    "                         [--no-time-window] [--quirk NAME]... [--stream]\n"
-    "Reads one frame per line on stdin (--stream: stdin is a byte stream as a TCP\n"
-    "receiver sees it, cut into LF..CR frames by the library's reader); prints one\n"
-    "JSON object per frame.\n";
+struct decode_args {
+    struct keyopt key;
+    uint32_t quirks;
+    bool no_window, stream;
+};
+
+static const struct opt decode_opts[] = {
+    KEYOPT_ROWS(struct decode_args, key),
+    { "--no-time-window", 0, NULL, OPT_BOOL, 0, offsetof(struct decode_args, no_window), NULL,
+      "do not check the frame's timestamp against this machine's clock" },
+    { "--quirk", 0, "NAME", OPT_CALL, OPT_REPEAT, offsetof(struct decode_args, quirks),
+      take_quirk, "accept a panel's known deviation: binary-crc, crc-with-cr, bare-l, "
+      "pad-no-bar, no-data-account, ignore-length" },
+    { "--stream", 0, NULL, OPT_BOOL, 0, offsetof(struct decode_args, stream), NULL,
+      "stdin is a byte stream as a TCP receiver sees it, cut into LF..CR frames" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+
+const struct opt_cmd dc09_decode_cmd_opts = {
+    .prog = "vigil", .path = "dc09 decode",
+    .synopsis = "[--key K | --key-hex H | --key-file F | --key-hex-file F] [--no-time-window] "
+                "[--quirk NAME]... [--stream]",
+    .summary = "Reads one frame per line on stdin (--stream: a byte stream as a TCP receiver "
+               "sees it); prints one JSON object per frame. Exit 2 if any frame was refused.",
+    .opts = decode_opts, .n_opts = OPTS_N(decode_opts), .max_operands = 0,
+    .style = OPTS_ONE_LINE, .eq_values = true,
+};
 
 /* Reads one line (LF-terminated) of at most cap-1 bytes. Returns false at EOF
  * with nothing read; *too_long when the line did not fit (the rest is skipped). */
@@ -311,42 +286,16 @@ static int decode_stream(struct decode_ctx *dc)
 
 static int dc09_decode_cmd(int argc, char **argv)
 {
-    static const struct optspec spec[] = {
-        { "--key", true }, { "--key-hex", true }, { "--key-file", true },
-        { "--key-hex-file", true }, { "--no-time-window", false }, { "--quirk", true },
-        { "--stream", false }, { "--help", false },
-    };
-    struct keyopt key = { 0 };
-    uint32_t quirks = 0;
-    bool window = true, stream = false;
-    int i = 1, r;
-    const char *name;
-    char *val;
-    while ((r = next_opt(argc, argv, &i, spec, sizeof spec / sizeof spec[0], "decode", &name,
-                         &val)) == 1) {
-        int rc = CLI_OK;
-        if (keyopt_is(name))
-            rc = keyopt_take(&key, name, val);
-        else if (strcmp(name, "--no-time-window") == 0)
-            window = false;
-        else if (strcmp(name, "--stream") == 0)
-            stream = true;
-        else if (strcmp(name, "--quirk") == 0)
-            rc = parse_quirk(val, &quirks);
-        else if (strcmp(name, "--help") == 0) {
-            fputs(decode_help, stdout);
-            keyopt_wipe(&key);
-            return CLI_OK;
-        }
-        if (rc != CLI_OK) {
-            keyopt_wipe(&key);
-            return rc;
-        }
+    struct decode_args da = { 0 };
+    int r = opts_parse(&dc09_decode_cmd_opts, argc, argv, 1, &da, NULL);
+    struct keyopt key = da.key;
+    uint32_t quirks = da.quirks;
+    bool window = !da.no_window, stream = da.stream;
+    if (r != 0) {
+        keyopt_wipe(&da.key);
+        return r == OPTS_DONE_HELP ? CLI_OK : r;
     }
-    if (r < 0) {
-        keyopt_wipe(&key);
-        return CLI_USAGE;
-    }
+    dc09_key_wipe(&da.key.key);
 
     struct dc09_ossl ossl;
     struct dc09_cipher *cipher = NULL;
@@ -426,58 +375,79 @@ struct enc_args {
     uint32_t quirks;
 };
 
-static const struct optspec encode_spec[] = {
-    { "--account", true }, { "--cid", true }, { "--sia", true }, { "--null", false },
-    { "--key", true }, { "--key-hex", true }, { "--key-file", true }, { "--key-hex-file", true },
-    { "--seq", true }, { "--receiver", true }, { "--line", true }, { "--time", true },
-    { "--xdata", true }, { "--raw", false }, { "--help", false },
+static int take_xdata(void *args, const struct opt *o, char *val)
+{
+    (void)o;
+    struct enc_args *a = args;
+    if (a->n_xdata == DC09_XDATA_MAX) {
+        fprintf(stderr, "vigil: --xdata: at most %u blocks\n", DC09_XDATA_MAX);
+        return CLI_USAGE;
+    }
+    a->xdata[a->n_xdata++] = val;
+    return CLI_OK;
+}
+
+#define EA(m) offsetof(struct enc_args, m)
+static const struct opt encode_opts[] = {
+    { "--account", 0, "A", OPT_STR, OPT_REQUIRED, EA(account), NULL,
+      "the panel's account: 3 to 16 hex digits (0-9, A-F)" },
+    { "--cid", 0, "\"QEEE GG ZZZ\"", OPT_STR, 0, EA(cid), NULL,
+      "an ADM-CID event: qualifier and event code, partition, zone (e.g. \"1121 01 003\")" },
+    { "--sia", 0, "EVENT", OPT_STR, 0, EA(sia), NULL,
+      "a SIA-DCS event in SIA DC-03 form (e.g. \"Nri1/HA01\")" },
+    { "--null", 0, NULL, OPT_BOOL, 0, EA(null), NULL,
+      "a NULL supervision poll (empty data block); one of --cid, --sia, --null" },
+    KEYOPT_ROWS(struct enc_args, key),
+    { "--seq", 0, "N", OPT_STR, 0, EA(seq), NULL, "sequence number 0..9999 (default 1)" },
+    { "--receiver", 0, "R", OPT_STR, 0, EA(receiver), NULL, "receiver number: 1 to 6 hex digits" },
+    { "--line", 0, "L", OPT_STR, 0, EA(line), NULL, "line prefix: 1 to 6 hex digits (default 0)" },
+    { "--time", 0, "now|none|YYYY-MM-DDTHH:MM:SSZ", OPT_STR, 0, EA(time), NULL,
+      "the frame's timestamp (default now; an encrypted frame needs one)" },
+    { "--xdata", 0, "TVALUE", OPT_CALL, OPT_REPEAT, 0, take_xdata,
+      "an extended data block: a type letter and its value (e.g. M0026B9E4268B)" },
+    { "--raw", 0, NULL, OPT_BOOL, 0, EA(raw), NULL,
+      "print the exact bytes LF..CR instead of the frame and a newline" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
     /* send only: */
-    { "--host", true }, { "--port", true }, { "--udp", false }, { "--timeout", true },
-    { "--quirk", true },
+    { "--host", 0, "H", OPT_STR, OPT_REQUIRED, EA(host), NULL, "the receiver's host name or address" },
+    { "--port", 0, "P", OPT_STR, OPT_REQUIRED, EA(port), NULL, "the receiver's port, 1..65535" },
+    { "--udp", 0, NULL, OPT_BOOL, 0, EA(udp), NULL, "send over UDP (default TCP)" },
+    { "--timeout", 0, "S", OPT_STR, 0, EA(timeout), NULL,
+      "seconds to wait for the reply, more than 0 and at most 86400 (default 5)" },
+    { "--quirk", 0, "NAME", OPT_CALL, OPT_REPEAT, EA(quirks), take_quirk,
+      "read the reply with a receiver's known deviation (see decode)" },
 };
-#define ENCODE_SPEC_N 15u  /* the first 15 entries are encode's */
-_Static_assert(sizeof encode_spec / sizeof encode_spec[0] == ENCODE_SPEC_N + 5,
-               "encode_spec: encode options first, then the five send-only ones");
+#define ENCODE_OPTS_N 15u  /* the first 15 rows are encode's, then send's five */
+_Static_assert(OPTS_N(encode_opts) == ENCODE_OPTS_N + 5,
+               "encode_opts: encode options first, then the five send-only ones");
+
+const struct opt_cmd dc09_encode_cmd_opts = {
+    .prog = "vigil", .path = "dc09 encode",
+    .synopsis = "--account A (--cid \"QEEE GG ZZZ\" | --sia \"Nri1/HA01\" | --null) [--key K | "
+                "--key-hex H | --key-file F | --key-hex-file F] [--seq N] [--receiver R] "
+                "[--line L] [--time T] [--xdata TVALUE]... [--raw]",
+    .summary = "Builds one frame (clear, or AES-encrypted with a key) and prints it without "
+               "LF/CR and a newline (--raw: the exact bytes LF..CR).",
+    .opts = encode_opts, .n_opts = ENCODE_OPTS_N, .max_operands = 0,
+    .style = OPTS_ONE_LINE, .eq_values = true,
+};
+
+const struct opt_cmd dc09_send_cmd_opts = {
+    .prog = "vigil", .path = "dc09 send",
+    .synopsis = "--host H --port P [--udp] [--timeout S] [--quirk NAME]... <encode options>",
+    .summary = "Sends one frame, waits for the reply and prints it decoded (JSON). "
+               "Exit 0 ACK, 1 NAK or DUH, 2 bad input, 3 no reply, 4 invalid reply.",
+    .opts = encode_opts, .n_opts = OPTS_N(encode_opts), .max_operands = 0,
+    .style = OPTS_ONE_LINE, .eq_values = true,
+};
 
 /* Parses encode (and send) options into a. Returns CLI_OK, CLI_USAGE, or -1 for --help. */
 static int parse_enc_args(int argc, char **argv, bool send, struct enc_args *a)
 {
     memset(a, 0, sizeof *a);
-    size_t n_spec = send ? sizeof encode_spec / sizeof encode_spec[0] : ENCODE_SPEC_N;
-    const char *verb = send ? "send" : "encode";
-    int i = 1, r;
-    const char *name;
-    char *val;
-    while ((r = next_opt(argc, argv, &i, encode_spec, n_spec, verb, &name, &val)) == 1) {
-        int rc = CLI_OK;
-        if (keyopt_is(name)) rc = keyopt_take(&a->key, name, val);
-        else if (!strcmp(name, "--account")) a->account = val;
-        else if (!strcmp(name, "--cid")) a->cid = val;
-        else if (!strcmp(name, "--sia")) a->sia = val;
-        else if (!strcmp(name, "--null")) a->null = true;
-        else if (!strcmp(name, "--seq")) a->seq = val;
-        else if (!strcmp(name, "--receiver")) a->receiver = val;
-        else if (!strcmp(name, "--line")) a->line = val;
-        else if (!strcmp(name, "--time")) a->time = val;
-        else if (!strcmp(name, "--raw")) a->raw = true;
-        else if (!strcmp(name, "--host")) a->host = val;
-        else if (!strcmp(name, "--port")) a->port = val;
-        else if (!strcmp(name, "--udp")) a->udp = true;
-        else if (!strcmp(name, "--timeout")) a->timeout = val;
-        else if (!strcmp(name, "--quirk")) rc = parse_quirk(val, &a->quirks);
-        else if (!strcmp(name, "--help")) return -1;
-        else if (!strcmp(name, "--xdata")) {
-            if (a->n_xdata == DC09_XDATA_MAX) {
-                fprintf(stderr, "vigil: --xdata: at most %u blocks\n", DC09_XDATA_MAX);
-                rc = CLI_USAGE;
-            } else {
-                a->xdata[a->n_xdata++] = val;
-            }
-        }
-        if (rc != CLI_OK)
-            return rc;
-    }
-    return r < 0 ? CLI_USAGE : CLI_OK;
+    int r = opts_parse(send ? &dc09_send_cmd_opts : &dc09_encode_cmd_opts, argc, argv, 1, a,
+                       NULL);
+    return r == OPTS_DONE_HELP ? -1 : r;
 }
 
 /* "2026-11-26T13:09:28Z" (the Z may be left out; UTC either way). */
@@ -650,23 +620,14 @@ static int make_frame(struct enc_args *a, struct dc09_frame *f, struct dc09_ossl
     return CLI_OK;
 }
 
-static const char encode_help[] =
-    "usage: vigil dc09 encode --account A (--cid \"QEEE GG ZZZ\" | --sia \"Nri1/HA01\" | --null)\n"
-    "         [--key K | --key-hex H | --key-file F | --key-hex-file F]\n"
-    "         [--seq N] [--receiver R] [--line L] [--time now|none|YYYY-MM-DDTHH:MM:SSZ]\n"
-    "         [--xdata TVALUE]... [--raw]\n"
-    "Prints the frame without LF/CR and a newline (--raw: the exact bytes LF..CR).\n";
-
 static int dc09_encode_cmd(int argc, char **argv)
 {
     struct enc_args a;
     int rc = parse_enc_args(argc, argv, false, &a);
     if (rc != CLI_OK) {
         keyopt_wipe(&a.key);
-        if (rc == -1) {
-            fputs(encode_help, stdout);
+        if (rc == -1)
             return CLI_OK;
-        }
         return rc;
     }
     struct dc09_frame f;
@@ -689,12 +650,6 @@ static int dc09_encode_cmd(int argc, char **argv)
 }
 
 /* ---- send -------------------------------------------------------------- */
-
-static const char send_help[] =
-    "usage: vigil dc09 send --host H --port P [--udp] [--timeout S] [--quirk NAME]...\n"
-    "         <encode options>\n"
-    "Sends one frame, waits for the reply and prints it decoded (JSON).\n"
-    "Exit: 0 ACK, 1 NAK or DUH, 2 bad input, 3 no reply, 4 invalid reply.\n";
 
 struct first_frame {
     bool got;
@@ -822,16 +777,9 @@ static int dc09_send_cmd(int argc, char **argv)
     int rc = parse_enc_args(argc, argv, true, &a);
     if (rc != CLI_OK) {
         keyopt_wipe(&a.key);
-        if (rc == -1) {
-            fputs(send_help, stdout);
+        if (rc == -1)
             return CLI_OK;
-        }
         return rc;
-    }
-    if (a.host == NULL || a.port == NULL) {
-        keyopt_wipe(&a.key);
-        fprintf(stderr, "vigil: dc09 send: --host and --port are required\n");
-        return CLI_USAGE;
     }
     char *end;
     long port = strtol(a.port, &end, 10);
@@ -883,6 +831,10 @@ static const struct {
     { "decode", dc09_decode_cmd, "frames on stdin -> one JSON object per frame" },
     { "encode", dc09_encode_cmd, "build one frame (clear or AES-encrypted)" },
     { "send", dc09_send_cmd, "send one frame over TCP/UDP and print the reply" },
+};
+
+const struct opt_cmd *const cmd_dc09_opts[] = {
+    &dc09_decode_cmd_opts, &dc09_encode_cmd_opts, &dc09_send_cmd_opts, NULL,
 };
 
 static void dc09_usage(FILE *f)

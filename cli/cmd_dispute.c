@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "vigil/audit.h"
 #include "vigil/station.h"
 
@@ -78,20 +79,31 @@ static int write_file(const char *path, const char *text, size_t len)
     return rc;
 }
 
+struct dispute_args { const char *out; bool force; };
+static const struct opt dispute_opts[] = {
+    { "--out", 0, "DIR", OPT_STR, OPT_REQUIRED, offsetof(struct dispute_args, out), NULL,
+      "the folder the packet goes to: dispute-ID.json and dispute-ID.html (owner-only)" },
+    { "--force", 0, NULL, OPT_BOOL, 0, offsetof(struct dispute_args, force), NULL,
+      "replace a packet already there" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+static const struct opt_cmd dispute_cmd = {
+    .prog = "vigil", .global = "-c FILE", .path = "dispute", .synopsis = "ALARM_ID --out DIR [--force]",
+    .summary = "Writes an alarm's dispute packet: every event, action, call and dispatch of the "
+               "alarm with the audit entries that prove them, as JSON and printable HTML.",
+    .opts = dispute_opts, .n_opts = OPTS_N(dispute_opts), .max_operands = 1, .style = OPTS_USAGE,
+};
+const struct opt_cmd *const cmd_dispute_opts[] = { &dispute_cmd, NULL };
+
 int cmd_dispute(const struct cli_global *g, int argc, char **argv)
 {
-    const char *out = NULL, *id_s = NULL;
-    bool force = false;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-            out = argv[++i];
-        else if (strcmp(argv[i], "--force") == 0)
-            force = true;
-        else if (argv[i][0] != '-' && !id_s)
-            id_s = argv[i];
-        else
-            return usage();
-    }
+    struct dispute_args da = { NULL, false };
+    struct opts_operands ops;
+    int prc = opts_parse(&dispute_cmd, argc, argv, 0, &da, &ops);
+    if (prc != 0)
+        return prc == OPTS_DONE_HELP ? CLI_OK : prc;
+    const char *out = da.out, *id_s = ops.n ? ops.v[0] : NULL;
+    bool force = da.force;
     if (!id_s || !out || !*out)
         return usage();
     int64_t id = parse_id(id_s);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "vigil/station.h"
 
 static int result(int rc, const char *name)
@@ -70,6 +71,46 @@ static int op_password(struct stn_store *st, const char *verb, const char *name,
     return result(rc, name);
 }
 
+struct op_args { const char *role; bool json; };
+
+static const struct opt add_opts[] = {
+    { "--role", 0, "operator|supervisor|admin", OPT_STR, OPT_REQUIRED,
+      offsetof(struct op_args, role), NULL,
+      "what the operator may do: operator (take and close alarms), supervisor (also reassign, "
+      "reopen), admin (also set up accounts and operators)" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+static const struct opt list_opts[] = {
+    { "--json", 0, NULL, OPT_BOOL, 0, offsetof(struct op_args, json), NULL, "a JSON array instead of text" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+static const struct opt name_opts[] = {
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+};
+
+static const struct opt_cmd op_cmds[] = {
+    { .prog = "vigil", .global = "-c FILE", .path = "operator add",
+      .synopsis = "NAME --role operator|supervisor|admin",
+      .summary = "Adds a console operator (creating the store if needed) and prints the generated "
+                 "password once (\"password: ...\"); only its argon2id hash is kept.",
+      .opts = add_opts, .n_opts = OPTS_N(add_opts), .max_operands = 1, .style = OPTS_USAGE },
+    { .prog = "vigil", .global = "-c FILE", .path = "operator list", .synopsis = "[--json]",
+      .summary = "Every operator: name, role, created, disabled.",
+      .opts = list_opts, .n_opts = OPTS_N(list_opts), .max_operands = 0, .style = OPTS_USAGE },
+    { .prog = "vigil", .global = "-c FILE", .path = "operator disable", .synopsis = "NAME",
+      .summary = "The operator can no longer log in; their sessions end.",
+      .opts = name_opts, .n_opts = OPTS_N(name_opts), .max_operands = 1, .style = OPTS_USAGE },
+    { .prog = "vigil", .global = "-c FILE", .path = "operator enable", .synopsis = "NAME",
+      .summary = "Lets a disabled operator log in again.",
+      .opts = name_opts, .n_opts = OPTS_N(name_opts), .max_operands = 1, .style = OPTS_USAGE },
+    { .prog = "vigil", .global = "-c FILE", .path = "operator reset", .synopsis = "NAME",
+      .summary = "Generates a new password and prints it once.",
+      .opts = name_opts, .n_opts = OPTS_N(name_opts), .max_operands = 1, .style = OPTS_USAGE },
+};
+const struct opt_cmd *const cmd_operator_opts[] = {
+    &op_cmds[0], &op_cmds[1], &op_cmds[2], &op_cmds[3], &op_cmds[4], NULL,
+};
+
 static int usage(void)
 {
     fprintf(stderr, "usage: vigil -c FILE operator add NAME --role operator|supervisor|admin\n"
@@ -83,28 +124,33 @@ int cmd_operator(const struct cli_global *g, int argc, char **argv)
     if (argc < 1)
         return usage();
     const char *verb = argv[0];
-    bool list = strcmp(verb, "list") == 0, add = strcmp(verb, "add") == 0;
-    if (list && !(argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0)))
+    const struct opt_cmd *c = NULL;
+    for (size_t i = 0; i < OPTS_N(op_cmds); i++)
+        if (strcmp(op_cmds[i].path + strlen("operator "), verb) == 0)
+            c = &op_cmds[i];
+    if (c == NULL)
         return usage();
-    if (add && (argc != 4 || strcmp(argv[2], "--role") != 0))
+    bool list = c == &op_cmds[1], add = c == &op_cmds[0];
+    struct op_args oa = { 0 };
+    struct opts_operands ops;
+    int rc = opts_parse(c, argc, argv, 1, &oa, &ops);
+    if (rc != 0)
+        return rc == OPTS_DONE_HELP ? CLI_OK : rc;
+    if (!list && ops.n != 1)
         return usage();
-    if (!list && !add) {
-        if (argc != 2 || (strcmp(verb, "disable") && strcmp(verb, "enable") && strcmp(verb, "reset")))
-            return usage();
-    }
     struct stn_store *st;
-    int rc = cli_open_store(g, &st, add);
+    rc = cli_open_store(g, &st, add);
     if (rc)
         return rc;
     if (list)
-        rc = op_list(st, argc == 2);
+        rc = op_list(st, oa.json);
     else if (add || strcmp(verb, "reset") == 0)
-        rc = op_password(st, verb, argv[1], add ? argv[3] : NULL);
+        rc = op_password(st, verb, ops.v[0], add ? oa.role : NULL);
     else {
         bool disable = strcmp(verb, "disable") == 0;
-        rc = result(stn_operator_set_disabled(st, argv[1], disable), argv[1]);
+        rc = result(stn_operator_set_disabled(st, ops.v[0], disable), ops.v[0]);
         if (rc == CLI_OK)
-            printf("operator %s %s\n", argv[1], disable ? "disabled" : "enabled");
+            printf("operator %s %s\n", ops.v[0], disable ? "disabled" : "enabled");
     }
     stn_store_close(st);
     return rc;

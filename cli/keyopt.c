@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "keyopt.h"
+#include "opts.h"
 
 /* A key file is a few dozen bytes; anything bigger is not a key file. */
 #define KEYFILE_MAX 256u
@@ -103,4 +104,9 @@ void keyopt_wipe(struct keyopt *k)
 {
     dc09_key_wipe(&k->key);
     k->set = false;
+}
+
+int keyopt_opt_take(void *args, const struct opt *o, char *val)
+{
+    return keyopt_take((struct keyopt *)(void *)((char *)args + o->field), o->name, val);
 }

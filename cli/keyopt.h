@@ -7,6 +7,7 @@
 #define VIGIL_CLI_KEYOPT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "vigil/dc09.h"
 
@@ -27,5 +28,19 @@ bool keyopt_is(const char *name);
 int keyopt_take(struct keyopt *k, const char *name, char *value);
 
 void keyopt_wipe(struct keyopt *k);
+
+/* The four key options as rows of an option table (opts.h): the struct
+ * keyopt is the args struct's member `member`. */
+struct opt;
+int keyopt_opt_take(void *args, const struct opt *o, char *val);
+#define KEYOPT_ROWS(type, member)                                                           \
+    { "--key", 0, "K", OPT_CALL, 0, offsetof(type, member), keyopt_opt_take,               \
+      "AES key as 16, 24 or 32 ASCII characters (visible in ps: prefer --key-file)" },     \
+    { "--key-hex", 0, "H", OPT_CALL, 0, offsetof(type, member), keyopt_opt_take,           \
+      "AES key as 32, 48 or 64 hex digits" },                                              \
+    { "--key-file", 0, "F", OPT_CALL, 0, offsetof(type, member), keyopt_opt_take,          \
+      "file holding the key's ASCII characters (a trailing newline is ignored)" },         \
+    { "--key-hex-file", 0, "F", OPT_CALL, 0, offsetof(type, member), keyopt_opt_take,      \
+      "file holding the key's hex digits" }
 
 #endif

@@ -11,6 +11,7 @@
  * CSRF token.
  */
 #include "console.h"
+#include "opts.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -21,12 +22,31 @@
 #include <unistd.h>
 #include <time.h>
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: vigil-console -c FILE [--test-config]\n"
-               "  -c FILE          the configuration (the same file as vigil-station's)\n"
-               "  --test-config    validate the configuration and exit (0 valid, 2 invalid)\n");
-}
+/* The command line: one table (cli/opts.h), read by the parser, --help and
+ * vigil-console(8) (--help-man). */
+struct main_args {
+    const char *path;
+    bool test, help_man, dump;
+};
+static const struct opt main_opts[] = {
+    { NULL, 'c', "FILE", OPT_STR, OPT_REQUIRED, offsetof(struct main_args, path), NULL,
+      "the configuration file, the same as vigil-station's (vigil.conf(5))" },
+    { "--test-config", 0, NULL, OPT_BOOL, 0, offsetof(struct main_args, test), NULL,
+      "check the configuration (keys, web files, TLS files, http_listen) and exit: "
+      "0 valid, 2 invalid" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+    { "--help-man", 0, NULL, OPT_BOOL, OPT_HIDDEN, offsetof(struct main_args, help_man), NULL,
+      "the options as roff" },
+    { "--dump-options", 0, NULL, OPT_BOOL, OPT_HIDDEN, offsetof(struct main_args, dump), NULL,
+      "the options, one a line" },
+};
+static const struct opt_cmd main_cmd = {
+    .prog = "vigil-console", .synopsis = "-c FILE [--test-config]",
+    .summary = "The operators' web console on the station's store.",
+    .opts = main_opts, .n_opts = OPTS_N(main_opts), .max_operands = 0, .style = OPTS_USAGE,
+};
+
+
 
 /* --test-config: what the console would fail on at start, found now — the
  * web files, the TLS files, an http_listen host that does not resolve. Returns
@@ -143,26 +163,21 @@ static int wait_for_signal(void)
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL;
-    bool test = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strcmp(argv[i], "--test-config") == 0) {
-            test = true;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "vigil-console: unknown argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
+    struct main_args ma = { 0 };
+    for (int i = 1; i < argc; i++) {   /* the table dumps need no -c */
+        if (strcmp(argv[i], "--help-man") == 0 || strcmp(argv[i], "--dump-options") == 0) {
+            if (strcmp(argv[i], "--help-man") == 0)
+                opts_man(&main_cmd, stdout, false);
+            else
+                opts_dump(&main_cmd, stdout);
+            return fflush(stdout) == 0 ? 0 : 2;
         }
     }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    int prc = opts_parse(&main_cmd, argc, argv, 1, &ma, NULL);
+    if (prc != 0)
+        return prc == OPTS_DONE_HELP ? 0 : 2;
+    const char *path = ma.path;
+    bool test = ma.test;
     static struct con_app app;   /* large (config paths); lives for the whole run */
     struct conf_error err = { 0 };
     if (stn_config_load(path, &app.cfg, &err) != 0) {

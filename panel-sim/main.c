@@ -17,15 +17,56 @@
 #include <unistd.h>
 
 #include "sim.h"
+#include "opts.h"
 
 static struct sim S;
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: vigil-panel -c panel.conf [--script FILE|-] [--fast] [--count N] [--log FILE] [--side FILE]\n"
-            "       [--load] [--bench-duress N [--bench-warmup-s S] [--bench-gap-ms G]]\n");
-}
+/* The command line: one table (cli/opts.h), read by the parser, --help and
+ * vigil-panel(1) (--help-man). */
+struct main_args {
+    const char *conf, *script, *log, *side, *trials, *warmup, *gap, *count;
+    bool fast, load, help_man, help_man_keys, dump;
+};
+#define MA(m) offsetof(struct main_args, m)
+static const struct opt main_opts[] = {
+    { NULL, 'c', "FILE", OPT_STR, OPT_REQUIRED, MA(conf), NULL,
+      "the panel's configuration (receiver, account, key, communicator timings: "
+      "/etc/vigil/vigil-panel.conf)" },
+    { "--script", 0, "FILE|-", OPT_STR, 0, MA(script), NULL,
+      "run keypad input and events from FILE (or stdin) instead of the terminal keypad; one "
+      "JSON line per panel happening on stdout" },
+    { "--fast", 0, NULL, OPT_BOOL, 0, MA(fast), NULL,
+      "with --script: virtual time (waits and delays take no real time)" },
+    { "--count", 0, "N", OPT_STR, 0, MA(count), NULL,
+      "run N panels (1..20000), accounts counting up from the configured one" },
+    { "--log", 0, "FILE", OPT_STR, 0, MA(log), NULL,
+      "keypad mode: append the panel's JSON lines to FILE (default: none)" },
+    { "--side", 0, "FILE", OPT_STR, 0, MA(side), NULL,
+      "keypad mode: mirror the communicator's state to FILE for a second terminal" },
+    { "--load", 0, NULL, OPT_BOOL, 0, MA(load), NULL,
+      "with --count: every panel sends events at the configured load rate" },
+    { "--bench-duress", 0, "N", OPT_STR, 0, MA(trials), NULL,
+      "measure N duress round trips (alarm to ACK) under the --count load, then exit" },
+    { "--bench-warmup-s", 0, "S", OPT_STR, 0, MA(warmup), NULL,
+      "with --bench-duress: seconds of load before the first trial" },
+    { "--bench-gap-ms", 0, "G", OPT_STR, 0, MA(gap), NULL,
+      "with --bench-duress: milliseconds between trials (default 100)" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+    { "--help-man", 0, NULL, OPT_BOOL, OPT_HIDDEN, MA(help_man), NULL, "the options as roff" },
+    { "--help-man-keys", 0, NULL, OPT_BOOL, OPT_HIDDEN, MA(help_man_keys), NULL,
+      "the configuration keys as roff" },
+    { "--dump-options", 0, NULL, OPT_BOOL, OPT_HIDDEN, MA(dump), NULL,
+      "the options and keys, one a line" },
+};
+static const struct opt_cmd main_cmd = {
+    .prog = "vigil-panel",
+    .synopsis = "-c FILE [--script FILE|-] [--fast] [--count N] [--log FILE] [--side FILE] "
+                "[--load] [--bench-duress N [--bench-warmup-s S] [--bench-gap-ms G]]",
+    .summary = "The Vigil panel core and its DC-09 communicator on Linux: a keypad in the "
+               "terminal, a script mode for tests and demos, many panels for load.",
+    .opts = main_opts, .n_opts = OPTS_N(main_opts), .max_operands = 0, .style = OPTS_USAGE,
+};
+
 
 static void on_tick(uv_timer_t *t)
 {
@@ -99,48 +140,43 @@ static int account_key(const struct sim_config *c, struct dc09_key *k, bool *hav
 
 int main(int argc, char **argv)
 {
-    const char *conf = NULL, *script = NULL, *log = NULL;
     unsigned trials = 0, warmup_s = 0, gap_ms = 100;
     S.count = 1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-            conf = argv[++i];
-        else if (strcmp(argv[i], "--script") == 0 && i + 1 < argc)
-            script = argv[++i];
-        else if (strcmp(argv[i], "--fast") == 0)
-            S.fast = true;
-        else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc)
-            log = argv[++i];
-        else if (strcmp(argv[i], "--side") == 0 && i + 1 < argc)
-            S.side_file = argv[++i];
-        else if (strcmp(argv[i], "--load") == 0)
-            S.load = true;
-        else if (strcmp(argv[i], "--bench-duress") == 0 && i + 1 < argc)
-            trials = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--bench-warmup-s") == 0 && i + 1 < argc)
-            warmup_s = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--bench-gap-ms") == 0 && i + 1 < argc)
-            gap_ms = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (*end || n < 1 || n > 20000) {
-                fprintf(stderr, "vigil-panel: --count: 1..20000\n");
-                return 2;
-            }
-            S.count = (unsigned)n;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage();
-            return 0;
-        } else {
-            fprintf(stderr, "vigil-panel: unknown argument '%s'\n", argv[i]);
-            usage();
-            return 2;
+    struct main_args ma = { 0 };
+    for (int i = 1; i < argc; i++) {   /* the table dumps need no -c */
+        bool man = strcmp(argv[i], "--help-man") == 0, keys = strcmp(argv[i], "--help-man-keys") == 0;
+        if (man || keys || strcmp(argv[i], "--dump-options") == 0) {
+            if (man)
+                opts_man(&main_cmd, stdout, false);
+            else if (!keys)
+                opts_dump(&main_cmd, stdout);
+            if (!man)
+                opts_man_keys(sim_config_keys, sim_config_key_count, "vigil-panel", keys, stdout);
+            return fflush(stdout) == 0 ? 0 : 2;
         }
     }
-    if (conf == NULL) {
-        usage();
-        return 2;
+    int prc = opts_parse(&main_cmd, argc, argv, 1, &ma, NULL);
+    if (prc != 0)
+        return prc == OPTS_DONE_HELP ? 0 : 2;
+    const char *conf = ma.conf, *script = ma.script, *log = ma.log;
+    S.fast = ma.fast;
+    S.load = ma.load;
+    if (ma.side != NULL)
+        S.side_file = ma.side;
+    if (ma.trials != NULL)
+        trials = (unsigned)strtoul(ma.trials, NULL, 10);
+    if (ma.warmup != NULL)
+        warmup_s = (unsigned)strtoul(ma.warmup, NULL, 10);
+    if (ma.gap != NULL)
+        gap_ms = (unsigned)strtoul(ma.gap, NULL, 10);
+    if (ma.count != NULL) {
+        char *end;
+        long n = strtol(ma.count, &end, 10);
+        if (*end || n < 1 || n > 20000) {
+            fprintf(stderr, "vigil-panel: --count: 1..20000\n");
+            return 2;
+        }
+        S.count = (unsigned)n;
     }
     if (sim_config_load(conf, &S.cfg) < 0)
         return 2;

@@ -9,6 +9,7 @@
  */
 #include "daemon.h"
 #include "db.h"
+#include "opts.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -21,11 +22,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
+/* The command line: one table (cli/opts.h), read by the parser, --help and
+ * vigil-station(8) (--help-man); --help-man-keys prints the configuration
+ * keys' table (config.c) as roff for vigil.conf(5). */
+struct main_args {
+    const char *path;
+    bool test_only, help_man, help_man_keys, dump;
+};
+static const struct opt main_opts[] = {
+    { NULL, 'c', "FILE", OPT_STR, OPT_REQUIRED, offsetof(struct main_args, path), NULL,
+      "the configuration file (vigil.conf(5); installed as /etc/vigil/vigil-station.conf)" },
+    { "--test-config", 0, NULL, OPT_BOOL, 0, offsetof(struct main_args, test_only), NULL,
+      "check the configuration (keys, store folder, key store, open-file limit) and exit: "
+      "0 valid, 2 not" },
+    { "--help", 'h', NULL, OPT_HELP, 0, 0, NULL, "print this help" },
+    { "--help-man", 0, NULL, OPT_BOOL, OPT_HIDDEN, offsetof(struct main_args, help_man), NULL,
+      "the options as roff" },
+    { "--help-man-keys", 0, NULL, OPT_BOOL, OPT_HIDDEN, offsetof(struct main_args, help_man_keys),
+      NULL, "the configuration keys as roff" },
+    { "--dump-options", 0, NULL, OPT_BOOL, OPT_HIDDEN, offsetof(struct main_args, dump), NULL,
+      "options and keys, one a line" },
+};
+static const struct opt_cmd main_cmd = {
+    .prog = "vigil-station", .synopsis = "-c FILE [--test-config]",
+    .summary = "The DC-09 receiver: ACKs an event only once it is committed to the store.",
+    .opts = main_opts, .n_opts = OPTS_N(main_opts), .max_operands = 0, .style = OPTS_USAGE,
+};
+
+
+static void print_keys(bool man)
 {
-    fprintf(f, "usage: vigil-station -c FILE [--test-config]\n"
-               "  -c FILE          configuration (see packaging/vigil-station.conf)\n"
-               "  --test-config    validate the configuration and exit (0 valid)\n");
+    opts_man_keys(stn_config_keys, stn_config_nkeys, "vigil-station", man, stdout);
 }
 
 /* The commit time (ms) below which a share q (0..1) of commits fell: the
@@ -684,26 +711,26 @@ static int test_config_deeper(const struct stn_config *cfg, const char *path)
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL;
-    bool test_only = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strcmp(argv[i], "--test-config") == 0) {
-            test_only = true;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "vigil-station: unknown argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
+    struct main_args ma = { 0 };
+    for (int i = 1; i < argc; i++) {   /* the table dumps need no -c */
+        ma.help_man |= strcmp(argv[i], "--help-man") == 0;
+        ma.help_man_keys |= strcmp(argv[i], "--help-man-keys") == 0;
+        ma.dump |= strcmp(argv[i], "--dump-options") == 0;
     }
-    if (!path) {
-        usage(stderr);
-        return 2;
+    if (ma.help_man || ma.help_man_keys || ma.dump) {
+        if (ma.help_man)
+            opts_man(&main_cmd, stdout, false);
+        if (ma.help_man_keys || ma.dump)
+            print_keys(ma.help_man_keys);
+        if (ma.dump)
+            opts_dump(&main_cmd, stdout);
+        return fflush(stdout) == 0 ? 0 : 2;
     }
+    int prc = opts_parse(&main_cmd, argc, argv, 1, &ma, NULL);
+    if (prc != 0)
+        return prc == OPTS_DONE_HELP ? 0 : 2;
+    const char *path = ma.path;
+    bool test_only = ma.test_only;
     static struct stn s;
     struct conf_error err = { 0 };
     if (stn_config_load(path, &s.cfg, &err) != 0) {

@@ -295,7 +295,7 @@ int  stn_job_copy(struct stn_job *j, const void *p, size_t len, size_t *off);
  * text); 0, or STN_E_NOMEM / STN_E_INVAL (8 per job at most). */
 int  stn_job_note(struct stn_job *j, const char *kind, const char *after);
 
-/* ---- store_sqlite.c: the worker's side of the store ------------------ */
+/* ---- store_worker.c: the worker's side of the store ------------------ */
 
 struct stn_wstore;   /* one SQLite connection, used by one thread at a time */
 int  stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char *msg, size_t cap);
@@ -409,7 +409,7 @@ struct db;
 int  stn_keystore_prepare(struct db *db, const char *path, struct stn_keystore *ks,
                           int *sealed, char *msg, size_t cap);
 
-/* ---- the schema and opening a store (store_sqlite.c, schema_*.c) ----- */
+/* ---- the schema and opening a store (store_worker.c, schema_*.c) ----- */
 
 #define STN_SCHEMA_VERSION 6
 extern const char *const stn_schema_sqlite[STN_SCHEMA_VERSION];

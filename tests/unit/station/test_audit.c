@@ -68,7 +68,7 @@ static void head_never_goes_back(void **state)
 }
 
 /* An entry appended inside a savepoint that is rolled back is not the head:
- * the worker reads the head back before COMMIT (store_sqlite.c). */
+ * the worker reads the head back before COMMIT (store_worker.c). */
 static void rolled_back_entry_is_not_the_head(void **state)
 {
     (void)state;

@@ -1,6 +1,6 @@
 /*
- * store_sqlite.c — the SQLite store: opening (WAL, synchronous=FULL,
- * busy_timeout), the schema and its migrations, and the commit worker that
+ * store_worker.c — the store: opening it on either engine (db.h), the schema
+ * migrations (schema_sqlite.c, schema_pg.c), and the commit worker that
  * writes one batch per transaction.
  *
  * Performance shape (docs/PERFORMANCE.md): `events` is append-only by rowid
