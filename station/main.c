@@ -675,7 +675,7 @@ static int test_config_deeper(const struct stn_config *cfg, const char *path)
     }
     const char *sp = cfg->store_path;
     struct stat st;
-    if (db_is_pg_uri(sp))       /* a database, not a file: reached at start (DB_LOST: retried) */
+    if (db_is_pg_uri(sp))       /* a database, not a file: reached at start */
         return bad;
     if (stat(sp, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {

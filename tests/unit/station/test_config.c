@@ -117,8 +117,8 @@ static void bad_values(void **state)
     assert_non_null(strstr(e.msg, "debug, info, warn, error"));
     assert_int_equal(parse("store sqlite:a.db\ndc09_listen nohost\n", &c, &e), CONF_E_VALUE);
     assert_int_equal(parse("store sqlite:a.db\ndc09_listen 1.2.3.4:70000\n", &c, &e), CONF_E_VALUE);
-    assert_int_equal(parse("store postgresql://x/y\n", &c, &e), CONF_E_VALUE);
-    assert_non_null(strstr(e.msg, "not supported yet"));
+    assert_int_equal(parse("store postgresql://\n", &c, &e), CONF_E_VALUE);
+    assert_non_null(strstr(e.msg, "needs at least a database"));
     assert_int_equal(parse("store mysql:x\n", &c, &e), CONF_E_VALUE);
     assert_int_equal(parse("store sqlite:a.db\nlog_level\n", &c, &e), CONF_E_SYNTAX);
     assert_int_equal(parse("store sqlite:a.db\nstore sqlite:b.db\n", &c, &e), CONF_E_REPEAT);
@@ -156,6 +156,47 @@ static void store_path_relative_to_config(void **state)
     assert_int_equal(stn_config_load("/nonexistent/v.conf", &c, &e), STN_E_OPEN);
 }
 
+/* store postgresql://...: the URI kept whole for libpq, shown without its
+ * password; key_store_file required (every node holds the same file); the
+ * files that sit beside a SQLite store go beside the key store file. */
+static void store_postgresql(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/stn-conf-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/v.conf", dir);
+    const char *uri = "postgresql://vigil:Sw0rdf1sh@db1.example:5433/vigil?sslmode=require";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "store %s\n", uri);
+    fclose(f);
+    struct stn_config c;
+    struct conf_error e;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(stn_config_load(path, &c, &e), STN_E_CONFIG);
+    assert_non_null(strstr(e.msg, "'key_store_file' is required"));
+    assert_non_null(strstr(e.msg, "every node"));
+    assert_null(strstr(e.msg, "Sw0rdf1sh"));
+
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "store %s\nkey_store_file keys/station.keys\n", uri);
+    fclose(f);
+    assert_int_equal(stn_config_load(path, &c, &e), 0);
+    assert_string_equal(c.store_path, uri);
+    assert_string_equal(c.store_shown,
+                        "postgresql://vigil@db1.example:5433/vigil?sslmode=require");
+    char want[200];
+    snprintf(want, sizeof want, "%s/keys/station.keys", dir);
+    assert_string_equal(c.key_store_path, want);
+    assert_string_equal(stn_store_base(&c), want);
+    snprintf(want, sizeof want, "%s/keys/station.keys.ctl", dir);
+    assert_string_equal(c.control_socket_path, want);
+    remove(path);
+    rmdir(dir);
+}
+
 static void every_key_has_help_and_default_parses(void **state)
 {
     (void)state;
@@ -174,6 +215,7 @@ int main(void)
         cmocka_unit_test(bad_values),
         cmocka_unit_test(store_required),
         cmocka_unit_test(store_path_relative_to_config),
+        cmocka_unit_test(store_postgresql),
         cmocka_unit_test(every_key_has_help_and_default_parses),
         cmocka_unit_test(example_file_documents_every_key),
     };
