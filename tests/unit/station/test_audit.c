@@ -17,6 +17,28 @@
 
 #include "stn_internal.h"
 #include "vigil/audit.h"
+#include "pg_testdb.h"
+
+/* The store of a test: dir/s.db, or with VIGIL_TEST_PG_URI (ctest's pg
+ * fixture) a fresh PostgreSQL database, dropped by close_store. */
+static char pgdb[64];
+
+static void open_store(const char *dir, struct db **db)
+{
+    char store[512], msg[256];
+    snprintf(store, sizeof store, "%s/s.db", dir);
+    pgdb[0] = '\0';
+    if (pg_test_uri())
+        assert_int_equal(pg_test_create("audit", pgdb, store, sizeof store), 0);
+    if (stn_db_open(store, db, msg, sizeof msg) != 0)
+        fail_msg("%s", msg);
+}
+
+static void close_store(struct db *db)
+{
+    db_close(db);
+    assert_int_equal(pg_test_drop(pgdb), 0);
+}
 
 static void hash_vectors(void **state)
 {
@@ -73,10 +95,9 @@ static void rolled_back_entry_is_not_the_head(void **state)
 {
     (void)state;
     struct db *db;
-    char msg[256], dir[] = "/tmp/stn-audit-XXXXXX", store[64];
+    char dir[] = "/tmp/stn-audit-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    snprintf(store, sizeof store, "%s/s.db", dir);
-    assert_int_equal(stn_db_open(store, &db, msg, sizeof msg), 0);
+    open_store(dir, &db);
     assert_int_equal(db_exec(db, "BEGIN IMMEDIATE", NULL), DB_OK);
     struct stn_job j;
     memset(&j, 0, sizeof j);
@@ -108,7 +129,7 @@ static void rolled_back_entry_is_not_the_head(void **state)
     assert_int_not_equal(db_exec(db, "DELETE FROM audit", NULL), DB_OK);
     stn_audit_forget(db);
     assert_null(db_next_stmt(db, NULL));   /* no statement left behind */
-    db_close(db);
+    close_store(db);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -121,12 +142,11 @@ static void broken_table_never_fails_the_batch(void **state)
 {
     (void)state;
     struct db *db;
-    char msg[256], dir[] = "/tmp/stn-audit-XXXXXX", store[64];
+    char dir[] = "/tmp/stn-audit-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    snprintf(store, sizeof store, "%s/s.db", dir);
-    assert_int_equal(stn_db_open(store, &db, msg, sizeof msg), 0);
-    assert_int_equal(db_exec(db, "DROP TABLE audit; CREATE TABLE audit (x);"
-                                  "CREATE TABLE t (v)", NULL), DB_OK);
+    open_store(dir, &db);
+    assert_int_equal(db_exec(db, "DROP TABLE audit; CREATE TABLE audit (x BIGINT);"
+                                  "CREATE TABLE t (v BIGINT)", NULL), DB_OK);
     assert_int_equal(db_exec(db, "BEGIN IMMEDIATE; INSERT INTO t VALUES (1)", NULL), DB_OK);
     struct stn_job j;
     memset(&j, 0, sizeof j);
@@ -143,7 +163,7 @@ static void broken_table_never_fails_the_batch(void **state)
     db_finalize(s);
     stn_audit_forget(db);
     assert_null(db_next_stmt(db, NULL));
-    db_close(db);
+    close_store(db);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
