@@ -135,6 +135,9 @@ int         db_errcode(struct db *db);
 const char *db_errmsg(struct db *db);
 const char *db_errstr(int rc);
 int64_t     db_changes(struct db *db);        /* rows changed by the last statement */
+/* SQLite: the rowid of the last INSERT; PostgreSQL: lastval(), so an
+ * INSERT whose trigger inserts into a table with its own id answers that id:
+ * read such ids with RETURNING. */
 int64_t     db_last_insert_rowid(struct db *db);
 bool        db_get_autocommit(struct db *db); /* true: no transaction open */
 

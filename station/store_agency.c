@@ -56,7 +56,7 @@ static int load_hist(struct db *db, const char *account, struct hist *h)
     h->n = 0;
     if (db_prepare(db, "SELECT at_ms, kind, finding FROM (SELECT at_ms, kind, finding,"
                            " id FROM charges WHERE account=? ORDER BY at_ms DESC, id DESC"
-                           " LIMIT 512) ORDER BY at_ms, id", &st))
+                           " LIMIT 512) AS recent ORDER BY at_ms, id", &st))
         return DB_ERROR;
     db_bind_text(st, 1, account, -1, DB_TRANSIENT);
     int rc;

@@ -118,7 +118,7 @@ int stn_db_open_ex(const char *where, bool create, bool *created, struct db **ou
 
 enum {
     S_INS_EVENT, S_FIND_ALARM, S_INS_ALARM, S_ATTACH_ALARM, S_INS_ALARM_EVENT,
-    S_RESTORE, S_ON_TEST, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_ESCALATE_HISTORY, S_OPEN_HISTORY, S_DATA_VERSION, S_PRUNE_FIRST,
+    S_RESTORE, S_ON_TEST, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_ESCALATE_HISTORY, S_OPEN_HISTORY, S_PRUNE_FIRST,
     S_PRUNE, S_PRUNE_REJECTED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
@@ -136,7 +136,9 @@ static const char *const sql_text[S_COUNT] = {
     [S_INS_ALARM] = "INSERT INTO alarms (account, account_id, priority, kind, event_id,"
         " received_at_ms, last_event_at_ms, cid_q, cid_event, cid_partition, cid_zone,"
         " sia_code, sia_area, sia_user, sia_zone, sia_text, partition, zone, \"user\", detail, test)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+    /* RETURNING, not the last insert id: the alarms' change-log trigger
+     * inserts too (PostgreSQL's lastval() would be its seq) */
     [S_ATTACH_ALARM] = "UPDATE alarms SET event_count=event_count+?3,"
         " last_event_at_ms=?1 WHERE id=?2",
     [S_INS_ALARM_EVENT] = "INSERT INTO alarm_events (alarm_id, event_id) VALUES (?,?)"
@@ -155,7 +157,6 @@ static const char *const sql_text[S_COUNT] = {
         " WHERE state='escalated' AND escalated_at_ms=?1",
     [S_OPEN_HISTORY] = "INSERT INTO alarm_history (alarm_id, at_ms, action, detail)"
         " VALUES (?, ?, 'opened', ?)",
-    [S_DATA_VERSION] = "PRAGMA data_version",
     [S_PRUNE_FIRST] = "SELECT id FROM events WHERE received_at_ms>=? ORDER BY id LIMIT 1",
     /* never past the first event of an alarm not yet closed: the evidence of
      * an open alarm (a duress among them) outlives the retention setting
@@ -478,11 +479,13 @@ static int raise_alarm(struct stn_wstore *w, struct stn_job *j, struct stn_item 
         }
         bind_text_or_null(s, 20, (const char *)j->arena + it->detail_off, it->detail_len);
         db_bind_int(s, 21, test);
-        rc = step_done(s);
+        rc = db_step(s);
+        open_id = rc == DB_ROW ? db_column_int64(s, 0) : 0;
+        rc = rc == DB_ROW ? 0 : rc == DB_DONE ? DB_ERROR : rc;
+        db_reset(s);
         db_clear_bindings(s);
         if (rc)
             return rc;
-        open_id = db_last_insert_rowid(w->db);
         json_t *after = json_pack("{s:s,s:s,s:i,s:I}", "account", account, "kind", kind,
                                   "priority", priority, "received_at_ms",
                                   (json_int_t)it->received_ms);
@@ -734,11 +737,9 @@ static bool prune(struct stn_wstore *w, int64_t before_ms)
 
 static void load_accounts_if_changed(struct stn_wstore *w, struct stn_job *j)
 {
-    struct db_stmt *s = w->st[S_DATA_VERSION];
-    int64_t v = -1;
-    if (db_step(s) == DB_ROW)
-        v = db_column_int64(s, 0);
-    db_reset(s);
+    int64_t v = -1;             /* another connection's commit moves it (db.h) */
+    if (db_data_version(w->db, &v) != DB_OK)
+        v = -1;
     if (!j->force_accounts && v == w->data_version)
         return;
     if (stn_wstore_load_accounts(w, &j->rows, &j->nrows) == 0) {

@@ -372,6 +372,43 @@ DEFAULT_CONFIG = {
 }
 
 
+# PostgreSQL (issue 15): with VIGIL_TEST_PG_URI set (ctest's pg fixture,
+# scripts/pg-test-cluster) every Station gets a fresh database on that cluster
+# instead of a SQLite file, `key_store_file` beside its config, and its log is
+# checked never to hold the URI's password.
+PG_URI = os.environ.get("VIGIL_TEST_PG_URI") or None
+_pg_count = [0]
+
+
+def pg_uri_with_db(uri, name):
+    """uri with its database replaced by name."""
+    m = re.match(r"^([a-z]+://[^/?]*)(/[^?]*)?(\?.*)?$", uri)
+    return m.group(1) + "/" + name + (m.group(3) or "")
+
+
+def pg_password(uri):
+    m = re.match(r"^[a-z]+://[^:@/]*:([^@/]*)@", uri)
+    return m.group(1) if m else None
+
+
+def pg_admin(sql):
+    """Runs sql on the cluster's maintenance database (psql)."""
+    p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", PG_URI, "-c", sql],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("psql %s: %s" % (sql, p.stderr))
+
+
+def pg_query(dbname, sql):
+    """Rows of sql on database dbname, as lists of text (psql, unaligned)."""
+    p = subprocess.run(["psql", "-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                        "-d", pg_uri_with_db(PG_URI, dbname), "-c", sql],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("psql %s: %s" % (sql, p.stderr))
+    return [l.split("\t") for l in p.stdout.splitlines() if l]
+
+
 class Station:
     """A vigil-station process on 127.0.0.1:0 with its own temporary store."""
 
@@ -379,6 +416,13 @@ class Station:
         self.args = args
         self.dir = tempfile.mkdtemp(prefix="vst-%s-" % name)
         self.store = os.path.join(self.dir, "store.db")
+        self.pgdb = None
+        if PG_URI:
+            _pg_count[0] += 1
+            self.pgdb = "t_vst_%d_%d" % (os.getpid(), _pg_count[0])
+            pg_admin("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.pgdb)
+            pg_admin("CREATE DATABASE %s" % self.pgdb)
+            self.store_uri = pg_uri_with_db(PG_URI, self.pgdb)
         self.ready = os.path.join(self.dir, "ready")
         self.conf = os.path.join(self.dir, "station.conf")
         self.log = os.path.join(self.dir, "station.log")
@@ -392,7 +436,11 @@ class Station:
         with open(self.conf, "w") as f:
             f.write("# written by tests/integration/station/vstation.py\n")
             f.write("dc09_listen 127.0.0.1:0\n")
-            f.write("store sqlite:%s\n" % self.store)
+            if self.pgdb:
+                f.write("store %s\n" % self.store_uri)
+                f.write("key_store_file %s\n" % os.path.join(self.dir, "store.keys"))
+            else:
+                f.write("store sqlite:%s\n" % self.store)
             f.write("ready_file %s\n" % self.ready)
             for k, v in self.cfg.items():
                 f.write("%s %s\n" % (k, v))
@@ -487,6 +535,12 @@ class Station:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.pgdb:
+            pw = pg_password(PG_URI)
+            if pw and pw in self.log_text():
+                raise AssertionError("the PostgreSQL password is in the station's log")
+            if not os.environ.get("VST_KEEP"):
+                pg_admin("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.pgdb)
         if os.environ.get("VST_KEEP"):
             print("kept", self.dir)
         else:
