@@ -135,6 +135,24 @@ static void alarms_attach_never_mix_and_order(void **state)
     assert_int_equal(strlen(ra), 24);                                    /* ...T..:..:..mmmZ */
     assert_int_equal(ra[23], 'Z');
     assert_int_equal(ra[19], '.');
+    /* each alarm's own events are linked to it: the burglary's two, the duress's one */
+    struct stn_store *sto;
+    char m2[256];
+    assert_int_equal(stn_store_open(&cfg, &sto, m2, sizeof m2), 0);
+    const int64_t ids[2] = { json_integer_value(json_object_get(b, "id")),
+                             json_integer_value(json_object_get(d, "id")) };
+    const size_t want_events[2] = { 2, 1 };
+    const json_int_t want_seq[2] = { 2, 3 };            /* newest first */
+    for (int k = 0; k < 2; k++) {
+        void *det = NULL;
+        assert_int_equal(stn_alarm_detail_json(sto, ids[k], &det), 0);
+        json_t *evs = json_object_get(det, "events");
+        assert_int_equal(json_array_size(evs), want_events[k]);
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(evs, 0), "seq")),
+                         want_seq[k]);
+        json_decref(det);
+    }
+    stn_store_close(sto);
     json_decref(arr);
 
     /* a second duress attaches to the open duress alarm, not to the burglary */
