@@ -55,7 +55,7 @@ static inline int pg_test_admin(const char *sql)
 static inline int pg_test_create(const char *tag, char name[64], char *out, size_t cap)
 {
     static unsigned n;
-    char sql[200];
+    char sql[256];
     snprintf(name, 64, "t_%s_%ld_%u", tag, (long)getpid(), ++n);
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE); CREATE DATABASE %s",
              name, name);
@@ -67,7 +67,7 @@ static inline int pg_test_create(const char *tag, char name[64], char *out, size
 
 static inline int pg_test_drop(const char *name)
 {
-    char sql[160];
+    char sql[256];
     if (!name[0])
         return 0;
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);

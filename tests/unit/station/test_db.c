@@ -137,7 +137,7 @@ static int setup_pg(void **state)
     snprintf(pg_eng.base, sizeof pg_eng.base, "%s", uri);
     snprintf(pg_eng.dbname, sizeof pg_eng.dbname, "t_db_%ld", (long)getpid());
     struct db *admin = NULL;
-    char msg[512], sql[160];
+    char msg[512], sql[256];
     if (db_open(DB_KIND_PG, uri, 0, &admin, msg, sizeof msg) != DB_OK) {
         fprintf(stderr, "test_db: %s\n", msg);
         return -1;
@@ -160,7 +160,7 @@ static int teardown_pg(void **state)
     if (!pg_eng.dbname[0])
         return 0;
     struct db *admin = NULL;
-    char msg[512], sql[160];
+    char msg[512], sql[256];
     if (db_open(DB_KIND_PG, pg_eng.base, 0, &admin, msg, sizeof msg) != DB_OK)
         return -1;
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", pg_eng.dbname);
