@@ -73,19 +73,20 @@ install: deps
 # then lintian on them (build-deb/lintian.txt; packaging/README.md explains each
 # warning left). DEB_JOBS: parallel jobs of the package build.
 DEB_JOBS ?= $(JOBS)
+DEB_DIR ?= build-deb
 deb: deps
-	rm -rf build-deb && mkdir -p build-deb/src
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
 	if git rev-parse --git-dir >/dev/null 2>&1; then \
 	  git ls-files -z -co --exclude-standard | grep -zv '^BRIEF.md$$' | \
-	    tar --null -T - --ignore-failed-read -cf - | tar -C build-deb/src -xf - ; \
+	    tar --null -T - --ignore-failed-read -cf - | tar -C $(DEB_DIR)/src -xf - ; \
 	else \
 	  tar --exclude='./build*' --exclude='./demo-run' --exclude='node_modules' -cf - . | \
-	    tar -C build-deb/src -xf - ; \
+	    tar -C $(DEB_DIR)/src -xf - ; \
 	fi
-	cd build-deb/src && dpkg-buildpackage -b -us -uc -j$(DEB_JOBS) > ../build.log 2>&1 || \
+	cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc -j$(DEB_JOBS) > ../build.log 2>&1 || \
 	  { tail -40 ../build.log; exit 1; }
-	ls -l build-deb/*.deb
-	lintian --fail-on error --info build-deb/*.changes | tee build-deb/lintian.txt
+	ls -l $(DEB_DIR)/*.deb
+	lintian --fail-on error --info $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.txt
 
 clean:
 	rm -rf build build-rel build-arm build-install build-deb
