@@ -54,7 +54,7 @@ def run(cmd, **kw):
 
 def build(src, out):
     t0 = time.monotonic()
-    r = run(["make", "-C", src, "deb", "DEB_DIR=" + out, "DEB_JOBS=2"])
+    r = run(["make", "-o", "deps", "-C", src, "deb", "DEB_DIR=" + out, "DEB_JOBS=2"])
     print("make deb: exit %d in %.0f s" % (r.returncode, time.monotonic() - t0))
     if r.returncode != 0:
         print(r.stdout[-4000:])
