@@ -33,6 +33,7 @@ int cmd_events(const struct cli_global *g, int argc, char **argv);
 int cmd_alarms(const struct cli_global *g, int argc, char **argv);
 int cmd_signals(const struct cli_global *g, int argc, char **argv);
 int cmd_backup(const struct cli_global *g, int argc, char **argv);
+int cmd_restore(const struct cli_global *g, int argc, char **argv);
 int cmd_operator(const struct cli_global *g, int argc, char **argv);
 int cmd_agency(const struct cli_global *g, int argc, char **argv);
 int cmd_billing(const struct cli_global *g, int argc, char **argv);

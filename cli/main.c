@@ -21,6 +21,7 @@ static const struct cli_verb verbs[] = {
     { "alarms", cmd_alarms, "open alarms in queue order (priority, then age) [--all] [--json]" },
     { "signals", cmd_signals, "signals the station refused (DUH): unknown account, wrong key..." },
     { "backup", cmd_backup, "a consistent copy of the station store while it runs" },
+    { "restore", cmd_restore, "put a backup in the store's place (station stopped): restore BACKUP [--force]" },
     { "operator", cmd_operator, "vigil-console operators: add, list, disable, enable, reset" },
     { "agency", cmd_agency, "police agencies' false-alarm rules: import FILE, list [--json]" },
     { "billing", cmd_billing, "invoice lines of false dispatches: export --month YYYY-MM [--out FILE]" },

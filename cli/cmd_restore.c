@@ -1,0 +1,111 @@
+/*
+ * cmd_restore.c — `vigil -c FILE restore BACKUP [--force]`: puts a backup
+ * made by `vigil backup` in the place of the store (station/restore.c does
+ * the work; docs/backup.md is the procedure).
+ *
+ * Exit 0 restored; 1 refused (the store is in use, exists without --force,
+ * keys that do not open without --force); 2 bad usage or a backup that is
+ * not a sound store of this program.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "vigil/audit.h"
+#include "vigil/station.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vigil -c FILE restore BACKUP [--force]\n"
+               "  BACKUP    a copy made by `vigil backup` (its .audit-head beside it)\n"
+               "  --force   replace an existing store (kept as STORE.before-restore-TIME);\n"
+               "            also restore when sealed keys do not open with the key store\n"
+               "            or the copy's trail does not match its head file\n"
+               "Refused while vigil-station, vigil-console or any vigil command has the store\n"
+               "open. The key store (key_store_file) is never touched.\n");
+}
+
+int cmd_restore(const struct cli_global *g, int argc, char **argv)
+{
+    const char *backup = NULL;
+    bool force = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--force") == 0) {
+            force = true;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (argv[i][0] == '-' || backup) {
+            fprintf(stderr, "vigil: restore: unexpected argument '%s'\n", argv[i]);
+            usage(stderr);
+            return CLI_USAGE;
+        } else {
+            backup = argv[i];
+        }
+    }
+    if (!backup || !g->config_path) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    struct stn_config cfg;
+    struct conf_error err = { 0 };
+    if (stn_config_load(g->config_path, &cfg, &err) != 0) {
+        fprintf(stderr, "vigil: %s\n", err.msg);
+        return CLI_USAGE;
+    }
+    struct stn_restore_report r;
+    char msg[1024];
+    int rc = stn_store_restore(&cfg, backup, force, &r, msg, sizeof msg);
+    if (rc) {
+        fprintf(stderr, "vigil: restore: %s\n", msg);
+        return rc == STN_E_EXISTS || rc == STN_E_CONFIG ? CLI_NEGATIVE : CLI_USAGE;
+    }
+    printf("restored %s from %s\n", cfg.store_path, backup);
+    printf("schema version %d (this program: %d)%s\n", r.backup_version, r.program_version,
+           r.backup_version < r.program_version ? ", migrated" : "");
+    char when[32] = "none";
+    if (r.last_event_ms > 0) {
+        time_t t = (time_t)(r.last_event_ms / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    printf("%lld events (last received %s), %lld alarms open\n", (long long)r.events, when,
+           (long long)r.alarms_open);
+    if (r.keys_sealed == 0)
+        printf("keys: no sealed account keys in the backup%s\n",
+               r.keys_clear ? " (keys in the clear: the station seals them at start)" : "");
+    else if (r.keys_open == r.keys_sealed)
+        printf("keys: all %lld sealed account keys open with the key store %s\n",
+               (long long)r.keys_sealed, cfg.key_store_path);
+    else
+        printf("keys: %lld of %lld sealed account keys DO NOT open with the key store %s%s "
+               "(first: account %s): put the key store that goes with this backup in place "
+               "before starting vigil-station\n", (long long)(r.keys_sealed - r.keys_open),
+               (long long)r.keys_sealed, cfg.key_store_path,
+               r.keystore_present ? "" : " (missing)", r.first_closed);
+    if (r.kept[0])
+        printf("the replaced store is kept as %s\n", r.kept);
+
+    /* the restore in the restored trail, after the backup's last entry */
+    struct stn_store *st = NULL;
+    if (stn_store_open_existing(&cfg, &st, msg, sizeof msg) == 0) {
+        json_t *o = json_pack("{s:s,s:s,s:I,s:I}", "backup", backup, "kept", r.kept,
+                              "backup_last_seq", (json_int_t)r.audit_seq,
+                              "schema_version", (json_int_t)r.backup_version);
+        char *after = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        struct stn_audit_entry e = { .at_ms = (int64_t)time(NULL) * 1000,
+                                     .actor = "vigil-cli", .kind = "store.restore",
+                                     .subject = NULL, .before = NULL, .after = after };
+        if (stn_store_audit(st, &e) != 0)
+            fprintf(stderr, "vigil: restore: the audit entry store.restore was not appended\n");
+        free(after);
+        json_decref(o);
+        stn_store_close(st);
+    } else {
+        fprintf(stderr, "vigil: restore: %s\n", msg);
+    }
+    return CLI_OK;
+}
