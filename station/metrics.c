@@ -11,7 +11,6 @@
  * STN_METRICS_CONNS_MAX scrapers at once, each given 10 s.
  */
 #include "daemon.h"
-#include "db.h"
 #include "metrics.h"
 
 #include <microhttpd.h>
@@ -30,10 +29,7 @@ static struct {
     /* the server's thread only */
     struct MHD_Daemon *d;
     int      port;
-    char     store_path[STN_PATH_MAX];
-    struct db *db;
-    struct stn_store_metrics sm;
-    int64_t  sm_ms;               /* when sm was read (0: never) */
+    struct stn_metrics_reader *store;
 } M = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 void stn_metrics_publish(const struct stn *s)
@@ -175,24 +171,14 @@ static char *render(size_t *len)
     pthread_mutex_unlock(&M.mu);
 
     int64_t now = stn_now_ms();
-    if (!M.sm_ms || now - M.sm_ms >= 1000 || now < M.sm_ms) {
-        if (!M.db) {
-            char msg[256];
-            if (db_open(DB_KIND_SQLITE, M.store_path, 0, &M.db, msg, sizeof msg) != DB_OK) {
-                STN_WARN("metrics", "cannot open the store for the metrics: %s", msg);
-                M.db = NULL;
-            }
-        }
-        stn_store_metrics_read(M.db, M.store_path, &M.sm);
-        M.sm_ms = now;
-    }
     struct stn_text t = { 0 };
     if (have)
         write_counters(&t, c, dropped, started);
     gauge(&t, "vigil_station_metrics_age_seconds",
           "Age of the counters in this answer (the loop publishes them once a second)",
           have ? (double)(now - published) / 1000.0 : 0.0);
-    stn_store_metrics_write(&M.sm, now, &t);
+    if (M.store)
+        stn_metrics_reader_write(M.store, &t);
     free(c);
     if (t.failed) {
         free(t.p);
@@ -291,8 +277,11 @@ int stn_metrics_start(struct stn *s, char *msg, size_t cap)
     memcpy(&ss, res->ai_addr, res->ai_addrlen);
     bool v6 = res->ai_family == AF_INET6;
     freeaddrinfo(res);
-    snprintf(M.store_path, sizeof M.store_path, "%s", s->cfg.store_path);
-    stn_metrics_publish(s);       /* (no-op: not started yet) */
+    M.store = stn_metrics_reader_new(s->cfg.store_path);
+    if (!M.store) {
+        snprintf(msg, cap, "metrics_listen %s: out of memory", spec);
+        return STN_E_NOMEM;
+    }
     M.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                            (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request, NULL,
                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
@@ -317,6 +306,6 @@ void stn_metrics_stop(void)
         MHD_stop_daemon(M.d);
     M.d = NULL;
     M.port = 0;
-    db_close(M.db);
-    M.db = NULL;
+    stn_metrics_reader_free(M.store);
+    M.store = NULL;
 }

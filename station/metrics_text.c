@@ -3,7 +3,7 @@
  * (HELP and TYPE lines, samples), and the record of the last backup beside
  * the store (STORE.last-backup), read by both daemons' metrics.
  */
-#include "metrics.h"
+#include "vigil/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,8 +4,12 @@
  * store's size and the last backup. Two short reads on the caller's own
  * connection (db.h), both served by the alarms_queue index.
  */
-#include "metrics.h"
+#include "vigil/metrics.h"
 #include "db.h"
+#include "stn_internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +36,7 @@ static int64_t file_bytes(const char *path, const char *suffix)
     return (int64_t)st.st_size;
 }
 
-void stn_store_metrics_read(struct db *db, const char *store_path, struct stn_store_metrics *m)
+static void store_metrics_read(struct db *db, const char *store_path, struct stn_store_metrics *m)
 {
     memset(m, 0, sizeof *m);
     m->store_bytes = file_bytes(store_path, "") + file_bytes(store_path, "-wal");
@@ -102,4 +106,57 @@ void stn_store_metrics_write(const struct stn_store_metrics *m, int64_t now_ms,
                     "recorded");
     stn_prom_u64(t, "vigil_store_last_backup_timestamp_seconds", NULL,
                  (uint64_t)m->last_backup_s);
+}
+
+/* ---- the reader: its own connection, at most one read a second -------- */
+
+struct stn_metrics_reader {
+    pthread_mutex_t mu;
+    char    path[STN_PATH_MAX];
+    struct db *db;
+    bool    warned;
+    struct stn_store_metrics m;
+    int64_t read_ms;              /* 0: never */
+};
+
+struct stn_metrics_reader *stn_metrics_reader_new(const char *store_path)
+{
+    struct stn_metrics_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    pthread_mutex_init(&r->mu, NULL);
+    snprintf(r->path, sizeof r->path, "%s", store_path);
+    return r;
+}
+
+void stn_metrics_reader_write(struct stn_metrics_reader *r, struct stn_text *t)
+{
+    int64_t now = stn_now_ms();
+    pthread_mutex_lock(&r->mu);
+    if (!r->read_ms || now - r->read_ms >= 1000 || now < r->read_ms) {
+        if (!r->db) {
+            char msg[256];
+            if (db_open(DB_KIND_SQLITE, r->path, 0, &r->db, msg, sizeof msg) != DB_OK) {
+                if (!r->warned)
+                    stn_log(STN_LOG_WARN, "metrics", "cannot open the store for the metrics: "
+                            "%s", msg);
+                r->warned = true;
+                r->db = NULL;
+            }
+        }
+        store_metrics_read(r->db, r->path, &r->m);
+        r->read_ms = now;
+    }
+    struct stn_store_metrics m = r->m;
+    pthread_mutex_unlock(&r->mu);
+    stn_store_metrics_write(&m, now, t);
+}
+
+void stn_metrics_reader_free(struct stn_metrics_reader *r)
+{
+    if (!r)
+        return;
+    db_close(r->db);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
 }
