@@ -4,8 +4,8 @@
  * the work; docs/backup.md is the procedure).
  *
  * Exit 0 restored; 1 refused (the store is in use, exists without --force,
- * keys that do not open without --force); 2 bad usage or a backup that is
- * not a sound store of this program.
+ * the backup's sealed keys do not open with the key store in place); 2 bad
+ * usage or a backup that is not a sound store of this program.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -20,9 +20,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vigil -c FILE restore BACKUP [--force]\n"
                "  BACKUP    a copy made by `vigil backup` (its .audit-head beside it)\n"
-               "  --force   replace an existing store (kept as STORE.before-restore-TIME);\n"
-               "            also restore when sealed keys do not open with the key store\n"
-               "            or the copy's trail does not match its head file\n"
+               "  --force   replace an existing store (kept as STORE.before-restore-TIME)\n"
                "Refused while vigil-station, vigil-console or any vigil command has the store\n"
                "open. The key store (key_store_file) is never touched.\n");
 }

@@ -304,18 +304,18 @@ int stn_store_restore(const struct stn_config *cfg, const char *backup, bool for
     int64_t bseq = 0;
     char bhash[STN_AUDIT_HASH_HEX];
     if (stn_audit_head_read(backup, &bseq, bhash) == 0 &&
-        (bseq != aseq || strcmp(bhash, ahash) != 0) && !force) {
+        (bseq != aseq || strcmp(bhash, ahash) != 0)) {
         snprintf(msg, cap, "backup %s: its audit trail ends at entry %lld but its head file "
                  "%s.audit-head names entry %lld with another hash: altered since the backup? "
-                 "(--force restores it all the same)", backup, (long long)aseq, backup,
-                 (long long)bseq);
+                 "(to restore it all the same, move that head file away and say why in the "
+                 "incident report)", backup, (long long)aseq, backup, (long long)bseq);
         rc = STN_E_STORE;
         goto fail;
     }
-    if (r->keys_open < r->keys_sealed && !force) {
+    if (r->keys_open < r->keys_sealed) {
         snprintf(msg, cap, "%lld of the backup's %lld sealed account keys do not open with the "
-                 "key store %s (first: account %s): the station would refuse to start. Put the "
-                 "key store that goes with this backup in place, or --force",
+                 "key store %s (first: account %s): the station would refuse to start on it. "
+                 "Put the key store that goes with this backup in place first",
                  (long long)(r->keys_sealed - r->keys_open), (long long)r->keys_sealed,
                  cfg->key_store_path, r->first_closed);
         rc = STN_E_CONFIG;

@@ -201,9 +201,10 @@ struct stn_restore_report {
 };
 /* Replaces the store by a backup (docs/backup.md): refuses while the store
  * is open elsewhere (STN_E_EXISTS), a backup that fails its integrity check
- * or has a newer schema, an existing store without force (STN_E_EXISTS),
- * sealed keys that do not open with the key store without force
- * (STN_E_CONFIG); the key store is never touched. */
+ * or has a newer schema or an audit trail that does not match its head file,
+ * an existing store without force (STN_E_EXISTS), sealed keys that do not
+ * open with the key store in place (STN_E_CONFIG); the key store is never
+ * touched. */
 int stn_store_restore(const struct stn_config *cfg, const char *backup, bool force,
                       struct stn_restore_report *r, char *msg, size_t cap);
 /* The last successful backup, recorded beside the store for the metrics
