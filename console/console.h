@@ -163,7 +163,7 @@ int con_read(struct con_app *app, int (*fn)(struct stn_store *st, void *ctx), vo
 struct stn_store *con_slot_take(struct con_app *app);
 void con_slot_give(struct con_app *app, struct stn_store *st);
 
-/* ---- metrics.c: GET /metrics (no login; loopback and metrics_allow only) -- */
+/* ---- metrics.c: GET /metrics (no login; metrics_allow addresses only) ---- */
 
 enum MHD_Result con_metrics(struct con_app *app, struct MHD_Connection *c,
                             const struct con_req *r, const char *method);

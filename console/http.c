@@ -292,7 +292,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return take_body(c, r, upload_data, upload_data_size);
     client_addr(c, r->addr);
     con_metrics_request();
-    if (strcmp(url, "/metrics") == 0)   /* no login: loopback and metrics_allow only */
+    if (strcmp(url, "/metrics") == 0)   /* no login: metrics_allow addresses only */
         return con_metrics(app, c, r, method);
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
         return route_api(app, c, r, url, method);

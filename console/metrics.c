@@ -1,9 +1,9 @@
 /*
  * metrics.c — vigil-console's GET /metrics (Prometheus text format 0.0.4).
  *
- * A scraper has no login: /metrics answers without one, but only to
- * loopback and the addresses listed in metrics_allow (every other client
- * gets 403, and the operators' endpoints are unchanged). Nothing in it is a
+ * A scraper has no login: /metrics answers without one, but only to the
+ * client addresses listed in metrics_allow (default 127.0.0.1; every other
+ * client gets 403, and the operators' endpoints are unchanged). Nothing in it is a
  * secret: counts and ages, no account, operator or code.
  *
  * The store's gauges (the same names vigil-station serves) come from a
@@ -62,11 +62,6 @@ static bool allowed(const struct con_app *app, const char *client)
     unsigned char a[16], b[16];
     if (!client[0] || !addr16(client, a))
         return false;
-    static const unsigned char v6_loop[16] = { [15] = 1 };
-    if (memcmp(a, v6_loop, 16) == 0)
-        return true;
-    if (a[10] == 0xff && a[11] == 0xff && memcmp(a, v6_loop, 10) == 0 && a[12] == 127)
-        return true;                       /* 127.0.0.0/8 */
     for (unsigned i = 0; i < app->cfg.metrics_allow.n; i++)
         if (addr16(app->cfg.metrics_allow.v[i], b) && memcmp(a, b, 16) == 0)
             return true;
@@ -102,7 +97,7 @@ enum MHD_Result con_metrics(struct con_app *app, struct MHD_Connection *c,
                     "HTTP requests the console has answered or is answering");
     stn_prom_u64(&t, "vigil_console_requests_total", NULL, atomic_load(&requests));
     stn_prom_family(&t, "vigil_console_metrics_refused_total", "counter",
-                    "Requests for /metrics refused: the address is not loopback nor in "
+                    "Requests for /metrics refused: the client address is not in "
                     "metrics_allow");
     stn_prom_u64(&t, "vigil_console_metrics_refused_total", NULL, atomic_load(&refused));
     stn_prom_family(&t, "vigil_console_streams_open", "gauge",

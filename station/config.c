@@ -144,10 +144,10 @@ const struct conf_key stn_config_keys[] = {
       .check = check_hostport, .programs = "vigil-station",
       .help = "HOST:PORT of the Prometheus metrics endpoint (GET /metrics, no login: bind it "
               "to an address only the scraper reaches); unset: no endpoint; port 0 picks one" },
-    { .name = "metrics_allow", .type = CONF_LIST, .reloadable = false,
+    { .name = "metrics_allow", .type = CONF_LIST, .def = "127.0.0.1", .reloadable = false,
       .offset = OFF(metrics_allow), .check = check_ip, .programs = "vigil-console",
-      .help = "an address (IPv4 or IPv6 literal) allowed to read the console's /metrics "
-              "without a login; repeat for more; loopback is always allowed" },
+      .help = "a client address (IPv4 or IPv6 literal) allowed to read the console's "
+              "/metrics without a login; repeat for more (the first replaces the default)" },
     { .name = "log_level", .type = CONF_ENUM, .def = "info", .reloadable = true,
       .offset = OFF(log_level), .names = log_levels,
       .help = "debug, info, warn or error", .programs = "both" },

@@ -68,7 +68,7 @@ struct stn_config {
     int64_t escalate_after_s;
     int64_t stats_interval_s;         /* 0: counters only on SIGUSR1 */
     char    metrics_listen[256];      /* station: HOST:PORT of GET /metrics; "" = none */
-    struct conf_list metrics_allow;   /* console: addresses that may read /metrics (and loopback) */
+    struct conf_list metrics_allow;   /* console: client addresses that may read /metrics */
     int     log_level;                /* enum stn_log_level */
     /* both programs: the station's control socket (alarm actions from vigil-console) */
     char    control_socket[STN_PATH_MAX];      /* as written; "" = store_path + ".ctl" */
