@@ -539,7 +539,8 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         if (duress) {
             j->has_duress = true;
             s->c.duress_rx++;
-            STN_WARN("rx", "account %s: %s (priority 1) received", a->number, cls.kind);
+            STN_WARN("rx", "account %s: %s (priority 1) received account=%s kind=%s priority=1 "
+                     "seq=%04u", a->number, cls.kind, a->number, cls.kind, f.seq);
         }
     }
     target(it, conn, l, peer);

@@ -8,7 +8,7 @@ take moves it to state="taken" and the age back to 0; the station stopped
 shows vigil_console_station_up 0; a request is counted."""
 import http.client
 import os
-import socket
+import re
 import sys
 import time
 
@@ -75,6 +75,11 @@ def test_console_metrics(ctx):
         s3 = wait_for(rig, lambda s: p1(s, "taken") == 1 and p1(s, "new") == 0,
                       "the taken duress in vigil_alarms_open")
         assert promtext.get(s3, "vigil_alarm_oldest_untaken_priority1_age_seconds") == 0
+        # the take in the station's log: one line, stable keys (docs/station.md)
+        log = rig.st.log_text()
+        assert re.search(r"^info alarm: alarm %d: take by mona alarm=%d account=7C01 "
+                         r"kind=duress priority=1 event=take operator=mona$" % (aid, aid), log,
+                         re.M), "no keyed line for the take:\n" + log[-2000:]
         assert s1 is not None
 
         # the station stopped: the console says so

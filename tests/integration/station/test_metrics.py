@@ -11,6 +11,7 @@ connections, the last backup's time. Also: 404 elsewhere, the ready file's
 metrics line, a station without metrics_listen serves nothing."""
 import http.client
 import os
+import re
 import socket
 import time
 
@@ -152,6 +153,13 @@ def test_metrics_move_with_traffic(args):
         s2 = wait_for(addr, lambda s: promtext.get(s, "vigil_alarms_open", priority="1",
                                                    state="new") == p1_new0 + 1,
                       "the duress alarm in vigil_alarms_open")
+        # the readable log: one line, stable keys after the message (docs/station.md)
+        log = st.log_text()
+        assert re.search(r"^warn alarm: alarm (\d+) opened: priority 1 duress account 1234 "
+                         r"alarm=\1 account=1234 kind=duress priority=1 event=raised$", log,
+                         re.M), "no keyed line for the duress alarm:\n" + log[-2000:]
+        assert re.search(r"^warn rx: account 1234: duress \(priority 1\) received "
+                         r"account=1234 kind=duress priority=1 seq=0041$", log, re.M), log[-2000:]
         time.sleep(1.2)
         s3 = samples(addr)
         age = promtext.get(s3, "vigil_alarm_oldest_untaken_priority1_age_seconds")
