@@ -54,7 +54,7 @@ static bool ctl_answers(const char *path)
  * is open: a lock there held by another process means a connection is open. */
 static bool shm_in_use(const char *store_path)
 {
-    char shm[STN_PATH_MAX + 8];
+    char shm[STN_PATH_MAX + 96];
     snprintf(shm, sizeof shm, "%s-shm", store_path);
     int fd = open(shm, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -133,7 +133,7 @@ static int copy_file(const char *src, const char *dst, char *msg, size_t cap)
 
 static void unlink_db(const char *path)
 {
-    char p[STN_PATH_MAX + 8];
+    char p[STN_PATH_MAX + 96];
     unlink(path);
     snprintf(p, sizeof p, "%s-wal", path);
     unlink(p);
@@ -155,7 +155,7 @@ static int integrity(const char *path, int *version, char *msg, size_t cap)
     sqlite3_stmt *st = NULL;
     int rc = 0;
     if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
-        snprintf(msg, cap, "the backup is not a store: %s", sqlite3_errmsg(db));
+        snprintf(msg, cap, "the backup fails its integrity check: %s", sqlite3_errmsg(db));
         rc = STN_E_STORE;
     } else {
         int r = sqlite3_step(st);
@@ -347,7 +347,7 @@ int stn_store_restore(const struct stn_config *cfg, const char *backup, bool for
             rc = STN_E_STORE;
             goto fail;
         }
-        char p[STN_PATH_MAX + 8];
+        char p[STN_PATH_MAX + 96];
         snprintf(p, sizeof p, "%s-wal", store);   /* empty after the checkpoint */
         unlink(p);
         snprintf(p, sizeof p, "%s-shm", store);
@@ -358,7 +358,7 @@ int stn_store_restore(const struct stn_config *cfg, const char *backup, bool for
         rc = STN_E_STORE;
         goto fail;
     }
-    char p[STN_PATH_MAX + 8];
+    char p[STN_PATH_MAX + 96];
     snprintf(p, sizeof p, "%s-shm", tmp);
     unlink(p);
     if (fsync_dir(store) != 0) {
@@ -368,10 +368,10 @@ int stn_store_restore(const struct stn_config *cfg, const char *backup, bool for
     }
 
     /* the audit head follows the restored trail; the old head is kept */
-    char head[STN_PATH_MAX + 16];
+    char head[STN_PATH_MAX + 96];
     if (aseq > 0 && stn_audit_head_path(store, head, sizeof head) == 0) {
         if (r->kept[0]) {
-            char keep[STN_PATH_MAX + 64];
+            char keep[STN_PATH_MAX + 192];
             snprintf(keep, sizeof keep, "%s.before-restore%s", head,
                      strrchr(r->kept, '-'));
             if (rename(head, keep) != 0 && errno != ENOENT)

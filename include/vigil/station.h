@@ -196,7 +196,7 @@ struct stn_restore_report {
     int64_t accounts_keyed, keys_sealed, keys_open, keys_clear;
     bool    keystore_present;
     char    first_closed[24];    /* the first account whose sealed key does not open */
-    char    kept[STN_PATH_MAX + 40];   /* the replaced store, kept ("" none) */
+    char    kept[STN_PATH_MAX + 64];   /* the replaced store, kept ("" none) */
     int64_t audit_seq;           /* the restored trail's last entry */
 };
 /* Replaces the store by a backup (docs/backup.md): refuses while the store
