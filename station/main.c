@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "opts.h"
 #include "vigil/sdnotify.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -269,6 +270,10 @@ static int write_ready_file(struct stn *s)
         fprintf(f, "tcp %s%s%s:%d\n", v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
         fprintf(f, "udp %s%s%s:%d\n", v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
     }
+    if (stn_metrics_port() > 0) {   /* metrics_listen's host, the port it got */
+        const char *m = s->cfg.metrics_listen;
+        fprintf(f, "metrics %.*s:%d\n", (int)(strrchr(m, ':') - m), m, stn_metrics_port());
+    }
     if (fclose(f) != 0 || rename(tmp, s->cfg.ready_file) != 0) {
         fprintf(stderr, "vigil-station: ready_file %s: %s\n", s->cfg.ready_file, strerror(errno));
         return STN_E_CONFIG;
@@ -505,6 +510,7 @@ static void on_tick(uv_timer_t *h)
     }
     int64_t now = stn_now_ms();
     stn_log_tick();
+    stn_metrics_publish(s);
     follow_nofile(s);
     s->want_accounts = true;      /* the worker checks PRAGMA data_version */
     s->want_escalate = true;
@@ -642,6 +648,13 @@ static int run(struct stn *s)
     if (stn_control_listen(s) != 0)
         return 1;
     STN_INFO("main", "listening control %s", s->cfg.control_socket_path);
+    if (stn_metrics_start(s, msg, sizeof msg) != 0) {
+        fprintf(stderr, "vigil-station: %s\n", msg);
+        return 1;
+    }
+    if (stn_metrics_port() > 0)
+        STN_INFO("main", "listening metrics %s (port %d)", s->cfg.metrics_listen,
+                 stn_metrics_port());
     STN_INFO("main", "max_connections %lld%s (open-file limit %llu, %llu kept for the store, "
              "logs and control socket), %lld per source address", (long long)s->conns_max,
              s->cfg.max_connections ? "" : " (what fits)", (unsigned long long)s->nofile,
@@ -680,6 +693,7 @@ static int run(struct stn *s)
     uv_walk(s->loop, close_walk, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);
+    stn_metrics_stop();
     stn_log_async_stop(5000);
     return 0;
 }

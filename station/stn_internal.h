@@ -426,6 +426,15 @@ int stn_db_open_ex(const char *where, bool create, bool *created, struct db **ou
 
 /* ---- counters --------------------------------------------------------- */
 
+/* What became of a received frame, decided on receipt (metrics.c names
+ * them): ACK means taken for storage and answered once durable. */
+enum stn_verdict {
+    STN_V_ACK, STN_V_DUPLICATE, STN_V_NAK, STN_V_DUH, STN_V_REPLAY, STN_V_THROTTLED,
+    STN_V_BUSY, STN_V_CRC_ERROR, STN_V_LENGTH_ERROR, STN_V_UNREADABLE, STN_V_NO_REPLY,
+    STN_V_COUNT
+};
+#define STN_FRAME_IDS 7           /* enum dc09_id 1..6; 0: header unreadable */
+
 struct stn_counters {
     uint64_t frames_rx, frames_ok, acks, naks, duhs;
     uint64_t crc_errors, length_errors, format_errors, oversize;
@@ -448,6 +457,9 @@ struct stn_counters {
     uint64_t rows_us_total;       /* inside the commit: BEGIN + statements, before COMMIT */
     /* commit times since start, 100 µs buckets; the last holds 20 ms and more */
     uint32_t commit_hist[201];
+    uint64_t frames_by[STN_FRAME_IDS][STN_V_COUNT];   /* by DC-09 id and verdict */
+    uint64_t duress_rx;           /* duress / hold-up events taken for storage */
+    uint64_t supervision_failures;   /* comm_failure alarms raised by supervision */
 };
 
 #endif /* STN_INTERNAL_H */

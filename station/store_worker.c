@@ -674,10 +674,14 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         int64_t ids[64];
         size_t n = 0;
         while ((rc = db_step(s)) == DB_ROW) {
-            STN_WARN("alarm", "alarm %lld escalated: priority 1 %s account %s untaken",
+            STN_WARN("alarm", "alarm %lld escalated: priority 1 %s account %s untaken "
+                     "alarm=%lld account=%s kind=%s priority=1 event=escalated",
                      (long long)db_column_int64(s, 0),
                      (const char *)db_column_text(s, 2),
-                     (const char *)db_column_text(s, 1));
+                     (const char *)db_column_text(s, 1),
+                     (long long)db_column_int64(s, 0),
+                     (const char *)db_column_text(s, 1),
+                     (const char *)db_column_text(s, 2));
             if (n < sizeof ids / sizeof ids[0])
                 ids[n++] = db_column_int64(s, 0);
         }

@@ -98,6 +98,7 @@ void stn_supervision_check(struct stn *s, int64_t now_ms)
         if (now_ms - a->last_seen_ms <= limit_ms)
             continue;
         a->comm_failed = true;
+        s->c.supervision_failures++;
         STN_WARN("supervision", "account %s silent for %llds (interval %llds + grace %llds): "
                  "communication failure", a->number,
                  (long long)((now_ms - a->last_seen_ms) / 1000), (long long)a->supervision_s,
