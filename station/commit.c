@@ -275,6 +275,7 @@ static void after_cb(uv_work_t *req, int status)
     } else if (!s->inflight) {
         s->linger_until_ns = 0;
     }
+    s->supervision_leader = j->leader;
     if (j->accounts_loaded) {
         if (stn_accounts_merge(s, j->rows, j->nrows) != 0)
             STN_ERROR("accounts", "cannot apply the reloaded accounts (out of memory)");

@@ -196,6 +196,7 @@ struct stn_item {
     /* set by the worker, read after the commit (commit.c logs what happened) */
     int64_t  alarm_id;            /* the alarm raised or joined (0: none) */
     bool     alarm_opened;        /* ... and it is new */
+    bool     stored_retry;        /* EVENT: another node stored it already (shared store) */
 };
 
 struct stn_seen { uint32_t account_id; int64_t ms; };
@@ -266,6 +267,7 @@ struct stn_job {
     int64_t rows_us;              /* of which BEGIN and the statements, before COMMIT */
     bool    prune_more;           /* more events past retention remain */
     bool    accounts_loaded;
+    bool    leader;               /* this node does supervision (one node of several) */
     int     wal_frames;           /* frames in the WAL after this job's commit */
     /* the station's own audit entries for this batch (config.reload...):
      * "kind\0after\0" in the arena */
@@ -348,6 +350,18 @@ int stn__setup_expire(struct db *db, struct stn_job *j);
 /* store_admin.c: an account number as stored (3–16 hex digits, upper case);
  * STN_E_INVAL when it is not one. */
 int stn_account_number_norm(const char *n, char out[DC09_ACCOUNT_MAX + 1]);
+
+/* ---- store_shared.c: a store several nodes share (PostgreSQL) ---------- */
+struct stn_shared;
+int  stn__shared_open(struct db *db, struct stn_shared **out, char *msg, size_t cap);
+void stn__shared_close(struct stn_shared *sh);
+/* The same on every node: BLAKE2b-64 of the account and the payload. */
+int64_t stn__shared_hash(const char *account, const void *data, size_t len);
+/* Records an event's (account, seq, payload) in `recent_frames`; *retry: the
+ * key was there, received within window_ms (another node stored it). */
+int  stn__shared_seen(struct stn_shared *sh, const struct stn_item *it, const void *data,
+                      size_t len, int64_t window_ms, bool *retry);
+int  stn__shared_prune(struct stn_shared *sh, int64_t before_ms);
 
 /* ---- store_actions.c: operator actions and the take lease, in the worker's
  * transaction (the alarm engine decides, this file persists) ----------- */

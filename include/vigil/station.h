@@ -249,6 +249,10 @@ char *stn_dispute_html(const void *packet, size_t *len);
 
 /* PRAGMA data_version of this connection: moves when another connection commits. */
 int stn_store_data_version(struct stn_store *s, int64_t *out);
+/* A descriptor that becomes readable when another connection commits
+ * (PostgreSQL's LISTEN/NOTIFY socket: poll it, then call
+ * stn_store_data_version); -1 on SQLite, which is polled. */
+int stn_store_notify_fd(struct stn_store *s);
 /* The change log (alarm_changes): oldest and latest seq kept (0, 0 when empty). */
 int stn_alarm_changes_range(struct stn_store *s, int64_t *oldest, int64_t *latest);
 /* Each alarm changed after seq `after`, once, with its latest seq, in the
