@@ -35,6 +35,7 @@ int cmd_events(const struct cli_global *g, int argc, char **argv);
 int cmd_alarms(const struct cli_global *g, int argc, char **argv);
 int cmd_signals(const struct cli_global *g, int argc, char **argv);
 int cmd_backup(const struct cli_global *g, int argc, char **argv);
+int cmd_restore(const struct cli_global *g, int argc, char **argv);
 int cmd_operator(const struct cli_global *g, int argc, char **argv);
 int cmd_agency(const struct cli_global *g, int argc, char **argv);
 int cmd_billing(const struct cli_global *g, int argc, char **argv);
@@ -47,7 +48,7 @@ extern const struct opt_cmd *const cmd_dc09_opts[], *const cmd_bench_opts[],
     *const cmd_code_opts[], *const cmd_account_opts[], *const cmd_events_opts[],
     *const cmd_alarms_opts[], *const cmd_signals_opts[], *const cmd_backup_opts[],
     *const cmd_operator_opts[], *const cmd_agency_opts[], *const cmd_billing_opts[],
-    *const cmd_audit_opts[], *const cmd_dispute_opts[];
+    *const cmd_audit_opts[], *const cmd_dispute_opts[], *const cmd_restore_opts[];
 
 struct stn_store;
 /* Opens the store the -c config names (cmd_store.c). create: the verb

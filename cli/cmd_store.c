@@ -923,5 +923,12 @@ int cmd_backup(const struct cli_global *g, int argc, char **argv)
         return rc == STN_E_EXISTS ? CLI_NEGATIVE : CLI_USAGE;
     }
     printf("backup written to %s\n", ops.v[0]);
+    /* for the metrics: vigil_store_last_backup_timestamp_seconds */
+    struct stn_config bc;
+    struct conf_error be = { 0 };
+    if (stn_config_load(g->config_path, &bc, &be) != 0 ||
+        stn_backup_mark_write(bc.store_path, (int64_t)time(NULL), msg, sizeof msg) != 0)
+        fprintf(stderr, "vigil: backup: the time of this backup was not recorded for the "
+                "metrics\n");
     return CLI_OK;
 }

@@ -33,6 +33,8 @@ static const struct cli_verb verbs[] = {
     { "signals", cmd_signals, "signals the station refused (DUH): unknown account, wrong key...",
       cmd_signals_opts },
     { "backup", cmd_backup, "a consistent copy of the station store while it runs", cmd_backup_opts },
+    { "restore", cmd_restore, "put a backup in the store's place (station stopped): restore BACKUP [--force]",
+      cmd_restore_opts },
     { "operator", cmd_operator, "vigil-console operators: add, list, disable, enable, reset",
       cmd_operator_opts },
     { "agency", cmd_agency, "police agencies' false-alarm rules: import FILE, list [--json]",

@@ -1,8 +1,10 @@
 /*
  * changes.c — the change poller and the ring the live streams read.
  *
- * One thread, its own store connection: every change_poll_ms it reads
- * PRAGMA data_version (no I/O while nothing commits) and, when it moved,
+ * One thread, its own store connection: every change_poll_ms it reads the
+ * store's data version (SQLite: PRAGMA data_version; PostgreSQL: the count of
+ * NOTIFYs from other nodes' commits, whose socket also wakes it at once; no
+ * I/O while nothing commits) and, when it moved,
  * the alarms changed past the last seq it saw. Each changed alarm's list
  * object is built once, as SSE text, and appended to the ring; every
  * stream wakes on one broadcast. So a thousand streams cost one query.
@@ -13,6 +15,7 @@
  */
 #include "console.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,7 +128,15 @@ static void *poller(void *arg)
             version = v;
             poll_once(ch, &last);
         }
-        nanosleep(&pause, NULL);
+        /* PostgreSQL: woken by the NOTIFY of another node's commit at once,
+         * else at the poll interval; SQLite: the poll interval */
+        int fd = stn_store_notify_fd(ch->st);
+        if (fd >= 0) {
+            struct pollfd p = { .fd = fd, .events = POLLIN };
+            poll(&p, 1, (int)ch->app->cfg.change_poll_ms);
+        } else {
+            nanosleep(&pause, NULL);
+        }
     }
     return NULL;
 }

@@ -163,6 +163,14 @@ int con_read(struct con_app *app, int (*fn)(struct stn_store *st, void *ctx), vo
 struct stn_store *con_slot_take(struct con_app *app);
 void con_slot_give(struct con_app *app, struct stn_store *st);
 
+/* ---- metrics.c: GET /metrics (no login; metrics_allow addresses only) ---- */
+
+enum MHD_Result con_metrics(struct con_app *app, struct MHD_Connection *c,
+                            const struct con_req *r, const char *method);
+void con_metrics_request(void);     /* every request, counted */
+void con_metrics_started(void);
+void con_metrics_free(void);
+
 /* ---- api.c: session and read endpoints ----------------------------------- */
 
 enum MHD_Result con_api_login(struct con_app *app, struct MHD_Connection *c, struct con_req *r);

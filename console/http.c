@@ -291,6 +291,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size)
         return take_body(c, r, upload_data, upload_data_size);
     client_addr(c, r->addr);
+    con_metrics_request();
+    if (strcmp(url, "/metrics") == 0)   /* no login: metrics_allow addresses only */
+        return con_metrics(app, c, r, method);
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
         return route_api(app, c, r, url, method);
     if (!is(method, "GET") && !is(method, "HEAD"))
@@ -434,6 +437,7 @@ int con_http_start(struct con_app *app, uint16_t *bound_port)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(app->httpd, MHD_DAEMON_INFO_BIND_PORT);
     *bound_port = di ? di->port : 0;
+    con_metrics_started();
     return 0;
 }
 
@@ -442,6 +446,7 @@ void con_http_stop(struct con_app *app)
     if (app->httpd)
         MHD_stop_daemon(app->httpd);
     app->httpd = NULL;
+    con_metrics_free();
     free(app->tls_cert);
     if (app->tls_key)
         sodium_memzero(app->tls_key, strlen(app->tls_key));

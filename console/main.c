@@ -7,14 +7,18 @@
  *
  * This file: arguments, configuration, start in order (store, sessions,
  * change poller, presence, HTTP), wait for SIGTERM / SIGINT, stop in the
- * reverse order, exit 0. Must never log a password, passcode, session or
+ * reverse order, exit 0. Under systemd (Type=notify): READY=1 once HTTP
+ * listens; WATCHDOG=1 from the main thread only after its own HTTP port
+ * answered a request; SIGHUP re-reads log_level. Must never log a password, passcode, session or
  * CSRF token.
  */
 #include "console.h"
 #include "opts.h"
+#include "vigil/sdnotify.h"
 
 #include <errno.h>
 #include <netdb.h>
+#include <sys/socket.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -115,7 +119,7 @@ static void close_stores(struct con_app *app)
     stn_store_close(app->store);
 }
 
-static int start(struct con_app *app)
+static int start(struct con_app *app, uint16_t *bound)
 {
     if (open_stores(app) != 0 || con_sessions_create(&app->cfg, &app->sessions) != 0 ||
         con_changes_start(app) != 0 || con_presence_start(app) != 0)
@@ -130,6 +134,7 @@ static int start(struct con_app *app)
     if (colon)
         *colon = '\0';
     CON_INFO("main", "listening http %s:%u%s", host, (unsigned)port, app->tls ? " (TLS)" : "");
+    *bound = port;
     return 0;
 }
 
@@ -150,15 +155,108 @@ static void stop(struct con_app *app)
     close_stores(app);
 }
 
-static int wait_for_signal(void)
+/* The watchdog's proof that HTTP is alive: a request to our own port gets an
+ * answer (any bytes, or the connection closed by the server, as a TLS port
+ * does with a plain request) within timeout_ms. */
+static bool http_answers(const char *listen, uint16_t port, int timeout_ms)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    size_t hl = colon ? (size_t)(colon - listen) : 0;
+    if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
+        listen++;
+        hl -= 2;
+    }
+    if (hl >= sizeof host)
+        return false;
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    /* a wildcard address is reached on loopback */
+    if (hl == 0 || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    else if (strcmp(host, "::") == 0)
+        snprintf(host, sizeof host, "::1");
+    char ps[8];
+    snprintf(ps, sizeof ps, "%u", (unsigned)port);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res = NULL;
+    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res)
+        return false;
+    bool ok = false;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0 &&
+        connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+        static const char req[] = "GET /api/session HTTP/1.0\r\nHost: localhost\r\n\r\n";
+        char b[64];
+        if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof req - 1)) {
+            ssize_t n = recv(fd, b, sizeof b, 0);
+            ok = n > 0 || n == 0 || (n < 0 && errno == ECONNRESET);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return ok;
+}
+
+/* SIGHUP: log_level from the file again; every other key needs a restart. */
+static void reload(struct con_app *app, const char *path)
+{
+    static struct stn_config n;
+    struct conf_error err = { 0 };
+    sd_notify(0, "RELOADING=1");
+    if (stn_config_load(path, &n, &err) != 0) {
+        CON_ERROR("config", "SIGHUP: reload refused, configuration unchanged: %s", err.msg);
+    } else {
+        app->cfg.log_level = n.log_level;
+        stn_log_set_level(n.log_level);
+        CON_INFO("config", "SIGHUP: log_level re-read from %s; other keys take effect "
+                 "after a restart", path);
+    }
+    sd_notify(0, "READY=1");
+}
+
+/* Waits for SIGTERM or SIGINT; meanwhile answers SIGHUP and, under a systemd
+ * watchdog, pings it at half its interval while HTTP answers. */
+static int wait_for_signal(struct con_app *app, const char *path, uint16_t port)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    int sig = 0;
-    sigwait(&set, &sig);
-    return sig;
+    sigaddset(&set, SIGHUP);
+    uint64_t wd_us = 0;
+    if (sd_watchdog_enabled(0, &wd_us) <= 0)
+        wd_us = 0;
+    if (wd_us)
+        CON_INFO("main", "systemd watchdog: a ping every %llu ms while HTTP answers",
+                 (unsigned long long)(wd_us / 2000));
+    for (;;) {
+        int sig = 0;
+        if (wd_us) {
+            uint64_t half = wd_us / 2;
+            struct timespec ts = { .tv_sec = (time_t)(half / 1000000),
+                                   .tv_nsec = (long)(half % 1000000) * 1000 };
+            sig = sigtimedwait(&set, NULL, &ts);
+            if (sig < 0) {
+                /* the probe waits at most a quarter of the interval */
+                int t = (int)(wd_us / 4000) > 0 ? (int)(wd_us / 4000) : 1;
+                if (http_answers(app->cfg.http_listen, port, t))
+                    sd_notify(0, "WATCHDOG=1");
+                else
+                    CON_WARN("main", "HTTP did not answer within %d ms: no watchdog ping", t);
+                continue;
+            }
+        } else if (sigwait(&set, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            reload(app, path);
+            continue;
+        }
+        return sig;
+    }
 }
 
 int main(int argc, char **argv)
@@ -196,16 +294,20 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     pthread_mutex_init(&app.store_mu, NULL);
     pthread_mutex_init(&app.slot_mu, NULL);
     pthread_cond_init(&app.slot_cv, NULL);
-    if (start(&app) != 0) {
+    uint16_t port = 0;
+    if (start(&app, &port) != 0) {
         stop(&app);
         return 1;
     }
-    int sig = wait_for_signal();
+    sd_notify(0, "READY=1");
+    int sig = wait_for_signal(&app, path, port);
+    sd_notify(0, "STOPPING=1");
     CON_INFO("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     stop(&app);
     CON_INFO("main", "exit 0");

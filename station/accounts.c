@@ -200,6 +200,15 @@ int stn_accounts_merge(struct stn *s, const struct stn_account_row *rows, size_t
             if (a->quirks != r->quirks || a->supervision_s != r->supervision_s)
                 changed++;
         }
+        if (s->accounts_ready) {
+            /* what the store knows of it, which other nodes of a shared store
+             * write: their last-seen times (every 10 s), and whether a
+             * supervision failure is open (raised by the watching node, to be
+             * restored by the next frame wherever it lands) */
+            if (r->last_seen_ms > a->last_seen_ms)
+                a->last_seen_ms = r->last_seen_ms;
+            a->comm_failed = r->comm_failed;
+        }
         a->quirks = r->quirks;
         if (a->window_past_s != r->window_past_s || a->window_future_s != r->window_future_s)
             changed++;

@@ -31,17 +31,22 @@ static void log_outcome(const struct stn_item *it)
     switch (it->type) {
     case STN_ITEM_REJECTED:
         if (it->alarm_id)
-            STN_WARN("rx", "account %s: %s: refused (DUH), alarm %lld %s (priority %d %s%s%s)",
+            STN_WARN("rx", "account %s: %s: refused (DUH), alarm %lld %s (priority %d %s%s%s) "
+                     "alarm=%lld account=%s kind=%s priority=%d reason=%s",
                      it->account, it->reason ? it->reason : "refused", (long long)it->alarm_id,
                      it->alarm_opened ? "opened" : "joined", it->priority,
                      it->kind ? it->kind : "?", under ? ", under account " : "",
-                     under ? under : "");
+                     under ? under : "", (long long)it->alarm_id, under ? under : it->account,
+                     it->kind ? it->kind : "?", it->priority,
+                     it->reason ? it->reason : "refused");
         else
-            STN_WARN("rx", "account %s: %s: refused (DUH), kept", it->account,
+            STN_WARN("rx", "account %s: %s: refused (DUH), kept account=%s reason=%s",
+                     it->account, it->reason ? it->reason : "refused", it->account,
                      it->reason ? it->reason : "refused");
         return;
     case STN_ITEM_RESTORE:
-        STN_INFO("alarm", "%s of account %s restored", it->kind, it->account);
+        STN_INFO("alarm", "%s of account %s restored account=%s kind=%s", it->kind, it->account,
+                 it->account, it->kind);
         return;
     default:
         break;
@@ -50,12 +55,16 @@ static void log_outcome(const struct stn_item *it)
         return;
     const char *kind = it->type == STN_ITEM_EVENT ? it->cls.kind : it->kind;
     int priority = it->type == STN_ITEM_EVENT ? it->cls.priority : it->priority;
+    const char *acct = under ? under : it->account;
     if (priority == 1)
-        STN_WARN("alarm", "alarm %lld opened: priority 1 %s account %s",
-                 (long long)it->alarm_id, kind, under ? under : it->account);
+        STN_WARN("alarm", "alarm %lld opened: priority 1 %s account %s "
+                 "alarm=%lld account=%s kind=%s priority=1 event=raised",
+                 (long long)it->alarm_id, kind, acct, (long long)it->alarm_id, acct, kind);
     else
-        STN_INFO("alarm", "alarm %lld opened: priority %d %s account %s",
-                 (long long)it->alarm_id, priority, kind, under ? under : it->account);
+        STN_INFO("alarm", "alarm %lld opened: priority %d %s account %s "
+                 "alarm=%lld account=%s kind=%s priority=%d event=raised",
+                 (long long)it->alarm_id, priority, kind, acct, (long long)it->alarm_id, acct,
+                 kind, priority);
 }
 
 /* Sends the replies of a finished job, coalescing runs on one connection.
@@ -266,6 +275,7 @@ static void after_cb(uv_work_t *req, int status)
     } else if (!s->inflight) {
         s->linger_until_ns = 0;
     }
+    s->supervision_leader = j->leader;
     if (j->accounts_loaded) {
         if (stn_accounts_merge(s, j->rows, j->nrows) != 0)
             STN_ERROR("accounts", "cannot apply the reloaded accounts (out of memory)");

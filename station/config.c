@@ -8,6 +8,7 @@
 #include "vigil/station.h"
 #include "db.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -36,6 +37,16 @@ static int check_hostport(const char *v, char *msg, size_t cap)
         return -1;
     }
     return 0;
+}
+
+/* An IPv4 or IPv6 address literal (metrics_allow). */
+static int check_ip(const char *v, char *msg, size_t cap)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1)
+        return 0;
+    snprintf(msg, cap, "expected an IPv4 or IPv6 address (no name, no mask)");
+    return -1;
 }
 
 static int check_store(const char *v, char *msg, size_t cap)
@@ -136,6 +147,15 @@ const struct conf_key stn_config_keys[] = {
     { .name = "stats_interval_s", .type = CONF_INT, .min = 0, .max = 86400, .def = "60",
       .reloadable = true, .offset = OFF(stats_interval_s),
       .help = "log the counters this often (0: only on SIGUSR1)" },
+    { .name = "metrics_listen", .type = CONF_STRING, .reloadable = false,
+      .offset = OFF(metrics_listen), .size = sizeof(((struct stn_config *)0)->metrics_listen),
+      .check = check_hostport, .programs = "vigil-station",
+      .help = "HOST:PORT of the Prometheus metrics endpoint (GET /metrics, no login: bind it "
+              "to an address only the scraper reaches); unset: no endpoint; port 0 picks one" },
+    { .name = "metrics_allow", .type = CONF_LIST, .def = "127.0.0.1", .reloadable = false,
+      .offset = OFF(metrics_allow), .check = check_ip, .programs = "vigil-console",
+      .help = "a client address (IPv4 or IPv6 literal) allowed to read the console's "
+              "/metrics without a login; repeat for more (the first replaces the default)" },
     { .name = "log_level", .type = CONF_ENUM, .def = "info", .reloadable = true,
       .offset = OFF(log_level), .names = log_levels,
       .help = "debug, info, warn or error", .programs = "both" },
@@ -206,7 +226,7 @@ const struct conf_key stn_config_keys[] = {
       .help = "the call-back number police get in dispatch records" },
 };
 const size_t stn_config_nkeys = sizeof stn_config_keys / sizeof stn_config_keys[0];
-_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 40,
+_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 42,
                "config table changed: update packaging/vigil-station.conf and docs/station.md");
 
 static int path_too_long(const char *cfg_path, const char *key, struct conf_error *err)

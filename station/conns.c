@@ -11,6 +11,7 @@
  * max_connections promise more descriptors than the process may open.
  */
 #include "daemon.h"
+#include "metrics.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -193,7 +194,8 @@ uint64_t stn_nofile_raise(void)
  * TCP and a UDP socket per listener. */
 uint64_t stn_fd_reserve(size_t nlisteners)
 {
-    return 64u + STN_CTL_CONNS_MAX + 2u * (uint64_t)nlisteners;
+    /* + the metrics endpoint: its scrapers, listening socket and store files */
+    return 64u + STN_CTL_CONNS_MAX + (STN_METRICS_CONNS_MAX + 8u) + 2u * (uint64_t)nlisteners;
 }
 
 int stn_conns_fit(int64_t want, uint64_t nofile, size_t nlisteners, int64_t *out,

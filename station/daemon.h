@@ -200,6 +200,9 @@ struct stn {
     uint64_t next_batch;
     uint64_t committed_batch;     /* highest batch number committed */
     bool     want_accounts, force_accounts, want_escalate;
+    /* this node raises supervision failures: always on SQLite; on a shared
+     * PostgreSQL store, the one node holding the lock (store_worker.c) */
+    bool     supervision_leader;
     int64_t  want_prune_before_ms;
 
     uv_timer_t linger;            /* ends a linger nobody came back for */

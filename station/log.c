@@ -14,6 +14,9 @@
  *   finds the buffer full is dropped and counted (log_dropped).
  * Before the loop and after it, a line is one write(2), in order with the
  * startup messages printed directly.
+ * When stderr is the journal (systemd sets JOURNAL_STREAM to its device and
+ * inode), each line starts with its syslog priority, "<3>" error .. "<7>"
+ * debug, which journald takes off and keeps as the entry's priority.
  */
 #include "stn_internal.h"
 
@@ -21,7 +24,9 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +42,28 @@ int stn_log_level(void) { return atomic_load(&level_now); }
 
 static const char *const names[] = { "debug", "info", "warn", "error" };
 _Static_assert(sizeof names / sizeof names[0] == STN_LOG_ERROR + 1, "one name per level");
+/* syslog priorities (LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR) for the journal */
+static const char *const prios[] = { "<7>", "<6>", "<4>", "<3>" };
+_Static_assert(sizeof prios / sizeof prios[0] == STN_LOG_ERROR + 1, "one priority per level");
+
+static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+static bool journal;     /* stderr is the journal: lines carry "<N>" */
+
+static void journal_check(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+              fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+              (unsigned long long)st.st_ino == ino;
+}
+
+static const char *prio(int level)
+{
+    pthread_once(&journal_once, journal_check);
+    return journal ? prios[level] : "";
+}
 
 /* A call site's window: lines written this second, lines suppressed. */
 struct log_key {
@@ -199,8 +226,8 @@ static void flush_key_locked(struct log_key *k)
     if (!k->suppressed)
         return;
     char line[LOG_LINE_MAX];
-    int n = snprintf(line, sizeof line, "%s %s: %llu similar lines suppressed (more than %d "
-                     "a second): \"%.200s\"\n", names[k->level], k->component,
+    int n = snprintf(line, sizeof line, "%s%s %s: %llu similar lines suppressed (more than %d "
+                     "a second): \"%.200s\"\n", prio(k->level), names[k->level], k->component,
                      (unsigned long long)k->suppressed, LOG_LINES_PER_S, k->fmt);
     k->suppressed = 0;
     if (n > 0)
@@ -245,7 +272,7 @@ void stn_log(int level, const char *component, const char *fmt, ...)
     if (!ok)
         return;     /* not even formatted: a flood costs a lookup per line */
     char line[LOG_LINE_MAX];
-    int off = snprintf(line, sizeof line, "%s %s: ", names[level], component);
+    int off = snprintf(line, sizeof line, "%s%s %s: ", prio(level), names[level], component);
     if (off < 0)
         return;
     va_list ap;

@@ -10,6 +10,8 @@
 #include "daemon.h"
 #include "db.h"
 #include "opts.h"
+#include "vigil/sdnotify.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -49,6 +51,44 @@ static const struct opt_cmd main_cmd = {
     .opts = main_opts, .n_opts = OPTS_N(main_opts), .max_operands = 0, .style = OPTS_USAGE,
 };
 
+
+/* systemd's watchdog (WatchdogSec= in the unit): WATCHDOG=1 from the loop at
+ * half the interval, so a loop that hangs stops the pings and is restarted. */
+static uv_timer_t watchdog;
+static bool watchdog_on;
+
+static void on_watchdog(uv_timer_t *h)
+{
+    (void)h;
+    sd_notify(0, "WATCHDOG=1");
+}
+
+static void watchdog_start(uv_loop_t *loop)
+{
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+        return;
+    uint64_t ms = usec / 2000 ? usec / 2000 : 1;
+    uv_timer_init(loop, &watchdog);
+    uv_timer_start(&watchdog, on_watchdog, ms, ms);
+    watchdog_on = true;
+    STN_INFO("main", "systemd watchdog: a ping every %llu ms", (unsigned long long)ms);
+}
+
+/* READY=1 for systemd (Type=notify): every listener accepts, the store is
+ * open, the signal handlers are in place. STATUS= names what listens. */
+static void notify_ready(const struct stn *s)
+{
+    char status[512];
+    size_t off = (size_t)snprintf(status, sizeof status, "READY=1\nSTATUS=listening");
+    for (size_t i = 0; i < s->nlisteners && off < sizeof status; i++) {
+        const struct stn_listener *l = &s->listeners[i];
+        bool v6 = strchr(l->host, ':') != NULL;
+        off += (size_t)snprintf(status + off, sizeof status - off, " %s%s%s:%d",
+                                v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
+    }
+    sd_notify(0, status);
+}
 
 static void print_keys(bool man)
 {
@@ -231,6 +271,10 @@ static int write_ready_file(struct stn *s)
         fprintf(f, "tcp %s%s%s:%d\n", v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
         fprintf(f, "udp %s%s%s:%d\n", v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
     }
+    if (stn_metrics_port() > 0) {   /* metrics_listen's host, the port it got */
+        const char *m = s->cfg.metrics_listen;
+        fprintf(f, "metrics %.*s:%d\n", (int)(strrchr(m, ':') - m), m, stn_metrics_port());
+    }
     if (fclose(f) != 0 || rename(tmp, s->cfg.ready_file) != 0) {
         fprintf(stderr, "vigil-station: ready_file %s: %s\n", s->cfg.ready_file, strerror(errno));
         return STN_E_CONFIG;
@@ -286,6 +330,8 @@ static void maybe_finish(struct stn *s)
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     uv_close((uv_handle_t *)&s->sig_hup, NULL);
     uv_close((uv_handle_t *)&s->sig_usr1, NULL);
+    if (watchdog_on)
+        uv_close((uv_handle_t *)&watchdog, NULL);
 }
 
 static void begin_stop(struct stn *s, const char *why)
@@ -293,6 +339,7 @@ static void begin_stop(struct stn *s, const char *why)
     if (s->stopping)
         return;
     s->stopping = true;
+    sd_notify(0, "STOPPING=1");
     STN_INFO("main", "%s: stopping (no new frames; finishing the commit in flight)", why);
     for (size_t i = 0; i < s->nlisteners; i++) {
         struct stn_listener *l = &s->listeners[i];
@@ -332,8 +379,10 @@ static void reload(struct stn *s)
 {
     struct stn_config n;
     struct conf_error err = { 0 };
+    sd_notify(0, "RELOADING=1");
     if (stn_config_load(s->config_path, &n, &err) != 0) {
         STN_ERROR("config", "reload refused, configuration unchanged: %s", err.msg);
+        sd_notify(0, "READY=1");
         return;
     }
     int applied = 0;
@@ -366,6 +415,7 @@ static void reload(struct stn *s)
         stn_commit_maybe_kick(s);
     free(text);
     json_decref(after);
+    sd_notify(0, "READY=1");
 }
 
 /* The open-file limit lowered under the running station (prlimit): run with
@@ -461,6 +511,7 @@ static void on_tick(uv_timer_t *h)
     }
     int64_t now = stn_now_ms();
     stn_log_tick();
+    stn_metrics_publish(s);
     follow_nofile(s);
     s->want_accounts = true;      /* the worker checks PRAGMA data_version */
     s->want_escalate = true;
@@ -598,6 +649,13 @@ static int run(struct stn *s)
     if (stn_control_listen(s) != 0)
         return 1;
     STN_INFO("main", "listening control %s", s->cfg.control_socket_path);
+    if (stn_metrics_start(s, msg, sizeof msg) != 0) {
+        fprintf(stderr, "vigil-station: %s\n", msg);
+        return 1;
+    }
+    if (stn_metrics_port() > 0)
+        STN_INFO("main", "listening metrics %s (port %d)", s->cfg.metrics_listen,
+                 stn_metrics_port());
     STN_INFO("main", "max_connections %lld%s (open-file limit %llu, %llu kept for the store, "
              "logs and control socket), %lld per source address", (long long)s->conns_max,
              s->cfg.max_connections ? "" : " (what fits)", (unsigned long long)s->nofile,
@@ -630,10 +688,13 @@ static int run(struct stn *s)
         stn_log_async_stop(5000);
         return 1;
     }
+    watchdog_start(s->loop);
+    notify_ready(s);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_walk(s->loop, close_walk, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);
+    stn_metrics_stop();
     stn_log_async_stop(5000);
     return 0;
 }

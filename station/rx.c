@@ -212,6 +212,10 @@ static bool cipher_error(int rc)
     return rc == DC09_E_DECRYPT || rc == DC09_E_PAD || rc == DC09_E_NOKEY;
 }
 
+/* Counts a frame by its DC-09 id (0: header unreadable) and what became of it. */
+#define VERDICT(id, v) \
+    (s->c.frames_by[(unsigned)(id) < STN_FRAME_IDS ? (unsigned)(id) : 0u][(v)]++)
+
 bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                   const struct sockaddr *peer, const uint8_t *frame, size_t len)
 {
@@ -245,6 +249,7 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     if (rc != 0) {
         /* nothing to echo in a reply: stay silent */
         s->c.format_errors++;
+        VERDICT(0, STN_V_UNREADABLE);
         STN_INFO("rx", "unreadable frame header from %s: %s (%s)",
                  conn ? conn->peer : "udp", dc09_errname(rc), diag.field ? diag.field : "?");
         return false;
@@ -271,11 +276,13 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         rc = dc09_decode(frame, len, &o, &f, &diag);
         if (rc == DC09_E_CRC || rc == DC09_E_LENGTH) {
             if (rc == DC09_E_CRC) s->c.crc_errors++; else s->c.length_errors++;
+            VERDICT(head.id, rc == DC09_E_CRC ? STN_V_CRC_ERROR : STN_V_LENGTH_ERROR);
             STN_INFO("rx", "%s error in frame from %s: no reply", dc09_errname(rc),
                      conn ? conn->peer : "udp");
             return false;
         }
         s->c.unknown_accounts++;
+        VERDICT(head.id, STN_V_DUH);
         STN_WARN("rx", "unknown account %s (%s%s%s) from %s: refused", acct,
                  head.encrypted ? "*" : "", dc09_id_name(head.id),
                  no_line ? ", no L token" : "", conn ? conn->peer : "udp");
@@ -298,12 +305,14 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     case DC09_E_CRC:
     case DC09_E_LENGTH:
         if (rc == DC09_E_CRC) s->c.crc_errors++; else s->c.length_errors++;
+        VERDICT(head.id, rc == DC09_E_CRC ? STN_V_CRC_ERROR : STN_V_LENGTH_ERROR);
         STN_INFO("rx", "%s error in frame of account %s: no reply", dc09_errname(rc), a->number);
         return false;
     case DC09_E_TIME: {
         uint8_t nak[96];
         size_t nl = 0;
         s->c.time_rejects++;
+        VERDICT(head.id, STN_V_NAK);
         if (head.encrypted) {
             s->c.replays++;
             STN_WARN("rx", "account %s seq %04u: timestamp outside the window: possible replay; NAK",
@@ -320,14 +329,17 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     }
     case DC09_E_CLEAR:
         s->c.clear_on_keyed++;
+        VERDICT(head.id, STN_V_DUH);
         STN_WARN("rx", "account %s has a key but sent a clear frame: refused", a->number);
         reject(s, conn, l, peer, &head, NULL, a->id, a->number, frame, len, now_ms,
                "clear_on_keyed", "clear_on_keyed");
         return true;
     case DC09_E_CRYPTO:
+        VERDICT(head.id, STN_V_NO_REPLY);
         STN_ERROR("rx", "account %s: the crypto back end failed: no reply", a->number);
         return true;
     default:
+        VERDICT(head.id, STN_V_DUH);
         if (cipher_error(rc)) {
             s->c.decrypt_failures++;
             STN_WARN("rx", "account %s: frame cannot be decrypted (%s): refused",
@@ -368,6 +380,7 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     bool poll = f.id == DC09_ID_NULL;
     if (!poll && !f.has_cid && !f.has_sia) {
         s->c.format_errors++;
+        VERDICT(f.id, STN_V_DUH);
         STN_WARN("rx", "account %s seq %04u: payload not understood: refused", a->number, f.seq);
         reject(s, conn, l, peer, &head, &f, a->id, a->number, frame, len, now_ms, "payload",
                "unknown_event");
@@ -390,6 +403,7 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         if (stn_blocks_find(&s->blocks, a->id, bh, now_ms, bwin * 1000, &first_seq) &&
             first_seq != f.seq) {
             s->c.replays++;
+            VERDICT(f.id, STN_V_REPLAY);
             STN_WARN("rx", "account %s seq %04u from %s: encrypted block already received "
                      "with seq %04u: replay, refused (DUH), not stored", a->number, f.seq,
                      conn ? conn->peer : "udp", first_seq);
@@ -424,6 +438,7 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                                        s->cfg.duplicate_window_s * 1000, &obatch);
         if (ogen) {
             s->c.duplicates++;
+            VERDICT(f.id, STN_V_DUPLICATE);
             uint8_t ack[200];
             size_t al = 0;
             if (dc09_reply_ack(&f, o.cipher, &dc09_ossl_rng, now_s, ack, sizeof ack, &al) != 0)
@@ -460,6 +475,7 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                                   s->cfg.account_burst);
         if (!ok) {
             s->c.throttled++;
+            VERDICT(f.id, STN_V_THROTTLED);
             if (!a->flooding) {
                 a->flooding = true;
                 STN_WARN("rx", "account %s exceeds %lld frames/s: routine frames unanswered, "
@@ -473,6 +489,7 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     if (!duress && stn_pending_full(s)) {
         /* the batch is full: no ACK, the panel retries; stop reading this connection */
         s->c.batch_full_drops++;
+        VERDICT(f.id, STN_V_BUSY);
         if (conn && !conn->paused && !conn->closing) {
             uv_read_stop((uv_stream_t *)&conn->tcp);
             conn->paused = true;
@@ -484,6 +501,7 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     struct stn_item *it = stn_job_add(j);
     if (!it) {
         STN_ERROR("rx", "out of memory: frame of account %s unanswered", a->number);
+        VERDICT(f.id, STN_V_NO_REPLY);
         return true;
     }
     uint8_t *reply = it->reply;
@@ -492,6 +510,7 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     if (rc != 0) {
         j->n--;
         STN_ERROR("rx", "account %s: cannot build the ACK: %s", a->number, dc09_strerror(rc));
+        VERDICT(f.id, STN_V_NO_REPLY);
         return true;
     }
     it->reply_len = (uint8_t)rl;
@@ -511,6 +530,7 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
             stn_job_copy(j, f.data, f.data_len, &it->data_off)) {
             j->n--;
             STN_ERROR("rx", "out of memory: frame of account %s unanswered", a->number);
+            VERDICT(f.id, STN_V_NO_REPLY);
             return true;
         }
         it->data_len = f.data_len;
@@ -518,10 +538,13 @@ bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         it->dedup_gen = stn_dedup_insert(&s->dedup, a->id, f.seq, hash, now_ms, j->batch);
         if (duress) {
             j->has_duress = true;
-            STN_WARN("rx", "account %s: %s (priority 1) received", a->number, cls.kind);
+            s->c.duress_rx++;
+            STN_WARN("rx", "account %s: %s (priority 1) received account=%s kind=%s priority=1 "
+                     "seq=%04u", a->number, cls.kind, a->number, cls.kind, f.seq);
         }
     }
     target(it, conn, l, peer);
     s->c.frames_ok++;
+    VERDICT(f.id, STN_V_ACK);
     return true;
 }

@@ -196,6 +196,7 @@ struct stn_item {
     /* set by the worker, read after the commit (commit.c logs what happened) */
     int64_t  alarm_id;            /* the alarm raised or joined (0: none) */
     bool     alarm_opened;        /* ... and it is new */
+    bool     stored_retry;        /* EVENT: another node stored it already (shared store) */
 };
 
 struct stn_seen { uint32_t account_id; int64_t ms; };
@@ -266,6 +267,7 @@ struct stn_job {
     int64_t rows_us;              /* of which BEGIN and the statements, before COMMIT */
     bool    prune_more;           /* more events past retention remain */
     bool    accounts_loaded;
+    bool    leader;               /* this node does supervision (one node of several) */
     int     wal_frames;           /* frames in the WAL after this job's commit */
     /* the station's own audit entries for this batch (config.reload...):
      * "kind\0after\0" in the arena */
@@ -349,6 +351,18 @@ int stn__setup_expire(struct db *db, struct stn_job *j);
  * STN_E_INVAL when it is not one. */
 int stn_account_number_norm(const char *n, char out[DC09_ACCOUNT_MAX + 1]);
 
+/* ---- store_shared.c: a store several nodes share (PostgreSQL) ---------- */
+struct stn_shared;
+int  stn__shared_open(struct db *db, struct stn_shared **out, char *msg, size_t cap);
+void stn__shared_close(struct stn_shared *sh);
+/* The same on every node: BLAKE2b-64 of the account and the payload. */
+int64_t stn__shared_hash(const char *account, const void *data, size_t len);
+/* Records an event's (account, seq, payload) in `recent_frames`; *retry: the
+ * key was there, received within window_ms (another node stored it). */
+int  stn__shared_seen(struct stn_shared *sh, const struct stn_item *it, const void *data,
+                      size_t len, int64_t window_ms, bool *retry);
+int  stn__shared_prune(struct stn_shared *sh, int64_t before_ms);
+
 /* ---- store_actions.c: operator actions and the take lease, in the worker's
  * transaction (the alarm engine decides, this file persists) ----------- */
 struct db;
@@ -426,6 +440,15 @@ int stn_db_open_ex(const char *where, bool create, bool *created, struct db **ou
 
 /* ---- counters --------------------------------------------------------- */
 
+/* What became of a received frame, decided on receipt (metrics.c names
+ * them): ACK means taken for storage and answered once durable. */
+enum stn_verdict {
+    STN_V_ACK, STN_V_DUPLICATE, STN_V_NAK, STN_V_DUH, STN_V_REPLAY, STN_V_THROTTLED,
+    STN_V_BUSY, STN_V_CRC_ERROR, STN_V_LENGTH_ERROR, STN_V_UNREADABLE, STN_V_NO_REPLY,
+    STN_V_COUNT
+};
+#define STN_FRAME_IDS 7           /* enum dc09_id 1..6; 0: header unreadable */
+
 struct stn_counters {
     uint64_t frames_rx, frames_ok, acks, naks, duhs;
     uint64_t crc_errors, length_errors, format_errors, oversize;
@@ -448,6 +471,9 @@ struct stn_counters {
     uint64_t rows_us_total;       /* inside the commit: BEGIN + statements, before COMMIT */
     /* commit times since start, 100 µs buckets; the last holds 20 ms and more */
     uint32_t commit_hist[201];
+    uint64_t frames_by[STN_FRAME_IDS][STN_V_COUNT];   /* by DC-09 id and verdict */
+    uint64_t duress_rx;           /* duress / hold-up events taken for storage */
+    uint64_t supervision_failures;   /* comm_failure alarms raised by supervision */
 };
 
 #endif /* STN_INTERNAL_H */

@@ -688,7 +688,9 @@ static int run_request(struct stn_actstore *a, struct stn_job *j, struct stn_ctl
                            rc = write_verdict(a, &b, &r, &x, &v, j->now_ms)) == 0 &&
                (rc = audit_alarm_action(a, j, id, &r, before_obj(&b), after_obj(&r, &x, &v))) == 0) {
         set_reply(q, 0, NULL);
-        STN_INFO("alarm", "alarm %lld: %s by %s", (long long)id, v.history_action, r.actor);
+        STN_INFO("alarm", "alarm %lld: %s by %s alarm=%lld account=%s kind=%s priority=%d "
+                 "event=%s operator=%s", (long long)id, v.history_action, r.actor,
+                 (long long)id, b.account, b.kind, b.v.priority, v.history_action, r.actor);
     }
     if (rc != 0) {
         q->reply[0] = '\0';   /* answered as a store failure */
@@ -744,7 +746,9 @@ static int lease_release(struct stn_actstore *a, struct stn_job *j)
         if ((rc = audit_alarm_action(a, j, gone[i], &r, before_obj(&b),
                                      after_obj(&r, &x, &v))) != 0)
             return rc;
-        STN_WARN("alarm", "alarm %lld: %s", (long long)gone[i], v.history_detail);
+        STN_WARN("alarm", "alarm %lld: %s alarm=%lld account=%s kind=%s priority=%d "
+                 "event=%s", (long long)gone[i], v.history_detail, (long long)gone[i],
+                 b.account, b.kind, b.v.priority, v.history_action);
     }
     return 0;
 }

@@ -1438,7 +1438,17 @@ int stn_dispatch_json(struct stn_store *s, int64_t id, void **out)
 
 int stn_store_data_version(struct stn_store *s, int64_t *out)
 {
-    return db_data_version(s->db, out) == DB_OK ? 0 : STN_E_STORE;
+    if (db_data_version(s->db, out) != DB_OK) {
+        if (db_errcode(s->db) == DB_LOST)
+            db_reconnect(s->db);   /* the next call may find it back */
+        return STN_E_STORE;
+    }
+    return 0;
+}
+
+int stn_store_notify_fd(struct stn_store *s)
+{
+    return db_notify_fd(s->db);
 }
 
 int stn_alarm_changes_range(struct stn_store *s, int64_t *oldest, int64_t *latest)

@@ -183,6 +183,15 @@ struct stn_wstore {
     int wal_frames;            /* from the WAL hook: frames in the WAL after the last commit */
     struct stn_keystore ks;    /* opens the account keys sealed in the store */
     struct stn_actstore *acts; /* operators' actions (store_actions.c) */
+    /* a store several nodes share (PostgreSQL): the duplicate window as a
+     * table (store_shared.c); NULL on SQLite, where dedup.c sees everything */
+    struct stn_shared *shared;
+    int64_t dup_window_ms;
+    int64_t accounts_loaded_ms;  /* the last reload of the accounts */
+    bool lost;                   /* the connection to the database broke */
+    int64_t reconnect_ms;        /* the last attempt to reach it again */
+    bool leader;                 /* this node does supervision (db_try_leader) */
+    int64_t leader_ms;           /* when that was last asked */
     char path[STN_PATH_MAX];
 };
 
@@ -235,6 +244,13 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
      * one of them (j->wal_finish), so that the WAL starts again from its
      * beginning and stays small. */
     if (stn_actstore_open(w->db, &w->acts, msg, cap) != 0) {
+        stn_wstore_close(w);
+        return STN_E_OPEN;
+    }
+    /* The one place the engine decides behaviour: only a PostgreSQL store can
+     * have several nodes writing, so only it needs the shared window. */
+    w->dup_window_ms = (int64_t)cfg->duplicate_window_s * 1000;
+    if (db_kind(w->db) == DB_KIND_PG && stn__shared_open(w->db, &w->shared, msg, cap) != 0) {
         stn_wstore_close(w);
         return STN_E_OPEN;
     }
@@ -302,6 +318,7 @@ void stn_wstore_close(struct stn_wstore *w)
     for (int i = 0; i < S_COUNT; i++)
         db_finalize(w->st[i]);
     stn_actstore_close(w->acts);
+    stn__shared_close(w->shared);
     stn_audit_forget(w->db);
     db_close(w->db);
     stn_keystore_wipe(&w->ks);
@@ -622,6 +639,14 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         int64_t event_id = 0, alarm_id = 0;
         switch (it->type) {
         case STN_ITEM_EVENT:
+            if (w->shared) {
+                /* a retry another node has stored: ACKed, not stored again */
+                if ((rc = stn__shared_seen(w->shared, it, j->arena + it->data_off, it->data_len,
+                                           w->dup_window_ms, &it->stored_retry)) != 0)
+                    return rc;
+                if (it->stored_retry)
+                    break;
+            }
             if ((rc = insert_event(w, j, it, &event_id)) != 0)
                 return rc;
             if (it->cls.kind && it->cls.restore) {
@@ -680,10 +705,14 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         int64_t ids[64];
         size_t n = 0;
         while ((rc = db_step(s)) == DB_ROW) {
-            STN_WARN("alarm", "alarm %lld escalated: priority 1 %s account %s untaken",
+            STN_WARN("alarm", "alarm %lld escalated: priority 1 %s account %s untaken "
+                     "alarm=%lld account=%s kind=%s priority=1 event=escalated",
                      (long long)db_column_int64(s, 0),
                      (const char *)db_column_text(s, 2),
-                     (const char *)db_column_text(s, 1));
+                     (const char *)db_column_text(s, 1),
+                     (long long)db_column_int64(s, 0),
+                     (const char *)db_column_text(s, 1),
+                     (const char *)db_column_text(s, 2));
             if (n < sizeof ids / sizeof ids[0])
                 ids[n++] = db_column_int64(s, 0);
         }
@@ -705,7 +734,7 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
     return 0;
 }
 
-static bool prune(struct stn_wstore *w, int64_t before_ms)
+static bool prune(struct stn_wstore *w, int64_t before_ms, int64_t now_ms)
 {
     struct db_stmt *f = w->st[S_PRUNE_FIRST];
     db_bind_int64(f, 1, before_ms);
@@ -726,6 +755,9 @@ static bool prune(struct stn_wstore *w, int64_t before_ms)
     db_bind_int64(r, 1, before_ms);
     if (step_done(r) == 0)
         ch += db_changes(w->db);
+    /* the shared window keeps only what a retry can still match */
+    if (w->shared && stn__shared_prune(w->shared, now_ms - w->dup_window_ms) != 0)
+        return false;
     w->pruned += (uint64_t)ch;
     if (ch == 0 && w->pruned) {
         STN_INFO("store", "pruned %llu events and refused signals past retention",
@@ -735,17 +767,53 @@ static bool prune(struct stn_wstore *w, int64_t before_ms)
     return ch > 0;
 }
 
+/* The accounts again when another connection has committed since the last
+ * load (an account changed by `vigil`; on a shared store, another node's
+ * commits too, which carry its panels' last-seen times): at most once a
+ * second, so that two busy nodes do not reload on every batch. */
 static void load_accounts_if_changed(struct stn_wstore *w, struct stn_job *j)
 {
-    int64_t v = -1;             /* another connection's commit moves it (db.h) */
+    int64_t v = -1;
     if (db_data_version(w->db, &v) != DB_OK)
-        v = -1;
-    if (!j->force_accounts && v == w->data_version)
+        return;
+    if (!j->force_accounts && (v == w->data_version || j->now_ms - w->accounts_loaded_ms < 1000))
         return;
     if (stn_wstore_load_accounts(w, &j->rows, &j->nrows) == 0) {
         j->accounts_loaded = true;
         w->data_version = v;
+        w->accounts_loaded_ms = j->now_ms;
     }
+}
+
+/* After DB_LOST: one attempt a second to reach the database again; until
+ * then every job fails at once (nothing is ACKed: panels use their backup
+ * path). Returns true when the connection is usable. */
+static bool reachable(struct stn_wstore *w, struct stn_job *j)
+{
+    if (!w->lost)
+        return true;
+    if (j->now_ms - w->reconnect_ms < 1000)
+        return false;
+    w->reconnect_ms = j->now_ms;
+    if (db_reconnect(w->db) != DB_OK)
+        return false;
+    w->lost = false;
+    w->leader_ms = 0;
+    STN_WARN("store", "the database answers again: storing and acknowledging resume "
+             "event=store_up");
+    return true;
+}
+
+static void note_lost(struct stn_wstore *w, struct stn_job *j, int rc)
+{
+    if (w->lost || (rc != DB_LOST && db_errcode(w->db) != DB_LOST))
+        return;
+    w->lost = true;
+    w->leader = false;
+    w->reconnect_ms = j->now_ms;
+    STN_ERROR("store", "the connection to the database is lost: nothing is acknowledged "
+              "until it returns (panels turn to their backup path); trying again every "
+              "second event=store_down");
 }
 
 void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
@@ -755,6 +823,25 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
     bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms || j->nctl > 0 ||
                     j->nnotes > 0 ||
                     j->lease_check || j->setup_check;
+    j->leader = false;
+    if (!reachable(w, j)) {
+        if (has_work) {
+            w->failures++;
+            j->rc = STN_E_STORE;
+        }
+        j->t_end_ns = stn_mono_ns();
+        return;
+    }
+    /* supervision on one node of several: asked once a second */
+    if (j->now_ms - w->leader_ms >= 1000) {
+        bool leader = false;
+        if (db_try_leader(w->db, "vigil-supervision", &leader) == DB_OK)
+            w->leader = leader;
+        else
+            note_lost(w, j, db_errcode(w->db));
+        w->leader_ms = j->now_ms;
+    }
+    j->leader = w->leader && !w->lost;
     if (has_work) {
         int rc = step_done(w->st[S_BEGIN]);
         if (rc == 0)
@@ -783,7 +870,8 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
                           (unsigned long long)w->failures);
                 w->failure_logged_ms = j->now_ms;
             }
-            if (!db_get_autocommit(w->db))
+            note_lost(w, j, rc);
+            if (!w->lost && !db_get_autocommit(w->db))
                 step_done(w->st[S_ROLLBACK]);
             j->rc = STN_E_STORE;
             j->audit_seq = 0;   /* nothing of it is in the chain */
@@ -809,9 +897,9 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
             w->wal_frames = 0;
     }
     j->wal_frames = w->wal_frames;
-    if (j->prune_before_ms)
-        j->prune_more = prune(w, j->prune_before_ms);
-    if (j->check_accounts || j->force_accounts)
+    if (j->prune_before_ms && !w->lost)
+        j->prune_more = prune(w, j->prune_before_ms, j->now_ms);
+    if ((j->check_accounts || j->force_accounts) && !w->lost)
         load_accounts_if_changed(w, j);
     j->t_end_ns = stn_mono_ns();
 }

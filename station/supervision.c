@@ -97,7 +97,12 @@ void stn_supervision_check(struct stn *s, int64_t now_ms)
         int64_t limit_ms = (a->supervision_s + s->cfg.supervision_grace_s) * 1000;
         if (now_ms - a->last_seen_ms <= limit_ms)
             continue;
+        /* Several nodes on one store: one of them watches (the others' panels
+         * reach it as last-seen times through the account reloads). */
+        if (!s->supervision_leader)
+            continue;
         a->comm_failed = true;
+        s->c.supervision_failures++;
         STN_WARN("supervision", "account %s silent for %llds (interval %llds + grace %llds): "
                  "communication failure", a->number,
                  (long long)((now_ms - a->last_seen_ms) / 1000), (long long)a->supervision_s,

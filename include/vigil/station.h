@@ -68,6 +68,8 @@ struct stn_config {
     int64_t commit_linger_us;         /* wait this long at most for a fuller batch */
     int64_t escalate_after_s;
     int64_t stats_interval_s;         /* 0: counters only on SIGUSR1 */
+    char    metrics_listen[256];      /* station: HOST:PORT of GET /metrics; "" = none */
+    struct conf_list metrics_allow;   /* console: client addresses that may read /metrics */
     int     log_level;                /* enum stn_log_level */
     /* both programs: the station's control socket (alarm actions from vigil-console) */
     char    control_socket[STN_PATH_MAX];      /* as written; "" = stn_store_base() + ".ctl" */
@@ -191,6 +193,28 @@ int stn_rejected_json(struct stn_store *s, int64_t since_ms, void **out);
 
 /* A consistent copy of the store while the daemon runs (sqlite3_backup). */
 int stn_store_backup(struct stn_store *s, const char *path, char *msg, size_t cap);
+/* What `vigil restore` found (station/restore.c). */
+struct stn_restore_report {
+    int     backup_version;      /* the backup's schema version */
+    int     program_version;     /* after migration: this program's */
+    int64_t events, alarms_open, last_event_ms;
+    int64_t accounts_keyed, keys_sealed, keys_open, keys_clear;
+    bool    keystore_present;
+    char    first_closed[24];    /* the first account whose sealed key does not open */
+    char    kept[STN_PATH_MAX + 64];   /* the replaced store, kept ("" none) */
+    int64_t audit_seq;           /* the restored trail's last entry */
+};
+/* Replaces the store by a backup (docs/backup.md): refuses while the store
+ * is open elsewhere (STN_E_EXISTS), a backup that fails its integrity check
+ * or has a newer schema or an audit trail that does not match its head file,
+ * an existing store without force (STN_E_EXISTS), sealed keys that do not
+ * open with the key store in place (STN_E_CONFIG); the key store is never
+ * touched. */
+int stn_store_restore(const struct stn_config *cfg, const char *backup, bool force,
+                      struct stn_restore_report *r, char *msg, size_t cap);
+/* The last successful backup, recorded beside the store for the metrics
+ * (STORE.last-backup: "UNIX_SECONDS\n"); 0 or -1 with msg. */
+int stn_backup_mark_write(const char *store_path, int64_t when_s, char *msg, size_t cap);
 
 /* ---- the operators' side (vigil-console, docs/console.md) ------------ */
 
@@ -230,6 +254,10 @@ char *stn_dispute_html(const void *packet, size_t *len);
 
 /* PRAGMA data_version of this connection: moves when another connection commits. */
 int stn_store_data_version(struct stn_store *s, int64_t *out);
+/* A descriptor that becomes readable when another connection commits
+ * (PostgreSQL's LISTEN/NOTIFY socket: poll it, then call
+ * stn_store_data_version); -1 on SQLite, which is polled. */
+int stn_store_notify_fd(struct stn_store *s);
 /* The change log (alarm_changes): oldest and latest seq kept (0, 0 when empty). */
 int stn_alarm_changes_range(struct stn_store *s, int64_t *oldest, int64_t *latest);
 /* Each alarm changed after seq `after`, once, with its latest seq, in the
