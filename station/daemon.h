@@ -157,6 +157,10 @@ struct stn_usrc *stn_unknown_source(struct stn *s, struct stn_conn *conn,
  * item per source and priority); called once a second. */
 void stn_unknown_flush(struct stn *s, int64_t now_ms);
 
+/* How long a stop waits for the commit in flight before it gives up on it
+ * (exit status 1; nothing of it was ACKed). */
+#define STN_STOP_WAIT_MS 10000
+
 struct stn {
     uv_loop_t *loop;
     struct stn_config cfg;
@@ -203,6 +207,7 @@ struct stn {
     /* this node raises supervision failures: always on SQLite; on a shared
      * PostgreSQL store, the one node holding the lock (store_worker.c) */
     bool     supervision_leader;
+    int64_t  stop_began_ms;       /* SIGTERM: when; see STN_STOP_WAIT_MS */
     int64_t  want_prune_before_ms;
 
     uv_timer_t linger;            /* ends a linger nobody came back for */

@@ -339,6 +339,7 @@ static void begin_stop(struct stn *s, const char *why)
     if (s->stopping)
         return;
     s->stopping = true;
+    s->stop_began_ms = stn_now_ms();
     sd_notify(0, "STOPPING=1");
     STN_INFO("main", "%s: stopping (no new frames; finishing the commit in flight)", why);
     for (size_t i = 0; i < s->nlisteners; i++) {
@@ -507,6 +508,18 @@ static void on_tick(uv_timer_t *h)
     struct stn *s = h->data;
     if (s->stopping) {
         maybe_finish(s);
+        /* A store that does not answer (a PostgreSQL primary waiting for a
+         * synchronous standby that is gone, a hung disk) must not keep the
+         * station from stopping: nothing of the batch in flight was ACKed
+         * (replies leave only after the commit returns), so the panels send
+         * it again elsewhere. */
+        if (!stn_commit_idle(s) && stn_now_ms() - s->stop_began_ms > STN_STOP_WAIT_MS) {
+            STN_ERROR("main", "the commit in flight has not returned %d s after the stop: "
+                      "stopping without it; nothing of it was acknowledged event=stop_abandoned",
+                      STN_STOP_WAIT_MS / 1000);
+            stn_log_async_stop(1000);
+            _exit(1);
+        }
         return;
     }
     int64_t now = stn_now_ms();

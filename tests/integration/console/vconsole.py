@@ -124,13 +124,14 @@ class Rig:
     agencies: files under packaging/agencies/ imported (`vigil agency import`)
     after the accounts are made and before their extras (which may name one)."""
 
-    def __init__(self, args, config=None, accounts=(), name="console", agencies=()):
+    def __init__(self, args, config=None, accounts=(), name="console", agencies=(),
+                 store_of=None):
         self.args = args
         cfg = {"http_listen": "%s:0" % LOOPBACK,
                "escalate_after_s": 3600,       # no escalation changes behind a test's back
                "account_rate_per_s": 100000, "account_burst": 100000}
         wr = web_root()
-        self.st = v.Station(args, config=cfg, name=name)
+        self.st = v.Station(args, config=cfg, name=name, store_of=store_of)
         if wr is None:
             wr = os.path.join(self.st.dir, "web")
             os.makedirs(wr)

@@ -412,12 +412,18 @@ def pg_query(dbname, sql):
 class Station:
     """A vigil-station process on 127.0.0.1:0 with its own temporary store."""
 
-    def __init__(self, args, config=None, name="station"):
+    def __init__(self, args, config=None, name="station", store_of=None):
+        """store_of: another Station whose PostgreSQL database this one shares (a
+        second node): its own ports, control socket and copy of the key store."""
         self.args = args
         self.dir = tempfile.mkdtemp(prefix="vst-%s-" % name)
         self.store = os.path.join(self.dir, "store.db")
         self.pgdb = None
-        if PG_URI:
+        self.store_of = store_of
+        if store_of is not None:
+            assert store_of.pgdb, "only a PostgreSQL store is shared by two nodes"
+            self.pgdb, self.store_uri = store_of.pgdb, store_of.store_uri
+        elif PG_URI:
             _pg_count[0] += 1
             self.pgdb = "t_vst_%d_%d" % (os.getpid(), _pg_count[0])
             pg_admin("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.pgdb)
@@ -450,6 +456,10 @@ class Station:
         stderr_bytes_per_s: stderr is a pipe this object reads at that rate (a
         slow log collector), copying what it reads to the log file; set
         self.stderr_bytes_per_s = None to read at full speed again."""
+        keys = os.path.join(self.dir, "store.keys")
+        if self.store_of is not None and not os.path.exists(keys):
+            # every node holds a copy of the same key store file
+            shutil.copy2(os.path.join(self.store_of.dir, "store.keys"), keys)
         if os.path.exists(self.ready):
             os.unlink(self.ready)
         self.logf = open(self.log, "ab")
@@ -539,7 +549,7 @@ class Station:
             pw = pg_password(PG_URI)
             if pw and pw in self.log_text():
                 raise AssertionError("the PostgreSQL password is in the station's log")
-            if not os.environ.get("VST_KEEP"):
+            if not os.environ.get("VST_KEEP") and self.store_of is None:
                 pg_admin("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.pgdb)
         if os.environ.get("VST_KEEP"):
             print("kept", self.dir)
