@@ -357,11 +357,11 @@ int  stn__shared_open(struct db *db, struct stn_shared **out, char *msg, size_t 
 void stn__shared_close(struct stn_shared *sh);
 /* The same on every node: BLAKE2b-64 of the account and the payload. */
 int64_t stn__shared_hash(const char *account, const void *data, size_t len);
-/* Records an event's (account, seq, payload) in `recent_frames`; *retry: the
- * key was there, received within window_ms (another node stored it). */
-int  stn__shared_seen(struct stn_shared *sh, const struct stn_item *it, const void *data,
-                      size_t len, int64_t window_ms, bool *retry);
 int  stn__shared_prune(struct stn_shared *sh, int64_t before_ms);
+/* Records every EVENT item's (account, seq, payload) in `recent_frames`,
+ * one statement per 32; sets stored_retry on those another node stored
+ * within window_ms. */
+int  stn__shared_seen_job(struct stn_shared *sh, struct stn_job *j, int64_t window_ms);
 
 /* ---- store_actions.c: operator actions and the take lease, in the worker's
  * transaction (the alarm engine decides, this file persists) ----------- */

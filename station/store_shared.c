@@ -7,10 +7,12 @@
  * luck of timing.
  *
  * `recent_frames` holds (account, sequence, payload hash) -> first received.
- * One upsert per event: a new key inserts; a key seen within the duplicate
- * window is left alone and the event is a retry; a key older than the window
- * (the sequence wrapped, the same payload again) takes the new time. Rows
- * older than the window are pruned with the events.
+ * One upsert per batch (32 rows a statement): a new key inserts; a key seen
+ * within the duplicate window is left alone and the event is a retry; a key
+ * older than the window (the sequence wrapped, the same payload again) takes
+ * the new time. RETURNING names the rows inserted or renewed (DO UPDATE ...
+ * WHERE false returns nothing): the events not named are retries. Rows older
+ * than the window are pruned with the events.
  *
  * Used only where the store can be shared (PostgreSQL): a SQLite store has
  * one station, whose in-memory window already sees every frame. The hash is
@@ -24,22 +26,18 @@
 #include <sodium.h>
 #include <string.h>
 
-enum { R_SEEN, R_PRUNE, R_COUNT };
+enum { R_PRUNE, R_COUNT };
 
 static const char *const sql_text[R_COUNT] = {
-    /* RETURNING gives a row when the key is new or its old time is past the
-     * window (DO UPDATE ... WHERE false returns nothing): no row, a retry */
-    [R_SEEN] = "INSERT INTO recent_frames (account_id, seq, data_hash, received_at_ms)"
-        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, seq, data_hash) DO UPDATE"
-        " SET received_at_ms = excluded.received_at_ms"
-        " WHERE recent_frames.received_at_ms < excluded.received_at_ms - ?5"
-        " RETURNING received_at_ms",
     [R_PRUNE] = "DELETE FROM recent_frames WHERE received_at_ms < ?",
 };
+
+#define CHUNK 32    /* rows per upsert: one round trip for up to 32 frames */
 
 struct stn_shared {
     struct db *db;
     struct db_stmt *st[R_COUNT];
+    struct db_stmt *many[CHUNK + 1];   /* [n]: the upsert of n rows, prepared when first used */
 };
 
 int stn__shared_open(struct db *db, struct stn_shared **out, char *msg, size_t cap)
@@ -67,6 +65,8 @@ void stn__shared_close(struct stn_shared *sh)
         return;
     for (int i = 0; i < R_COUNT; i++)
         db_finalize(sh->st[i]);
+    for (int i = 0; i <= CHUNK; i++)
+        db_finalize(sh->many[i]);
     stn_free(sh);
 }
 
@@ -84,23 +84,6 @@ int64_t stn__shared_hash(const char *account, const void *data, size_t len)
     return (int64_t)(v >> 1);   /* a positive BIGINT */
 }
 
-int stn__shared_seen(struct stn_shared *sh, const struct stn_item *it, const void *data,
-                     size_t len, int64_t window_ms, bool *retry)
-{
-    struct db_stmt *s = sh->st[R_SEEN];
-    db_bind_int64(s, 1, it->account_id);
-    db_bind_int(s, 2, it->seq);
-    db_bind_int64(s, 3, stn__shared_hash(it->account, data, len));
-    db_bind_int64(s, 4, it->received_ms);
-    db_bind_int64(s, 5, window_ms);
-    int rc = db_step(s);
-    *retry = rc == DB_DONE;
-    if (rc == DB_ROW)
-        rc = db_step(s);
-    db_reset(s);
-    return rc == DB_DONE ? 0 : rc;
-}
-
 int stn__shared_prune(struct stn_shared *sh, int64_t before_ms)
 {
     struct db_stmt *s = sh->st[R_PRUNE];
@@ -108,4 +91,76 @@ int stn__shared_prune(struct stn_shared *sh, int64_t before_ms)
     int rc = db_step(s);
     db_reset(s);
     return rc == DB_DONE ? 0 : rc;
+}
+
+/* The upsert of n rows (?1: the window; then 4 per row). */
+static struct db_stmt *many(struct stn_shared *sh, int n)
+{
+    if (sh->many[n])
+        return sh->many[n];
+    char sql[256 + CHUNK * 40];
+    int off = snprintf(sql, sizeof sql, "INSERT INTO recent_frames (account_id, seq, data_hash,"
+                       " received_at_ms) VALUES ");
+    for (int i = 0; i < n; i++)
+        off += snprintf(sql + off, sizeof sql - (size_t)off, "%s(?%d, ?%d, ?%d, ?%d)",
+                        i ? "," : "", 2 + 4 * i, 3 + 4 * i, 4 + 4 * i, 5 + 4 * i);
+    snprintf(sql + off, sizeof sql - (size_t)off,
+             " ON CONFLICT (account_id, seq, data_hash) DO UPDATE"
+             " SET received_at_ms = excluded.received_at_ms"
+             " WHERE recent_frames.received_at_ms < excluded.received_at_ms - ?1"
+             " RETURNING account_id, seq, data_hash");
+    if (db_prepare(sh->db, sql, &sh->many[n]) != DB_OK)
+        return NULL;
+    return sh->many[n];
+}
+
+int stn__shared_seen_job(struct stn_shared *sh, struct stn_job *j, int64_t window_ms)
+{
+    struct stn_item *items[CHUNK];
+    int64_t hash[CHUNK];
+    size_t i = 0;
+    while (i < j->n) {
+        int n = 0;
+        for (; i < j->n && n < CHUNK; i++) {
+            struct stn_item *it = &j->items[i];
+            if (it->type != STN_ITEM_EVENT)
+                continue;
+            int64_t h = stn__shared_hash(it->account, j->arena + it->data_off, it->data_len);
+            /* the same key twice in one statement is refused by PostgreSQL; the
+             * second is a retry of the first (dedup.c keeps that from happening) */
+            bool again = false;
+            for (int k = 0; k < n && !again; k++)
+                again = items[k]->account_id == it->account_id && items[k]->seq == it->seq &&
+                        hash[k] == h;
+            it->stored_retry = true;     /* until the upsert returns its row */
+            if (again)
+                continue;
+            items[n] = it;
+            hash[n++] = h;
+        }
+        if (n == 0)
+            continue;
+        struct db_stmt *s = many(sh, n);
+        if (!s)
+            return db_errcode(sh->db) ? db_errcode(sh->db) : DB_ERROR;
+        db_bind_int64(s, 1, window_ms);
+        for (int k = 0; k < n; k++) {
+            db_bind_int64(s, 2 + 4 * k, items[k]->account_id);
+            db_bind_int(s, 3 + 4 * k, items[k]->seq);
+            db_bind_int64(s, 4 + 4 * k, hash[k]);
+            db_bind_int64(s, 5 + 4 * k, items[k]->received_ms);
+        }
+        int rc;
+        while ((rc = db_step(s)) == DB_ROW) {
+            int64_t a = db_column_int64(s, 0), q = db_column_int64(s, 1);
+            int64_t h = db_column_int64(s, 2);
+            for (int k = 0; k < n; k++)
+                if (items[k]->account_id == a && items[k]->seq == q && hash[k] == h)
+                    items[k]->stored_retry = false;   /* new: stored below */
+        }
+        db_reset(s);
+        if (rc != DB_DONE)
+            return rc;
+    }
+    return 0;
 }

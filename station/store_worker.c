@@ -122,11 +122,17 @@ enum {
     S_PRUNE, S_PRUNE_REJECTED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
+#define EVENT_COLUMNS "(account_id, account, received_at_ms, seq, id_token," \
+    " encrypted, frame_time_s, cid_q, cid_event, cid_partition, cid_zone, sia_code," \
+    " sia_area, sia_user, sia_zone, sia_text, kind, priority, data, raw, peer)"
+#define EVENT_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define EVENT_PARAMS 21
+/* Routine events (no alarm to link them to) wait and go in one INSERT of up
+ * to EVENTS_MANY rows: on PostgreSQL each statement is a round trip. */
+#define EVENTS_MANY 32
+
 static const char *const sql_text[S_COUNT] = {
-    [S_INS_EVENT] = "INSERT INTO events (account_id, account, received_at_ms, seq, id_token,"
-        " encrypted, frame_time_s, cid_q, cid_event, cid_partition, cid_zone, sia_code,"
-        " sia_area, sia_user, sia_zone, sia_text, kind, priority, data, raw, peer)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_INS_EVENT] = "INSERT INTO events " EVENT_COLUMNS " VALUES " EVENT_ROW,
     /* the open alarms of (account, kind), newest first: the engine picks */
     [S_FIND_ALARM] = "SELECT id, priority, restored_at_ms IS NOT NULL FROM alarms"
         " WHERE account=? AND kind=? AND state!='closed' AND test=? ORDER BY id DESC LIMIT 16",
@@ -191,6 +197,9 @@ struct stn_wstore {
     bool lost;                   /* the connection to the database broke */
     int64_t reconnect_ms;        /* the last attempt to reach it again */
     bool leader;                 /* this node does supervision (db_try_leader) */
+    struct db_stmt *ins_many[EVENTS_MANY + 1];   /* [n]: INSERT of n events, made when used */
+    struct stn_item *waiting[EVENTS_MANY];       /* routine events not inserted yet */
+    int nwaiting;
     int64_t leader_ms;           /* when that was last asked */
     char path[STN_PATH_MAX];
 };
@@ -317,6 +326,8 @@ void stn_wstore_close(struct stn_wstore *w)
         return;
     for (int i = 0; i < S_COUNT; i++)
         db_finalize(w->st[i]);
+    for (int i = 0; i <= EVENTS_MANY; i++)
+        db_finalize(w->ins_many[i]);
     stn_actstore_close(w->acts);
     stn__shared_close(w->shared);
     stn_audit_forget(w->db);
@@ -385,30 +396,72 @@ static int audit_alarm(struct stn_wstore *w, struct stn_job *j, const char *kind
     return rc;
 }
 
+/* One event's 21 values from parameter first + 1 on. */
+static void bind_event(struct db_stmt *s, int first, struct stn_job *j, const struct stn_item *it)
+{
+    db_bind_int64(s, first + 1, it->account_id);
+    db_bind_text(s, first + 2, it->account, -1, DB_STATIC);
+    db_bind_int64(s, first + 3, it->received_ms);
+    db_bind_int(s, first + 4, it->seq);
+    db_bind_text(s, first + 5, dc09_id_name((enum dc09_id)it->id), -1, DB_STATIC);
+    db_bind_int(s, first + 6, it->encrypted);
+    if (it->has_frame_time) db_bind_int64(s, first + 7, it->frame_time_s);
+    else db_bind_null(s, first + 7);
+    bind_payload(s, first + 8, it);
+    if (it->cls.kind) {
+        db_bind_text(s, first + 17, it->cls.kind, -1, DB_STATIC);
+        db_bind_int(s, first + 18, it->cls.priority);
+    } else {
+        db_bind_null(s, first + 17);
+        db_bind_null(s, first + 18);
+    }
+    bind_text_or_null(s, first + 19, (const char *)j->arena + it->data_off, it->data_len);
+    db_bind_blob(s, first + 20, j->arena + it->raw_off, (int)it->raw_len, DB_STATIC);
+    bind_text_or_null(s, first + 21, (const char *)j->arena + it->peer_off, it->peer_len);
+}
+
+/* The routine events waiting, in one statement (in arrival order: ids stay in
+ * the order the events were received). */
+static int flush_events(struct stn_wstore *w, struct stn_job *j)
+{
+    int n = w->nwaiting;
+    if (n == 0)
+        return 0;
+    w->nwaiting = 0;
+    struct db_stmt *s = n == 1 ? w->st[S_INS_EVENT] : w->ins_many[n];
+    if (!s) {
+        char sql[sizeof EVENT_COLUMNS + 32 + EVENTS_MANY * sizeof EVENT_ROW];
+        int off = snprintf(sql, sizeof sql, "INSERT INTO events %s VALUES ", EVENT_COLUMNS);
+        for (int i = 0; i < n; i++)
+            off += snprintf(sql + off, sizeof sql - (size_t)off, "%s%s", i ? "," : "", EVENT_ROW);
+        int rc = db_prepare(w->db, sql, &w->ins_many[n]);
+        if (rc != DB_OK)
+            return rc;
+        s = w->ins_many[n];
+    }
+    for (int i = 0; i < n; i++)
+        bind_event(s, i * EVENT_PARAMS, j, w->waiting[i]);
+    int rc = step_done(s);
+    db_clear_bindings(s);
+    return rc;
+}
+
+/* event_id: NULL when the caller does not need the new row's id (a routine
+ * event that raises and restores nothing): it waits for flush_events. Else
+ * the waiting ones go first, then this one alone. */
 static int insert_event(struct stn_wstore *w, struct stn_job *j, struct stn_item *it,
                         int64_t *event_id)
 {
-    struct db_stmt *s = w->st[S_INS_EVENT];
-    db_bind_int64(s, 1, it->account_id);
-    db_bind_text(s, 2, it->account, -1, DB_STATIC);
-    db_bind_int64(s, 3, it->received_ms);
-    db_bind_int(s, 4, it->seq);
-    db_bind_text(s, 5, dc09_id_name((enum dc09_id)it->id), -1, DB_STATIC);
-    db_bind_int(s, 6, it->encrypted);
-    if (it->has_frame_time) db_bind_int64(s, 7, it->frame_time_s);
-    else db_bind_null(s, 7);
-    bind_payload(s, 8, it);
-    if (it->cls.kind) {
-        db_bind_text(s, 17, it->cls.kind, -1, DB_STATIC);
-        db_bind_int(s, 18, it->cls.priority);
-    } else {
-        db_bind_null(s, 17);
-        db_bind_null(s, 18);
+    if (!event_id) {
+        w->waiting[w->nwaiting++] = it;
+        return w->nwaiting == EVENTS_MANY ? flush_events(w, j) : 0;
     }
-    bind_text_or_null(s, 19, (const char *)j->arena + it->data_off, it->data_len);
-    db_bind_blob(s, 20, j->arena + it->raw_off, (int)it->raw_len, DB_STATIC);
-    bind_text_or_null(s, 21, (const char *)j->arena + it->peer_off, it->peer_len);
-    int rc = step_done(s);
+    int rc = flush_events(w, j);
+    if (rc)
+        return rc;
+    struct db_stmt *s = w->st[S_INS_EVENT];
+    bind_event(s, 0, j, it);
+    rc = step_done(s);
     db_clear_bindings(s);
     if (rc)
         return rc;
@@ -632,6 +685,12 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
 {
     int rc;
     struct joins jn = { .len = 0 };
+    w->nwaiting = 0;
+    for (size_t i = 0; i < j->n; i++)
+        j->items[i].stored_retry = false;
+    /* a shared store: which events another node has stored already */
+    if (w->shared && (rc = stn__shared_seen_job(w->shared, j, w->dup_window_ms)) != 0)
+        return rc;
     for (size_t i = 0; i < j->n; i++) {
         struct stn_item *it = &j->items[i];
         it->alarm_id = 0;
@@ -639,15 +698,10 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         int64_t event_id = 0, alarm_id = 0;
         switch (it->type) {
         case STN_ITEM_EVENT:
-            if (w->shared) {
-                /* a retry another node has stored: ACKed, not stored again */
-                if ((rc = stn__shared_seen(w->shared, it, j->arena + it->data_off, it->data_len,
-                                           w->dup_window_ms, &it->stored_retry)) != 0)
-                    return rc;
-                if (it->stored_retry)
-                    break;
-            }
-            if ((rc = insert_event(w, j, it, &event_id)) != 0)
+            if (it->stored_retry)
+                break;   /* a retry another node has stored: ACKed, not stored again */
+            if ((rc = insert_event(w, j, it, it->cls.kind && !it->cls.restore &&
+                                   it->cls.priority > 0 ? &event_id : NULL)) != 0)
                 return rc;
             if (it->cls.kind && it->cls.restore) {
                 if ((rc = restore_alarm(w, j, it, it->cls.kind)) != 0)
@@ -681,7 +735,7 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         if ((rc = joins_add(w, j, &jn, it)) != 0)
             return rc;
     }
-    if ((rc = joins_flush(w, j, &jn)) != 0)
+    if ((rc = flush_events(w, j)) != 0 || (rc = joins_flush(w, j, &jn)) != 0)
         return rc;
     for (size_t i = 0; i < j->nnotes; i++) {
         const char *kind = (const char *)j->arena + j->note_off[i];
