@@ -130,6 +130,7 @@ enum {
 /* Routine events (no alarm to link them to) wait and go in one INSERT of up
  * to EVENTS_MANY rows: on PostgreSQL each statement is a round trip. */
 #define EVENTS_MANY 32
+#define SEEN_MANY 64
 
 static const char *const sql_text[S_COUNT] = {
     [S_INS_EVENT] = "INSERT INTO events " EVENT_COLUMNS " VALUES " EVENT_ROW,
@@ -198,6 +199,7 @@ struct stn_wstore {
     int64_t reconnect_ms;        /* the last attempt to reach it again */
     bool leader;                 /* this node does supervision (db_try_leader) */
     struct db_stmt *ins_many[EVENTS_MANY + 1];   /* [n]: INSERT of n events, made when used */
+    struct db_stmt *seen_many[SEEN_MANY + 1];    /* [n]: last-seen UPDATE of n accounts */
     struct stn_item *waiting[EVENTS_MANY];       /* routine events not inserted yet */
     int nwaiting;
     int64_t leader_ms;           /* when that was last asked */
@@ -328,6 +330,8 @@ void stn_wstore_close(struct stn_wstore *w)
         db_finalize(w->st[i]);
     for (int i = 0; i <= EVENTS_MANY; i++)
         db_finalize(w->ins_many[i]);
+    for (int i = 0; i <= SEEN_MANY; i++)
+        db_finalize(w->seen_many[i]);
     stn_actstore_close(w->acts);
     stn__shared_close(w->shared);
     stn_audit_forget(w->db);
@@ -681,6 +685,46 @@ static int insert_rejected(struct stn_wstore *w, struct stn_job *j, const struct
     return rc;
 }
 
+/* The panels' last-seen times, SEEN_MANY accounts a statement (one UPDATE
+ * from a list of (id, ms) rows; on PostgreSQL each statement is a round trip,
+ * and at one poll per panel every 90 s these are most of a busy store's
+ * writes: docs/scale.md). */
+static int store_seen(struct stn_wstore *w, struct stn_job *j)
+{
+    for (size_t i = 0; i < j->nseen;) {
+        size_t n = j->nseen - i < SEEN_MANY ? j->nseen - i : SEEN_MANY;
+        struct db_stmt *s = n == 1 ? w->st[S_SEEN] : w->seen_many[n];
+        if (!s) {
+            char sql[256 + SEEN_MANY * 64];
+            int off = snprintf(sql, sizeof sql, "UPDATE accounts SET last_seen_ms = v.ms FROM (");
+            for (size_t k = 0; k < n; k++)
+                off += snprintf(sql + off, sizeof sql - (size_t)off,
+                                k ? " UNION ALL SELECT CAST(? AS BIGINT), CAST(? AS BIGINT)"
+                                  : "SELECT CAST(? AS BIGINT) AS id, CAST(? AS BIGINT) AS ms");
+            snprintf(sql + off, sizeof sql - (size_t)off, ") AS v WHERE accounts.id = v.id AND"
+                     " (accounts.last_seen_ms IS NULL OR accounts.last_seen_ms < v.ms)");
+            int rc = db_prepare(w->db, sql, &w->seen_many[n]);
+            if (rc != DB_OK)
+                return rc;
+            s = w->seen_many[n];
+        }
+        if (n == 1) {
+            db_bind_int64(s, 1, j->seen[i].ms);
+            db_bind_int64(s, 2, j->seen[i].account_id);
+        } else {
+            for (size_t k = 0; k < n; k++) {
+                db_bind_int64(s, (int)(2 * k + 1), j->seen[i + k].account_id);
+                db_bind_int64(s, (int)(2 * k + 2), j->seen[i + k].ms);
+            }
+        }
+        int rc = step_done(s);
+        if (rc != 0)
+            return rc;
+        i += n;
+    }
+    return 0;
+}
+
 static int run_items(struct stn_wstore *w, struct stn_job *j)
 {
     int rc;
@@ -744,13 +788,8 @@ static int run_items(struct stn_wstore *w, struct stn_job *j)
         if ((rc = stn_audit_job(w->db, j, &e)) != 0)
             return rc;
     }
-    for (size_t i = 0; i < j->nseen; i++) {
-        struct db_stmt *s = w->st[S_SEEN];
-        db_bind_int64(s, 1, j->seen[i].ms);
-        db_bind_int64(s, 2, j->seen[i].account_id);
-        if ((rc = step_done(s)) != 0)
-            return rc;
-    }
+    if ((rc = store_seen(w, j)) != 0)
+        return rc;
     if (j->escalate_before_ms) {
         struct db_stmt *s = w->st[S_ESCALATE];
         db_bind_int64(s, 1, j->now_ms);
