@@ -8,6 +8,7 @@
  * ACK sent for anything not committed, and never print a key or passcode.
  */
 #include "daemon.h"
+#include "transport.h"
 #include "opts.h"
 #include "vigil/sdnotify.h"
 #include "metrics.h"
@@ -462,6 +463,10 @@ static void on_check(uv_check_t *h)
 {
     struct stn *s = h->data;
     stn_tcp_resume_yielded(s);    /* (only lets go of them once stopping) */
+    if (s->batch_answered) {      /* a batch was answered: room in the pending one */
+        s->batch_answered = false;
+        stn_tcp_pause_all_resume(s);
+    }
     if (s->stopping) {
         maybe_finish(s);
         return;

@@ -16,6 +16,8 @@
  * connection a batch item still points at: refs count them.
  */
 #include "daemon.h"
+#include "reply.h"
+#include "transport.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -80,22 +82,32 @@ void stn_conn_close(struct stn_conn *c)
 static void on_frame(void *ctx, const uint8_t *frame, size_t len, int err)
 {
     struct stn_conn *c = ctx;
+    struct stn *s = c->s;
     if (c->closing)
         return;
-    if (err == 0) {
-        if (stn_rx_frame(c->s, c, NULL, NULL, frame, len) && !c->closing) {
-            c->valid_in_read++;
-            stn_conns_heard(c->s, c, c->framed, stn_now_ms());
-        }
-    } else if (err == DC09_E_OVERSIZE) {
-        c->s->c.oversize++;
-        STN_WARN("rx", "%s: frame longer than %lld bytes dropped (%s)", c->peer,
-                 (long long)c->s->cfg.frame_bytes_max, dc09_errname(err));
-    } else {
-        /* binary-CRC framing whose length field did not end at a CR */
-        c->s->c.format_errors++;
-        STN_WARN("rx", "%s: %zu bytes dropped: length field does not end at a CR (%s)",
-                 c->peer, len, dc09_errname(err));
+    struct stn_reply_to to;
+    stn_reply_to_tcp(&to, c);
+    if (err != 0) {   /* oversize, or a binary-CRC length field not ending at a CR */
+        stn_rx_dropped(s, &to, len, err);
+        return;
+    }
+    if (s->linger_until_ns && c->answered_batch == s->linger_batch) {
+        c->answered_batch = 0;    /* a panel the linger waits for is back */
+        s->linger_back++;
+    }
+    struct stn_rx_result res;
+    stn_rx_frame(s, &to, frame, len, &res);
+    if (res.accepted) {   /* framing follows the account (a binary CRC may hold CR or LF) */
+        c->reader.quirks = res.framing;
+        c->framed = true;
+    }
+    if (res.pause && !c->paused && !c->closing) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->paused = true;
+    }
+    if (res.valid && !c->closing) {
+        c->valid_in_read++;
+        stn_conns_heard(s, c, c->framed, stn_now_ms());
     }
 }
 
