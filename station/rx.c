@@ -212,32 +212,8 @@ struct rx {
     uint64_t ogen, obatch;             /* duplicate: the original's entry and batch */
 };
 
-/* The header, with the fallbacks some diallers need (binary CRC, no L token). */
-static void gather_head(struct rx *r)
-{
-    struct dc09_diag *diag = &r->diag;
-    int rc = dc09_decode_head(r->frame, r->len, DC09_Q_BARE_L, &r->head, diag);
-    if (rc != 0)
-        rc = dc09_decode_head(r->frame, r->len, DC09_Q_BARE_L | DC09_Q_BINARY_CRC, &r->head,
-                              diag);
-    /* a header without the L token (some outside diallers): readable enough to
-     * answer; accepted only for an account with the no-line quirk */
-    if (rc != 0 && diag->field && strcmp(diag->field, "line") == 0) {
-        struct dc09_diag d2 = { 0 };
-        int r2 = dc09_decode_head(r->frame, r->len, DC09_Q_BARE_L | DC09_Q_NO_LINE, &r->head, &d2);
-        if (r2 != 0)
-            r2 = dc09_decode_head(r->frame, r->len,
-                                  DC09_Q_BARE_L | DC09_Q_NO_LINE | DC09_Q_BINARY_CRC, &r->head, &d2);
-        if (r2 == 0) {
-            rc = 0;
-            r->in.no_line = true;
-        }
-    }
-    r->in.head_rc = rc;
-    r->in.diag_field = diag->field;
-}
-
-/* The account and the full decode with its key, quirks and time window. */
+/* The account by the number as stored, and the full decode with its key,
+ * quirks and time window. */
 static void gather_decode(struct rx *r)
 {
     struct stn *s = r->s;
@@ -246,26 +222,16 @@ static void gather_decode(struct rx *r)
         r->acct[an] = (char)toupper((unsigned char)r->head.account[an]);
     r->acct[an] = '\0';
     r->a = stn_accounts_find(&s->accounts, r->acct);
-    struct dc09_decode_opts *o = &r->o;
-    dc09_decode_opts_init(o, r->now_s);
-    o->window_past_s = (int32_t)s->cfg.time_window_past_s;
-    o->window_future_s = (int32_t)s->cfg.time_window_future_s;
-    if (!r->a) {
-        o->check_time = false;
-        if (r->in.no_line)
-            o->quirks = DC09_Q_NO_LINE;   /* read a clear payload all the same */
-    } else {
-        o->quirks = r->a->quirks;
-        o->cipher = r->a->has_key ? &r->a->cipher.base : NULL;
-        if (r->a->window_past_s >= 0)
-            o->window_past_s = r->a->window_past_s;
-        if (r->a->window_future_s >= 0)
-            o->window_future_s = r->a->window_future_s;
-        o->check_time = true;
+    struct stn_rx_account ra;
+    if (r->a) {
+        ra.quirks = r->a->quirks;
+        ra.cipher = r->a->has_key ? &r->a->cipher.base : NULL;
+        ra.window_past_s = r->a->window_past_s;
+        ra.window_future_s = r->a->window_future_s;
     }
-    r->in.known = r->a != NULL;
-    r->in.rc = dc09_decode(r->frame, r->len, o, &r->f, &r->diag);
-    r->in.diag_field = r->diag.field;
+    stn_rx_read_frame(r->frame, r->len, r->a ? &ra : NULL, r->now_s,
+                      (int32_t)s->cfg.time_window_past_s, (int32_t)s->cfg.time_window_future_s,
+                      &r->in, &r->o, &r->f, &r->diag);
 }
 
 /* A frame decoded for a registered account: the account was heard from
@@ -278,11 +244,7 @@ static void gather_accepted(struct rx *r)
     struct stn_account *a = r->a;
     const struct dc09_frame *f = &r->f;
     stn_account_seen(s, a, r->now_ms);
-    stn_classify_frame(f, &r->cls);
-    r->in.duress = stn_class_is_duress(&r->cls);
-    r->in.urgent = stn_class_is_urgent(&r->cls);
-    r->in.poll = f->id == DC09_ID_NULL;
-    r->in.has_payload = f->has_cid || f->has_sia;
+    stn_rx_classify(f, &r->in, &r->cls);
 
     /* replays: an encrypted block is sent once (a retry is encrypted again,
      * with a fresh pad); the same block seen within the window under another
@@ -308,8 +270,8 @@ static void gather_accepted(struct rx *r)
     }
     /* the rate limit, asked on a copy of the bucket (act() takes the token) */
     struct stn_bucket peek = a->bucket;
-    r->in.rate_ok = r->in.urgent || stn_bucket_take(&peek, r->now_ms, s->cfg.account_rate_per_s,
-                                                    s->cfg.account_burst);
+    r->in.rate_ok = stn_bucket_take(&peek, r->now_ms, s->cfg.account_rate_per_s,
+                                    s->cfg.account_burst);
     r->in.batch_full = stn_pending_full(s);
 }
 
@@ -609,7 +571,7 @@ void stn_rx_frame(struct stn *s, const struct stn_reply_to *to, const uint8_t *f
     r.in.transport = to->conn ? STN_TR_TCP : STN_TR_UDP;
     s->c.frames_rx++;
 
-    gather_head(&r);
+    stn_rx_read_head(frame, len, &r.in, &r.head, &r.diag);
     if (r.in.head_rc == 0) {
         gather_decode(&r);
         if (r.a && r.in.rc == 0)

@@ -122,3 +122,62 @@ void stn_verdict_decide(const struct stn_rx_facts *in, struct stn_rx_verdict *v)
     }
     set(v, STN_WHY_ACCEPTED, STN_ACT_ACK_COMMIT, STN_V_ACK);
 }
+
+void stn_rx_read_head(const uint8_t *frame, size_t len, struct stn_rx_facts *in,
+                      struct dc09_frame *head, struct dc09_diag *diag)
+{
+    int rc = dc09_decode_head(frame, len, DC09_Q_BARE_L, head, diag);
+    if (rc != 0)
+        rc = dc09_decode_head(frame, len, DC09_Q_BARE_L | DC09_Q_BINARY_CRC, head, diag);
+    /* a header without the L token (some outside diallers): readable enough to
+     * answer; accepted only for an account with the no-line quirk */
+    in->no_line = false;
+    if (rc != 0 && diag->field && strcmp(diag->field, "line") == 0) {
+        struct dc09_diag d2 = { 0 };
+        int r2 = dc09_decode_head(frame, len, DC09_Q_BARE_L | DC09_Q_NO_LINE, head, &d2);
+        if (r2 != 0)
+            r2 = dc09_decode_head(frame, len, DC09_Q_BARE_L | DC09_Q_NO_LINE | DC09_Q_BINARY_CRC,
+                                  head, &d2);
+        if (r2 == 0) {
+            rc = 0;
+            in->no_line = true;
+        }
+    }
+    in->head_rc = rc;
+    in->diag_field = diag->field;
+}
+
+void stn_rx_read_frame(const uint8_t *frame, size_t len, const struct stn_rx_account *a,
+                       int64_t now_s, int32_t window_past_s, int32_t window_future_s,
+                       struct stn_rx_facts *in, struct dc09_decode_opts *o,
+                       struct dc09_frame *f, struct dc09_diag *diag)
+{
+    dc09_decode_opts_init(o, now_s);
+    o->window_past_s = window_past_s;
+    o->window_future_s = window_future_s;
+    if (!a) {
+        o->check_time = false;
+        if (in->no_line)
+            o->quirks = DC09_Q_NO_LINE;   /* read a clear payload all the same */
+    } else {
+        o->quirks = a->quirks;
+        o->cipher = a->cipher;
+        if (a->window_past_s >= 0)
+            o->window_past_s = a->window_past_s;
+        if (a->window_future_s >= 0)
+            o->window_future_s = a->window_future_s;
+        o->check_time = true;
+    }
+    in->known = a != NULL;
+    in->rc = dc09_decode(frame, len, o, f, diag);
+    in->diag_field = diag->field;
+}
+
+void stn_rx_classify(const struct dc09_frame *f, struct stn_rx_facts *in, struct stn_class *cls)
+{
+    stn_classify_frame(f, cls);
+    in->duress = stn_class_is_duress(cls);
+    in->urgent = stn_class_is_urgent(cls);
+    in->poll = f->id == DC09_ID_NULL;
+    in->has_payload = f->has_cid || f->has_sia;
+}

@@ -81,6 +81,33 @@ struct stn_rx_verdict {
 };
 
 void stn_verdict_decide(const struct stn_rx_facts *in, struct stn_rx_verdict *out);
+
+/* The decoding steps that fill the facts, pure as well (the account lookup
+ * between them and the windows after them are rx.c's). */
+
+/* The header, with the fallbacks some diallers need (a binary CRC, no L
+ * token): sets head_rc, no_line, diag_field; *diag as the decoder left it. */
+void stn_rx_read_head(const uint8_t *frame, size_t len, struct stn_rx_facts *in,
+                      struct dc09_frame *head, struct dc09_diag *diag);
+
+/* What decoding needs of an account. */
+struct stn_rx_account {
+    uint32_t quirks;
+    struct dc09_cipher *cipher;   /* NULL: no key */
+    int32_t  window_past_s;       /* -1: the config's */
+    int32_t  window_future_s;
+};
+/* The full decode for account a (NULL: not registered: no key, no time
+ * check) at now_s with the config's time window; sets known, rc, diag_field
+ * and *o (the options used: the ACK is built with its cipher). *diag goes on
+ * from the header's. A frame decoded for an account is then classified
+ * (stn_rx_classify). */
+void stn_rx_read_frame(const uint8_t *frame, size_t len, const struct stn_rx_account *a,
+                       int64_t now_s, int32_t window_past_s, int32_t window_future_s,
+                       struct stn_rx_facts *in, struct dc09_decode_opts *o,
+                       struct dc09_frame *f, struct dc09_diag *diag);
+/* poll, has_payload, duress, urgent of a decoded frame; its class in *cls. */
+void stn_rx_classify(const struct dc09_frame *f, struct stn_rx_facts *in, struct stn_class *cls);
 const char *stn_why_name(enum stn_why why);
 
 #endif /* STN_VERDICT_H */
