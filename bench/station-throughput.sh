@@ -45,13 +45,14 @@ case $MODE in
   grown)
     [ -f "$GROWN/store.db" ] || "$(dirname "$0")/station-grow-store.sh"
     cp "$GROWN/store.db" "$OUT/store.db"
-    if [ -f "$GROWN/store.db.keys" ]; then cp -p "$GROWN/store.db.keys" "$OUT/store.db.keys"; fi ;;
+    for f in keys audit-head; do
+      if [ -f "$GROWN/store.db.$f" ]; then cp -p "$GROWN/store.db.$f" "$OUT/store.db.$f"; fi
+    done ;;
   *) echo "usage: $0 [empty|grown]" >&2; exit 2 ;;
 esac
 echo "store: $(sqlite3 "$OUT/store.db" 'select count(*) from events') events," \
      "$(sqlite3 "$OUT/store.db" 'select count(*) from accounts') accounts"
-mv "$OUT/store.db" "$OUT/store.template"
-[ -f "$OUT/store.db.keys" ] && cp -p "$OUT/store.db.keys" "$SHM/store.db.keys"
+save_template "$OUT"
 machine_line; fsync_probe "$OUT"
 FIG="$OUT/figures"; : > "$FIG"
 
@@ -61,8 +62,7 @@ field() { sed -n "s|.*$2=\([0-9.]*\).*|\1|p" <<<"$1" | head -1; }
 # bench`; sets R (its output), CPU_US (station CPU per ACKed frame over its half), ACKS.
 phase() {
   local name=$1 dir=$2; shift 2
-  rm -f "$dir/store.db" "$dir/store.db-wal" "$dir/store.db-shm"
-  cp "$OUT/store.template" "$dir/store.db"
+  restore_template "$dir" "$OUT"
   : > "$dir/station.log"
   start_station "$dir"
   echo "-- $name: vigil bench $* --duration $DURATION (store in $dir; load $(cut -d' ' -f1 /proc/loadavg))"
