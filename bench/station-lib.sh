@@ -133,3 +133,16 @@ PY
 
 # cpu_s PID — user+system CPU seconds the process (all threads) has used so far.
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+# stats_now LOG — asks the running station for its counters (SIGUSR1) and waits (up to 5 s:
+# its log lines go through a writer thread) for the new stats line; sets ST to it.
+stats_now() {
+  local n t
+  n=$(grep -c ' stats: ' "$1" || true)
+  kill -USR1 "$STATION_PID"
+  for ((t = 0; t < 50; t++)); do
+    [ "$(grep -c ' stats: ' "$1" || true)" -gt "$n" ] && break
+    sleep 0.1
+  done
+  ST=$(grep ' stats: ' "$1" | tail -1)
+}

@@ -71,16 +71,21 @@ for ((round = 1; round <= ROUNDS; round++)); do
   bench --connections "$PANELS" --accounts 1000 --rate "$OFFER" --warmup 2 \
     --duration "$DURATION" --timeout-ms 30000 --durable-echo "$OUT" > "$OUT/storm.out" 2>&1 &
   BP=$!
-  /usr/bin/python3 "$(dirname "$0")/storm_duress.py" 127.0.0.1 "$PORT" "$BENCH_KEY" "$DLIST" \
+  # the duress panels at the same priority as the station and the storm's panels (else,
+  # both cores busy, their own wake-ups would be timed)
+  nice -n "$NICE" /usr/bin/python3 "$(dirname "$0")/storm_duress.py" 127.0.0.1 "$PORT" "$BENCH_KEY" "$DLIST" \
     $((DURATION + 30)) "$OUT/storm.out" "$OUT/duress.$round"
   while ! grep -q '^station ' "$OUT/storm.out" && kill -0 "$BP" 2>/dev/null; do sleep 0.2; done
-  kill -USR1 "$STATION_PID"; sleep 0.5
-  ST=$(grep ' stats: ' "$OUT/station.log" | tail -1)
+  stats_now "$OUT/station.log"
   wait "$BP" || true; BP=
   cat "$OUT/storm.out"
   stop_station
-  RS=$(grep '^station ' "$OUT/storm.out"); RD=$(grep '^durable ' "$OUT/storm.out" || true)
+  RS=$(grep '^station ' "$OUT/storm.out"); RD=$(grep '^durable  conns' "$OUT/storm.out" || true)
   DP99=$(field "$RD" p99)
+  if [ -z "$DP99" ] || [ "$DP99" = 0 ]; then
+    echo "durable echo: no figure this round (vigil bench failed in its durable echo half):" \
+         "the round's ratio is left out"
+  fi
   echo "durable echo: $(field "$RD" connected) of $PANELS panels connected (its server and the" \
        "panels share one process's open-file limit: $(ulimit -n))"
   # the duress latencies (us; -1 none, -2 skipped: every duress panel still waiting)
@@ -90,7 +95,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
       p50 = n ? v[int((n - 1) * 0.50) + 1] : 0; p99 = n ? v[int((n - 1) * 0.99) + 1] : 0
       printf "duress: %d ACKed, %d unanswered, %d not sent (all duress panels waiting); p50 %d us, p99 %d us, max %d us; durable echo p99 %d us (%.2fx)\n",
              n, lost, skipped, p50, p99, n ? v[n] : 0, dp, dp ? p99 / dp : 0
-      printf "duress_p99=%d\nduress_ratio=%.2f\nduress_lost=%d\nduress_n=%d\n", p99, dp ? p99 / dp : 0, lost + skipped, n >> fig
+      printf "duress_p99=%d\nduress_lost=%d\nduress_n=%d\n", p99, lost + skipped, n >> fig
+      if (dp) printf "duress_ratio=%.2f\ndurable_p99=%d\n", p99 / dp, dp >> fig
       split("1 2 5 10 20 50 100 200 500 1000 2000 5000 1000000000", ub, " ")
       for (i = 1; i <= n; i++) { ms = v[i] / 1000; for (b = 1; ms >= ub[b]; b++); h[b]++ }
       lo = 0
@@ -114,7 +120,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
        "$(field "$ST" duplicates), polls $(field "$ST" polls)), events stored $(field "$ST" events_stored)," \
        "batch full (unanswered, retried) $(field "$ST" batch_full_drops); $(field "$ST" batch_avg) frames per commit"
   note routine_before "$BEFORE"
-  note offered "$OFFER"; note storm_rate "$(field "$RS" msgs/s)"; note durable_p99 "$DP99"
+  note offered "$OFFER"; note storm_rate "$(field "$RS" msgs/s)"
   note r1000 "$R1000"; note load "$(cut -d' ' -f1 /proc/loadavg)"
   DN=$(awk '$3 >= 0' "$OUT/duress.$round" | wc -l)
   # every ACKed duress stored once; no ACK of a new event without its row; no bad reply
@@ -133,7 +139,8 @@ sum() { grep "^$1=" "$FIG" | cut -d= -f2 | awk '{ s += $1 } END { print s + 0 }'
 verdict() { if awk "BEGIN { exit !($2) }"; then echo "verdict: $1: met"; else echo "verdict: $1: NOT met"; fi; }
 echo "== storm: $PANELS panels offering 1.5x the 1,000-connection rate (median $(median r1000) msgs/s [$(all r1000)]);" \
      "the station committed $(median storm_rate) msgs/s [$(all storm_rate)]; load average [$(all load)]"
-verdict "duress p99 <= 3x the durable echo's p99 ($(median duress_ratio)x [$(all duress_ratio)]: $(median duress_p99) / $(median durable_p99) us)" \
+echo "duress p99 [$(all duress_p99)] us; the durable echo's p99 in the same storm [$(all durable_p99)] us"
+verdict "duress p99 <= 3x the durable echo's p99 in the same storm ($(median duress_ratio)x [$(all duress_ratio)])" \
   "$(median duress_ratio) <= 3 && $(median duress_ratio) > 0"
 verdict "routine events ACKed before an earlier duress = 0 ([$(all routine_before)])" "$(sum routine_before) == 0"
 verdict "none lost, none ACKed before durable (every duress ACKed and stored once, ACKs <= rows, no bad reply) [$(all intact)]" \

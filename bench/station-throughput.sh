@@ -74,9 +74,8 @@ phase() {
   # the station's half ends when its line is printed (the echoes follow with it idle)
   while ! grep -q '^station ' "$dir/bench.out" && kill -0 "$bp" 2>/dev/null; do sleep 0.1; done
   c1=$(cpu_s "$STATION_PID")
-  kill -USR1 "$STATION_PID"; sleep 0.3
-  st=$(grep ' stats: ' "$dir/station.log" | tail -1)
-  ACKS=$(field "$st" acks)
+  stats_now "$dir/station.log"
+  ACKS=$(field "$ST" acks)
   wait "$bp" || true
   R=$(cat "$dir/bench.out"); echo "$R"
   CPU_US=$(awk -v a="$c0" -v b="$c1" -v n="$ACKS" 'BEGIN { printf "%.1f", (n > 0 ? (b - a) * 1e6 / n : 0) }')
@@ -110,6 +109,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
       --durable-echo "$OUT"
   note c_rate "$(rate station)"; note c_p99 "$(p99 station)"; note c_durable_p99 "$(p99 durable)"
   note load "$(cut -d' ' -f1 /proc/loadavg)"
+  # the ratios of this round (each of the same round's phases, minutes apart at most)
+  last() { grep "^$1=" "$FIG" | tail -1 | cut -d= -f2; }
+  note r_disk_tmpfs "$(awk -v a="$(last a_rate)" -v t="$(last t_rate)" 'BEGIN { printf "%.1f", 100 * a / t }')"
+  note r_b_echo "$(awk -v a="$(last b_rate)" -v e="$(last b_echo)" 'BEGIN { printf "%.1f", 100 * a / e }')"
+  note r_c_p99 "$(awk -v a="$(last c_p99)" -v d="$(last c_durable_p99)" 'BEGIN { printf "%.2f", a / d }')"
 done
 
 # median KEY — the median of the rounds' figures
@@ -118,13 +122,15 @@ all() { grep "^$1=" "$FIG" | cut -d= -f2 | paste -sd' '; }
 verdict() {   # verdict TEXT CONDITION
   if awk "BEGIN { exit !($2) }"; then echo "verdict: $1: met"; else echo "verdict: $1: NOT met"; fi
 }
-A=$(median a_rate); T=$(median t_rate); AC=$(median a_cpu); TC=$(median t_cpu)
-B=$(median b_rate); BE=$(median b_echo); CP=$(median c_p99); CD=$(median c_durable_p99)
-echo "== $MODE store: medians of $ROUNDS rounds (each round's figures in brackets); load average $(all load)"
-echo "A  50 conns, disk: $A msgs/s [$(all a_rate)]; echo $(median a_echo), durable echo $(median a_durable)"
-echo "A' 50 conns, tmpfs: $T msgs/s [$(all t_rate)]"
-verdict "CPU per stored frame <= 15 us (disk $AC us [$(all a_cpu)]; tmpfs $TC us [$(all t_cpu)]; 1,000 conns $(median b_cpu) us)" "$AC <= 15"
-verdict "disk >= 85 % of tmpfs at 50 connections ($(awk -v a="$A" -v t="$T" 'BEGIN { printf "%.1f", 100 * a / t }') %: $A / $T msgs/s)" "$A >= 0.85 * $T"
+AC=$(median a_cpu); DT=$(median r_disk_tmpfs); BR=$(median r_b_echo); CR=$(median r_c_p99)
+echo "== $MODE store: medians of $ROUNDS rounds; each round's figure in brackets (a ratio is"
+echo "   taken within its round, then the median of the rounds); load average [$(all load)]"
+echo "A  50 conns, disk: $(median a_rate) msgs/s [$(all a_rate)]; echo [$(all a_echo)], durable echo [$(all a_durable)]"
+echo "A' 50 conns, tmpfs: $(median t_rate) msgs/s [$(all t_rate)]"
+echo "B  1,000 conns: $(median b_rate) msgs/s [$(all b_rate)]; echo [$(all b_echo)]"
+echo "C  20,000 msgs/s offered: station p99 [$(all c_p99)] us, durable echo p99 [$(all c_durable_p99)] us; reached [$(all c_rate)] msgs/s"
+verdict "CPU per stored frame <= 15 us (disk $AC us [$(all a_cpu)]; tmpfs $(median t_cpu) us [$(all t_cpu)]; 1,000 conns $(median b_cpu) us [$(all b_cpu)])" "$AC <= 15"
+verdict "disk >= 85 % of tmpfs at 50 connections ($DT % [$(all r_disk_tmpfs)])" "$DT >= 85"
 echo "information: station / durable echo at 50 connections: $(median a_durable_share) % [$(all a_durable_share)]"
-verdict "1,000 connections >= 80 % of the echo ($(awk -v a="$B" -v e="$BE" 'BEGIN { printf "%.1f", 100 * a / e }') %: $B / $BE msgs/s)" "$B >= 0.8 * $BE"
-verdict "p99 at 20,000 msgs/s offered <= 1.5x the durable echo's ($(awk -v a="$CP" -v d="$CD" 'BEGIN { printf "%.2f", a / d }')x: $CP / $CD us; station reached $(median c_rate) msgs/s)" "$CP <= 1.5 * $CD"
+verdict "1,000 connections >= 80 % of the echo ($BR % [$(all r_b_echo)])" "$BR >= 80"
+verdict "p99 at 20,000 msgs/s offered <= 1.5x the durable echo's (${CR}x [$(all r_c_p99)])" "$CR <= 1.5"
