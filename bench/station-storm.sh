@@ -50,9 +50,12 @@ fresh() {
   start_station "$OUT"
 }
 B=()
+# The generator's durable echo half holds both ends of every connection in one process: give
+# it room for 2 x PANELS descriptors where the hard limit allows (root), else as it is.
 bench() {
-  nice -n "$NICE" "$VIGIL" bench --host 127.0.0.1 --port "$PORT" --key "$BENCH_KEY" \
-    --account-base "$ACCOUNT_BASE" "$@"
+  ( ulimit -n $((2 * PANELS + 1000)) 2>/dev/null || true
+    exec nice -n "$NICE" "$VIGIL" bench --host 127.0.0.1 --port "$PORT" --key "$BENCH_KEY" \
+      --account-base "$ACCOUNT_BASE" "$@" )
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do

@@ -207,6 +207,7 @@ struct rx {
     struct stn_account *a;
     struct stn_class cls;
     bool has_block;                    /* an encrypted block: the replay index knows it by bh */
+    bool block_known;                  /* ... and has it already (whatever its seq) */
     uint64_t bh, hash;                 /* keyed hashes of the block, of the data */
     uint16_t first_seq;                /* replay: the seq the block came with first */
     uint64_t ogen, obatch;             /* duplicate: the original's entry and batch */
@@ -256,9 +257,9 @@ static void gather_accepted(struct rx *r)
         r->has_block = true;
         r->bh = stn_dedup_hash(&s->blocks, cp, cn);
         uint16_t first_seq = 0;
-        r->in.replay = stn_blocks_find(&s->blocks, a->id, r->bh, r->now_ms,
-                                       stn_block_window_ms(s), &first_seq) &&
-                       first_seq != f->seq;
+        r->block_known = stn_blocks_find(&s->blocks, a->id, r->bh, r->now_ms,
+                                         stn_block_window_ms(s), &first_seq) != 0;
+        r->in.replay = r->block_known && first_seq != f->seq;
         r->first_seq = first_seq;
     }
     /* duplicates: same account, seq and data block within the window */
@@ -503,8 +504,7 @@ static void note_windows(struct rx *r, const struct stn_rx_verdict *v)
     struct stn_account *a = r->a;
     if (v->why == STN_WHY_PAYLOAD || v->why == STN_WHY_REPLAY)
         return;
-    if (r->has_block && !stn_blocks_find(&s->blocks, a->id, r->bh, r->now_ms,
-                                         stn_block_window_ms(s), NULL))
+    if (r->has_block && !r->block_known)   /* (nothing was inserted since gather_accepted) */
         stn_blocks_insert(&s->blocks, a->id, r->f.seq, r->bh, r->now_ms);
     if (v->why == STN_WHY_DUPLICATE || r->in.urgent)
         return;
@@ -567,6 +567,7 @@ void stn_rx_frame(struct stn *s, const struct stn_reply_to *to, const uint8_t *f
     r.now_s = r.now_ms / 1000;
     r.a = NULL;
     r.has_block = false;
+    r.block_known = false;
     memset(&r.diag, 0, sizeof r.diag);
     r.in.transport = to->conn ? STN_TR_TCP : STN_TR_UDP;
     s->c.frames_rx++;

@@ -46,7 +46,8 @@ struct stn_conn {
     struct stn_conn *yield_next;  /* in rx_tcp.c's list of those (holding a ref) */
     uint64_t answered_batch;      /* batch whose replies it got last (the linger's score) */
     char     peer[48];
-    uint8_t  buf[];               /* frame_bytes_max */
+    uint8_t *rbuf;                /* its reader's buffer while a frame is split across
+                                   * reads (frame_bytes_max); NULL: the shared one */
 };
 
 /* rx_tcp.c */
