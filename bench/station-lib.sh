@@ -59,8 +59,28 @@ use_accounts() {
     sqlite3 "$t/store.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
   fi
   cp "$t/store.db" "$dir/store.db"
-  # the key store the accounts' keys are sealed with goes along (mode 0600 kept)
+  # the key store the accounts' keys are sealed with goes along (mode 0600 kept), and the
+  # audit trail's head file (else the station and the CLI find it does not match)
   if [ -f "$t/store.db.keys" ]; then cp -p "$t/store.db.keys" "$dir/store.db.keys"; fi
+  if [ -f "$t/store.db.audit-head" ]; then cp -p "$t/store.db.audit-head" "$dir/store.db.audit-head"; fi
+}
+
+# save_template DIR — keeps DIR/store.db (and its audit head) as the template each phase
+# starts from; restore_template DIR [FROM] puts a fresh copy of it in DIR.
+save_template() {
+  sqlite3 "$1/store.db" 'PRAGMA wal_checkpoint(TRUNCATE);' > /dev/null
+  mv "$1/store.db" "$1/store.template"
+  rm -f "$1/store.db-wal" "$1/store.db-shm"
+  if [ -f "$1/store.db.audit-head" ]; then mv "$1/store.db.audit-head" "$1/store.template.audit-head"; fi
+}
+restore_template() {
+  local dir=$1 from=${2:-$1}
+  rm -f "$dir/store.db" "$dir/store.db-wal" "$dir/store.db-shm" "$dir/store.db.audit-head"
+  cp "$from/store.template" "$dir/store.db"
+  if [ -f "$from/store.template.audit-head" ]; then
+    cp -p "$from/store.template.audit-head" "$dir/store.db.audit-head"
+  fi
+  if [ "$dir" != "$from" ] && [ -f "$from/store.db.keys" ]; then cp -p "$from/store.db.keys" "$dir/store.db.keys"; fi
 }
 
 # start_station DIR — sets STATION_PID and PORT
@@ -113,3 +133,16 @@ PY
 
 # cpu_s PID — user+system CPU seconds the process (all threads) has used so far.
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+# stats_now LOG — asks the running station for its counters (SIGUSR1) and waits (up to 5 s:
+# its log lines go through a writer thread) for the new stats line; sets ST to it.
+stats_now() {
+  local n t
+  n=$(grep -c ' stats: ' "$1" || true)
+  kill -USR1 "$STATION_PID"
+  for ((t = 0; t < 50; t++)); do
+    [ "$(grep -c ' stats: ' "$1" || true)" -gt "$n" ] && break
+    sleep 0.1
+  done
+  ST=$(grep ' stats: ' "$1" | tail -1)
+}

@@ -12,6 +12,7 @@
  * jobs at once (one SQLite connection, batches commit in order).
  */
 #include "daemon.h"
+#include "reply.h"
 #include "vigil/alarm.h"
 
 #include <string.h>
@@ -72,9 +73,9 @@ static void log_outcome(const struct stn_item *it)
 static size_t answer(struct stn *s, struct stn_job *j)
 {
     size_t conns = 0;
-    uint8_t out[8192];
-    size_t out_len = 0;
-    struct stn_conn *cur = NULL;
+    struct stn_replies out;
+    out.cur = NULL;
+    out.len = 0;
     if (j->rc != 0)
         stn_dedup_batch_failed(&s->dedup, j->batch);
     for (size_t i = 0; i < j->n; i++) {
@@ -131,33 +132,16 @@ static size_t answer(struct stn *s, struct stn_job *j)
                 s->c.acks++;
             else if (it->reply_kind == 'D')
                 s->c.duhs++;
-            if (it->conn && it->conn->answered_batch != j->batch) {
-                it->conn->answered_batch = j->batch;
+            if (stn_reply_answered(&it->to, j->batch))
                 conns++;
-            }
         }
-        if (it->conn) {
-            if (cur != it->conn || out_len + it->reply_len > sizeof out) {
-                if (cur && out_len)
-                    stn_conn_send(cur, out, out_len);
-                out_len = 0;
-                cur = it->conn;
-            }
-            if (send && it->reply_len) {
-                memcpy(out + out_len, it->reply, it->reply_len);
-                out_len += it->reply_len;
-            }
-        } else if (send && it->udp && it->reply_len) {
-            stn_udp_send(it->udp, it->peer_addr, it->reply, it->reply_len);
-        }
+        stn_replies_add(&out, &it->to, it->reply, send ? it->reply_len : 0);
     }
-    if (cur && out_len)
-        stn_conn_send(cur, out, out_len);
+    stn_replies_flush(&out);
     stn_control_answer(s, j);
     /* drop the references only now: a closed connection may be freed here */
     for (size_t i = 0; i < j->n; i++)
-        if (j->items[i].conn)
-            stn_conn_unref(j->items[i].conn);
+        stn_reply_release(&j->items[i].to);
     return conns;
 }
 
@@ -286,7 +270,7 @@ static void after_cb(uv_work_t *req, int status)
         s->want_prune_before_ms = j->prune_before_ms;   /* next step with the next job */
     stn_job_clear(j);
     s->answering = NULL;
-    stn_tcp_pause_all_resume(s);
+    s->batch_answered = true;     /* paused connections read again (main.c, next check) */
     stn_commit_maybe_kick(s);
 }
 

@@ -11,6 +11,7 @@
  * max_connections promise more descriptors than the process may open.
  */
 #include "daemon.h"
+#include "transport.h"
 #include "metrics.h"
 
 #include <assert.h>

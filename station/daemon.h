@@ -1,8 +1,9 @@
 /*
  * daemon.h — private to vigil-station: the daemon's state shared by its
  * loop-side files (main.c, rx.c, rx_tcp.c, conns.c, rx_udp.c, accounts.c,
- * commit.c, supervision.c). Everything here is touched only on the libuv loop thread,
- * except a job while the commit worker holds it.
+ * commit.c, supervision.c); the transports' own types are in transport.h.
+ * Everything here is touched only on the libuv loop thread, except a job
+ * while the commit worker holds it.
  */
 #ifndef STN_DAEMON_H
 #define STN_DAEMON_H
@@ -51,16 +52,6 @@ struct stn_account *stn_accounts_find(struct stn_accounts *t, const char *number
 /* Merges freshly loaded rows: adds, updates (re-keys on a key change), removes. */
 int  stn_accounts_merge(struct stn *s, const struct stn_account_row *rows, size_t n);
 
-/* A listener: TCP and UDP on the same host:port. */
-struct stn_listener {
-    uv_tcp_t tcp;
-    uv_udp_t udp;
-    struct stn *s;
-    char host[256];
-    int  port;                    /* actual bound port */
-    bool tcp_open, udp_open;
-};
-
 /* How much a connection has shown it is a panel (conns.c). Near
  * max_connections the lowest tier gives its slot up first: bytes that never
  * made a valid frame cost an attacker nothing, a valid frame costs a CRC, an
@@ -79,39 +70,9 @@ struct stn_conn_list {
     size_t n;
 };
 
-/* Open connections of one source address (conns.c). */
-struct stn_addr_count {
-    struct stn_addr_count *next;   /* hash chain */
-    uint8_t  key[17];              /* family byte + IPv4 or IPv6 address */
-    uint32_t n;
-};
-
 struct stn_addrs {
     struct stn_addr_count **buckets;
     size_t nbuckets;               /* power of two, fixed at start */
-};
-
-/* A TCP connection (rx_tcp.c). Freed when closed and no batch item refers to it. */
-struct stn_conn {
-    uv_tcp_t tcp;
-    struct stn *s;
-    struct stn_conn *prev, *next; /* in s->tiers[tier] */
-    struct dc09_reader reader;
-    int64_t  last_valid_ms;       /* last frame with a good CRC and length (or accept) */
-    int64_t  partial_since_ms;    /* 0: no bytes pending since the last valid frame */
-    int64_t  opened_ms;           /* accepted */
-    struct stn_addr_count *addr;  /* its source address's count (NULL: unknown) */
-    uint32_t refs;                /* batch items waiting to answer on it */
-    uint32_t valid_in_read;       /* valid frames in the read being parsed */
-    uint8_t  tier;                /* enum stn_tier */
-    bool     closing;
-    bool     paused;              /* reading stopped while the batch is full */
-    bool     framed;              /* reader quirks set from an accepted frame's account */
-    bool     yielded;             /* read a full buffer: waits for the next loop pass */
-    struct stn_conn *yield_next;  /* in rx_tcp.c's list of those (holding a ref) */
-    uint64_t answered_batch;      /* batch whose replies it got last (the linger's score) */
-    char     peer[48];
-    uint8_t  buf[];               /* frame_bytes_max */
 };
 
 /* Signals of unknown accounts, per source address (unknown.c): anyone who
@@ -217,6 +178,7 @@ struct stn {
     size_t   linger_back;         /* how many of them have sent again since */
     uint32_t linger_score;        /* 0..1024: share of answered panels back within a linger */
     uint32_t linger_probe;        /* cycles since the last linger while the score is low */
+    bool     batch_answered;      /* a job was answered: paused connections read again */
     bool     wal_finish;          /* the next job copies the WAL's tail (writer side) */
     bool     ckpt_caught_up;      /* the last checkpoint copied all it found */
     int      wal_frames;          /* frames in the WAL after the last commit */
@@ -231,47 +193,21 @@ struct stn {
     int exit_code;
 };
 
-/* rx.c: one frame from TCP (conn) or UDP (l + peer); true when its CRC and
- * length were good (whatever became of it): the sender speaks DC-09 */
-bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
-                  const struct sockaddr *peer, const uint8_t *frame, size_t len);
-/* rx_tcp.c */
-int  stn_tcp_listen(struct stn *s, struct stn_listener *l, const struct sockaddr *addr);
-void stn_conn_unref(struct stn_conn *c);
-void stn_conn_close(struct stn_conn *c);
-void stn_tcp_sweep(struct stn *s, int64_t now_ms);
-void stn_tcp_pause_all_resume(struct stn *s);
-/* Once per loop pass (uv_check): connections that read a full buffer read again. */
-void stn_tcp_resume_yielded(struct stn *s);
-void stn_conn_send(struct stn_conn *c, const uint8_t *p, size_t len);
-void stn_tcp_stop(struct stn *s);
-/* conns.c: the table of open connections, its tiers and per-address counts */
-int  stn_conns_init(struct stn *s);
-void stn_conns_free(struct stn *s);
-void stn_conns_link(struct stn *s, struct stn_conn *c);     /* a new connection, SILENT */
-void stn_conns_unlink(struct stn *s, struct stn_conn *c);
-/* A valid frame arrived on c (accepted: for a registered account): tier up, last in line. */
-void stn_conns_heard(struct stn *s, struct stn_conn *c, bool accepted, int64_t now_ms);
-/* The connection to close so a new one fits: lowest tier, then idle longest. */
-struct stn_conn *stn_conns_victim(const struct stn *s);
-/* Counts a new connection from addr against max_connections_per_address:
- * 0 and *out set, or STN_E_INVAL when that address is at its limit. */
-int  stn_addrs_take(struct stn *s, const struct sockaddr *addr, struct stn_addr_count **out);
-void stn_addrs_release(struct stn *s, struct stn_addr_count *a);
-/* Raises the open-file soft limit to the hard one; returns the limit now. */
-uint64_t stn_nofile_raise(void);
-uint64_t stn_nofile_now(void);       /* the soft limit (0: unknown) */
-/* Descriptors kept for everything but DC-09 connections (store, logs, ...). */
-uint64_t stn_fd_reserve(size_t nlisteners);
-/* The max_connections to run with: `want` (0: what fits, at most
- * STN_CONNS_AUTO_MAX) if it fits under nofile beside the reserve; otherwise
- * STN_E_CONFIG and a message with the numbers. */
-#define STN_CONNS_AUTO_MAX 20000
-int  stn_conns_fit(int64_t want, uint64_t nofile, size_t nlisteners, int64_t *out,
-                   char *msg, size_t cap);
-/* rx_udp.c */
-int  stn_udp_listen(struct stn *s, struct stn_listener *l, const struct sockaddr *addr);
-void stn_udp_send(struct stn_listener *l, const void *peer, const uint8_t *p, size_t len);
+/* rx.c: one frame from a transport. What the transport needs to know of it
+ * (the verdict itself is rx.c's business, verdict.c's rules). */
+struct stn_rx_result {
+    bool     valid;       /* CRC and length good (whatever became of it): the
+                           * sender speaks DC-09 */
+    bool     accepted;    /* decoded for a registered account: framing follows it */
+    uint32_t framing;     /* then: the account's framing quirks (DC09_Q_BINARY_CRC) */
+    bool     pause;       /* the batch is full: stop reading until it commits */
+};
+void stn_rx_frame(struct stn *s, const struct stn_reply_to *to, const uint8_t *frame,
+                  size_t len, struct stn_rx_result *out);
+/* Bytes the transport could not cut into a frame: err DC09_E_OVERSIZE
+ * (longer than frame_bytes_max), or another DC-09 error (a binary-CRC length
+ * field that does not end at a CR). Counted and logged; never answered. */
+void stn_rx_dropped(struct stn *s, const struct stn_reply_to *to, size_t len, int err);
 /* commit.c */
 int  stn_commit_init(struct stn *s);
 void stn_commit_free(struct stn *s);

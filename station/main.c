@@ -9,6 +9,7 @@
  */
 #include "daemon.h"
 #include "db.h"
+#include "transport.h"
 #include "opts.h"
 #include "vigil/sdnotify.h"
 #include "metrics.h"
@@ -464,6 +465,10 @@ static void on_check(uv_check_t *h)
 {
     struct stn *s = h->data;
     stn_tcp_resume_yielded(s);    /* (only lets go of them once stopping) */
+    if (s->batch_answered) {      /* a batch was answered: room in the pending one */
+        s->batch_answered = false;
+        stn_tcp_pause_all_resume(s);
+    }
     if (s->stopping) {
         maybe_finish(s);
         return;

@@ -1,8 +1,10 @@
 /*
- * rx.c — what happens to one received frame, TCP or UDP alike: header,
- * account lookup, full decode with that account's key and quirks, the reply
- * rules of docs/DC09.md, duplicates, the rate limit, and the batch item that
- * carries it to the store.
+ * rx.c — what happens to one received frame, TCP or UDP alike, in three
+ * steps: gather what is known of it (header, account lookup, full decode with
+ * that account's key and quirks, the replay index, the duplicate window, the
+ * rate limiter, the pending batch), ask verdict.c's pure rules what becomes
+ * of it, and act on the answer: count, log, reply now or put the batch item
+ * that carries it to the store (and its reply to after the commit).
  *
  * Replies: CRC/length wrong → silence; timestamp outside the window → NAK
  * (now, never waits for the store); unknown account, bad payload, wrong key,
@@ -14,6 +16,8 @@
  * duress, and never log a key or the payload of an encrypted frame.
  */
 #include "daemon.h"
+#include "reply.h"
+#include "verdict.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -21,50 +25,6 @@
 
 /* A replay episode of an account ends after this long without a replay. */
 #define REPLAY_QUIET_MS (60 * 1000)
-
-static void peer_text(struct stn_conn *conn, const struct sockaddr *peer, char *out, size_t cap)
-{
-    if (conn) {
-        snprintf(out, cap, "%s", conn->peer);
-        return;
-    }
-    char host[64] = "?";
-    int port = 0;
-    if (peer && peer->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const void *)peer;
-        uv_ip4_name(a, host, sizeof host);
-        port = ntohs(a->sin_port);
-    } else if (peer && peer->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const void *)peer;
-        uv_ip6_name(a, host, sizeof host);
-        port = ntohs(a->sin6_port);
-    }
-    snprintf(out, cap, "udp %s:%d", host, port);
-}
-
-static void send_now(struct stn_conn *conn, struct stn_listener *l, const struct sockaddr *peer,
-                     const uint8_t *p, size_t len)
-{
-    if (conn)
-        stn_conn_send(conn, p, len);
-    else if (l)
-        stn_udp_send(l, peer, p, len);
-}
-
-/* Sets the reply target of an item (takes a connection reference). */
-static void target(struct stn_item *it, struct stn_conn *conn, struct stn_listener *l,
-                   const struct sockaddr *peer)
-{
-    if (conn) {
-        it->conn = conn;
-        conn->refs++;
-    } else {
-        it->udp = l;
-        size_t n = peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                               : sizeof(struct sockaddr_in);
-        memcpy(it->peer_addr, peer, n);
-    }
-}
 
 static int copy_common(struct stn_job *j, struct stn_item *it, const uint8_t *frame, size_t len,
                        const char *peer)
@@ -92,6 +52,13 @@ static void fill_payload(struct stn_item *it, const struct dc09_frame *f)
     it->frame_time_s = f->time_s;
 }
 
+/* Sets the reply target of an item (holds a connection reference). */
+static void target(struct stn_item *it, const struct stn_reply_to *to)
+{
+    it->to = *to;
+    stn_reply_hold(&it->to);
+}
+
 /* A refused signal: kept with an alarm, answered DUH after it is stored.
  * account: the number as stored (upper case). Limits: refused signals are
  * kept up to STN_UNK_RATE_PER_S in total; an unknown account's also up to
@@ -99,8 +66,7 @@ static void fill_payload(struct stn_item *it, const struct dc09_frame *f)
  * duress included: anyone can claim one), and they join their source's alarm
  * of the window (unknown.c). Beyond the limits: DUH now, not stored; an
  * unknown account's is counted into its source's alarm within a second. */
-static void reject(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
-                   const struct sockaddr *peer, const struct dc09_frame *head,
+static void reject(struct stn *s, const struct stn_reply_to *to, const struct dc09_frame *head,
                    const struct dc09_frame *full, uint32_t account_id, const char *account,
                    const uint8_t *frame, size_t len, int64_t now_ms,
                    const char *reason, const char *kind)
@@ -119,7 +85,9 @@ static void reject(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     bool unknown = account_id == 0;
     struct stn_usrc *src = NULL;
     if (unknown) {
-        src = stn_unknown_source(s, conn, peer, now_ms);
+        src = stn_unknown_source(s, to->conn,
+                                 to->conn ? NULL : (const struct sockaddr *)to->peer_addr,
+                                 now_ms);
         if (priority < 1 || priority >= STN_UNK_PRIO_N)
             priority = stn_kind_priority("unknown_account");
         if (!src->alarm_account[priority][0])
@@ -134,7 +102,7 @@ static void reject(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
     struct stn_item *it = keep ? stn_job_add(j) : NULL;
     char ptxt[64];
     if (it) {
-        peer_text(conn, peer, ptxt, sizeof ptxt);
+        stn_reply_peer_text(to, ptxt, sizeof ptxt);
         if (copy_common(j, it, frame, len, ptxt)) {
             j->n--;
             it = NULL;
@@ -152,7 +120,7 @@ static void reject(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
                  "not stored%s", account, reason,
                  src ? ", counted in its source's alarm" : "");
         if (duh_len) {
-            send_now(conn, l, peer, duh, duh_len);
+            stn_reply_send(to, duh, duh_len);
             s->c.duhs++;
         }
         return;
@@ -185,7 +153,7 @@ static void reject(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
         it->reply_len = (uint8_t)duh_len;
         it->reply_kind = 'D';
     }
-    target(it, conn, l, peer);
+    target(it, to);
     /* only a registered account's duress hurries the commit (an unknown
      * account's is P1 in the queue, after every registered one) */
     if (it->priority == 1 && !unknown)
@@ -207,344 +175,442 @@ static bool cipher_span(const uint8_t *frame, size_t len, const uint8_t **p, siz
     return *n > 0;
 }
 
-static bool cipher_error(int rc)
+/* Counts a frame by its DC-09 id (0: header unreadable) and what became of it. */
+static void count_verdict(struct stn *s, unsigned id, int v)
 {
-    return rc == DC09_E_DECRYPT || rc == DC09_E_PAD || rc == DC09_E_NOKEY;
+    if (v >= 0)
+        s->c.frames_by[id < STN_FRAME_IDS ? id : 0u][v]++;
 }
 
-/* Counts a frame by its DC-09 id (0: header unreadable) and what became of it. */
-#define VERDICT(id, v) \
-    (s->c.frames_by[(unsigned)(id) < STN_FRAME_IDS ? (unsigned)(id) : 0u][(v)]++)
-
-bool stn_rx_frame(struct stn *s, struct stn_conn *conn, struct stn_listener *l,
-                  const struct sockaddr *peer, const uint8_t *frame, size_t len)
+/* How long the replay index remembers a block: the time window, at least
+ * the duplicate window. */
+static int64_t stn_block_window_ms(const struct stn *s)
 {
-    int64_t now_ms = stn_now_ms();
-    int64_t now_s = now_ms / 1000;
-    s->c.frames_rx++;
-    if (conn && s->linger_until_ns && conn->answered_batch == s->linger_batch) {
-        conn->answered_batch = 0;    /* a panel the linger waits for is back */
-        s->linger_back++;
-    }
+    int64_t bwin = s->cfg.time_window_past_s + s->cfg.time_window_future_s;
+    if (bwin < s->cfg.duplicate_window_s)
+        bwin = s->cfg.duplicate_window_s;
+    return bwin * 1000;
+}
 
-    struct dc09_frame head;
-    struct dc09_diag diag = { 0 };
-    int rc = dc09_decode_head(frame, len, DC09_Q_BARE_L, &head, &diag);
-    if (rc != 0)
-        rc = dc09_decode_head(frame, len, DC09_Q_BARE_L | DC09_Q_BINARY_CRC, &head, &diag);
-    /* a header without the L token (some outside diallers): readable enough to
-     * answer; accepted only for an account with the no-line quirk */
-    bool no_line = false;
-    if (rc != 0 && diag.field && strcmp(diag.field, "line") == 0) {
-        struct dc09_diag d2 = { 0 };
-        int r2 = dc09_decode_head(frame, len, DC09_Q_BARE_L | DC09_Q_NO_LINE, &head, &d2);
-        if (r2 != 0)
-            r2 = dc09_decode_head(frame, len, DC09_Q_BARE_L | DC09_Q_NO_LINE | DC09_Q_BINARY_CRC,
-                                  &head, &d2);
-        if (r2 == 0) {
-            rc = 0;
-            no_line = true;
-        }
-    }
-    if (rc != 0) {
-        /* nothing to echo in a reply: stay silent */
-        s->c.format_errors++;
-        VERDICT(0, STN_V_UNREADABLE);
-        STN_INFO("rx", "unreadable frame header from %s: %s (%s)",
-                 conn ? conn->peer : "udp", dc09_errname(rc), diag.field ? diag.field : "?");
-        return false;
-    }
-
-    /* the number as stored, used everywhere from here (replies echo it as sent) */
-    char acct[DC09_ACCOUNT_MAX + 1];
-    size_t an = 0;
-    for (; head.account[an] && an < DC09_ACCOUNT_MAX; an++)
-        acct[an] = (char)toupper((unsigned char)head.account[an]);
-    acct[an] = '\0';
-
-    struct stn_account *a = stn_accounts_find(&s->accounts, acct);
-    struct dc09_frame f;
+/* One frame and everything gathered about it. */
+struct rx {
+    struct stn *s;
+    const struct stn_reply_to *to;
+    const uint8_t *frame;
+    size_t len;
+    int64_t now_ms, now_s;
+    struct stn_rx_facts in;
+    struct dc09_frame head, f;
     struct dc09_decode_opts o;
-    dc09_decode_opts_init(&o, now_s);
-    o.window_past_s = (int32_t)s->cfg.time_window_past_s;
-    o.window_future_s = (int32_t)s->cfg.time_window_future_s;
-
-    if (!a) {
-        o.check_time = false;
-        if (no_line)
-            o.quirks = DC09_Q_NO_LINE;   /* read a clear payload all the same */
-        rc = dc09_decode(frame, len, &o, &f, &diag);
-        if (rc == DC09_E_CRC || rc == DC09_E_LENGTH) {
-            if (rc == DC09_E_CRC) s->c.crc_errors++; else s->c.length_errors++;
-            VERDICT(head.id, rc == DC09_E_CRC ? STN_V_CRC_ERROR : STN_V_LENGTH_ERROR);
-            STN_INFO("rx", "%s error in frame from %s: no reply", dc09_errname(rc),
-                     conn ? conn->peer : "udp");
-            return false;
-        }
-        s->c.unknown_accounts++;
-        VERDICT(head.id, STN_V_DUH);
-        STN_WARN("rx", "unknown account %s (%s%s%s) from %s: refused", acct,
-                 head.encrypted ? "*" : "", dc09_id_name(head.id),
-                 no_line ? ", no L token" : "", conn ? conn->peer : "udp");
-        reject(s, conn, l, peer, &head, rc == 0 ? &f : NULL, 0, acct, frame, len, now_ms,
-               "unknown_account", "unknown_account");
-        return true;
-    }
-
-    o.quirks = a->quirks;
-    o.cipher = a->has_key ? &a->cipher.base : NULL;
-    if (a->window_past_s >= 0)
-        o.window_past_s = a->window_past_s;
-    if (a->window_future_s >= 0)
-        o.window_future_s = a->window_future_s;
-    o.check_time = true;
-    rc = dc09_decode(frame, len, &o, &f, &diag);
-    switch (rc) {
-    case 0:
-        break;
-    case DC09_E_CRC:
-    case DC09_E_LENGTH:
-        if (rc == DC09_E_CRC) s->c.crc_errors++; else s->c.length_errors++;
-        VERDICT(head.id, rc == DC09_E_CRC ? STN_V_CRC_ERROR : STN_V_LENGTH_ERROR);
-        STN_INFO("rx", "%s error in frame of account %s: no reply", dc09_errname(rc), a->number);
-        return false;
-    case DC09_E_TIME: {
-        uint8_t nak[96];
-        size_t nl = 0;
-        s->c.time_rejects++;
-        VERDICT(head.id, STN_V_NAK);
-        if (head.encrypted) {
-            s->c.replays++;
-            STN_WARN("rx", "account %s seq %04u: timestamp outside the window: possible replay; NAK",
-                     a->number, head.seq);
-        } else {
-            STN_INFO("rx", "account %s seq %04u: timestamp outside the window; NAK",
-                     a->number, head.seq);
-        }
-        if (dc09_reply_nak(now_s, nak, sizeof nak, &nl) == 0) {
-            send_now(conn, l, peer, nak, nl);
-            s->c.naks++;
-        }
-        return true;
-    }
-    case DC09_E_CLEAR:
-        s->c.clear_on_keyed++;
-        VERDICT(head.id, STN_V_DUH);
-        STN_WARN("rx", "account %s has a key but sent a clear frame: refused", a->number);
-        reject(s, conn, l, peer, &head, NULL, a->id, a->number, frame, len, now_ms,
-               "clear_on_keyed", "clear_on_keyed");
-        return true;
-    case DC09_E_CRYPTO:
-        VERDICT(head.id, STN_V_NO_REPLY);
-        STN_ERROR("rx", "account %s: the crypto back end failed: no reply", a->number);
-        return true;
-    default:
-        VERDICT(head.id, STN_V_DUH);
-        if (cipher_error(rc)) {
-            s->c.decrypt_failures++;
-            STN_WARN("rx", "account %s: frame cannot be decrypted (%s): refused",
-                     a->number, dc09_errname(rc));
-            reject(s, conn, l, peer, &head, NULL, a->id, a->number, frame, len, now_ms,
-                   "decrypt", "decrypt_failure");
-        } else if (no_line && diag.field && strcmp(diag.field, "line") == 0) {
-            /* an outside dialler's frame without the L token: DUH (so it does
-             * not retry for ever), logged once per account */
-            s->c.format_errors++;
-            if (!a->no_line_logged) {
-                a->no_line_logged = true;
-                STN_WARN("rx", "account %s: frame without the L token: refused (DUH); the "
-                         "account's quirk no-line accepts such frames (logged once)", a->number);
-            }
-            reject(s, conn, l, peer, &head, NULL, a->id, a->number, frame, len, now_ms,
-                   "no_line", "unknown_event");
-        } else {
-            s->c.format_errors++;
-            STN_WARN("rx", "account %s: malformed frame (%s at %s): refused", a->number,
-                     dc09_errname(rc), diag.field ? diag.field : "?");
-            reject(s, conn, l, peer, &head, NULL, a->id, a->number, frame, len, now_ms,
-                   "format", "unknown_event");
-        }
-        return true;
-    }
-
-    if (conn) {   /* framing follows the account (a binary CRC may hold CR or LF) */
-        conn->reader.quirks = a->quirks & DC09_Q_BINARY_CRC;
-        conn->framed = true;
-    }
-
-    stn_account_seen(s, a, now_ms);
-
+    struct dc09_diag diag;             /* the header's, then the full decode's (as it left it) */
+    char acct[DC09_ACCOUNT_MAX + 1];   /* the number as stored (replies echo it as sent) */
+    struct stn_account *a;
     struct stn_class cls;
-    stn_classify_frame(&f, &cls);
-    bool duress = stn_class_is_duress(&cls);
-    bool poll = f.id == DC09_ID_NULL;
-    if (!poll && !f.has_cid && !f.has_sia) {
-        s->c.format_errors++;
-        VERDICT(f.id, STN_V_DUH);
-        STN_WARN("rx", "account %s seq %04u: payload not understood: refused", a->number, f.seq);
-        reject(s, conn, l, peer, &head, &f, a->id, a->number, frame, len, now_ms, "payload",
-               "unknown_event");
-        return true;
+    bool has_block;                    /* an encrypted block: the replay index knows it by bh */
+    bool block_known;                  /* ... and has it already (whatever its seq) */
+    uint64_t bh, hash;                 /* keyed hashes of the block, of the data */
+    uint16_t first_seq;                /* replay: the seq the block came with first */
+    uint64_t ogen, obatch;             /* duplicate: the original's entry and batch */
+};
+
+/* The account by the number as stored, and the full decode with its key,
+ * quirks and time window. */
+static void gather_decode(struct rx *r)
+{
+    struct stn *s = r->s;
+    size_t an = 0;
+    for (; r->head.account[an] && an < DC09_ACCOUNT_MAX; an++)
+        r->acct[an] = (char)toupper((unsigned char)r->head.account[an]);
+    r->acct[an] = '\0';
+    r->a = stn_accounts_find(&s->accounts, r->acct);
+    struct stn_rx_account ra;
+    if (r->a) {
+        ra.quirks = r->a->quirks;
+        ra.cipher = r->a->has_key ? &r->a->cipher.base : NULL;
+        ra.window_past_s = r->a->window_past_s;
+        ra.window_future_s = r->a->window_future_s;
     }
+    stn_rx_read_frame(r->frame, r->len, r->a ? &ra : NULL, r->now_s,
+                      (int32_t)s->cfg.time_window_past_s, (int32_t)s->cfg.time_window_future_s,
+                      &r->in, &r->o, &r->f, &r->diag);
+}
+
+/* A frame decoded for a registered account: the account was heard from
+ * (supervision), whatever the verdict; then its class, and what the replay
+ * index, the duplicate window, the rate limiter and the batch say. Reads
+ * only: what they keep is changed by act() once the verdict is known. */
+static void gather_accepted(struct rx *r)
+{
+    struct stn *s = r->s;
+    struct stn_account *a = r->a;
+    const struct dc09_frame *f = &r->f;
+    stn_account_seen(s, a, r->now_ms);
+    stn_rx_classify(f, &r->in, &r->cls);
 
     /* replays: an encrypted block is sent once (a retry is encrypted again,
      * with a fresh pad); the same block seen within the window under another
-     * sequence number is a captured frame with its header rewritten: no ACK,
-     * nothing stored, counted, one alarm per episode. The same block with the
-     * same sequence number goes on as a retry would (duplicate: ACK again). */
+     * sequence number is a captured frame with its header rewritten. The same
+     * block with the same sequence number goes on as a retry would. */
     const uint8_t *cp;
     size_t cn;
-    if (f.encrypted && cipher_span(frame, len, &cp, &cn)) {
-        uint64_t bh = stn_dedup_hash(&s->blocks, cp, cn);
-        int64_t bwin = s->cfg.time_window_past_s + s->cfg.time_window_future_s;
-        if (bwin < s->cfg.duplicate_window_s)
-            bwin = s->cfg.duplicate_window_s;
+    if (f->encrypted && cipher_span(r->frame, r->len, &cp, &cn)) {
+        r->has_block = true;
+        r->bh = stn_dedup_hash(&s->blocks, cp, cn);
         uint16_t first_seq = 0;
-        if (stn_blocks_find(&s->blocks, a->id, bh, now_ms, bwin * 1000, &first_seq) &&
-            first_seq != f.seq) {
-            s->c.replays++;
-            VERDICT(f.id, STN_V_REPLAY);
-            STN_WARN("rx", "account %s seq %04u from %s: encrypted block already received "
-                     "with seq %04u: replay, refused (DUH), not stored", a->number, f.seq,
-                     conn ? conn->peer : "udp", first_seq);
-            if (now_ms >= a->replay_until_ms) {
-                char detail[160];
-                char ptxt[64];
-                peer_text(conn, peer, ptxt, sizeof ptxt);
-                snprintf(detail, sizeof detail, "a captured frame sent again with its header "
-                         "rewritten (seq %04u, first seen as %04u) from %s", f.seq, first_seq,
-                         ptxt);
-                stn_raise_own_alarm(s, a->number, a->id, "replay", now_ms, detail);
-            }
-            a->replay_until_ms = now_ms + REPLAY_QUIET_MS;
-            uint8_t duh[200];
-            size_t dl = 0;
-            if (dc09_reply_duh(&head, duh, sizeof duh, &dl) == 0) {
-                send_now(conn, l, peer, duh, dl);
-                s->c.duhs++;
-            }
-            return true;
-        }
-        if (!stn_blocks_find(&s->blocks, a->id, bh, now_ms, bwin * 1000, NULL))
-            stn_blocks_insert(&s->blocks, a->id, f.seq, bh, now_ms);
+        r->block_known = stn_blocks_find(&s->blocks, a->id, r->bh, r->now_ms,
+                                         stn_block_window_ms(s), &first_seq) != 0;
+        r->in.replay = r->block_known && first_seq != f->seq;
+        r->first_seq = first_seq;
     }
-
     /* duplicates: same account, seq and data block within the window */
-    uint64_t hash = 0;
-    if (!poll) {
-        hash = stn_dedup_hash(&s->dedup, f.data, f.data_len);
-        uint64_t obatch = 0;
-        uint64_t ogen = stn_dedup_find(&s->dedup, a->id, f.seq, hash, now_ms,
-                                       s->cfg.duplicate_window_s * 1000, &obatch);
-        if (ogen) {
-            s->c.duplicates++;
-            VERDICT(f.id, STN_V_DUPLICATE);
-            uint8_t ack[200];
-            size_t al = 0;
-            if (dc09_reply_ack(&f, o.cipher, &dc09_ossl_rng, now_s, ack, sizeof ack, &al) != 0)
-                return true;
-            STN_INFO("rx", "account %s seq %04u: duplicate, ACK again, stored once",
-                     a->number, f.seq);
-            if (obatch <= s->committed_batch) {
-                send_now(conn, l, peer, ack, al);
-                s->c.acks++;
-                return true;
-            }
-            /* the original is not durable yet: answer with its batch (or the next) */
-            struct stn_item *it = stn_job_add(s->pending);
-            if (!it)
-                return true;
-            it->type = STN_ITEM_ACK_ONLY;
-            it->dedup_gen = ogen;
-            it->orig_batch = obatch;
-            memcpy(it->reply, ack, al);
-            it->reply_len = (uint8_t)al;
-            it->reply_kind = 'A';
-            target(it, conn, l, peer);
-            return true;
-        }
+    if (!r->in.poll) {
+        r->hash = stn_dedup_hash(&s->dedup, f->data, f->data_len);
+        r->ogen = stn_dedup_find(&s->dedup, a->id, f->seq, r->hash, r->now_ms,
+                                 s->cfg.duplicate_window_s * 1000, &r->obatch);
+        r->in.duplicate = r->ogen != 0;
     }
+    /* the rate limit, asked on a copy of the bucket (act() takes the token) */
+    struct stn_bucket peek = a->bucket;
+    r->in.rate_ok = stn_bucket_take(&peek, r->now_ms, s->cfg.account_rate_per_s,
+                                    s->cfg.account_burst);
+    r->in.batch_full = stn_pending_full(s);
+}
 
-    /* rate limit: routine frames only (priority 1-3 bypass it, like a duress) */
-    if (!stn_class_is_urgent(&cls)) {
-        /* an episode ends once the bucket has refilled completely */
-        if (a->flooding && stn_bucket_full(&a->bucket, now_ms, s->cfg.account_rate_per_s,
-                                           s->cfg.account_burst))
-            a->flooding = false;
-        bool ok = stn_bucket_take(&a->bucket, now_ms, s->cfg.account_rate_per_s,
-                                  s->cfg.account_burst);
-        if (!ok) {
-            s->c.throttled++;
-            VERDICT(f.id, STN_V_THROTTLED);
-            if (!a->flooding) {
-                a->flooding = true;
-                STN_WARN("rx", "account %s exceeds %lld frames/s: routine frames unanswered, "
-                         "flood alarm", a->number, (long long)s->cfg.account_rate_per_s);
-                stn_raise_own_alarm(s, a->number, a->id, "flood", now_ms,
-                                    "frames beyond the account's rate were not acknowledged");
-            }
-            return true;
-        }
+static void send_nak(struct rx *r)
+{
+    uint8_t nak[96];
+    size_t nl = 0;
+    if (dc09_reply_nak(r->now_s, nak, sizeof nak, &nl) == 0) {
+        stn_reply_send(r->to, nak, nl);
+        r->s->c.naks++;
     }
-    if (!duress && stn_pending_full(s)) {
-        /* the batch is full: no ACK, the panel retries; stop reading this connection */
+}
+
+static void send_duh(struct rx *r)
+{
+    uint8_t duh[200];
+    size_t dl = 0;
+    if (dc09_reply_duh(&r->head, duh, sizeof duh, &dl) == 0) {
+        stn_reply_send(r->to, duh, dl);
+        r->s->c.duhs++;
+    }
+}
+
+/* The frames that decoded for a registered account but are not stored:
+ * counters, log lines, alarms, the NAK or DUH now. */
+static void act_refused(struct rx *r, const struct stn_rx_verdict *v)
+{
+    struct stn *s = r->s;
+    struct stn_account *a = r->a;
+    const char *who = stn_reply_who(r->to);
+    switch (v->why) {
+    case STN_WHY_TIME:
+        s->c.time_rejects++;
+        if (r->head.encrypted) {
+            s->c.replays++;
+            STN_WARN("rx", "account %s seq %04u: timestamp outside the window: possible replay; NAK",
+                     a->number, r->head.seq);
+        } else {
+            STN_INFO("rx", "account %s seq %04u: timestamp outside the window; NAK",
+                     a->number, r->head.seq);
+        }
+        send_nak(r);
+        return;
+    case STN_WHY_CRYPTO:
+        STN_ERROR("rx", "account %s: the crypto back end failed: no reply", a->number);
+        return;
+    case STN_WHY_REPLAY:
+        s->c.replays++;
+        STN_WARN("rx", "account %s seq %04u from %s: encrypted block already received "
+                 "with seq %04u: replay, refused (DUH), not stored", a->number, r->f.seq,
+                 who, r->first_seq);
+        if (r->now_ms >= a->replay_until_ms) {
+            char detail[160];
+            char ptxt[64];
+            stn_reply_peer_text(r->to, ptxt, sizeof ptxt);
+            snprintf(detail, sizeof detail, "a captured frame sent again with its header "
+                     "rewritten (seq %04u, first seen as %04u) from %s", r->f.seq, r->first_seq,
+                     ptxt);
+            stn_raise_own_alarm(s, a->number, a->id, "replay", r->now_ms, detail);
+        }
+        a->replay_until_ms = r->now_ms + REPLAY_QUIET_MS;
+        send_duh(r);
+        return;
+    case STN_WHY_THROTTLED:
+        s->c.throttled++;
+        if (!a->flooding) {
+            a->flooding = true;
+            STN_WARN("rx", "account %s exceeds %lld frames/s: routine frames unanswered, "
+                     "flood alarm", a->number, (long long)s->cfg.account_rate_per_s);
+            stn_raise_own_alarm(s, a->number, a->id, "flood", r->now_ms,
+                                "frames beyond the account's rate were not acknowledged");
+        }
+        return;
+    case STN_WHY_BUSY:
+        /* the batch is full: no ACK, the panel retries; the transport stops
+         * reading the connection until it commits */
         s->c.batch_full_drops++;
-        VERDICT(f.id, STN_V_BUSY);
-        if (conn && !conn->paused && !conn->closing) {
-            uv_read_stop((uv_stream_t *)&conn->tcp);
-            conn->paused = true;
-        }
-        return true;
+        return;
+    default:
+        return;
     }
+}
 
+/* A refused signal kept with its alarm: counters and log line, then reject(). */
+static void act_duh_store(struct rx *r, const struct stn_rx_verdict *v)
+{
+    struct stn *s = r->s;
+    struct stn_account *a = r->a;
+    const struct dc09_frame *full = NULL;
+    switch (v->why) {
+    case STN_WHY_UNKNOWN_ACCOUNT:
+        s->c.unknown_accounts++;
+        STN_WARN("rx", "unknown account %s (%s%s%s) from %s: refused", r->acct,
+                 r->head.encrypted ? "*" : "", dc09_id_name(r->head.id),
+                 r->in.no_line ? ", no L token" : "", stn_reply_who(r->to));
+        reject(s, r->to, &r->head, r->in.rc == 0 ? &r->f : NULL, 0, r->acct, r->frame, r->len,
+               r->now_ms, v->reason, v->kind);
+        return;
+    case STN_WHY_CLEAR_ON_KEYED:
+        s->c.clear_on_keyed++;
+        STN_WARN("rx", "account %s has a key but sent a clear frame: refused", a->number);
+        break;
+    case STN_WHY_DECRYPT:
+        s->c.decrypt_failures++;
+        STN_WARN("rx", "account %s: frame cannot be decrypted (%s): refused",
+                 a->number, dc09_errname(r->in.rc));
+        break;
+    case STN_WHY_NO_LINE:
+        /* an outside dialler's frame without the L token: DUH (so it does
+         * not retry for ever), logged once per account */
+        s->c.format_errors++;
+        if (!a->no_line_logged) {
+            a->no_line_logged = true;
+            STN_WARN("rx", "account %s: frame without the L token: refused (DUH); the "
+                     "account's quirk no-line accepts such frames (logged once)", a->number);
+        }
+        break;
+    case STN_WHY_FORMAT:
+        s->c.format_errors++;
+        STN_WARN("rx", "account %s: malformed frame (%s at %s): refused", a->number,
+                 dc09_errname(r->in.rc), r->in.diag_field ? r->in.diag_field : "?");
+        break;
+    case STN_WHY_PAYLOAD:
+        s->c.format_errors++;
+        STN_WARN("rx", "account %s seq %04u: payload not understood: refused", a->number,
+                 r->f.seq);
+        full = &r->f;
+        break;
+    default:
+        return;
+    }
+    reject(s, r->to, &r->head, full, a->id, a->number, r->frame, r->len, r->now_ms, v->reason,
+           v->kind);
+}
+
+/* A retry of an event already taken: ACK again, stored once — now if the
+ * original is durable, else with its batch (or the next). */
+static int act_retry(struct rx *r)
+{
+    struct stn *s = r->s;
+    s->c.duplicates++;
+    uint8_t ack[200];
+    size_t al = 0;
+    if (dc09_reply_ack(&r->f, r->o.cipher, &dc09_ossl_rng, r->now_s, ack, sizeof ack, &al) != 0)
+        return STN_V_DUPLICATE;
+    STN_INFO("rx", "account %s seq %04u: duplicate, ACK again, stored once",
+             r->a->number, r->f.seq);
+    if (r->obatch <= s->committed_batch) {
+        stn_reply_send(r->to, ack, al);
+        s->c.acks++;
+        return STN_V_DUPLICATE;
+    }
+    struct stn_item *it = stn_job_add(s->pending);
+    if (!it)
+        return STN_V_DUPLICATE;
+    it->type = STN_ITEM_ACK_ONLY;
+    it->dedup_gen = r->ogen;
+    it->orig_batch = r->obatch;
+    memcpy(it->reply, ack, al);
+    it->reply_len = (uint8_t)al;
+    it->reply_kind = 'A';
+    target(it, r->to);
+    return STN_V_DUPLICATE;
+}
+
+/* An event or a poll taken for storage, its ACK built now and sent after the
+ * commit. Returns the frame's verdict: ACK, or NO_REPLY when it could not be
+ * taken (memory, the ACK's encryption). */
+static int act_take(struct rx *r)
+{
+    struct stn *s = r->s;
+    struct stn_account *a = r->a;
+    const struct dc09_frame *f = &r->f;
     struct stn_job *j = s->pending;
     struct stn_item *it = stn_job_add(j);
     if (!it) {
         STN_ERROR("rx", "out of memory: frame of account %s unanswered", a->number);
-        VERDICT(f.id, STN_V_NO_REPLY);
-        return true;
+        return STN_V_NO_REPLY;
     }
-    uint8_t *reply = it->reply;
     size_t rl = 0;
-    rc = dc09_reply_ack(&f, o.cipher, &dc09_ossl_rng, now_s, reply, sizeof it->reply, &rl);
+    int rc = dc09_reply_ack(f, r->o.cipher, &dc09_ossl_rng, r->now_s, it->reply,
+                            sizeof it->reply, &rl);
     if (rc != 0) {
         j->n--;
         STN_ERROR("rx", "account %s: cannot build the ACK: %s", a->number, dc09_strerror(rc));
-        VERDICT(f.id, STN_V_NO_REPLY);
-        return true;
+        return STN_V_NO_REPLY;
     }
     it->reply_len = (uint8_t)rl;
     it->reply_kind = 'A';
     it->account_id = a->id;
     memcpy(it->account, a->number, sizeof it->account);
-    it->received_ms = now_ms;
-    fill_payload(it, &f);
-    it->cls = cls;
-    if (poll) {
+    it->received_ms = r->now_ms;
+    fill_payload(it, f);
+    it->cls = r->cls;
+    if (r->in.poll) {
         it->type = STN_ITEM_POLL;
         s->c.polls++;
     } else {
         char ptxt[64];
-        peer_text(conn, peer, ptxt, sizeof ptxt);
-        if (copy_common(j, it, frame, len, ptxt) ||
-            stn_job_copy(j, f.data, f.data_len, &it->data_off)) {
+        stn_reply_peer_text(r->to, ptxt, sizeof ptxt);
+        if (copy_common(j, it, r->frame, r->len, ptxt) ||
+            stn_job_copy(j, f->data, f->data_len, &it->data_off)) {
             j->n--;
             STN_ERROR("rx", "out of memory: frame of account %s unanswered", a->number);
-            VERDICT(f.id, STN_V_NO_REPLY);
-            return true;
+            return STN_V_NO_REPLY;
         }
-        it->data_len = f.data_len;
+        it->data_len = f->data_len;
         it->type = STN_ITEM_EVENT;
-        it->dedup_gen = stn_dedup_insert(&s->dedup, a->id, f.seq, hash, now_ms, j->batch);
-        if (duress) {
+        it->dedup_gen = stn_dedup_insert(&s->dedup, a->id, f->seq, r->hash, r->now_ms, j->batch);
+        if (r->in.duress) {
             j->has_duress = true;
             s->c.duress_rx++;
             STN_WARN("rx", "account %s: %s (priority 1) received account=%s kind=%s priority=1 "
-                     "seq=%04u", a->number, cls.kind, a->number, cls.kind, f.seq);
+                     "seq=%04u", a->number, r->cls.kind, a->number, r->cls.kind, f->seq);
         }
     }
-    target(it, conn, l, peer);
+    target(it, r->to);
     s->c.frames_ok++;
-    VERDICT(f.id, STN_V_ACK);
-    return true;
+    return STN_V_ACK;
+}
+
+/* What the station's state keeps of a frame decoded for a registered account
+ * that got as far as the windows: its encrypted block (the replay index), and
+ * a routine frame's token (an episode of flooding ends once the bucket has
+ * refilled completely). */
+static void note_windows(struct rx *r, const struct stn_rx_verdict *v)
+{
+    struct stn *s = r->s;
+    struct stn_account *a = r->a;
+    if (v->why == STN_WHY_PAYLOAD || v->why == STN_WHY_REPLAY)
+        return;
+    if (r->has_block && !r->block_known)   /* (nothing was inserted since gather_accepted) */
+        stn_blocks_insert(&s->blocks, a->id, r->f.seq, r->bh, r->now_ms);
+    if (v->why == STN_WHY_DUPLICATE || r->in.urgent)
+        return;
+    if (a->flooding && stn_bucket_full(&a->bucket, r->now_ms, s->cfg.account_rate_per_s,
+                                       s->cfg.account_burst))
+        a->flooding = false;
+    (void)stn_bucket_take(&a->bucket, r->now_ms, s->cfg.account_rate_per_s,
+                          s->cfg.account_burst);
+}
+
+/* Acts on the verdict; returns the frames_by column to count (-1: none). */
+static int act(struct rx *r, const struct stn_rx_verdict *v)
+{
+    struct stn *s = r->s;
+    const char *who = stn_reply_who(r->to);
+    if (r->in.known && r->in.rc == 0)
+        note_windows(r, v);
+    switch (v->why) {
+    case STN_WHY_UNREADABLE:
+        s->c.format_errors++;
+        STN_INFO("rx", "unreadable frame header from %s: %s (%s)", who,
+                 dc09_errname(r->in.head_rc), r->in.diag_field ? r->in.diag_field : "?");
+        return v->metric;
+    case STN_WHY_CRC:
+    case STN_WHY_LENGTH:
+        if (v->why == STN_WHY_CRC) s->c.crc_errors++; else s->c.length_errors++;
+        if (r->a)
+            STN_INFO("rx", "%s error in frame of account %s: no reply", dc09_errname(r->in.rc),
+                     r->a->number);
+        else
+            STN_INFO("rx", "%s error in frame from %s: no reply", dc09_errname(r->in.rc), who);
+        return v->metric;
+    default:
+        break;
+    }
+    switch (v->act) {
+    case STN_ACT_DUH_STORE:
+        act_duh_store(r, v);
+        return v->metric;
+    case STN_ACT_ACK_RETRY:
+        return act_retry(r);
+    case STN_ACT_ACK_COMMIT:
+        return act_take(r);
+    default:
+        act_refused(r, v);
+        return v->metric;
+    }
+}
+
+void stn_rx_frame(struct stn *s, const struct stn_reply_to *to, const uint8_t *frame,
+                  size_t len, struct stn_rx_result *out)
+{
+    struct rx r;
+    memset(&r.in, 0, sizeof r.in);
+    r.s = s;
+    r.to = to;
+    r.frame = frame;
+    r.len = len;
+    r.now_ms = stn_now_ms();
+    r.now_s = r.now_ms / 1000;
+    r.a = NULL;
+    r.has_block = false;
+    r.block_known = false;
+    memset(&r.diag, 0, sizeof r.diag);
+    r.in.transport = to->conn ? STN_TR_TCP : STN_TR_UDP;
+    s->c.frames_rx++;
+
+    stn_rx_read_head(frame, len, &r.in, &r.head, &r.diag);
+    if (r.in.head_rc == 0) {
+        gather_decode(&r);
+        if (r.a && r.in.rc == 0)
+            gather_accepted(&r);
+    }
+    struct stn_rx_verdict v;
+    stn_verdict_decide(&r.in, &v);
+    int metric = act(&r, &v);
+    /* by the id as decoded: the header's, or the frame's once it decoded for an account */
+    unsigned id = r.in.head_rc != 0 ? 0u
+                : (unsigned)(r.a && r.in.rc == 0 ? r.f.id : r.head.id);
+    count_verdict(s, id, metric);
+
+    memset(out, 0, sizeof *out);
+    out->valid = v.why != STN_WHY_UNREADABLE && v.why != STN_WHY_CRC &&
+                 v.why != STN_WHY_LENGTH;
+    out->accepted = r.a && r.in.rc == 0;
+    out->framing = out->accepted ? (r.a->quirks & DC09_Q_BINARY_CRC) : 0;
+    out->pause = v.pause;
+}
+
+void stn_rx_dropped(struct stn *s, const struct stn_reply_to *to, size_t len, int err)
+{
+    struct stn_rx_facts in = { .transport = to->conn ? STN_TR_TCP : STN_TR_UDP,
+                               .framing_rc = err };
+    struct stn_rx_verdict v;
+    stn_verdict_decide(&in, &v);
+    if (v.why == STN_WHY_OVERSIZE) {
+        s->c.oversize++;
+        if (to->conn)
+            STN_WARN("rx", "%s: frame longer than %lld bytes dropped (%s)", stn_reply_who(to),
+                     (long long)s->cfg.frame_bytes_max, dc09_errname(err));
+        else
+            STN_WARN("rx", "udp datagram of %zu bytes exceeds frame_bytes_max: dropped", len);
+    } else {
+        /* binary-CRC framing whose length field did not end at a CR */
+        s->c.format_errors++;
+        STN_WARN("rx", "%s: %zu bytes dropped: length field does not end at a CR (%s)",
+                 stn_reply_who(to), len, dc09_errname(err));
+    }
 }

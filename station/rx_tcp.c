@@ -1,7 +1,8 @@
 /*
  * rx_tcp.c — DC-09 over TCP: persistent connections, many frames per
- * connection, frames split across segments (one dc09_reader per connection,
- * its buffer frame_bytes_max inside the connection's own allocation).
+ * connection, frames split across segments (one dc09_reader per connection;
+ * its buffer of frame_bytes_max is the loop's shared one while it reads, and
+ * a connection has one of its own only while a frame is split across reads).
  *
  * Bounds: max_connections (a new connection takes the slot of the one that
  * has shown least, conns.c), max_connections_per_address (accept, then
@@ -10,12 +11,14 @@
  * slowloris, garbage, empty frames; and, once connections reach 90 % of
  * max_connections, one that has sent no valid frame that long) and
  * idle_timeout_s, checked by a once-a-second sweep rather than a timer per
- * connection (memory per idle connection stays ~1.4 KiB).
+ * connection (memory per idle connection stays ~0.5 KiB).
  * Must never count a frame whose CRC or length is wrong as a sign of life
  * (two bytes "\n\r" would hold a slot for ever), and never free a
  * connection a batch item still points at: refs count them.
  */
 #include "daemon.h"
+#include "reply.h"
+#include "transport.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -25,6 +28,8 @@
 /* The loop reads one connection at a time and parses synchronously, so one
  * read buffer serves every connection. */
 static uint8_t read_buf[65536];
+/* The readers' buffer during a feed (frame_bytes_max <= DC09_FRAME_MAX). */
+static uint8_t frame_buf[DC09_FRAME_MAX];
 static size_t npaused;
 /* Fairness: libuv reads a readable stream up to 32 times per loop pass. A
  * connection whose read filled the whole buffer (no panel does: frames are
@@ -44,8 +49,10 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void conn_free_if_done(struct stn_conn *c)
 {
-    if (c->closing && c->refs == 0 && c->tcp.data == NULL)
+    if (c->closing && c->refs == 0 && c->tcp.data == NULL) {
+        stn_free(c->rbuf);
         stn_free(c);
+    }
 }
 
 static void on_close(uv_handle_t *h)
@@ -80,23 +87,68 @@ void stn_conn_close(struct stn_conn *c)
 static void on_frame(void *ctx, const uint8_t *frame, size_t len, int err)
 {
     struct stn_conn *c = ctx;
+    struct stn *s = c->s;
     if (c->closing)
         return;
-    if (err == 0) {
-        if (stn_rx_frame(c->s, c, NULL, NULL, frame, len) && !c->closing) {
-            c->valid_in_read++;
-            stn_conns_heard(c->s, c, c->framed, stn_now_ms());
-        }
-    } else if (err == DC09_E_OVERSIZE) {
-        c->s->c.oversize++;
-        STN_WARN("rx", "%s: frame longer than %lld bytes dropped (%s)", c->peer,
-                 (long long)c->s->cfg.frame_bytes_max, dc09_errname(err));
-    } else {
-        /* binary-CRC framing whose length field did not end at a CR */
-        c->s->c.format_errors++;
-        STN_WARN("rx", "%s: %zu bytes dropped: length field does not end at a CR (%s)",
-                 c->peer, len, dc09_errname(err));
+    struct stn_reply_to to;
+    stn_reply_to_tcp(&to, c);
+    if (err != 0) {   /* oversize, or a binary-CRC length field not ending at a CR */
+        stn_rx_dropped(s, &to, len, err);
+        return;
     }
+    if (s->linger_until_ns && c->answered_batch == s->linger_batch) {
+        c->answered_batch = 0;    /* a panel the linger waits for is back */
+        s->linger_back++;
+    }
+    struct stn_rx_result res;
+    stn_rx_frame(s, &to, frame, len, &res);
+    if (res.accepted) {   /* framing follows the account (a binary CRC may hold CR or LF) */
+        c->reader.quirks = res.framing;
+        c->framed = true;
+    }
+    if (res.pause && !c->paused && !c->closing) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->paused = true;
+    }
+    if (res.valid && !c->closing) {
+        c->valid_in_read++;
+        stn_conns_heard(s, c, c->framed, stn_now_ms());
+    }
+}
+
+/* Feeds a read to the connection's reader. An idle panel's connection holds
+ * no frame buffer: the reader works in the loop's shared one, and only the
+ * bytes of a frame split across reads are kept, in a buffer of the
+ * connection's own, until the frame is whole (then it is freed). Out of
+ * memory: the partial frame is dropped (the panel resends it). */
+static void feed(struct stn_conn *c, const uint8_t *data, size_t len)
+{
+    struct dc09_reader *r = &c->reader;
+    if (!c->rbuf)
+        r->buf = frame_buf;
+    dc09_reader_feed(r, data, len, on_frame, c);
+    if (c->closing)
+        return;
+    if (r->len == 0) {
+        if (c->rbuf) {
+            stn_free(c->rbuf);
+            c->rbuf = NULL;
+        }
+        r->buf = frame_buf;
+        return;
+    }
+    if (c->rbuf)
+        return;   /* kept in its own buffer already */
+    c->rbuf = stn_malloc(r->cap);
+    if (!c->rbuf) {
+        STN_ERROR("rx", "%s: out of memory for a split frame: %zu bytes dropped", c->peer,
+                  r->len);
+        dc09_reader_reset(r);
+        r->buf = frame_buf;
+        return;
+    }
+    memcpy(c->rbuf, frame_buf, r->len);
+    r->buf = c->rbuf;
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
@@ -123,7 +175,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         c->reader.quirks = bin ? DC09_Q_BINARY_CRC : 0;
     }
     c->valid_in_read = 0;
-    dc09_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
+    feed(c, (const uint8_t *)buf->base, (size_t)nread);
     if (c->closing)
         return;
     /* The partial-frame clock: bytes that make no valid frame (half a frame,
@@ -214,8 +266,7 @@ static void peer_name(struct stn_conn *c, struct sockaddr_storage *ss)
  * could not be had (logged). */
 static struct stn_conn *conn_accept(struct stn *s, uv_stream_t *server)
 {
-    size_t fb = (size_t)s->cfg.frame_bytes_max;
-    struct stn_conn *c = stn_malloc(sizeof *c + fb);
+    struct stn_conn *c = stn_malloc(sizeof *c);
     if (!c) {
         STN_ERROR("rx", "out of memory for a new connection");
         accept_and_close(s, server, true);
@@ -301,7 +352,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     make_room(s);
-    dc09_reader_init(&c->reader, c->buf, (size_t)s->cfg.frame_bytes_max, 0);
+    dc09_reader_init(&c->reader, frame_buf, (size_t)s->cfg.frame_bytes_max, 0);
     c->last_valid_ms = c->opened_ms = stn_now_ms();
     stn_conns_link(s, c);
     s->c.conns_accepted++;

@@ -6,6 +6,8 @@
  * bytes).
  */
 #include "daemon.h"
+#include "reply.h"
+#include "transport.h"
 
 #include <string.h>
 
@@ -27,12 +29,14 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
     if (nread <= 0 || !addr || s->stopping)
         return;
     s->c.udp_rx++;
+    struct stn_reply_to to;
+    stn_reply_to_udp(&to, l, addr);
     if ((flags & UV_UDP_PARTIAL) || nread > s->cfg.frame_bytes_max) {
-        s->c.oversize++;
-        STN_WARN("rx", "udp datagram of %zd bytes exceeds frame_bytes_max: dropped", nread);
+        stn_rx_dropped(s, &to, (size_t)nread, DC09_E_OVERSIZE);
         return;
     }
-    stn_rx_frame(s, NULL, l, addr, (const uint8_t *)buf->base, (size_t)nread);
+    struct stn_rx_result res;
+    stn_rx_frame(s, &to, (const uint8_t *)buf->base, (size_t)nread, &res);
 }
 
 int stn_udp_listen(struct stn *s, struct stn_listener *l, const struct sockaddr *addr)

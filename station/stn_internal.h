@@ -157,12 +157,17 @@ enum stn_item_type {
 struct stn_conn;
 struct stn_listener;
 
-struct stn_item {
-    uint8_t  type;
-    /* where the reply goes: a TCP connection (ref held) or a UDP peer */
+/* Where a reply goes (reply.c): a TCP connection (a batch item holds a
+ * reference) or a UDP peer of a listener. */
+struct stn_reply_to {
     struct stn_conn *conn;
     struct stn_listener *udp;
     uint8_t  peer_addr[28];       /* struct sockaddr_in6 max */
+};
+
+struct stn_item {
+    uint8_t  type;
+    struct stn_reply_to to;       /* where the reply goes */
     uint8_t  reply_len;
     char     reply_kind;          /* 'A' ACK, 'D' DUH */
     uint8_t  reply[200];

@@ -16,6 +16,7 @@
  * account's frame back (only rx.c's reject() of an unknown account calls it).
  */
 #include "daemon.h"
+#include "transport.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
