@@ -134,15 +134,16 @@ PY
 # cpu_s PID — user+system CPU seconds the process (all threads) has used so far.
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
-# stats_now LOG — asks the running station for its counters (SIGUSR1) and waits (up to 5 s:
-# its log lines go through a writer thread) for the new stats line; sets ST to it.
+# stats_now LOG — asks the running station for its counters (SIGUSR1) and waits (up to 10 s:
+# its log lines go through a writer thread, and a line may arrive in pieces) for the new
+# stats line, whole (its last field written); sets ST to it.
 stats_now() {
   local n t
-  n=$(grep -c ' stats: ' "$1" || true)
+  n=$(grep -c ' stats: .* linger_skips=[0-9]' "$1" || true)
   kill -USR1 "$STATION_PID"
-  for ((t = 0; t < 50; t++)); do
-    [ "$(grep -c ' stats: ' "$1" || true)" -gt "$n" ] && break
+  for ((t = 0; t < 100; t++)); do
+    [ "$(grep -c ' stats: .* linger_skips=[0-9]' "$1" || true)" -gt "$n" ] && break
     sleep 0.1
   done
-  ST=$(grep ' stats: ' "$1" | tail -1)
+  ST=$(grep ' stats: .* linger_skips=[0-9]' "$1" | tail -1)
 }
