@@ -93,6 +93,11 @@ static void echo_written(uv_write_t *req, int status)
 static bool echo_reply(struct echo_conn *c, size_t frames)
 {
     uv_stream_t *s = (uv_stream_t *)&c->tcp;
+    /* Closed by its reader in this loop pass (the peer left) while its frames
+     * waited for the durable echo's sync: on_conn_closed has not run yet, and
+     * a second uv_close would abort (the storm bench hit it). */
+    if (uv_is_closing((uv_handle_t *)s))
+        return false;
     while (frames > 0) {
         size_t k = frames < ECHO_BATCH_MAX ? frames : ECHO_BATCH_MAX;
         frames -= k;
