@@ -364,7 +364,7 @@ void stn__shared_close(struct stn_shared *sh);
 int64_t stn__shared_hash(const char *account, const void *data, size_t len);
 int  stn__shared_prune(struct stn_shared *sh, int64_t before_ms);
 /* Records every EVENT item's (account, seq, payload) in `recent_frames`,
- * one statement per 32; sets stored_retry on those another node stored
+ * one statement per 64; sets stored_retry on those another node stored
  * within window_ms. */
 int  stn__shared_seen_job(struct stn_shared *sh, struct stn_job *j, int64_t window_ms);
 

@@ -7,7 +7,7 @@
  * luck of timing.
  *
  * `recent_frames` holds (account, sequence, payload hash) -> first received.
- * One upsert per batch (32 rows a statement): a new key inserts; a key seen
+ * One upsert per batch (64 rows a statement): a new key inserts; a key seen
  * within the duplicate window is left alone and the event is a retry; a key
  * older than the window (the sequence wrapped, the same payload again) takes
  * the new time. RETURNING names the rows inserted or renewed (DO UPDATE ...
@@ -32,7 +32,7 @@ static const char *const sql_text[R_COUNT] = {
     [R_PRUNE] = "DELETE FROM recent_frames WHERE received_at_ms < ?",
 };
 
-#define CHUNK 32    /* rows per upsert: one round trip for up to 32 frames */
+#define CHUNK 64    /* rows per upsert: one round trip for up to 64 frames */
 
 struct stn_shared {
     struct db *db;

@@ -129,7 +129,7 @@ enum {
 #define EVENT_PARAMS 21
 /* Routine events (no alarm to link them to) wait and go in one INSERT of up
  * to EVENTS_MANY rows: on PostgreSQL each statement is a round trip. */
-#define EVENTS_MANY 32
+#define EVENTS_MANY 64
 #define SEEN_MANY 64
 
 static const char *const sql_text[S_COUNT] = {
