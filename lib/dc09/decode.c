@@ -201,7 +201,12 @@ int dc09_decode_head(const uint8_t *frame, size_t len, uint32_t quirks, struct d
     const uint8_t *f = frame + off;
     size_t n = end - off;
     size_t b;
-    if (n > 0 && f[0] == '"') {
+    if ((quirks & DC09_Q_BINARY_CRC) && n > 6 && f[6] == '"' && dc09__is_hex(f[2]) &&
+        dc09__is_hex(f[3]) && dc09__is_hex(f[4]) && dc09__is_hex(f[5])) {
+        /* two binary CRC bytes, the first of which may be '"' (1 frame in 256):
+         * no bare body has '"' at 6 after four hex digits */
+        b = 6;
+    } else if (n > 0 && f[0] == '"') {
         b = 0;
     } else {
         b = body_offset(f, n);
