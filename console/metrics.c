@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 static atomic_uint_fast64_t requests, scrapes, refused;
 static int64_t started_ms;
@@ -68,20 +66,6 @@ static bool allowed(const struct con_app *app, const char *client)
     return false;
 }
 
-static bool station_answers(const char *path)
-{
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    if (!path[0] || strlen(path) >= sizeof a.sun_path)
-        return false;
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    bool up = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return up;
-}
-
 enum MHD_Result con_metrics(struct con_app *app, struct MHD_Connection *c,
                             const struct con_req *r, const char *method)
 {
@@ -108,7 +92,7 @@ enum MHD_Result con_metrics(struct con_app *app, struct MHD_Connection *c,
                     "1 when vigil-station's control socket answers (operator actions can be "
                     "taken), else 0");
     stn_prom_u64(&t, "vigil_console_station_up", NULL,
-                 station_answers(app->cfg.control_socket_path) ? 1 : 0);
+                 stn_ctl_answers(app->cfg.control_socket_path) ? 1 : 0);
     stn_prom_family(&t, "vigil_console_start_time_seconds", "gauge",
                     "Unix time the console started");
     stn_prom_f64(&t, "vigil_console_start_time_seconds", NULL, (double)started_ms / 1000.0);

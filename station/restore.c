@@ -36,7 +36,7 @@
 
 /* ---- is the store in use? --------------------------------------------- */
 
-static bool ctl_answers(const char *path)
+bool stn_ctl_answers(const char *path)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     if (!path[0] || strlen(path) >= sizeof a.sun_path)
@@ -239,7 +239,7 @@ int stn_store_restore(const struct stn_config *cfg, const char *backup, bool for
                  "(pg_restore, or a base backup: docs/deploy.md), not `vigil restore`");
         return STN_E_INVAL;
     }
-    if (ctl_answers(cfg->control_socket_path)) {
+    if (stn_ctl_answers(cfg->control_socket_path)) {
         snprintf(msg, cap, "vigil-station is running on %s (its control socket %s answers): "
                  "stop it first (systemctl stop vigil-station vigil-console)", store,
                  cfg->control_socket_path);
@@ -331,7 +331,7 @@ int stn_store_restore(const struct stn_config *cfg, const char *backup, bool for
 
     /* the present store, whole in one file, kept beside */
     if (exists) {
-        if (shm_in_use(store) || ctl_answers(cfg->control_socket_path)) {
+        if (shm_in_use(store) || stn_ctl_answers(cfg->control_socket_path)) {
             snprintf(msg, cap, "%s was opened while the backup was checked: stop what uses it",
                      store);
             rc = STN_E_EXISTS;

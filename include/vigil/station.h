@@ -210,6 +210,8 @@ struct stn_restore_report {
  * an existing store without force (STN_E_EXISTS), sealed keys that do not
  * open with the key store in place (STN_E_CONFIG); the key store is never
  * touched. */
+/* A process answers on the control socket at path (a running station). */
+bool stn_ctl_answers(const char *path);
 int stn_store_restore(const struct stn_config *cfg, const char *backup, bool force,
                       struct stn_restore_report *r, char *msg, size_t cap);
 /* The last successful backup, recorded beside the store for the metrics
