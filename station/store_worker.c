@@ -118,7 +118,7 @@ int stn_db_open_ex(const char *where, bool create, bool *created, struct db **ou
 
 enum {
     S_INS_EVENT, S_FIND_ALARM, S_INS_ALARM, S_ATTACH_ALARM, S_INS_ALARM_EVENT,
-    S_RESTORE, S_ON_TEST, S_INS_REJECTED, S_SEEN, S_ESCALATE, S_ESCALATE_HISTORY, S_OPEN_HISTORY, S_PRUNE_FIRST,
+    S_RESTORE, S_ON_TEST, S_INS_REJECTED, S_ESCALATE, S_ESCALATE_HISTORY, S_OPEN_HISTORY, S_PRUNE_FIRST,
     S_PRUNE, S_PRUNE_REJECTED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
@@ -154,8 +154,6 @@ static const char *const sql_text[S_COUNT] = {
         " AND state!='closed' AND restored_at_ms IS NULL RETURNING id",
     [S_INS_REJECTED] = "INSERT INTO signals_rejected (received_at_ms, account, reason,"
         " id_token, seq, peer, raw, alarm_id) VALUES (?,?,?,?,?,?,?,?)",
-    [S_SEEN] = "UPDATE accounts SET last_seen_ms=? WHERE id=?"
-        " AND (last_seen_ms IS NULL OR last_seen_ms<?1)",
     [S_ESCALATE] = "UPDATE alarms SET state='escalated', escalated_at_ms=?"
         " WHERE priority=?3 AND state='new' AND received_at_ms<=?2 AND test=0"
         " RETURNING id, account, kind",
@@ -693,7 +691,7 @@ static int store_seen(struct stn_wstore *w, struct stn_job *j)
 {
     for (size_t i = 0; i < j->nseen;) {
         size_t n = j->nseen - i < SEEN_MANY ? j->nseen - i : SEEN_MANY;
-        struct db_stmt *s = n == 1 ? w->st[S_SEEN] : w->seen_many[n];
+        struct db_stmt *s = w->seen_many[n];
         if (!s) {
             char sql[256 + SEEN_MANY * 64];
             int off = snprintf(sql, sizeof sql, "UPDATE accounts SET last_seen_ms = v.ms FROM (");
@@ -708,14 +706,9 @@ static int store_seen(struct stn_wstore *w, struct stn_job *j)
                 return rc;
             s = w->seen_many[n];
         }
-        if (n == 1) {
-            db_bind_int64(s, 1, j->seen[i].ms);
-            db_bind_int64(s, 2, j->seen[i].account_id);
-        } else {
-            for (size_t k = 0; k < n; k++) {
-                db_bind_int64(s, (int)(2 * k + 1), j->seen[i + k].account_id);
-                db_bind_int64(s, (int)(2 * k + 2), j->seen[i + k].ms);
-            }
+        for (size_t k = 0; k < n; k++) {
+            db_bind_int64(s, (int)(2 * k + 1), j->seen[i + k].account_id);
+            db_bind_int64(s, (int)(2 * k + 2), j->seen[i + k].ms);
         }
         int rc = step_done(s);
         if (rc != 0)
