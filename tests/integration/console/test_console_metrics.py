@@ -76,7 +76,7 @@ def test_console_metrics(ctx):
                       "the taken duress in vigil_alarms_open")
         assert promtext.get(s3, "vigil_alarm_oldest_untaken_priority1_age_seconds") == 0
         # the take in the station's log: one line, stable keys (docs/station.md)
-        log = rig.st.log_text()
+        log = rig.st.wait_log(r"^info alarm: alarm %d: take by mona" % aid, flags=re.M)
         assert re.search(r"^info alarm: alarm %d: take by mona alarm=%d account=7C01 "
                          r"kind=duress priority=1 event=take operator=mona$" % (aid, aid), log,
                          re.M), "no keyed line for the take:\n" + log[-2000:]

@@ -140,7 +140,7 @@ def main():
               % (len(acked), sum(count.values()), len(lost), len(dup)))
         assert not lost, "ACKed events lost with the primary: %r" % lost[:20]
         assert not dup, "events stored twice: %r" % dup[:20]
-        log = st.log_text()
+        log = st.wait_log("event=store_up")
         assert "event=store_down" in log and "event=store_up" in log, log[-3000:]
         print("PASS test_standby_promoted_mid_flood")
     finally:

@@ -323,7 +323,7 @@ def test_database_restart_mid_flood(ctx):
                 assert len(p.acked) == p.n, "panel %s: %d of %d" % (p.acct, len(p.acked), p.n)
             check_once(a.st, panels)
             for st in (a.st, b.st):
-                log = st.log_text()
+                log = st.wait_log("event=store_up")
                 assert "event=store_down" in log, "a node did not say the database was lost"
                 assert "event=store_up" in log, "a node did not say the database was back"
             # A database that takes a COMMIT and never answers (a synchronous

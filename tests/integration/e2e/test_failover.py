@@ -99,7 +99,8 @@ def test_duress_fails_over_within_ack_timeout(args, work):
                            r"in flight)" % (pname, hseq, hseq), timeout=10, since=mark)
             time.sleep(0.5)
             assert len(events_cid(st, 122)) == 1, events_cid(st, 122)
-            assert "duplicate, ACK again, stored once" in st.log_text(), \
+            assert "duplicate, ACK again, stored once" in st.wait_log(
+                "duplicate, ACK again, stored once"), \
                 "the station did not see the second copy as a duplicate"
             assert p.finish() == 0
     finally:

@@ -154,7 +154,7 @@ def test_metrics_move_with_traffic(args):
                                                    state="new") == p1_new0 + 1,
                       "the duress alarm in vigil_alarms_open")
         # the readable log: one line, stable keys after the message (docs/station.md)
-        log = st.log_text()
+        log = st.wait_log(r"^warn rx: account 1234: duress .* seq=0041$", flags=re.M)
         assert re.search(r"^warn alarm: alarm (\d+) opened: priority 1 duress account 1234 "
                          r"alarm=\1 account=1234 kind=duress priority=1 event=raised$", log,
                          re.M), "no keyed line for the duress alarm:\n" + log[-2000:]

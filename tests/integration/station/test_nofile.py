@@ -77,7 +77,7 @@ def test_default_fits_the_limit(args):
         stats = st.stats(fresh=True)
         assert stats["accept_failures"] == 0, stats
         assert stats["conns_evicted"] > 0, stats
-        assert "(what fits) (open-file limit 256" in st.log_text()
+        assert "(what fits) (open-file limit 256" in st.wait_log(r"\(what fits\) \(open-file limit 256")
 
 
 def test_soft_limit_raised(args):
@@ -114,7 +114,7 @@ def test_limit_lowered_while_running(args):
                 c.close()
         stats = st.stats(fresh=True)
         assert stats["accept_failures"] == 0, stats
-        assert "the open-file limit is now 60" in st.log_text()
+        assert "the open-file limit is now 60" in st.wait_log("the open-file limit is now 60")
 
 
 if __name__ == "__main__":

@@ -153,7 +153,7 @@ def test_duh_unknown_account(args):
         # Encrypted from an unknown account: DUH too (no key to decrypt).
         r = st.exchange(v.cid(13, "BEEE", "1130 01 015", key=KEY.encode()))
         v.expect_duh(r, 13, "BEEE")
-        log = st.log_text()
+        log = st.wait_log("BEEF")
         assert "BEEF" in log, "unknown account's signal must be logged"
         # Kept and listed for operators: it shows in what operators list (alarms or events).
         import json
@@ -184,7 +184,7 @@ def test_unknown_account_duress_own_alarm(args):
         assert routine["event_count"] == 2, "the routine signals did not stay together: %r" % routine
         assert alarms.index(duress) < alarms.index(routine), \
             "the duress is not ahead of the routine alarm in queue order"
-        assert "priority 1" in st.log_text(), "the duress alarm was not logged at priority 1"
+        assert "priority 1" in st.wait_log("priority 1"), "the duress alarm was not logged at priority 1"
 
 
 def test_event_after_restore_opens_new_alarm(args):

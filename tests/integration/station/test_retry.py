@@ -52,7 +52,7 @@ def test_replay_outside_window(args):
         v.expect_ack(st.exchange(f), 71, "1234", key=key)
         time.sleep(3.5)
         v.expect_nak(st.exchange(f))
-        log = st.log_text()
+        log = st.wait_log(r"(?i)replay")
         assert "replay" in log.lower(), "a replay outside the window must be logged as possible replay"
         assert len(rows(st, "1234", 71)) == 1
         # A captured frame of a sequence never seen, outside the window: NAK, not stored.

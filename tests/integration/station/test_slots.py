@@ -153,7 +153,8 @@ def test_per_address_limit(args):
         assert dt < 2.0
         stats = st.stats(fresh=True)
         assert stats["conns_refused"] >= 1, stats
-        assert "max_connections_per_address 5 reached" in st.log_text()
+        assert "max_connections_per_address 5 reached" in st.wait_log(
+            "max_connections_per_address 5 reached")
         for c in held[1:]:
             c.close()
 

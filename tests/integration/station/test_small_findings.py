@@ -108,7 +108,7 @@ def test_no_line(args):
     with v.running(args, [{"number": "5555"}]) as st:
         for seq in (91, 92, 93):
             v.expect_duh(st.exchange(no_l(seq, "5555", "1130 01 015")), seq, "5555")
-        log = st.log_text()
+        log = st.wait_log(r"account 5555: frame without the L token")
         n = len(re.findall(r"account 5555: frame without the L token", log))
         assert n == 1, "want the missing L token logged once for the account, got %d" % n
         assert not st.events("5555")
@@ -156,7 +156,7 @@ def test_logs_after_commit(args):
         # a new duress alarm while the disk is full
         acked = st.exchange(v.cid(1, "4E03", "1121 01 003"), timeout=1.5) is not None
         time.sleep(1.0)
-        log = st.log_text()
+        log = st.wait_log(r"commit of batch \d+ .* failed")
         assert re.search(r"commit of batch \d+ .* failed", log), "no commit failure"
         claims = [l for l in log.splitlines() if "refused (DUH), alarm" in l and "4E02" in l]
         assert len(claims) == duhs, "%d refused signals of 4E02 answered, %d logged as " \
@@ -173,7 +173,8 @@ def test_logs_after_commit(args):
                 break
         v.expect_ack(r, 1, "4E03")
         time.sleep(0.5)
-        m = re.search(r"alarm (\d+) opened: priority 1 duress account 4E03", st.log_text())
+        m = re.search(r"alarm (\d+) opened: priority 1 duress account 4E03",
+                      st.wait_log(r"alarm \d+ opened: priority 1 duress account 4E03"))
         assert m, "the duress alarm's opening was not logged after its commit"
         ids = {a["id"] for a in st.alarms() if a["account"] == "4E03"}
         assert int(m.group(1)) in ids, "logged alarm %s is not in the store: %r" % (

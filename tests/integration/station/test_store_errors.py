@@ -88,7 +88,7 @@ def test_full_disk(args):
         v.expect_nak(st.exchange(stale))
         s = st.stats(fresh=True)
         assert s.get("commit_failures", 0) >= 1, "commit_failures not counted: %r" % s
-        log = st.log_text()
+        log = st.wait_log(r"commit of batch \d+ \(\d+ items\) failed")
         assert re.search(r"commit of batch \d+ \(\d+ items\) failed", log), \
             "no log line for the failed commit:\n" + log[-3000:]
         print("full disk after %d ACKed frames (limit %d bytes): %d unanswered, "

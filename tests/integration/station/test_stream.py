@@ -153,7 +153,7 @@ def test_silent_connections_closed(args):
         v.expect_ack(good.recv_frame(), 2, "1234")
         for c in silent + [late, good]:
             c.close()
-        assert "closed to free a slot" in st.log_text(), "closing a silent connection not logged"
+        assert "closed to free a slot" in st.wait_log("closed to free a slot"), "closing a silent connection not logged"
 
 
 def test_silent_connection_kept_with_room(args):

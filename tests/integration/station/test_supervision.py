@@ -78,7 +78,7 @@ def test_supervision_fail_and_restore(args):
         quiet.close()
         poller.accts.append("5001")
         time.sleep(1.5)
-        log = st.log_text()
+        log = st.wait_log(r"restor.*5001|5001.*restor", flags=re.I)
         assert re.search(r"restor.*5001|5001.*restor", log, re.I), \
             "restore of 5001 not logged:\n" + log[-3000:]
         # 4 s of polling: no new failure while the panels talk.

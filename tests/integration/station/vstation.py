@@ -541,6 +541,19 @@ class Station:
         except OSError:
             return ""
 
+    def wait_log(self, pattern, timeout=5.0, flags=0):
+        """The log once the regular expression `pattern` is found in it, or as
+        it is when `timeout` s have passed. The daemon's lines reach stderr
+        through a writer thread, so a line can arrive after the reply that it
+        explains: a test that asserts a line was logged waits for it here."""
+        rx = re.compile(pattern, flags)
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_text()
+            if rx.search(log) or time.monotonic() >= deadline:
+                return log
+            time.sleep(0.05)
+
     def cleanup(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
