@@ -14,6 +14,10 @@
  * WHERE false returns nothing): the events not named are retries. Rows older
  * than the window are pruned with the events.
  *
+ * A batch of routine events only does the same in store_worker.c
+ * (routine_shared): the window's rows and the events in one statement, the
+ * same key and the same rule.
+ *
  * Used only where the store can be shared (PostgreSQL): a SQLite store has
  * one station, whose in-memory window already sees every frame. The hash is
  * BLAKE2b (libsodium), keyless, so every node computes the same one.

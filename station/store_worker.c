@@ -119,7 +119,7 @@ int stn_db_open_ex(const char *where, bool create, bool *created, struct db **ou
 enum {
     S_INS_EVENT, S_FIND_ALARM, S_INS_ALARM, S_ATTACH_ALARM, S_INS_ALARM_EVENT,
     S_RESTORE, S_ON_TEST, S_INS_REJECTED, S_ESCALATE, S_ESCALATE_HISTORY, S_OPEN_HISTORY, S_PRUNE_FIRST,
-    S_PRUNE, S_PRUNE_REJECTED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+    S_PRUNE, S_PRUNE_REJECTED, S_BEGIN, S_BEGIN_APPEND, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
 #define EVENT_COLUMNS "(account_id, account, received_at_ms, seq, id_token," \
@@ -174,6 +174,7 @@ static const char *const sql_text[S_COUNT] = {
         " signals_rejected WHERE received_at_ms < ? AND (alarm_id IS NULL OR alarm_id NOT IN"
         " (SELECT id FROM alarms WHERE state!='closed')) ORDER BY id LIMIT 5000)",
     [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_BEGIN_APPEND] = "BEGIN",    /* appends only (routine_shared): no write lock */
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
 };
@@ -198,6 +199,10 @@ struct stn_wstore {
     bool leader;                 /* this node does supervision (db_try_leader) */
     struct db_stmt *ins_many[EVENTS_MANY + 1];   /* [n]: INSERT of n events, made when used */
     struct db_stmt *seen_many[SEEN_MANY + 1];    /* [n]: last-seen UPDATE of n accounts */
+    /* [form][n]: routine_shared's statement of n events; form 1 inserts the
+     * window's rows plainly, form 0 upserts them */
+    struct db_stmt *routine_many[2][EVENTS_MANY + 1];
+    uint32_t upsert_batches;     /* routine batches left to run in form 0 (a retry was met) */
     struct stn_item *waiting[EVENTS_MANY];       /* routine events not inserted yet */
     int nwaiting;
     int64_t leader_ms;           /* when that was last asked */
@@ -326,6 +331,10 @@ void stn_wstore_close(struct stn_wstore *w)
         return;
     for (int i = 0; i < S_COUNT; i++)
         db_finalize(w->st[i]);
+    for (int i = 0; i <= EVENTS_MANY; i++) {
+        db_finalize(w->routine_many[0][i]);
+        db_finalize(w->routine_many[1][i]);
+    }
     for (int i = 0; i <= EVENTS_MANY; i++)
         db_finalize(w->ins_many[i]);
     for (int i = 0; i <= SEEN_MANY; i++)
@@ -890,6 +899,190 @@ static bool reachable(struct stn_wstore *w, struct stn_job *j)
     return true;
 }
 
+/* ---- routine batches on a shared store --------------------------------- */
+
+/* A batch of routine events only — nothing to raise, restore, join or audit,
+ * no last-seen times, requests or checks — the hot path of a busy station. */
+static bool routine_only(const struct stn_job *j)
+{
+    if (j->n == 0 || j->nseen || j->escalate_before_ms || j->nctl || j->nnotes ||
+        j->lease_check || j->setup_check)
+        return false;
+    for (size_t i = 0; i < j->n; i++) {
+        const struct stn_item *it = &j->items[i];
+        if (it->type == STN_ITEM_POLL || it->type == STN_ITEM_ACK_ONLY)
+            continue;
+        if (it->type != STN_ITEM_EVENT || (it->cls.kind && (it->cls.restore || it->cls.priority > 0)))
+            return false;
+    }
+    return true;
+}
+
+/* The events' columns with their types: the VALUES of routine_shared's
+ * statement carry no column to infer a parameter's type from. */
+static const char *const event_col[EVENT_PARAMS][2] = {
+    { "account_id", "BIGINT" }, { "account", "TEXT" }, { "received_at_ms", "BIGINT" },
+    { "seq", "BIGINT" }, { "id_token", "TEXT" }, { "encrypted", "BIGINT" },
+    { "frame_time_s", "BIGINT" }, { "cid_q", "BIGINT" }, { "cid_event", "BIGINT" },
+    { "cid_partition", "BIGINT" }, { "cid_zone", "BIGINT" }, { "sia_code", "TEXT" },
+    { "sia_area", "BIGINT" }, { "sia_user", "BIGINT" }, { "sia_zone", "BIGINT" },
+    { "sia_text", "TEXT" }, { "kind", "TEXT" }, { "priority", "BIGINT" }, { "data", "TEXT" },
+    { "raw", "BYTEA" }, { "peer", "TEXT" },
+};
+#define ROUTINE_PARAMS (1 + EVENT_PARAMS)   /* per row: the payload hash, the event */
+
+/* The statement for n events: the shared duplicate window's rows and the
+ * INSERT of the events they name new, in arrival order; it returns the keys
+ * of the new ones and notifies the other connections itself (the outer
+ * statement is a SELECT: db_pg.c adds no NOTIFY of its own). ?1: the window;
+ * then per row the hash and the event.
+ * Two forms. The upsert (store_shared.c's): a key seen within the window is
+ * left alone (a retry: not returned), one older than the window takes the
+ * new time. The plain INSERT: ~40 % less of the server's work per row, and
+ * any key already there fails the whole statement (unique violation) —
+ * nothing of it is stored, and the batch runs again in the upsert form.
+ * Retries that reach the store are rare (the node's own window, dedup.c,
+ * answers those it has seen), so the plain form is tried first. */
+static struct db_stmt *routine_stmt(struct stn_wstore *w, int n, bool plain)
+{
+    if (w->routine_many[plain][n])
+        return w->routine_many[plain][n];
+    size_t cap = 2048 + (size_t)n * (EVENT_PARAMS * 28 + 40);
+    char *sql = stn_malloc(cap);
+    if (!sql)
+        return NULL;
+    size_t off = (size_t)snprintf(sql, cap, "WITH v (k, h");
+    for (int c = 0; c < EVENT_PARAMS; c++)
+        off += (size_t)snprintf(sql + off, cap - off, ", %s", event_col[c][0]);
+    off += (size_t)snprintf(sql + off, cap - off, ") AS (VALUES ");
+    for (int i = 0; i < n; i++) {
+        int p = 2 + i * ROUTINE_PARAMS;
+        off += (size_t)snprintf(sql + off, cap - off, "%s(%d, CAST(?%d AS BIGINT)", i ? "," : "",
+                                i, p);
+        for (int c = 0; c < EVENT_PARAMS; c++)
+            off += (size_t)snprintf(sql + off, cap - off, ", CAST(?%d AS %s)", p + 1 + c,
+                                    event_col[c][1]);
+        off += (size_t)snprintf(sql + off, cap - off, ")");
+    }
+    off += (size_t)snprintf(sql + off, cap - off, "),"
+        " fr AS (INSERT INTO recent_frames (account_id, seq, data_hash, received_at_ms)"
+        " SELECT account_id, seq, h, received_at_ms FROM v");
+    if (plain)      /* all or nothing: every event goes in, no key to join on */
+        off += (size_t)snprintf(sql + off, cap - off, " WHERE CAST(?1 AS BIGINT) IS NOT NULL),"
+                                " ev AS (INSERT INTO events %s SELECT ", EVENT_COLUMNS);
+    else
+        off += (size_t)snprintf(sql + off, cap - off,
+            " ON CONFLICT (account_id, seq, data_hash) DO UPDATE"
+            " SET received_at_ms = excluded.received_at_ms"
+            " WHERE recent_frames.received_at_ms < excluded.received_at_ms - ?1"
+            " RETURNING account_id, seq, data_hash),"
+            " ev AS (INSERT INTO events %s SELECT ", EVENT_COLUMNS);
+    for (int c = 0; c < EVENT_PARAMS; c++)
+        off += (size_t)snprintf(sql + off, cap - off, "%sv.%s", c ? ", " : "", event_col[c][0]);
+    if (plain)
+        snprintf(sql + off, cap - off, " FROM v ORDER BY v.k)"
+                 " SELECT pg_notify('vigil_changes', '')");
+    else
+        snprintf(sql + off, cap - off, " FROM v JOIN fr ON fr.account_id = v.account_id"
+                 " AND fr.seq = v.seq AND fr.data_hash = v.h ORDER BY v.k)"
+                 " SELECT fr.account_id, fr.seq, fr.data_hash, pg_notify('vigil_changes', '')"
+                 " FROM fr");
+    int rc = db_prepare(w->db, sql, &w->routine_many[plain][n]);
+    stn_free(sql);
+    return rc == DB_OK ? w->routine_many[plain][n] : NULL;
+}
+
+/* One statement of up to EVENTS_MANY events: the ones whose key was already
+ * in the window stay marked stored_retry (ACKed, not stored again). */
+static int routine_chunk(struct stn_wstore *w, struct stn_job *j, struct stn_item **items,
+                         const int64_t *hash, int n, bool plain)
+{
+    struct db_stmt *s = routine_stmt(w, n, plain);
+    if (!s)
+        return db_errcode(w->db) ? db_errcode(w->db) : DB_NOMEM;
+    db_bind_int64(s, 1, w->dup_window_ms);
+    for (int k = 0; k < n; k++) {
+        int p = 2 + k * ROUTINE_PARAMS;
+        db_bind_int64(s, p, hash[k]);
+        bind_event(s, p, j, items[k]);
+    }
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (plain)
+            continue;       /* the notice's row */
+        int64_t a = db_column_int64(s, 0), q = db_column_int64(s, 1), h = db_column_int64(s, 2);
+        for (int k = 0; k < n; k++)
+            if (items[k]->account_id == a && items[k]->seq == q && hash[k] == h)
+                items[k]->stored_retry = false;   /* new: stored */
+    }
+    db_reset(s);
+    db_clear_bindings(s);
+    if (rc != DB_DONE)
+        return rc;
+    for (int k = 0; plain && k < n; k++)
+        items[k]->stored_retry = false;           /* the plain form stored them all */
+    return 0;
+}
+
+/* A routine batch on a shared store (PostgreSQL): the duplicate window and
+ * the events in one statement per 64 events — a batch of up to 64 is one
+ * round trip and its own transaction, instead of the four of BEGIN IMMEDIATE,
+ * the upsert, the INSERT and COMMIT. No write lock: these rows are only
+ * appended (the alarm engine and the audit chain, which need it, are not
+ * touched), and a retry that reaches two nodes at once is settled by
+ * recent_frames' unique key — the second waits for the first's commit and
+ * finds its row. More than 64: the statements in one plain transaction. */
+static int routine_shared(struct stn_wstore *w, struct stn_job *j)
+{
+    struct stn_item *items[EVENTS_MANY];
+    int64_t hash[EVENTS_MANY];
+    size_t events = 0;
+    for (size_t i = 0; i < j->n; i++)
+        events += j->items[i].type == STN_ITEM_EVENT;
+    bool txn = events > EVENTS_MANY;
+    int rc = txn ? step_done(w->st[S_BEGIN_APPEND]) : 0;
+    size_t i = 0;
+    while (rc == 0 && i < j->n) {
+        int n = 0;
+        for (; i < j->n && n < EVENTS_MANY; i++) {
+            struct stn_item *it = &j->items[i];
+            it->stored_retry = false;
+            it->alarm_id = 0;
+            it->alarm_opened = false;
+            if (it->type != STN_ITEM_EVENT)
+                continue;
+            int64_t h = stn__shared_hash(it->account, j->arena + it->data_off, it->data_len);
+            it->stored_retry = true;     /* until the statement returns its key */
+            /* the same key twice in one statement is refused by PostgreSQL; the
+             * second is a retry of the first (dedup.c keeps that from happening) */
+            bool again = false;
+            for (int k = 0; k < n && !again; k++)
+                again = items[k]->account_id == it->account_id && items[k]->seq == it->seq &&
+                        hash[k] == h;
+            if (again)
+                continue;
+            items[n] = it;
+            hash[n++] = h;
+        }
+        if (!n)
+            continue;
+        /* the plain form on its own only: in a transaction its failure would
+         * abort the rest */
+        bool plain = !txn && w->upsert_batches == 0;
+        if (w->upsert_batches)
+            w->upsert_batches--;
+        rc = routine_chunk(w, j, items, hash, n, plain);
+        if (plain && rc == DB_CONSTRAINT) {
+            w->upsert_batches = 64;     /* retries come in runs (a path switched) */
+            rc = routine_chunk(w, j, items, hash, n, false);
+        }
+    }
+    j->rows_us = (int64_t)((stn_mono_ns() - j->t_start_ns) / 1000u);
+    if (rc == 0 && txn)
+        rc = step_done(w->st[S_COMMIT]);
+    return rc;
+}
+
 static void note_lost(struct stn_wstore *w, struct stn_job *j, int rc)
 {
     if (w->lost || (rc != DB_LOST && db_errcode(w->db) != DB_LOST))
@@ -928,8 +1121,11 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
         w->leader_ms = j->now_ms;
     }
     j->leader = w->leader && !w->lost;
-    if (has_work) {
-        int rc = step_done(w->st[S_BEGIN]);
+    int rc = 0;
+    if (has_work && w->shared && routine_only(j)) {
+        rc = routine_shared(w, j);      /* its own transaction: committed or not */
+    } else if (has_work) {
+        rc = step_done(w->st[S_BEGIN]);
         if (rc == 0)
             rc = run_items(w, j);
         if (rc == 0)
@@ -946,6 +1142,8 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
         j->rows_us = (int64_t)((stn_mono_ns() - j->t_start_ns) / 1000u);
         if (rc == 0)
             rc = step_done(w->st[S_COMMIT]);
+    }
+    if (has_work) {
         if (rc != 0) {
             /* one line per failure, but at most one per second while it lasts */
             w->failures++;
@@ -971,15 +1169,15 @@ void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
          * writes the WAL from its start again: overwriting blocks the file
          * already has, which fdatasync commits without a journal update. */
         int log_frames = 0, done = 0;
-        int rc = sqlite3_wal_checkpoint_v2(db_sqlite_handle(w->db), NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
-                                           &done);
-        if (rc != DB_OK && rc != DB_BUSY)
-            STN_WARN("store", "checkpoint of the WAL's tail failed: %s", db_errstr(rc));
+        int crc = sqlite3_wal_checkpoint_v2(db_sqlite_handle(w->db), NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                            &done);
+        if (crc != DB_OK && crc != DB_BUSY)
+            STN_WARN("store", "checkpoint of the WAL's tail failed: %s", db_errstr(crc));
         /* Everything copied: nothing is left for a checkpoint to do until the
          * next commit (the WAL hook reports only commits, so without this an
          * idle daemon would go on asking for checkpoints of a WAL already
          * copied, back to back, for as long as no frame arrives). */
-        if (rc == DB_OK && done == log_frames)
+        if (crc == DB_OK && done == log_frames)
             w->wal_frames = 0;
     }
     j->wal_frames = w->wal_frames;

@@ -317,6 +317,77 @@ static void retention_prunes_in_steps(void **state)
     stn_wstore_close(w);
 }
 
+/* The events of account 0444 in id order: their sequence numbers. */
+static size_t seqs_of_0444(int *seq, size_t cap)
+{
+    struct stn_store *st;
+    char msg[256];
+    assert_int_equal(stn_store_open(&cfg, &st, msg, sizeof msg), 0);
+    struct stn_event_filter f = { .account = "0444" };
+    void *out = NULL;
+    assert_int_equal(stn_events_json(st, &f, &out), 0);
+    size_t n = json_array_size(out);
+    for (size_t i = 0; i < n && i < cap; i++)
+        seq[i] = (int)json_integer_value(json_object_get(json_array_get(out, i), "seq"));
+    json_decref(out);
+    stn_store_close(st);
+    return n;
+}
+
+/* Routine events (no alarm to raise, restore or join) are the hot path: on
+ * a store several nodes share (PostgreSQL) they go in one statement with the
+ * shared duplicate window. Either engine: a batch larger than one such
+ * statement (64) is stored whole, in arrival order. PostgreSQL: the same
+ * event sent again to a second node within the window is ACKed and stored
+ * once (stored_retry); after the window it is a new event (the sequence
+ * wrapped) and is stored. */
+static void routine_batches_and_retries(void **state)
+{
+    (void)state;
+    struct stn_config c = cfg;
+    c.duplicate_window_s = 600;
+    struct stn_wstore *a, *b = NULL;
+    char msg[256];
+    assert_int_equal(stn_wstore_open(&c, &a, msg, sizeof msg), 0);
+    struct stn_job j;
+    assert_int_equal(stn_job_init(&j, 8, 0), 0);
+    int64_t t = 1790000000000;
+    for (int k = 1; k <= 70; k++)           /* 401: an opening, no alarm */
+        add_event(&j, 4, "0444", (uint16_t)k, 1, 401, t + k);
+    stn_wstore_run(a, &j);
+    assert_int_equal(j.rc, 0);
+    for (size_t i = 0; i < j.n; i++)
+        assert_false(j.items[i].stored_retry);
+    int seq[80];
+    assert_int_equal(seqs_of_0444(seq, 80), 70);
+    for (int k = 0; k < 70; k++)
+        assert_int_equal(seq[k], k + 1);
+    if (pgdb[0]) {
+        /* node B: seq 5 again (same payload) within the window, and a new seq 71 */
+        assert_int_equal(stn_wstore_open(&c, &b, msg, sizeof msg), 0);
+        stn_job_clear(&j);
+        add_event(&j, 4, "0444", 5, 1, 401, t + 100000);
+        add_event(&j, 4, "0444", 71, 1, 401, t + 100001);
+        stn_wstore_run(b, &j);
+        assert_int_equal(j.rc, 0);
+        assert_true(j.items[0].stored_retry);
+        assert_false(j.items[1].stored_retry);
+        assert_int_equal(seqs_of_0444(seq, 80), 71);
+        assert_int_equal(seq[70], 71);
+        /* node A: seq 5 once more, 700 s after the first: past the window */
+        stn_job_clear(&j);
+        add_event(&j, 4, "0444", 5, 1, 401, t + 700000);
+        stn_wstore_run(a, &j);
+        assert_int_equal(j.rc, 0);
+        assert_false(j.items[0].stored_retry);
+        assert_int_equal(seqs_of_0444(seq, 80), 72);
+        assert_int_equal(seq[71], 5);
+        stn_wstore_close(b);
+    }
+    stn_job_free(&j);
+    stn_wstore_close(a);
+}
+
 /* Account keys at rest: sealed with the key store, bound to the account
  * number, never in the clear in the store file; a store whose keys are
  * sealed never gets a new key store made for it. */
@@ -461,6 +532,8 @@ int main(void)
         cmocka_unit_test(retention_prunes_in_steps),
         cmocka_unit_test(alarms_attach_never_mix_and_order),
         cmocka_unit_test(admin_accounts_and_events),
+        /* after it: admin_accounts_and_events counts every account's events */
+        cmocka_unit_test(routine_batches_and_retries),
         cmocka_unit_test(time_formats),
         cmocka_unit_test(keys_sealed_at_rest),
     };
