@@ -160,59 +160,11 @@ static size_t answer(struct stn *s, struct stn_job *j)
 #define LINGER_SCORE_MAX 1024u
 #define LINGER_PROBE_EVERY 64u
 
-/* Whether lingering pays is measured, not assumed. It pays where a commit
- * costs mostly per commit (an fdatasync that carries any number of rows:
- * SQLite); where each row costs the server real work (PostgreSQL) a fuller
- * batch takes as much longer as it carries more, and the time lingered is
- * lost — there two half batches taking turns, one read while the other
- * commits, go faster. So the station runs in epochs of LINGER_EPOCH_CYCLES
- * commits, each one way (lingering allowed or not), and keeps the items
- * committed per second of each way; it runs the faster way and tries the
- * other one epoch in LINGER_EXPLORE_EVERY (traffic changes). An epoch that
- * spans a pause in traffic is not a measurement and starts again. */
-#define LINGER_EPOCH_CYCLES 64u
-#define LINGER_EXPLORE_EVERY 8u
-#define LINGER_PAUSE_NS (100u * 1000000u)
-
-static void linger_epoch_note(struct stn *s, const struct stn_job *j, uint64_t now_ns)
-{
-    if (!s->lg_start_ns || now_ns - s->lg_last_ns > LINGER_PAUSE_NS) {
-        s->lg_start_ns = now_ns;        /* (re)start: from this commit's return */
-        s->lg_last_ns = now_ns;
-        s->lg_cycles = 0;
-        s->lg_items = 0;
-        return;
-    }
-    s->lg_last_ns = now_ns;
-    s->lg_items += j->n;
-    if (++s->lg_cycles < LINGER_EPOCH_CYCLES)
-        return;
-    int k = s->lg_mode ? 1 : 0;
-    double rate = (double)s->lg_items * 1e9 / (double)(now_ns - s->lg_start_ns);
-    s->lg_rate[k] = s->lg_seen[k] ? s->lg_rate[k] + (rate - s->lg_rate[k]) / 4.0 : rate;
-    if (s->lg_seen[k] < UINT32_MAX)
-        s->lg_seen[k]++;
-    /* the next epoch: a way not measured yet, else the faster, else now and
-     * then the other */
-    bool best = s->lg_rate[1] >= s->lg_rate[0];
-    if (!s->lg_seen[0] || !s->lg_seen[1])
-        s->lg_mode = !s->lg_seen[1];
-    else if (++s->lg_epochs >= LINGER_EXPLORE_EVERY) {
-        s->lg_epochs = 0;
-        s->lg_mode = !best;
-    } else {
-        s->lg_mode = best;
-    }
-    s->lg_start_ns = now_ns;
-    s->lg_cycles = 0;
-    s->lg_items = 0;
-}
-
 static bool want_linger(struct stn *s, const struct stn_job *j)
 {
     if (j->n == 0 || s->cfg.commit_linger_us <= 0 || j->rc != 0 || s->stopping)
         return false;
-    if (!s->lg_mode) {
+    if (!s->linger_meter.mode) {
         s->c.linger_skips++;
         return false;
     }
@@ -251,7 +203,7 @@ static void after_cb(uv_work_t *req, int status)
             s->c.to_loop_us_total += (t_back - j->t_end_ns) / 1000u;
             s->c.commits++;
             s->c.committed_items += j->n;
-            linger_epoch_note(s, j, t_back);
+            stn_linger_meter_note(&s->linger_meter, j->n, t_back);
             s->c.commit_us_total += (uint64_t)j->commit_us;
             s->c.rows_us_total += (uint64_t)j->rows_us;
             size_t b = (size_t)(j->commit_us / 100);
@@ -368,7 +320,7 @@ int stn_commit_init(struct stn *s)
     s->inflight = NULL;
     s->answering = NULL;
     s->linger_score = LINGER_SCORE_MAX;
-    s->lg_mode = true;            /* the first epoch lingers (as before it was measured) */
+    stn_linger_meter_init(&s->linger_meter);
     s->next_batch = 1;
     s->pending->batch = s->next_batch;
     s->work.data = s;

@@ -178,16 +178,7 @@ struct stn {
     size_t   linger_back;         /* how many of them have sent again since */
     uint32_t linger_score;        /* 0..1024: share of answered panels back within a linger */
     uint32_t linger_probe;        /* cycles since the last linger while the score is low */
-    /* does lingering pay here? Measured in epochs of LINGER_EPOCH_CYCLES
-     * commits run one way (lg_mode: lingering allowed or not): items
-     * committed per second, averaged apart for each way; commit.c */
-    double   lg_rate[2];
-    uint32_t lg_seen[2];          /* epochs measured each way */
-    bool     lg_mode;             /* this epoch: lingering allowed */
-    uint32_t lg_epochs;           /* epochs since the other way was last tried */
-    uint32_t lg_cycles;           /* commits so far in this epoch ... */
-    uint64_t lg_items;            /* ... their items ... */
-    uint64_t lg_start_ns, lg_last_ns;   /* ... since, and the last commit's return */
+    struct stn_linger_meter linger_meter;   /* does lingering pay here? (linger.c) */
     bool     batch_answered;      /* a job was answered: paused connections read again */
     bool     wal_finish;          /* the next job copies the WAL's tail (writer side) */
     bool     ckpt_caught_up;      /* the last checkpoint copied all it found */

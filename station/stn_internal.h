@@ -235,6 +235,35 @@ struct stn_ctl_req {
     char   reply[STN_CTL_REPLY_MAX];   /* the worker's answer (one JSON line) */
 };
 
+/* linger.c — whether lingering for a fuller batch pays, measured. It pays
+ * where a commit costs mostly per commit (an fdatasync that carries any number
+ * of rows: SQLite); where each row costs the server real work (PostgreSQL) a
+ * fuller batch takes as much longer as it carries more, and the time lingered
+ * is lost — there two half batches taking turns, one read while the other
+ * commits, go faster. The station runs in epochs of STN_LINGER_EPOCH commits,
+ * each one way (lingering allowed or not), keeps the items committed per
+ * second of each way, runs the faster — lingering only where it is clearly
+ * faster (STN_LINGER_GAIN_MIN: a linger holds its batch's frames back, and at
+ * a rate the panels set both ways commit the same) — and tries the other way
+ * one epoch in STN_LINGER_EXPLORE (traffic changes). An epoch that spans a
+ * pause in traffic is no measurement and starts again. */
+#define STN_LINGER_EPOCH 64u
+#define STN_LINGER_EXPLORE 8u
+#define STN_LINGER_GAIN_MIN 1.03
+#define STN_LINGER_PAUSE_NS (100u * 1000000u)
+struct stn_linger_meter {
+    double   rate[2];             /* items per second: [0] not lingering, [1] lingering */
+    uint32_t seen[2];             /* epochs measured each way */
+    bool     mode;                /* this epoch: lingering allowed */
+    uint32_t epochs;              /* epochs since the other way was last tried */
+    uint32_t cycles;              /* commits so far in this epoch ... */
+    uint64_t items;               /* ... their items ... */
+    uint64_t start_ns, last_ns;   /* ... since, and the last commit's return */
+};
+void stn_linger_meter_init(struct stn_linger_meter *m);      /* the first epoch lingers */
+/* A commit of `items` returned at now_ns (monotonic); m->mode says what follows. */
+void stn_linger_meter_note(struct stn_linger_meter *m, size_t items, uint64_t now_ns);
+
 struct stn_job {
     uint64_t batch;
     struct stn_ctl_req *ctl;      /* operator actions (at most ctl_cap) */
