@@ -70,6 +70,16 @@ static void store_metrics_read(struct db *db, const char *store_path, struct stn
         ok = false;
     }
     db_finalize(st);
+    st = NULL;
+    /* PostgreSQL: the database's size (a SQLite store is its files, above) */
+    if (ok && db_kind(db) == DB_KIND_PG &&
+        db_prepare(db, "SELECT pg_database_size(current_database())", &st) == DB_OK) {
+        int rc = db_step(st);
+        if (rc == DB_ROW)
+            m->store_bytes = db_column_int64(st, 0);
+        ok = rc == DB_ROW;
+        db_finalize(st);
+    }
     db_exec(db, "COMMIT", NULL);
     m->ok = ok;
 }
@@ -99,7 +109,8 @@ void stn_store_metrics_write(const struct stn_store_metrics *m, int64_t now_ms,
         stn_prom_f64(t, "vigil_alarm_oldest_untaken_priority1_age_seconds", NULL, age);
     }
     stn_prom_family(t, "vigil_store_size_bytes", "gauge",
-                    "Size of the store file and its write-ahead log");
+                    "Size of the store: SQLite its file and write-ahead log, PostgreSQL "
+                    "the database (pg_database_size)");
     stn_prom_u64(t, "vigil_store_size_bytes", NULL, (uint64_t)m->store_bytes);
     stn_prom_family(t, "vigil_store_last_backup_timestamp_seconds", "gauge",
                     "Unix time of the last successful `vigil backup` of this store; 0: none "
@@ -136,7 +147,10 @@ void stn_metrics_reader_write(struct stn_metrics_reader *r, struct stn_text *t)
     if (!r->read_ms || now - r->read_ms >= 1000 || now < r->read_ms) {
         if (!r->db) {
             char msg[256];
-            if (db_open(DB_KIND_SQLITE, r->path, 0, &r->db, msg, sizeof msg) != DB_OK) {
+            /* the store's own engine (a PostgreSQL URI opened as a file name
+             * failed, and the failure named the URI, password and all) */
+            if (db_open(db_is_pg_uri(r->path) ? DB_KIND_PG : DB_KIND_SQLITE, r->path, 0, &r->db,
+                        msg, sizeof msg) != DB_OK) {
                 if (!r->warned)
                     stn_log(STN_LOG_WARN, "metrics", "cannot open the store for the metrics: "
                             "%s", msg);
