@@ -215,52 +215,50 @@ static bool run_epoch(struct stn_linger_meter *m, uint64_t *now, size_t items_li
     return m->mode;
 }
 
+/* How many of `epochs` epochs lingered, after `warm` epochs not counted. */
+static unsigned lingered_in(struct stn_linger_meter *m, uint64_t *now, unsigned warm,
+                            unsigned epochs, size_t items_linger, uint64_t gap_linger,
+                            size_t items_not, uint64_t gap_not)
+{
+    for (unsigned e = 0; e < warm; e++)
+        run_epoch(m, now, items_linger, gap_linger, items_not, gap_not);
+    unsigned lingered = 0;
+    for (unsigned e = 0; e < epochs; e++)
+        lingered += run_epoch(m, now, items_linger, gap_linger, items_not, gap_not);
+    return lingered;
+}
+
 static void linger_meter_keeps_the_faster_way(void **state)
 {
     (void)state;
     struct stn_linger_meter m;
     uint64_t now = 1000000000;
+    const unsigned epochs = 64, tries = epochs / STN_LINGER_EXPLORE + 1;
     /* SQLite-like: lingering fills the batch (48 a commit, 1.2 ms) where not
      * lingering commits 25 a commit in 1.0 ms: lingering is 60 % faster */
     stn_linger_meter_init(&m);
     assert_true(m.mode);                        /* lingers until measured */
     stn_linger_meter_note(&m, 10, now);         /* the first return starts the epoch */
     assert_false(run_epoch(&m, &now, 48, 1200000, 25, 1000000));   /* now the other way */
-    unsigned lingered = 0, epochs = 64;
-    for (unsigned e = 0; e < epochs; e++)
-        lingered += run_epoch(&m, &now, 48, 1200000, 25, 1000000);
-    assert_true(lingered >= epochs - epochs / STN_LINGER_EXPLORE - 1);   /* the other: 1 in 8 */
+    unsigned lingered = lingered_in(&m, &now, 0, epochs, 48, 1200000, 25, 1000000);
+    assert_true(lingered >= epochs - tries);    /* the other way: one epoch in 8 ... */
     assert_true(lingered < epochs);             /* ... but it is tried */
 
     /* PostgreSQL-like: a fuller batch costs as much longer (40 in 2.0 ms
      * lingering, 22 in 1.0 ms not): not lingering wins */
     stn_linger_meter_init(&m);
     stn_linger_meter_note(&m, 10, now);
-    for (unsigned e = 0; e < 2; e++)
-        run_epoch(&m, &now, 40, 2000000, 22, 1000000);
-    lingered = 0;
-    for (unsigned e = 0; e < epochs; e++)
-        lingered += run_epoch(&m, &now, 40, 2000000, 22, 1000000);
-    assert_true(lingered <= epochs / STN_LINGER_EXPLORE + 1);
+    assert_true(lingered_in(&m, &now, 2, epochs, 40, 2000000, 22, 1000000) <= tries);
 
     /* a rate the panels set: both ways commit the same per second, so the
      * one that answers sooner (no linger) is kept */
     stn_linger_meter_init(&m);
     stn_linger_meter_note(&m, 10, now);
-    for (unsigned e = 0; e < 2; e++)
-        run_epoch(&m, &now, 20, 1000000, 10, 500000);
-    lingered = 0;
-    for (unsigned e = 0; e < epochs; e++)
-        lingered += run_epoch(&m, &now, 20, 1000000, 10, 500000);
-    assert_true(lingered <= epochs / STN_LINGER_EXPLORE + 1);
+    assert_true(lingered_in(&m, &now, 2, epochs, 20, 1000000, 10, 500000) <= tries);
 
     /* the traffic changes: the meter follows within a few epochs */
-    for (unsigned e = 0; e < 40; e++)
-        run_epoch(&m, &now, 48, 1200000, 25, 1000000);
-    lingered = 0;
-    for (unsigned e = 0; e < 16; e++)
-        lingered += run_epoch(&m, &now, 48, 1200000, 25, 1000000);
-    assert_true(lingered >= 16 - 16 / STN_LINGER_EXPLORE - 1);
+    assert_true(lingered_in(&m, &now, 40, 16, 48, 1200000, 25, 1000000) >=
+                16 - 16 / STN_LINGER_EXPLORE - 1);
 
     /* a pause in traffic is no measurement: the epoch starts again */
     stn_linger_meter_init(&m);
