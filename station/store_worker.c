@@ -1289,38 +1289,51 @@ int stn_wstore_load_recent(struct stn_wstore *w, int64_t since_ms,
     struct db_stmt *s;
     *rows = NULL;
     *n = 0;
-    /* Newest first by rowid; stop at the window's edge (rowid follows time). */
-    if (db_prepare(w->db, "SELECT account_id, seq, data, received_at_ms FROM events"
-                           " ORDER BY id DESC", &s) != DB_OK)
+    /* Newest first by id, a page at a time; stop at the window's edge (ids
+     * follow time, but for a little disorder). Pages rather than one
+     * statement: PostgreSQL hands over a statement's whole result before its
+     * first row, so one unbounded SELECT read the whole events table into
+     * memory at every start (5 million rows: 5 s). */
+    if (db_prepare(w->db, "SELECT id, account_id, seq, data, received_at_ms FROM events"
+                           " WHERE id < ? ORDER BY id DESC LIMIT 1024", &s) != DB_OK)
         return STN_E_STORE;
+    const int page = 1024;
     size_t cap = 256, cnt = 0;
     struct stn_dup_row *r = stn_malloc(cap * sizeof *r);
     int rc = DB_DONE;
-    int older = 0;
-    while (r && (rc = db_step(s)) == DB_ROW) {
-        int64_t t = db_column_int64(s, 3);
-        if (t < since_ms) {
-            if (++older > 1000)   /* tolerate a little clock disorder */
-                break;
-            continue;
-        }
-        if (cnt == cap) {
-            struct stn_dup_row *nr = stn_realloc(r, cap * 2 * sizeof *r);
-            if (!nr) {
-                stn_free(r);
-                r = NULL;
-                break;
+    int older = 0, got = page;
+    int64_t before = INT64_MAX;
+    while (r && got == page && older <= 1000 && rc == DB_DONE) {
+        db_bind_int64(s, 1, before);
+        got = 0;
+        while (r && (rc = db_step(s)) == DB_ROW) {
+            got++;
+            before = db_column_int64(s, 0);
+            int64_t t = db_column_int64(s, 4);
+            if (t < since_ms) {
+                if (++older > 1000)   /* tolerate a little clock disorder */
+                    break;
+                continue;
             }
-            r = nr;
-            cap *= 2;
+            if (cnt == cap) {
+                struct stn_dup_row *nr = stn_realloc(r, cap * 2 * sizeof *r);
+                if (!nr) {
+                    stn_free(r);
+                    r = NULL;
+                    break;
+                }
+                r = nr;
+                cap *= 2;
+            }
+            r[cnt].account_id = (uint32_t)db_column_int64(s, 1);
+            r[cnt].seq = (uint16_t)db_column_int(s, 2);
+            const void *d = db_column_text(s, 3);
+            int dl = db_column_bytes(s, 3);
+            r[cnt].hash = hash(ctx, d ? d : "", (size_t)dl);
+            r[cnt].time_ms = t;
+            cnt++;
         }
-        r[cnt].account_id = (uint32_t)db_column_int64(s, 0);
-        r[cnt].seq = (uint16_t)db_column_int(s, 1);
-        const void *d = db_column_text(s, 2);
-        int dl = db_column_bytes(s, 2);
-        r[cnt].hash = hash(ctx, d ? d : "", (size_t)dl);
-        r[cnt].time_ms = t;
-        cnt++;
+        db_reset(s);
     }
     db_finalize(s);
     if (!r)

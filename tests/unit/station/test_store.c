@@ -384,6 +384,25 @@ static void routine_batches_and_retries(void **state)
         assert_int_equal(seq[71], 5);
         stn_wstore_close(b);
     }
+    /* the duplicate window read back at start-up, over more than one page of
+     * the store's read (1,024 rows): every event of it, oldest first */
+    stn_job_clear(&j);
+    int64_t t2 = t + 800000;
+    for (int k = 0; k < 3000; k++)
+        add_event(&j, 4, "0444", (uint16_t)(100 + k), 1, 401, t2 + k);
+    stn_wstore_run(a, &j);
+    assert_int_equal(j.rc, 0);
+    struct stn_dedup dd;
+    assert_int_equal(stn_dedup_init(&dd, 4096), 0);
+    struct stn_dup_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(stn_wstore_load_recent(a, t2, &rows, &n,
+                     (uint64_t (*)(void *, const void *, size_t))stn_dedup_hash, &dd), 0);
+    assert_int_equal(n, 3000);
+    assert_int_equal(rows[0].seq, 100);
+    assert_int_equal(rows[2999].seq, 3099);
+    stn_free(rows);
+    stn_dedup_free(&dd);
     stn_job_free(&j);
     stn_wstore_close(a);
 }
