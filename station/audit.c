@@ -290,25 +290,6 @@ int stn_audit_head_read(const char *store_path, int64_t *seq, char hash[STN_AUDI
     return parse_head(buf, seq, hash);
 }
 
-static int fsync_dir_of(const char *path)
-{
-    char dir[STN_PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) == 0 ? 0 : -errno;
-    close(fd);
-    return rc;
-}
-
 /* Under an exclusive lock on STORE.audit-head.lock: the station's head
  * writer and a `vigil` command never interleave their renames, and a head
  * already later than ours is left as it is. */
@@ -358,7 +339,7 @@ int stn_audit_head_write_ex(const char *store_path, int64_t seq, const char *has
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -errno;
     if (rc == 0)
-        rc = fsync_dir_of(path);
+        rc = stn_fsync_dir_of(path);
     if (rc != 0)
         unlink(tmp);
 out:

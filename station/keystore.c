@@ -117,16 +117,7 @@ static int create(const char *path, struct stn_keystore *ks, char *msg, size_t c
         return STN_E_OPEN;
     }
     /* the new name must survive a crash too: sync its folder */
-    char dir[STN_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *(slash == dir ? slash + 1 : slash) = '\0';
-    int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
+    (void)stn_fsync_dir_of(path);
     ks->created = true;
     return 0;
 }

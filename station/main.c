@@ -769,14 +769,7 @@ static int test_config_deeper(const struct stn_config *cfg, const char *path)
     }
     /* the folder holds the WAL and its index beside the store, and a new store */
     char dir[STN_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", sp);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
+    stn_dir_of(sp, dir, sizeof dir);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "vigil-station: %s: store %s: folder %s does not exist\n", path, sp, dir);
         bad++;

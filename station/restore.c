@@ -68,25 +68,6 @@ static bool shm_in_use(const char *store_path)
 
 /* ---- files ------------------------------------------------------------ */
 
-static int fsync_dir(const char *path)
-{
-    char dir[STN_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* Copies src to a new file dst (0600), fsynced. */
 static int copy_file(const char *src, const char *dst, char *msg, size_t cap)
 {
@@ -368,9 +349,10 @@ int stn_store_restore(const struct stn_config *cfg, const char *backup, bool for
     char p[STN_PATH_MAX + 96];
     snprintf(p, sizeof p, "%s-shm", tmp);
     unlink(p);
-    if (fsync_dir(store) != 0) {
+    int drc = stn_fsync_dir_of(store);
+    if (drc != 0) {
         snprintf(msg, cap, "restored, but the folder of %s could not be synced: %s", store,
-                 strerror(errno));
+                 strerror(-drc));
         return STN_E_STORE;
     }
 

@@ -235,6 +235,11 @@ struct stn_ctl_req {
     char   reply[STN_CTL_REPLY_MAX];   /* the worker's answer (one JSON line) */
 };
 
+/* files.c — the folder of a path ("." for a bare name, "/" at the root), and
+ * an fsync of it (0, or -errno) so that a name just made there lasts. */
+void stn_dir_of(const char *path, char *out, size_t cap);
+int  stn_fsync_dir_of(const char *path);
+
 /* linger.c — whether lingering for a fuller batch pays, measured. It pays
  * where a commit costs mostly per commit (an fdatasync that carries any number
  * of rows: SQLite); where each row costs the server real work (PostgreSQL) a
