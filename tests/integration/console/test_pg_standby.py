@@ -108,12 +108,7 @@ def main():
             st.add_account(x, key=tn.KEY)
         st.start()
         panels = [tn.Panel(x, (st, st), 80) for x in accts]
-        for p in panels:
-            p.start()
-        t0 = time.monotonic()
-        while sum(len(p.acked) for p in panels) < 300:
-            assert time.monotonic() - t0 < 60, "300 ACKs not reached in 60 s"
-            time.sleep(0.005)
+        tn.start_flood(panels, 300)
         as_pg([B + "/pg_ctl", "stop", "-D", prim + "/data", "-m", "immediate"])
         at = sum(len(p.acked) for p in panels)
         print("primary stopped (immediate) at %d ACKs" % at)

@@ -110,6 +110,16 @@ class Panel(threading.Thread):
                 conn.close()
 
 
+def start_flood(panels, acks):
+    """Starts the panels and returns once they hold `acks` ACKs together."""
+    for p in panels:
+        p.start()
+    t0 = time.monotonic()
+    while sum(len(p.acked) for p in panels) < acks:
+        assert time.monotonic() - t0 < 60, "%d ACKs not reached in 60 s" % acks
+        time.sleep(0.005)
+
+
 def store_rows(st, sql):
     return v.pg_query(st.pgdb, sql)
 
@@ -160,12 +170,7 @@ def test_kill_a_mid_flood(ctx):
         # the flood; A killed at 300 ACKs; a duress after it
         panels = [Panel(x, (a.st, b.st), 60, duress_seqs=(45,) if i == 0 else ())
                   for i, x in enumerate(accts[:12])]
-        for p in panels:
-            p.start()
-        t0 = time.monotonic()
-        while sum(len(p.acked) for p in panels) < 300:
-            assert time.monotonic() - t0 < 60, "300 ACKs not reached in 60 s"
-            time.sleep(0.005)
+        start_flood(panels, 300)
         a.st.proc.send_signal(signal.SIGKILL)
         a.st.proc.wait()
         killed_at = sum(len(p.acked) for p in panels)
@@ -303,12 +308,7 @@ def test_database_restart_mid_flood(ctx):
         a, b = node_pair(args, [{"number": x, "key": KEY} for x in accts])
         try:
             panels = [Panel(x, (a.st, b.st), 50) for x in accts]
-            for p in panels:
-                p.start()
-            t0 = time.monotonic()
-            while sum(len(p.acked) for p in panels) < 150:
-                assert time.monotonic() - t0 < 60, "150 ACKs not reached in 60 s"
-                time.sleep(0.005)
+            start_flood(panels, 150)
             subprocess.run([script, "halt", cl], check=True, timeout=60)
             at = sum(len(p.acked) for p in panels)
             time.sleep(3.0)
