@@ -401,6 +401,22 @@ int  stn__shared_prune(struct stn_shared *sh, int64_t before_ms);
  * one statement per 64; sets stored_retry on those another node stored
  * within window_ms. */
 int  stn__shared_seen_job(struct stn_shared *sh, struct stn_job *j, int64_t window_ms);
+/* The window's rule as SQL, after the rows of an INSERT INTO recent_frames
+ * (?1: the window, ms): a key seen within the window is left alone (a retry:
+ * no row returned); one older takes the new time. */
+#define STN_SHARED_UPSERT \
+    " ON CONFLICT (account_id, seq, data_hash) DO UPDATE" \
+    " SET received_at_ms = excluded.received_at_ms" \
+    " WHERE recent_frames.received_at_ms < excluded.received_at_ms - ?1"
+/* The next at most `cap` EVENT items of the job from *i on, with their
+ * hashes, each marked stored_retry until its key comes back new; the same
+ * key twice in one statement is refused by PostgreSQL, so a repeat is left
+ * out (a retry of the first). Returns how many. */
+int  stn__shared_next(struct stn_job *j, size_t *i, struct stn_item **items, int64_t *hash,
+                      int cap);
+/* A key a statement returned (inserted or renewed): that event is new. */
+void stn__shared_new(struct stn_item **items, const int64_t *hash, int n, int64_t account_id,
+                     int64_t seq, int64_t data_hash);
 
 /* ---- store_actions.c: operator actions and the take lease, in the worker's
  * transaction (the alarm engine decides, this file persists) ----------- */

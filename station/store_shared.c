@@ -109,13 +109,40 @@ static struct db_stmt *many(struct stn_shared *sh, int n)
         off += snprintf(sql + off, sizeof sql - (size_t)off, "%s(?%d, ?%d, ?%d, ?%d)",
                         i ? "," : "", 2 + 4 * i, 3 + 4 * i, 4 + 4 * i, 5 + 4 * i);
     snprintf(sql + off, sizeof sql - (size_t)off,
-             " ON CONFLICT (account_id, seq, data_hash) DO UPDATE"
-             " SET received_at_ms = excluded.received_at_ms"
-             " WHERE recent_frames.received_at_ms < excluded.received_at_ms - ?1"
-             " RETURNING account_id, seq, data_hash");
+             STN_SHARED_UPSERT " RETURNING account_id, seq, data_hash");
     if (db_prepare(sh->db, sql, &sh->many[n]) != DB_OK)
         return NULL;
     return sh->many[n];
+}
+
+int stn__shared_next(struct stn_job *j, size_t *i, struct stn_item **items, int64_t *hash,
+                     int cap)
+{
+    int n = 0;
+    for (; *i < j->n && n < cap; (*i)++) {
+        struct stn_item *it = &j->items[*i];
+        if (it->type != STN_ITEM_EVENT)
+            continue;
+        int64_t h = stn__shared_hash(it->account, j->arena + it->data_off, it->data_len);
+        it->stored_retry = true;     /* until a statement returns its key */
+        bool again = false;          /* (dedup.c keeps that from happening) */
+        for (int k = 0; k < n && !again; k++)
+            again = items[k]->account_id == it->account_id && items[k]->seq == it->seq &&
+                    hash[k] == h;
+        if (again)
+            continue;
+        items[n] = it;
+        hash[n++] = h;
+    }
+    return n;
+}
+
+void stn__shared_new(struct stn_item **items, const int64_t *hash, int n, int64_t account_id,
+                     int64_t seq, int64_t data_hash)
+{
+    for (int k = 0; k < n; k++)
+        if (items[k]->account_id == account_id && items[k]->seq == seq && hash[k] == data_hash)
+            items[k]->stored_retry = false;
 }
 
 int stn__shared_seen_job(struct stn_shared *sh, struct stn_job *j, int64_t window_ms)
@@ -124,24 +151,7 @@ int stn__shared_seen_job(struct stn_shared *sh, struct stn_job *j, int64_t windo
     int64_t hash[CHUNK];
     size_t i = 0;
     while (i < j->n) {
-        int n = 0;
-        for (; i < j->n && n < CHUNK; i++) {
-            struct stn_item *it = &j->items[i];
-            if (it->type != STN_ITEM_EVENT)
-                continue;
-            int64_t h = stn__shared_hash(it->account, j->arena + it->data_off, it->data_len);
-            /* the same key twice in one statement is refused by PostgreSQL; the
-             * second is a retry of the first (dedup.c keeps that from happening) */
-            bool again = false;
-            for (int k = 0; k < n && !again; k++)
-                again = items[k]->account_id == it->account_id && items[k]->seq == it->seq &&
-                        hash[k] == h;
-            it->stored_retry = true;     /* until the upsert returns its row */
-            if (again)
-                continue;
-            items[n] = it;
-            hash[n++] = h;
-        }
+        int n = stn__shared_next(j, &i, items, hash, CHUNK);
         if (n == 0)
             continue;
         struct db_stmt *s = many(sh, n);
@@ -155,13 +165,9 @@ int stn__shared_seen_job(struct stn_shared *sh, struct stn_job *j, int64_t windo
             db_bind_int64(s, 5 + 4 * k, items[k]->received_ms);
         }
         int rc;
-        while ((rc = db_step(s)) == DB_ROW) {
-            int64_t a = db_column_int64(s, 0), q = db_column_int64(s, 1);
-            int64_t h = db_column_int64(s, 2);
-            for (int k = 0; k < n; k++)
-                if (items[k]->account_id == a && items[k]->seq == q && hash[k] == h)
-                    items[k]->stored_retry = false;   /* new: stored below */
-        }
+        while ((rc = db_step(s)) == DB_ROW)    /* new: stored below */
+            stn__shared_new(items, hash, n, db_column_int64(s, 0), db_column_int64(s, 1),
+                            db_column_int64(s, 2));
         db_reset(s);
         if (rc != DB_DONE)
             return rc;

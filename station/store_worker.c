@@ -971,10 +971,7 @@ static struct db_stmt *routine_stmt(struct stn_wstore *w, int n, bool plain)
         off += (size_t)snprintf(sql + off, cap - off, " WHERE CAST(?1 AS BIGINT) IS NOT NULL),"
                                 " ev AS (INSERT INTO events %s SELECT ", EVENT_COLUMNS);
     else
-        off += (size_t)snprintf(sql + off, cap - off,
-            " ON CONFLICT (account_id, seq, data_hash) DO UPDATE"
-            " SET received_at_ms = excluded.received_at_ms"
-            " WHERE recent_frames.received_at_ms < excluded.received_at_ms - ?1"
+        off += (size_t)snprintf(sql + off, cap - off, STN_SHARED_UPSERT
             " RETURNING account_id, seq, data_hash),"
             " ev AS (INSERT INTO events %s SELECT ", EVENT_COLUMNS);
     for (int c = 0; c < EVENT_PARAMS; c++)
@@ -1007,14 +1004,10 @@ static int routine_chunk(struct stn_wstore *w, struct stn_job *j, struct stn_ite
         bind_event(s, p, j, items[k]);
     }
     int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
-        if (plain)
-            continue;       /* the notice's row */
-        int64_t a = db_column_int64(s, 0), q = db_column_int64(s, 1), h = db_column_int64(s, 2);
-        for (int k = 0; k < n; k++)
-            if (items[k]->account_id == a && items[k]->seq == q && hash[k] == h)
-                items[k]->stored_retry = false;   /* new: stored */
-    }
+    while ((rc = db_step(s)) == DB_ROW)
+        if (!plain)         /* (the plain form's one row is the notice's) */
+            stn__shared_new(items, hash, n, db_column_int64(s, 0), db_column_int64(s, 1),
+                            db_column_int64(s, 2));
     db_reset(s);
     db_clear_bindings(s);
     if (rc != DB_DONE)
@@ -1037,33 +1030,17 @@ static int routine_shared(struct stn_wstore *w, struct stn_job *j)
     struct stn_item *items[EVENTS_MANY];
     int64_t hash[EVENTS_MANY];
     size_t events = 0;
-    for (size_t i = 0; i < j->n; i++)
+    for (size_t i = 0; i < j->n; i++) {
         events += j->items[i].type == STN_ITEM_EVENT;
+        j->items[i].stored_retry = false;
+        j->items[i].alarm_id = 0;
+        j->items[i].alarm_opened = false;
+    }
     bool txn = events > EVENTS_MANY;
     int rc = txn ? step_done(w->st[S_BEGIN_APPEND]) : 0;
     size_t i = 0;
     while (rc == 0 && i < j->n) {
-        int n = 0;
-        for (; i < j->n && n < EVENTS_MANY; i++) {
-            struct stn_item *it = &j->items[i];
-            it->stored_retry = false;
-            it->alarm_id = 0;
-            it->alarm_opened = false;
-            if (it->type != STN_ITEM_EVENT)
-                continue;
-            int64_t h = stn__shared_hash(it->account, j->arena + it->data_off, it->data_len);
-            it->stored_retry = true;     /* until the statement returns its key */
-            /* the same key twice in one statement is refused by PostgreSQL; the
-             * second is a retry of the first (dedup.c keeps that from happening) */
-            bool again = false;
-            for (int k = 0; k < n && !again; k++)
-                again = items[k]->account_id == it->account_id && items[k]->seq == it->seq &&
-                        hash[k] == h;
-            if (again)
-                continue;
-            items[n] = it;
-            hash[n++] = h;
-        }
+        int n = stn__shared_next(j, &i, items, hash, EVENTS_MANY);
         if (!n)
             continue;
         /* the plain form on its own only: in a transaction its failure would
