@@ -103,9 +103,9 @@ struct pdb {
 
 struct pval {
     int type;                   /* DB_NULL, DB_INTEGER, DB_FLOAT, DB_TEXT, DB_BLOB */
-    char *p;                    /* text (NUL-terminated) or blob bytes, owned */
+    char *p;                    /* text (NUL-terminated) or blob bytes, owned; NULL: in num */
     int len;
-    char num[40];               /* integer / float as text */
+    char num[40];               /* integer / float as text, or a short text or blob */
 };
 
 struct pstmt {
@@ -765,7 +765,7 @@ static int execute(struct pdb *db, struct pstmt *s)
             values[i] = v->num;
             break;
         default:
-            values[i] = v->p;
+            values[i] = v->p ? v->p : v->num;
             lens[i] = v->len;
             /* bytes for a bytea parameter go as they are (binary format) */
             fmts[i] = s->types && s->types[i] == OID_BYTEA ? 1 : 0;
@@ -903,7 +903,21 @@ static int p_bind_int64(struct db_stmt *t, int i, int64_t v)
     if (!p)
         return DB_RANGE;
     p->type = DB_INTEGER;
-    snprintf(p->num, sizeof p->num, "%" PRId64, v);
+    /* by hand: snprintf was a tenth of the commit worker's time on a routine
+     * batch (~1,400 parameters) */
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10u);
+        u /= 10u;
+    } while (u);
+    int k = 0;
+    if (v < 0)
+        p->num[k++] = '-';
+    while (n)
+        p->num[k++] = tmp[--n];
+    p->num[k] = '\0';
     return DB_OK;
 }
 
@@ -931,12 +945,12 @@ static int bind_bytes(struct db_stmt *t, int i, const void *b, int len, int type
         return DB_OK;                           /* NULL text: SQL NULL */
     if (len < 0)
         len = type == DB_TEXT ? (int)strlen(b) : 0;
-    p->p = malloc((size_t)len + 1);
-    if (!p->p)
+    char *to = p->num;            /* a short one needs no allocation */
+    if ((size_t)len >= sizeof p->num && !(to = p->p = malloc((size_t)len + 1)))
         return DB_NOMEM;
     if (len)
-        memcpy(p->p, b, (size_t)len);
-    p->p[len] = '\0';
+        memcpy(to, b, (size_t)len);
+    to[len] = '\0';
     p->len = len;
     p->type = type;
     return DB_OK;
