@@ -15,28 +15,13 @@
 #include "reply.h"
 #include "vigil/alarm.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-/* Routine batches are handed over while one commits: on a store that
- * pipelines, where the meter finds it faster. Its epochs are longer than the
- * linger meter's: a pipelined commit's time varies more (it includes the
- * wait behind the one before), and ~1 s of commits averages that out. */
-#define PIPE_METER_EPOCH 1024u
-static bool pipelining(const struct stn *s)
-{
-    return s->pipeline && s->pipe_meter.mode;
-}
 
 static void work_cb(uv_work_t *req)
 {
     struct stn *s = req->data;
-    stn_wstore_run_with(s->ws, s->inflight, s->pipeline ? &s->handoff : NULL);
+    stn_wstore_run(s->ws, s->inflight);
 }
-
-static void queue_inflight(struct stn *s);
 
 /* What a committed item did, logged only now: a line written inside the
  * transaction could tell of an alarm that was rolled back. */
@@ -179,7 +164,7 @@ static bool want_linger(struct stn *s, const struct stn_job *j)
 {
     if (j->n == 0 || s->cfg.commit_linger_us <= 0 || j->rc != 0 || s->stopping)
         return false;
-    if (!s->linger_meter.mode || pipelining(s)) {
+    if (!s->linger_meter.mode) {
         s->c.linger_skips++;
         return false;
     }
@@ -218,17 +203,7 @@ static void after_cb(uv_work_t *req, int status)
             s->c.to_loop_us_total += (t_back - j->t_end_ns) / 1000u;
             s->c.commits++;
             s->c.committed_items += j->n;
-            if (s->pipeline) {
-                /* the linger meter judges only commits made one at a time */
-                bool was = s->pipe_meter.mode;
-                stn_meter_note(&s->pipe_meter, j->n, t_back);
-                if (!was)
-                    stn_meter_note(&s->linger_meter, j->n, t_back);
-                else if (!s->pipe_meter.mode)
-                    stn_meter_restart(&s->linger_meter);
-            } else {
-                stn_meter_note(&s->linger_meter, j->n, t_back);
-            }
+            stn_linger_meter_note(&s->linger_meter, j->n, t_back);
             s->c.commit_us_total += (uint64_t)j->commit_us;
             s->c.rows_us_total += (uint64_t)j->rows_us;
             size_t b = (size_t)(j->commit_us / 100);
@@ -250,14 +225,6 @@ static void after_cb(uv_work_t *req, int status)
         stn_ckpt_kick(s);
 
     s->inflight = NULL;
-    if (s->handed) {
-        /* the job handed over next commits now; its statement may be on its
-         * way already (the worker sent it while this one committed) */
-        stn_handoff_take(&s->handoff);      /* unless the worker took it */
-        s->inflight = s->handed;
-        s->handed = NULL;
-        queue_inflight(s);
-    }
     s->answering = j;
     /* Linger: panels answered just now send their next frame about one round
      * trip later. Waiting a little for them (at most half the last commit's
@@ -351,20 +318,9 @@ int stn_commit_init(struct stn *s)
             return STN_E_NOMEM;
     s->pending = &s->jobs[0];
     s->inflight = NULL;
-    s->handed = NULL;
     s->answering = NULL;
-    s->handoff.job = NULL;
-    s->handoff.fd = -1;
-    pthread_mutex_init(&s->handoff.lock, NULL);
-    if (s->cfg.commit_pipeline && stn_wstore_pipelines(s->ws)) {
-        s->handoff.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        s->pipeline = s->handoff.fd >= 0;
-        if (!s->pipeline)
-            STN_WARN("store", "no eventfd (%s): commits are not pipelined", strerror(errno));
-    }
     s->linger_score = LINGER_SCORE_MAX;
-    stn_meter_init(&s->linger_meter);
-    stn_meter_init_epoch(&s->pipe_meter, PIPE_METER_EPOCH);
+    stn_linger_meter_init(&s->linger_meter);
     s->next_batch = 1;
     s->pending->batch = s->next_batch;
     s->work.data = s;
@@ -375,16 +331,13 @@ int stn_commit_init(struct stn *s)
 
 void stn_commit_free(struct stn *s)
 {
-    if (s->handoff.fd >= 0)
-        close(s->handoff.fd);
-    s->handoff.fd = -1;
     for (size_t i = 0; i < sizeof s->jobs / sizeof s->jobs[0]; i++)
         stn_job_free(&s->jobs[i]);
 }
 
 bool stn_commit_idle(const struct stn *s)
 {
-    return s->inflight == NULL && s->handed == NULL;
+    return s->inflight == NULL;
 }
 
 bool stn_pending_full(const struct stn *s)
@@ -392,76 +345,13 @@ bool stn_pending_full(const struct stn *s)
     return s->pending->n >= (size_t)s->cfg.commit_batch_max;
 }
 
-/* The next pending job: the one neither in flight, handed over nor being
- * answered. */
-static void next_pending(struct stn *s)
-{
-    for (size_t i = 0; i < sizeof s->jobs / sizeof s->jobs[0]; i++) {
-        struct stn_job *c = &s->jobs[i];
-        if (c != s->inflight && c != s->handed && c != s->answering) {
-            s->pending = c;
-            break;
-        }
-    }
-    stn_job_clear(s->pending);
-    s->pending->batch = ++s->next_batch;
-}
-
-static void queue_inflight(struct stn *s)
-{
-    int rc = uv_queue_work(s->loop, &s->work, work_cb, after_cb);
-    if (rc != 0) {
-        /* cannot happen with a live loop; run inline rather than lose the batch */
-        STN_ERROR("store", "cannot queue the commit: %s; committing inline", uv_strerror(rc));
-        work_cb(&s->work);
-        after_cb(&s->work, 0);
-    }
-}
-
-static bool maintenance_wanted(const struct stn *s)
-{
-    return s->want_accounts || s->force_accounts || s->want_escalate ||
-           s->want_prune_before_ms || s->wal_finish || s->want_lease;
-}
-
-/* While a job commits on a store that pipelines: the pending job, if it is
- * routine events only, goes to the worker at once, to be sent behind the one
- * committing (one handed over at a time; maintenance waits for a job of its
- * own, and anything else — a duress among it — for the commit in flight). */
-static void hand_over(struct stn *s)
-{
-    struct stn_job *j = s->pending;
-    if (!pipelining(s) || s->handed || s->stopping || maintenance_wanted(s) ||
-        !stn_job_routine(j))
-        return;
-    j->check_accounts = j->force_accounts = false;
-    j->now_ms = stn_now_ms();
-    j->known_seq = 0;
-    j->escalate_before_ms = 0;
-    j->prune_before_ms = 0;
-    j->setup_check = false;
-    j->wal_finish = false;
-    j->t_kick_ns = stn_mono_ns();
-    s->handed = j;
-    next_pending(s);
-    pthread_mutex_lock(&s->handoff.lock);
-    s->handoff.job = j;
-    pthread_mutex_unlock(&s->handoff.lock);
-    uint64_t one = 1;
-    if (write(s->handoff.fd, &one, sizeof one) < 0) {
-        /* the counter is full (cannot be): the job commits after the one in flight */
-    }
-    s->c.handovers++;
-}
-
 void stn_commit_kick(struct stn *s)
 {
-    if (s->inflight) {
-        hand_over(s);
+    if (s->inflight)
         return;
-    }
     struct stn_job *j = s->pending;
-    bool maintenance = maintenance_wanted(s);
+    bool maintenance = s->want_accounts || s->force_accounts || s->want_escalate ||
+                       s->want_prune_before_ms || s->wal_finish || s->want_lease;
     if (j->n == 0 && j->nseen == 0 && j->nctl == 0 && j->nnotes == 0 && !maintenance)
         return;
     j->check_accounts = s->want_accounts;
@@ -488,6 +378,19 @@ void stn_commit_kick(struct stn *s)
     s->want_prune_before_ms = 0;
 
     s->inflight = j;
-    next_pending(s);
-    queue_inflight(s);
+    /* the new pending job: the one neither in flight nor being answered */
+    for (size_t i = 0; i < sizeof s->jobs / sizeof s->jobs[0]; i++)
+        if (&s->jobs[i] != j && &s->jobs[i] != s->answering) {
+            s->pending = &s->jobs[i];
+            break;
+        }
+    stn_job_clear(s->pending);
+    s->pending->batch = ++s->next_batch;
+    int rc = uv_queue_work(s->loop, &s->work, work_cb, after_cb);
+    if (rc != 0) {
+        /* cannot happen with a live loop; run inline rather than lose the batch */
+        STN_ERROR("store", "cannot queue the commit: %s; committing inline", uv_strerror(rc));
+        work_cb(&s->work);
+        after_cb(&s->work, 0);
+    }
 }

@@ -72,7 +72,6 @@ static int check_store(const char *v, char *msg, size_t cap)
 }
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
-static const char *const off_on[] = { "off", "on", NULL };
 
 const struct conf_key stn_config_keys[] = {
     { .name = "dc09_listen", .type = CONF_LIST, .def = "127.0.0.1:3061", .reloadable = false,
@@ -142,11 +141,6 @@ const struct conf_key stn_config_keys[] = {
       .reloadable = true, .offset = OFF(commit_linger_us),
       .help = "after answering a batch, wait at most this long (and at most half a commit) "
               "for those panels' next frames, so one commit carries them (0: never wait)" },
-    { .name = "commit_pipeline", .type = CONF_ENUM, .def = "on", .reloadable = false,
-      .offset = OFF(commit_pipeline), .names = off_on, .programs = "vigil-station",
-      .help = "on a PostgreSQL store, send the next batch of routine events while the "
-              "last one commits, on the same connection (its replies still leave after "
-              "the last one's); off: one commit at a time. SQLite: no effect" },
     { .name = "escalate_after_s", .type = CONF_INT, .min = 1, .max = 3600, .def = "30",
       .reloadable = true, .offset = OFF(escalate_after_s),
       .help = "a priority-1 alarm untaken this long is escalated" },
@@ -232,7 +226,7 @@ const struct conf_key stn_config_keys[] = {
       .help = "the call-back number police get in dispatch records" },
 };
 const size_t stn_config_nkeys = sizeof stn_config_keys / sizeof stn_config_keys[0];
-_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 43,
+_Static_assert(sizeof stn_config_keys / sizeof stn_config_keys[0] == 42,
                "config table changed: update packaging/vigil-station.conf and docs/station.md");
 
 static int path_too_long(const char *cfg_path, const char *key, struct conf_error *err)

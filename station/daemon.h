@@ -159,14 +159,9 @@ struct stn {
     /* group commit: the loop fills `pending`, the worker runs `inflight`, and
      * the loop answers `answering` (the job just committed) while the next
      * one may already be in flight */
-    struct stn_job jobs[4];
+    struct stn_job jobs[3];
     struct stn_job *pending, *inflight, *answering;
     uv_work_t work;
-    /* on a store that pipelines (PostgreSQL): the routine job handed to the
-     * worker while `inflight` commits (commit.c); it is answered after it */
-    struct stn_job *handed;
-    struct stn_handoff handoff;
-    bool pipeline;
     uint64_t next_batch;
     uint64_t committed_batch;     /* highest batch number committed */
     bool     want_accounts, force_accounts, want_escalate;
@@ -183,8 +178,7 @@ struct stn {
     size_t   linger_back;         /* how many of them have sent again since */
     uint32_t linger_score;        /* 0..1024: share of answered panels back within a linger */
     uint32_t linger_probe;        /* cycles since the last linger while the score is low */
-    struct stn_meter linger_meter;   /* does lingering pay here? (meter.c) */
-    struct stn_meter pipe_meter;     /* does pipelining pay here? (meter.c) */
+    struct stn_linger_meter linger_meter;   /* does lingering pay here? (linger.c) */
     bool     batch_answered;      /* a job was answered: paused connections read again */
     bool     wal_finish;          /* the next job copies the WAL's tail (writer side) */
     bool     ckpt_caught_up;      /* the last checkpoint copied all it found */

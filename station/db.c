@@ -91,21 +91,6 @@ int db_reconnect(struct db *db) { return db->ops->reconnect(db); }
 int db_data_version(struct db *db, int64_t *out) { return db->ops->data_version(db, out); }
 int db_notify_fd(struct db *db) { return db->ops->notify_fd(db); }
 
-int db_pipe_send(struct db_stmt *st)
-{
-    return st->ops->pipe_send ? st->ops->pipe_send(st) : DB_MISUSE;
-}
-
-int db_pipe_wait(struct db *db, int wake_fd)
-{
-    return db->ops->pipe_wait ? db->ops->pipe_wait(db, wake_fd) : DB_MISUSE;
-}
-
-int db_pipe_pending(struct db *db)
-{
-    return db->ops->pipe_pending ? db->ops->pipe_pending(db) : 0;
-}
-
 int db_try_leader(struct db *db, const char *what, bool *leader)
 {
     return db->ops->try_leader(db, what, leader);
@@ -136,7 +121,6 @@ const char *db_errstr(int rc)
     case DB_ROW:        return "another row available";
     case DB_DONE:       return "no more rows available";
     case DB_LOST:       return "the connection to the database was lost";
-    case DB_WAKE:       return "woken";
     case DB_NOTFOUND:   return "no such store";
     default:            return "unknown error";
     }

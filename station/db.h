@@ -168,22 +168,6 @@ int db_set_user_version(struct db *db, int v);
  * prepared again on their next step). SQLite: nothing to do, DB_OK. */
 int db_reconnect(struct db *db);
 
-/* Pipelined statements, for a writer that commits one statement at a time
- * (PostgreSQL: libpq's pipeline mode; SQLite: DB_MISUSE). db_pipe_send sends
- * a bound statement, on its own, as its own transaction (a Sync after it),
- * and returns without waiting; more may follow before the first is done.
- * db_pipe_wait waits until the oldest statement sent is done and returns
- * its outcome: DB_DONE (committed; its rows are not kept), or its error
- * (nothing of it stored; DB_LOST fails every statement sent, and
- * db_pipe_pending is 0 after it); or DB_WAKE when wake_fd (-1: none) became
- * readable first (drain it). A statement not yet prepared on this
- * connection can only be sent with nothing pending (DB_BUSY). While any
- * statement is pending, no other call may use the connection. */
-#define DB_WAKE 1002
-int db_pipe_send(struct db_stmt *st);
-int db_pipe_wait(struct db *db, int wake_fd);
-int db_pipe_pending(struct db *db);
-
 /* The SQLite handle, for what only SQLite has (WAL hooks and checkpoints,
  * the online backup); NULL on PostgreSQL. */
 struct sqlite3 *db_sqlite_handle(struct db *db);

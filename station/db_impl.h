@@ -46,9 +46,6 @@ struct db_ops {
     int  (*user_version)(struct db *db, int *out);
     int  (*set_user_version)(struct db *db, int v);
     struct sqlite3 *(*sqlite_handle)(struct db *db);
-    int  (*pipe_send)(struct db_stmt *st);          /* NULL: no pipeline (SQLite) */
-    int  (*pipe_wait)(struct db *db, int wake_fd);
-    int  (*pipe_pending)(struct db *db);
 };
 
 /* The head of every back end's connection and statement structs. */

@@ -51,11 +51,9 @@ int db_pg_open(const char *uri, unsigned flags, struct db **out, char *msg, size
 #else
 
 #include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <math.h>
-#include <poll.h>
 #include <stdint.h>
 #include <strings.h>
 
@@ -101,11 +99,6 @@ struct pdb {
     unsigned lastval_gen;       /* lastval() known defined on this generation */
     struct leader *leaders;
     size_t nleaders;
-    /* pipelined statements (p_pipe_send): sent, their Sync not yet read;
-     * for the oldest, what was read of it so far */
-    int pipe_out;
-    enum { PIPE_RESULT, PIPE_END, PIPE_SYNC } pipe_stage;
-    int pipe_rc;
 };
 
 struct pval {
@@ -735,9 +728,22 @@ static int retype(struct pdb *db, struct pstmt *s)
     return rc;
 }
 
-/* The bound values as PQexecPrepared takes them (free the three arrays). */
-static int params(struct pstmt *s, const char ***values_out, int **lens_out, int **fmts_out)
+static int execute(struct pdb *db, struct pstmt *s)
 {
+    if (PQstatus(db->c) != CONNECTION_OK) {
+        set_err(db, DB_LOST, "the connection to the database is lost");
+        return DB_LOST;
+    }
+    if (s->kind != SK_SQL)
+        return control(db, s->kind, s->sql);
+    if (s->gen != db->gen) {
+        int rc = server_prepare(db, s);
+        if (rc != DB_OK)
+            return rc;
+    }
+    int rc0 = retype(db, s);
+    if (rc0 != DB_OK)
+        return rc0;
     int n = s->nparams;
     const char **values = n ? calloc((size_t)n, sizeof *values) : NULL;
     int *lens = n ? calloc((size_t)n, sizeof *lens) : NULL;
@@ -766,37 +772,6 @@ static int params(struct pstmt *s, const char ***values_out, int **lens_out, int
             break;
         }
     }
-    *values_out = values;
-    *lens_out = lens;
-    *fmts_out = fmts;
-    return DB_OK;
-}
-
-static int execute(struct pdb *db, struct pstmt *s)
-{
-    if (PQstatus(db->c) != CONNECTION_OK) {
-        set_err(db, DB_LOST, "the connection to the database is lost");
-        return DB_LOST;
-    }
-    if (db->pipe_out) {
-        set_err(db, DB_MISUSE, "statements are pending in the pipeline");
-        return DB_MISUSE;
-    }
-    if (s->kind != SK_SQL)
-        return control(db, s->kind, s->sql);
-    if (s->gen != db->gen) {
-        int rc = server_prepare(db, s);
-        if (rc != DB_OK)
-            return rc;
-    }
-    int rc0 = retype(db, s);
-    if (rc0 != DB_OK)
-        return rc0;
-    int n = s->nparams;
-    const char **values;
-    int *lens, *fmts;
-    if (params(s, &values, &lens, &fmts) != DB_OK)
-        return DB_NOMEM;
     PGresult *res = PQexecPrepared(db->c, s->name, n, values, lens, fmts, 0);
     free(values);
     free(lens);
@@ -830,132 +805,6 @@ static int execute(struct pdb *db, struct pstmt *s)
     db->errcode = DB_OK;
     return DB_OK;
 }
-
-/* ---- pipelined statements ---------------------------------------------- */
-
-/* Every statement sent is lost with the connection. */
-static int pipe_lost(struct pdb *db)
-{
-    int rc = fail(db, NULL);
-    if (rc != DB_LOST)
-        set_err(db, rc = DB_LOST, PQerrorMessage(db->c));
-    db->pipe_out = 0;
-    db->pipe_stage = PIPE_RESULT;
-    return rc;
-}
-
-static int p_pipe_send(struct db_stmt *t)
-{
-    struct pstmt *s = PST(t);
-    struct pdb *db = PDB(t->db);
-    if (PQstatus(db->c) != CONNECTION_OK) {
-        set_err(db, DB_LOST, "the connection to the database is lost");
-        return DB_LOST;
-    }
-    if (s->kind != SK_SQL || db->write_txn ||
-        (!db->pipe_out && PQtransactionStatus(db->c) != PQTRANS_IDLE)) {
-        set_err(db, DB_MISUSE, "only a statement of its own can be pipelined");
-        return DB_MISUSE;
-    }
-    bool ready = s->gen == db->gen;
-    for (int i = 0; ready && i < s->nparams; i++)
-        ready = wanted_type(s, i) == 0;
-    if (!ready) {
-        if (db->pipe_out)
-            return DB_BUSY;       /* it must be prepared first, alone */
-        int rc = s->gen != db->gen ? server_prepare(db, s) : DB_OK;
-        if (rc == DB_OK)
-            rc = retype(db, s);
-        if (rc != DB_OK)
-            return rc;
-    }
-    const char **values;
-    int *lens, *fmts;
-    if (params(s, &values, &lens, &fmts) != DB_OK)
-        return DB_NOMEM;
-    bool ok = (PQpipelineStatus(db->c) != PQ_PIPELINE_OFF || PQenterPipelineMode(db->c)) &&
-              PQsendQueryPrepared(db->c, s->name, s->nparams, values, lens, fmts, 0) &&
-              PQpipelineSync(db->c);
-    free(values);
-    free(lens);
-    free(fmts);
-    if (!ok) {
-        /* nothing of it reached the server, or the connection broke */
-        if (PQstatus(db->c) == CONNECTION_BAD)
-            return pipe_lost(db);
-        set_err(db, DB_ERROR, PQerrorMessage(db->c));
-        return DB_ERROR;
-    }
-    db->pipe_out++;
-    return DB_OK;
-}
-
-/* Reads what arrived for the oldest statement; DB_ROW while it is not done. */
-static int pipe_read(struct pdb *db)
-{
-    while (db->pipe_out && !PQisBusy(db->c)) {
-        PGresult *r = PQgetResult(db->c);
-        switch (db->pipe_stage) {
-        case PIPE_RESULT:           /* the statement's own result */
-            if (!r)
-                return DB_ROW;
-            if (res_ok(r)) {
-                db->pipe_rc = DB_DONE;
-                PQclear(r);
-            } else if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
-                set_err(db, db->pipe_rc = DB_ABORT, "the pipeline was aborted");
-                PQclear(r);
-            } else {
-                db->pipe_rc = fail(db, r);
-            }
-            db->pipe_stage = PIPE_END;
-            break;
-        case PIPE_END:              /* the NULL after it */
-            if (r)
-                PQclear(r);
-            else
-                db->pipe_stage = PIPE_SYNC;
-            break;
-        case PIPE_SYNC:             /* its Sync: committed (or rolled back) */
-            if (!r)
-                return DB_ROW;
-            bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-            PQclear(r);
-            if (!sync)
-                break;
-            db->pipe_stage = PIPE_RESULT;
-            if (--db->pipe_out == 0)
-                PQexitPipelineMode(db->c);
-            if (db->pipe_rc == DB_DONE)
-                db->errcode = DB_OK;
-            return db->pipe_rc;
-        }
-    }
-    if (PQstatus(db->c) == CONNECTION_BAD)
-        return pipe_lost(db);
-    return db->pipe_out ? DB_ROW : DB_MISUSE;
-}
-
-static int p_pipe_wait(struct db *d, int wake_fd)
-{
-    struct pdb *db = PDB(d);
-    for (;;) {
-        int rc = pipe_read(db);
-        if (rc != DB_ROW)
-            return rc;
-        struct pollfd pf[2] = { { .fd = PQsocket(db->c), .events = POLLIN },
-                                { .fd = wake_fd, .events = POLLIN } };
-        int n = poll(pf, wake_fd >= 0 ? 2 : 1, 1000);
-        if (n < 0 && errno != EINTR)
-            return pipe_lost(db);
-        if (n > 0 && wake_fd >= 0 && (pf[1].revents & POLLIN))
-            return DB_WAKE;
-        if (n > 0 && !PQconsumeInput(db->c))
-            return pipe_lost(db);
-    }
-}
-
-static int p_pipe_pending(struct db *d) { return PDB(d)->pipe_out; }
 
 static int p_step(struct db_stmt *t)
 {
@@ -1434,8 +1283,6 @@ static int p_reconnect(struct db *d)
     }
     for (struct pstmt *s = db->stmts; s; s = s->next)
         drop_result(s);
-    db->pipe_out = 0;
-    db->pipe_stage = PIPE_RESULT;
     PQreset(db->c);
     db->write_txn = db->wrote = false;
     if (PQstatus(db->c) != CONNECTION_OK) {
@@ -1589,7 +1436,6 @@ static const struct db_ops pg_ops = {
     .reconnect = p_reconnect, .data_version = p_data_version, .notify_fd = p_notify_fd,
     .try_leader = p_try_leader, .user_version = p_user_version,
     .set_user_version = p_set_user_version, .sqlite_handle = p_handle,
-    .pipe_send = p_pipe_send, .pipe_wait = p_pipe_wait, .pipe_pending = p_pipe_pending,
 };
 
 static void quiet(void *arg, const char *message)

@@ -161,25 +161,14 @@ void stn_dedup_forget(struct stn_dedup *d, uint64_t gen)
 
 void stn_dedup_batch_failed(struct stn_dedup *d, uint64_t batch)
 {
-    /* batches fail in order: the oldest of the four gives way */
-    size_t n = sizeof d->failed_batch / sizeof d->failed_batch[0], low = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (d->failed_batch[i] == batch)
-            return;
-        if (d->failed_batch[i] < d->failed_batch[low])
-            low = i;
-    }
-    if (batch > d->failed_batch[low])
-        d->failed_batch[low] = batch;
+    if (batch > d->failed_batch)
+        d->failed_batch = batch;
 }
 
 bool stn_dedup_valid(const struct stn_dedup *d, uint64_t gen, uint64_t batch)
 {
-    if (gen == 0 || gen >= d->next_gen || batch == 0)
+    if (gen == 0 || gen >= d->next_gen || batch == 0 || batch == d->failed_batch)
         return false;
-    for (size_t i = 0; i < sizeof d->failed_batch / sizeof d->failed_batch[0]; i++)
-        if (batch == d->failed_batch[i])
-            return false;
     const struct stn_dedup_entry *e = at(d, gen);
     return e == NULL || !e->failed;
 }

@@ -7,7 +7,6 @@
 #include "stn_internal.h"
 
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
 
 int stn_job_init(struct stn_job *j, size_t items_cap, size_t ctl_cap)
@@ -54,8 +53,6 @@ void stn_job_clear(struct stn_job *j)
     j->audit_broken = false;
     j->audit_seq = 0;
     j->audit_hash[0] = '\0';
-    j->pipe = 0;
-    j->pipe_rc = 0;
     stn_free(j->rows);
     j->rows = NULL;
     j->nrows = 0;
@@ -123,32 +120,4 @@ int stn_job_note(struct stn_job *j, const char *kind, const char *after)
         return STN_E_NOMEM;
     j->note_off[j->nnotes++] = off;   /* after follows kind's NUL */
     return 0;
-}
-
-bool stn_job_routine(const struct stn_job *j)
-{
-    if (j->n == 0 || j->nseen || j->escalate_before_ms || j->nctl || j->nnotes ||
-        j->lease_check || j->setup_check)
-        return false;
-    for (size_t i = 0; i < j->n; i++) {
-        const struct stn_item *it = &j->items[i];
-        if (it->type == STN_ITEM_POLL || it->type == STN_ITEM_ACK_ONLY)
-            continue;
-        if (it->type != STN_ITEM_EVENT ||
-            (it->cls.kind && (it->cls.restore || it->cls.priority > 0)))
-            return false;
-    }
-    return true;
-}
-
-struct stn_job *stn_handoff_take(struct stn_handoff *h)
-{
-    pthread_mutex_lock(&h->lock);
-    struct stn_job *j = h->job;
-    h->job = NULL;
-    uint64_t v;
-    if (h->fd >= 0 && read(h->fd, &v, sizeof v) < 0)
-        v = 0;                    /* EAGAIN: nothing written since the last read */
-    pthread_mutex_unlock(&h->lock);
-    return j;
 }

@@ -126,7 +126,7 @@ void stn_log_counters(const struct stn *s)
              "udp_rx=%llu alloc_bytes=%zu batch_avg=%.1f commit_ms_avg=%.3f commit_ms_max=%.3f "
              "commit_ms_p50=%.1f commit_ms_p99=%.1f "
              "wait_ms_avg=%.3f to_worker_ms_avg=%.3f rows_ms_avg=%.3f to_loop_ms_avg=%.3f answer_ms_avg=%.3f "
-             "wal_restarts=%llu wal_frames_max=%llu lingers=%llu linger_skips=%llu handovers=%llu",
+             "wal_restarts=%llu wal_frames_max=%llu lingers=%llu linger_skips=%llu",
              (unsigned long long)c->frames_rx, (unsigned long long)c->frames_ok,
              (unsigned long long)c->acks, (unsigned long long)c->naks,
              (unsigned long long)c->duhs, (unsigned long long)c->crc_errors,
@@ -154,8 +154,7 @@ void stn_log_counters(const struct stn *s)
              c->commits ? (double)c->to_loop_us_total / (double)c->commits / 1000.0 : 0.0,
              c->commits ? (double)c->answer_us_total / (double)c->commits / 1000.0 : 0.0,
              (unsigned long long)c->wal_restarts, (unsigned long long)c->wal_frames_max,
-             (unsigned long long)c->lingers, (unsigned long long)c->linger_skips,
-             (unsigned long long)c->handovers);
+             (unsigned long long)c->lingers, (unsigned long long)c->linger_skips);
 }
 
 /* ---- listeners -------------------------------------------------------- */

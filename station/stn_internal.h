@@ -8,7 +8,6 @@
 #ifndef STN_INTERNAL_H
 #define STN_INTERNAL_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -97,9 +96,7 @@ struct stn_dedup {
     uint64_t *buckets;   /* newest gen per bucket */
     size_t   nbuckets;   /* power of two */
     uint64_t next_gen;
-    /* the latest batches whose commit failed (0: none): a duplicate may ride
-     * two batches after its original's when commits are pipelined */
-    uint64_t failed_batch[4];
+    uint64_t failed_batch;  /* the latest batch whose commit failed (0: none) */
     uint8_t  key[16];    /* SipHash key, random per process */
 };
 
@@ -127,10 +124,8 @@ void stn_dedup_forget(struct stn_dedup *d, uint64_t gen);
 void stn_dedup_batch_failed(struct stn_dedup *d, uint64_t batch);
 /* May a duplicate of entry gen, whose original travels in `batch` (as
  * stn_dedup_find returned it), be ACKed now that the batch carrying the
- * duplicate has committed? The duplicate rides in the original's batch or
- * one of the next two (a batch handed to a pipelining worker), all answered
- * before it, so its original either committed or is one of the latest
- * failed batches.
+ * duplicate has committed? The duplicate rides in the original's batch or the
+ * next one, so its original either committed or is the latest failed batch.
  * An entry still in the ring answers by its own mark; one pushed out of the
  * ring (a small duplicate_entries_max under a burst) by the batch number —
  * never "old, hence committed". */
@@ -245,44 +240,34 @@ struct stn_ctl_req {
 void stn_dir_of(const char *path, char *out, size_t cap);
 int  stn_fsync_dir_of(const char *path);
 
-/* meter.c — which of two ways of committing is faster, measured: the
- * station runs in epochs of STN_METER_EPOCH commits, each one way, keeps the
- * items committed per second of each way, runs the faster — way 1 only where
- * it is clearly faster (STN_METER_GAIN_MIN) — and tries the other way one
- * epoch in STN_METER_EXPLORE (traffic changes). An epoch that spans a pause
- * in traffic is no measurement and starts again. Two such meters (commit.c):
- * - Lingering for a fuller batch (way 1: allowed). It pays where a commit
- *   costs mostly per commit (an fdatasync that carries any number of rows:
- *   SQLite); where each row costs the server real work (PostgreSQL) a fuller
- *   batch takes as much longer as it carries more, and the time lingered is
- *   lost. A linger holds its batch's frames back, and at a rate the panels set
- *   both ways commit the same: hence "clearly faster".
- * - Pipelining routine batches on PostgreSQL (way 1: handed over). It pays
- *   where the server is idle between one commit and the next statement (one
- *   station on a machine of its own, or a server of its own); where the CPU
- *   is short (several stations and the server on two cores) the smaller
- *   batches it makes cost more than the waits they save. */
-#define STN_METER_EPOCH 64u
-#define STN_METER_EXPLORE 8u
-#define STN_METER_GAIN_MIN 1.03
-#define STN_METER_PAUSE_NS (100u * 1000000u)
-struct stn_meter {
-    uint32_t epoch;               /* commits per epoch (STN_METER_EPOCH unless set) */
-    double   rate[2];             /* items per second each way */
+/* linger.c — whether lingering for a fuller batch pays, measured. It pays
+ * where a commit costs mostly per commit (an fdatasync that carries any number
+ * of rows: SQLite); where each row costs the server real work (PostgreSQL) a
+ * fuller batch takes as much longer as it carries more, and the time lingered
+ * is lost — there two half batches taking turns, one read while the other
+ * commits, go faster. The station runs in epochs of STN_LINGER_EPOCH commits,
+ * each one way (lingering allowed or not), keeps the items committed per
+ * second of each way, runs the faster — lingering only where it is clearly
+ * faster (STN_LINGER_GAIN_MIN: a linger holds its batch's frames back, and at
+ * a rate the panels set both ways commit the same) — and tries the other way
+ * one epoch in STN_LINGER_EXPLORE (traffic changes). An epoch that spans a
+ * pause in traffic is no measurement and starts again. */
+#define STN_LINGER_EPOCH 64u
+#define STN_LINGER_EXPLORE 8u
+#define STN_LINGER_GAIN_MIN 1.03
+#define STN_LINGER_PAUSE_NS (100u * 1000000u)
+struct stn_linger_meter {
+    double   rate[2];             /* items per second: [0] not lingering, [1] lingering */
     uint32_t seen[2];             /* epochs measured each way */
-    bool     mode;                /* this epoch: way 1 */
+    bool     mode;                /* this epoch: lingering allowed */
     uint32_t epochs;              /* epochs since the other way was last tried */
     uint32_t cycles;              /* commits so far in this epoch ... */
     uint64_t items;               /* ... their items ... */
     uint64_t start_ns, last_ns;   /* ... since, and the last commit's return */
 };
-void stn_meter_init(struct stn_meter *m);      /* the first epoch goes way 1 */
-void stn_meter_init_epoch(struct stn_meter *m, uint32_t epoch);
+void stn_linger_meter_init(struct stn_linger_meter *m);      /* the first epoch lingers */
 /* A commit of `items` returned at now_ns (monotonic); m->mode says what follows. */
-void stn_meter_note(struct stn_meter *m, size_t items, uint64_t now_ns);
-/* The epoch under way is no measurement (the commits were not this meter's
- * to judge): the next note starts it again. */
-void stn_meter_restart(struct stn_meter *m);
+void stn_linger_meter_note(struct stn_linger_meter *m, size_t items, uint64_t now_ns);
 
 struct stn_job {
     uint64_t batch;
@@ -338,10 +323,6 @@ struct stn_job {
     char    audit_hash[65];
     struct stn_account_row *rows;
     size_t  nrows;
-    /* on a store that pipelines (store_worker.c): 0 not sent, 1 its
-     * statement sent and its commit not known yet, 2 known (pipe_rc) */
-    int     pipe;
-    int     pipe_rc;
 };
 
 uint64_t stn_mono_ns(void);     /* CLOCK_MONOTONIC, as uv_hrtime() */
@@ -354,34 +335,14 @@ int  stn_job_copy(struct stn_job *j, const void *p, size_t len, size_t *off);
 /* An audit entry of the station's own to append with the job (after: JSON
  * text); 0, or STN_E_NOMEM / STN_E_INVAL (8 per job at most). */
 int  stn_job_note(struct stn_job *j, const char *kind, const char *after);
-/* A batch of routine events only: nothing to raise, restore, join or audit,
- * no last-seen times, requests or checks — the hot path of a busy station. */
-bool stn_job_routine(const struct stn_job *j);
-
-/* The loop's hand-off of the next routine job to the commit worker while it
- * waits on a store that pipelines (commit.c sets it; stn_wstore_run takes
- * it, sends it behind its own and leaves it for the job's own run). */
-struct stn_handoff {
-    pthread_mutex_t lock;
-    struct stn_job *job;          /* set by the loop, taken by the worker */
-    int fd;                       /* eventfd, written when job is set */
-};
-/* The job still waiting in h, taken back by the loop (NULL: the worker took it). */
-struct stn_job *stn_handoff_take(struct stn_handoff *h);
 
 /* ---- store_worker.c: the worker's side of the store ------------------ */
 
 struct stn_wstore;   /* one SQLite connection, used by one thread at a time */
 int  stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char *msg, size_t cap);
 void stn_wstore_close(struct stn_wstore *w);
-/* Runs a job in one transaction (plus maintenance); sets j->rc. On a store
- * that pipelines, a routine job's statement is sent and, while the worker
- * waits for its commit, the job in h (if any) is sent behind it: that one's
- * own run then only waits for it. */
+/* Runs a job in one transaction (plus maintenance); sets j->rc. */
 void stn_wstore_run(struct stn_wstore *w, struct stn_job *j);
-void stn_wstore_run_with(struct stn_wstore *w, struct stn_job *j, struct stn_handoff *h);
-/* Can routine jobs be pipelined on this store (PostgreSQL)? */
-bool stn_wstore_pipelines(const struct stn_wstore *w);
 /* Loads accounts (startup). */
 int  stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows, size_t *n);
 /* Reads the duplicate window back (startup): events received after since_ms. */
@@ -559,7 +520,6 @@ struct stn_counters {
     uint64_t wal_restarts;        /* the WAL began again from its start */
     uint64_t wal_frames_max;      /* the longest the WAL grew, in pages */
     uint64_t lingers, linger_skips;
-    uint64_t handovers;           /* routine jobs handed to the worker while one committed */
     /* per committed batch, summed (µs): first item -> handed to the worker,
      * -> worker running, -> back on the loop, -> replies written */
     uint64_t wait_us_total, to_worker_us_total, to_loop_us_total, answer_us_total;

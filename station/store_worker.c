@@ -206,14 +206,6 @@ struct stn_wstore {
     struct stn_item *waiting[EVENTS_MANY];       /* routine events not inserted yet */
     int nwaiting;
     int64_t leader_ms;           /* when that was last asked */
-    /* routine statements sent on the pipeline and not known committed,
-     * oldest first, with the events each stores (store_worker.c, pipe_*) */
-    struct piped {
-        struct stn_job *job;
-        struct stn_item *items[EVENTS_MANY];
-        int n;
-    } piped[2];
-    int npiped;
     char path[STN_PATH_MAX];
 };
 
@@ -909,6 +901,23 @@ static bool reachable(struct stn_wstore *w, struct stn_job *j)
 
 /* ---- routine batches on a shared store --------------------------------- */
 
+/* A batch of routine events only — nothing to raise, restore, join or audit,
+ * no last-seen times, requests or checks — the hot path of a busy station. */
+static bool routine_only(const struct stn_job *j)
+{
+    if (j->n == 0 || j->nseen || j->escalate_before_ms || j->nctl || j->nnotes ||
+        j->lease_check || j->setup_check)
+        return false;
+    for (size_t i = 0; i < j->n; i++) {
+        const struct stn_item *it = &j->items[i];
+        if (it->type == STN_ITEM_POLL || it->type == STN_ITEM_ACK_ONLY)
+            continue;
+        if (it->type != STN_ITEM_EVENT || (it->cls.kind && (it->cls.restore || it->cls.priority > 0)))
+            return false;
+    }
+    return true;
+}
+
 /* The events' columns with their types: the VALUES of routine_shared's
  * statement carry no column to infer a parameter's type from. */
 static const char *const event_col[EVENT_PARAMS][2] = {
@@ -1051,113 +1060,6 @@ static int routine_shared(struct stn_wstore *w, struct stn_job *j)
     return rc;
 }
 
-/* ---- pipelined routine batches (PostgreSQL) ---------------------------- */
-
-/* A job whose statement can be sent on the pipeline: routine, no
- * maintenance after it, at most one statement's events, and the plain form
- * in use (the upsert form, after a retry was met, runs on its own). */
-static bool pipelinable(const struct stn_wstore *w, const struct stn_job *j)
-{
-    if (!w->shared || w->lost || w->upsert_batches || !stn_job_routine(j) ||
-        j->check_accounts || j->force_accounts || j->prune_before_ms || j->wal_finish)
-        return false;
-    size_t events = 0;
-    for (size_t i = 0; i < j->n; i++)
-        events += j->items[i].type == STN_ITEM_EVENT;
-    return events <= EVENTS_MANY;
-}
-
-/* Sends j's statement (the plain form) behind whatever is pending; 0 or an
- * error (then nothing of it was sent). A job without events is done at once. */
-static int pipe_send(struct stn_wstore *w, struct stn_job *j)
-{
-    struct piped *p = &w->piped[w->npiped];
-    int64_t hash[EVENTS_MANY];
-    for (size_t i = 0; i < j->n; i++) {
-        j->items[i].stored_retry = false;
-        j->items[i].alarm_id = 0;
-        j->items[i].alarm_opened = false;
-    }
-    size_t i = 0;
-    int n = stn__shared_next(j, &i, p->items, hash, EVENTS_MANY);
-    if (n == 0) {
-        j->pipe = 2;
-        j->pipe_rc = 0;
-        return 0;
-    }
-    struct db_stmt *s = routine_stmt(w, n, true);
-    if (!s)
-        return db_errcode(w->db) ? db_errcode(w->db) : DB_NOMEM;
-    db_bind_int64(s, 1, w->dup_window_ms);
-    for (int k = 0; k < n; k++) {
-        int at = 2 + k * ROUTINE_PARAMS;
-        db_bind_int64(s, at, hash[k]);
-        bind_event(s, at, j, p->items[k]);
-    }
-    int rc = db_pipe_send(s);
-    db_clear_bindings(s);
-    if (rc != DB_OK)
-        return rc;
-    p->job = j;
-    p->n = n;
-    w->npiped++;
-    j->pipe = 1;
-    return 0;
-}
-
-/* The oldest statement sent is done (rc: DB_DONE or its error). */
-static void pipe_done(struct stn_wstore *w, int rc)
-{
-    struct piped *p = &w->piped[0];
-    struct stn_job *o = p->job;
-    o->rows_us = (int64_t)((stn_mono_ns() - o->t_start_ns) / 1000u);
-    if (rc == DB_DONE) {
-        for (int k = 0; k < p->n; k++)
-            p->items[k]->stored_retry = false;    /* the plain form stored them all */
-        o->pipe = 2;
-        o->pipe_rc = 0;
-    } else if (rc == DB_CONSTRAINT) {
-        /* a key already in the window: nothing of it was stored; its own run
-         * stores it again as an upsert, and so do the next batches */
-        w->upsert_batches = 64;
-        o->pipe = 0;
-    } else {
-        o->pipe = 2;
-        o->pipe_rc = rc;
-    }
-    w->npiped--;
-    if (w->npiped)
-        memmove(&w->piped[0], &w->piped[1], sizeof w->piped[0]);
-    if (rc == DB_LOST)                            /* every statement sent went with it */
-        while (w->npiped)
-            pipe_done(w, DB_LOST);
-}
-
-/* Waits until j's commit is known (j->pipe 2), or until it must run on its
- * own (j->pipe 0, once nothing else is pending). Meanwhile the job the loop
- * hands over in h is sent behind it, unless supervision's lock is to be
- * asked (that needs the connection alone) or two are pending already. */
-static void pipe_wait(struct stn_wstore *w, struct stn_job *j, struct stn_handoff *h)
-{
-    while (j->pipe == 1 || (j->pipe == 0 && w->npiped)) {
-        bool take = h && j->pipe == 1 && w->npiped < 2 && !w->upsert_batches &&
-                    j->now_ms - w->leader_ms < 1000;
-        int rc = db_pipe_wait(w->db, take ? h->fd : -1);
-        if (rc == DB_WAKE) {
-            struct stn_job *next = stn_handoff_take(h);
-            if (next && pipelinable(w, next)) {
-                next->t_start_ns = stn_mono_ns();
-                if (pipe_send(w, next) != 0)
-                    next->pipe = 0;               /* its own run tries again */
-            }
-            continue;
-        }
-        if (w->npiped == 0)       /* cannot be: db_pipe_wait with nothing sent */
-            break;
-        pipe_done(w, rc);
-    }
-}
-
 static void note_lost(struct stn_wstore *w, struct stn_job *j, int rc)
 {
     if (w->lost || (rc != DB_LOST && db_errcode(w->db) != DB_LOST))
@@ -1170,26 +1072,15 @@ static void note_lost(struct stn_wstore *w, struct stn_job *j, int rc)
               "second event=store_down");
 }
 
-bool stn_wstore_pipelines(const struct stn_wstore *w)
-{
-    return w->shared != NULL;
-}
-
 void stn_wstore_run(struct stn_wstore *w, struct stn_job *j)
 {
-    stn_wstore_run_with(w, j, NULL);
-}
-
-void stn_wstore_run_with(struct stn_wstore *w, struct stn_job *j, struct stn_handoff *h)
-{
-    if (j->pipe == 0)                   /* else: since it was sent */
-        j->t_start_ns = stn_mono_ns();
+    j->t_start_ns = stn_mono_ns();
     j->rc = 0;
     bool has_work = j->n > 0 || j->nseen > 0 || j->escalate_before_ms || j->nctl > 0 ||
                     j->nnotes > 0 ||
                     j->lease_check || j->setup_check;
     j->leader = false;
-    if (j->pipe == 0 && !reachable(w, j)) {
+    if (!reachable(w, j)) {
         if (has_work) {
             w->failures++;
             j->rc = STN_E_STORE;
@@ -1197,9 +1088,8 @@ void stn_wstore_run_with(struct stn_wstore *w, struct stn_job *j, struct stn_han
         j->t_end_ns = stn_mono_ns();
         return;
     }
-    /* supervision on one node of several: asked once a second (with the
-     * connection to itself: pipe_wait sends nothing more while it is due) */
-    if (w->npiped == 0 && j->now_ms - w->leader_ms >= 1000) {
+    /* supervision on one node of several: asked once a second */
+    if (j->now_ms - w->leader_ms >= 1000) {
         bool leader = false;
         if (db_try_leader(w->db, "vigil-supervision", &leader) == DB_OK)
             w->leader = leader;
@@ -1209,20 +1099,7 @@ void stn_wstore_run_with(struct stn_wstore *w, struct stn_job *j, struct stn_han
     }
     j->leader = w->leader && !w->lost;
     int rc = 0;
-    bool piped = false;
-    if (has_work && j->pipe == 0 && pipelinable(w, j)) {
-        rc = pipe_send(w, j);
-        piped = rc != 0;
-    }
-    if (j->pipe != 2)
-        pipe_wait(w, j, h);
-    if (j->pipe == 2) {
-        rc = j->pipe_rc;
-        piped = true;
-    }
-    if (piped) {
-        /* its statement was its own transaction: committed or not */
-    } else if (has_work && w->shared && stn_job_routine(j)) {
+    if (has_work && w->shared && routine_only(j)) {
         rc = routine_shared(w, j);      /* its own transaction: committed or not */
     } else if (has_work) {
         rc = step_done(w->st[S_BEGIN]);
@@ -1255,7 +1132,7 @@ void stn_wstore_run_with(struct stn_wstore *w, struct stn_job *j, struct stn_han
                 w->failure_logged_ms = j->now_ms;
             }
             note_lost(w, j, rc);
-            if (!w->lost && w->npiped == 0 && !db_get_autocommit(w->db))
+            if (!w->lost && !db_get_autocommit(w->db))
                 step_done(w->st[S_ROLLBACK]);
             j->rc = STN_E_STORE;
             j->audit_seq = 0;   /* nothing of it is in the chain */

@@ -66,7 +66,6 @@ struct stn_config {
     int64_t event_retention_days;     /* 0: keep forever */
     int64_t commit_batch_max;
     int64_t commit_linger_us;         /* wait this long at most for a fuller batch */
-    int     commit_pipeline;          /* 1: pipeline routine commits (PostgreSQL) */
     int64_t escalate_after_s;
     int64_t stats_interval_s;         /* 0: counters only on SIGUSR1 */
     char    metrics_listen[256];      /* station: HOST:PORT of GET /metrics; "" = none */

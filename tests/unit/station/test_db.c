@@ -618,60 +618,6 @@ static void redact(void **state)
     assert_true(db_is_pg_uri("postgres://h/d") && !db_is_pg_uri("store.db"));
 }
 
-/* Pipelined statements: each its own transaction, answered in the order
- * sent; one that fails takes nothing of the others with it. */
-static void pipelined(void **state)
-{
-    ENG(state);
-    make_table(e, "pl", "k TEXT NOT NULL UNIQUE");
-    struct db_stmt *ins = prep(db, "INSERT INTO pl (k) VALUES (?)");
-    db_bind_text(ins, 1, "a", -1, DB_STATIC);
-    if (e->kind == DB_KIND_SQLITE) {
-        assert_int_equal(db_pipe_send(ins), DB_MISUSE);
-        assert_int_equal(db_pipe_pending(db), 0);
-        assert_int_equal(db_pipe_wait(db, -1), DB_MISUSE);
-        db_finalize(ins);
-        return;
-    }
-    const char *keys[] = { "a", "b", "a", "c" };        /* the second "a" breaks the key */
-    for (int k = 0; k < 4; k++) {
-        db_bind_text(ins, 1, keys[k], -1, DB_STATIC);
-        assert_int_equal(db_pipe_send(ins), DB_OK);
-        assert_int_equal(db_pipe_pending(db), k + 1);
-    }
-    assert_int_equal(db_pipe_wait(db, -1), DB_DONE);
-    assert_int_equal(db_pipe_wait(db, -1), DB_DONE);
-    assert_int_equal(db_pipe_wait(db, -1), DB_CONSTRAINT);
-    assert_int_equal(db_pipe_wait(db, -1), DB_DONE);
-    assert_int_equal(db_pipe_pending(db), 0);
-    assert_int_equal(db_pipe_wait(db, -1), DB_MISUSE);  /* nothing sent */
-    /* the connection is itself again: a, b and c are stored */
-    assert_int_equal(one_int(db, "SELECT count(*) FROM pl"), 3);
-
-    /* a statement the server has not seen yet is prepared only with nothing
-     * pending; no other statement runs meanwhile */
-    struct db_stmt *other = prep(db, "INSERT INTO pl (k) VALUES (?)");
-    db_bind_text(ins, 1, "d", -1, DB_STATIC);
-    assert_int_equal(db_pipe_send(ins), DB_OK);
-    db_bind_text(other, 1, "e", -1, DB_STATIC);
-    assert_int_equal(db_pipe_send(other), DB_BUSY);
-    assert_int_equal(db_step(other), DB_MISUSE);
-    /* woken first: the wake file is readable before the answer has been read */
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    assert_int_equal(write(fds[1], "x", 1), 1);
-    assert_int_equal(db_pipe_wait(db, fds[0]), DB_WAKE);
-    assert_int_equal(db_pipe_pending(db), 1);
-    assert_int_equal(db_pipe_wait(db, -1), DB_DONE);
-    close(fds[0]);
-    close(fds[1]);
-    assert_int_equal(db_pipe_send(other), DB_OK);       /* now it can be prepared */
-    assert_int_equal(db_pipe_wait(db, -1), DB_DONE);
-    assert_int_equal(one_int(db, "SELECT count(*) FROM pl"), 5);
-    db_finalize(other);
-    db_finalize(ins);
-}
-
 /* ---- the server goes away and comes back ------------------------------- */
 
 static int cluster(const char *script, const char *verb, const char *dir)
@@ -715,10 +661,6 @@ static int lost_and_back(void)
     CHECK(db_try_leader(db, "supervision", &leader) == DB_OK && leader);
 
     CHECK(cluster(script, "halt", dir) == 0);           /* the server stops */
-    db_bind_int64(st, 1, 7);                            /* a pipelined statement fails too */
-    int prc = db_pipe_send(st);
-    CHECK(prc == DB_LOST || (prc == DB_OK && db_pipe_wait(db, -1) == DB_LOST));
-    CHECK(db_pipe_pending(db) == 0);
     CHECK(db_step(st) == DB_LOST);
     CHECK(db_errcode(db) == DB_LOST);
     CHECK(db_exec(db, "BEGIN IMMEDIATE", NULL) == DB_LOST);
@@ -736,8 +678,6 @@ static int lost_and_back(void)
     db_reset(st);
     db_bind_int64(st, 1, 1);
     CHECK(db_step(st) == DB_ROW && db_column_int64(st, 0) == 2);   /* prepared again */
-    db_reset(st);
-    CHECK(db_pipe_send(st) == DB_OK && db_pipe_wait(db, -1) == DB_DONE);
     db_finalize(st);
     CHECK(db_try_leader(db, "supervision", &leader) == DB_OK && leader);
     CHECK(db_exec(db, "BEGIN IMMEDIATE; COMMIT", NULL) == DB_OK);
@@ -758,7 +698,6 @@ static int lost_and_back(void)
     BOTH(data_version_moves_for_others),                \
     BOTH(leader_passes_on),                             \
     BOTH(user_version),                                 \
-    BOTH(pipelined),                                    \
     cmocka_unit_test(open_errors_hide_password)
 
 int main(int argc, char **argv)

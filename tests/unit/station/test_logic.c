@@ -202,21 +202,21 @@ static void alloc_counts_and_fails(void **state)
     stn_free(c);
 }
 
-/* One epoch of the linger meter: STN_METER_EPOCH commits of `items` each,
+/* One epoch of the linger meter: STN_LINGER_EPOCH commits of `items` each,
  * `gap_ns` apart, as the mode of the epoch makes them (the caller's model of
  * the store: how fast each way commits). Returns the mode chosen after. */
-static bool run_epoch(struct stn_meter *m, uint64_t *now, size_t items_linger,
+static bool run_epoch(struct stn_linger_meter *m, uint64_t *now, size_t items_linger,
                       uint64_t gap_linger, size_t items_not, uint64_t gap_not)
 {
-    for (unsigned i = 0; i < STN_METER_EPOCH; i++) {
+    for (unsigned i = 0; i < STN_LINGER_EPOCH; i++) {
         *now += m->mode ? gap_linger : gap_not;
-        stn_meter_note(m, m->mode ? items_linger : items_not, *now);
+        stn_linger_meter_note(m, m->mode ? items_linger : items_not, *now);
     }
     return m->mode;
 }
 
 /* How many of `epochs` epochs lingered, after `warm` epochs not counted. */
-static unsigned lingered_in(struct stn_meter *m, uint64_t *now, unsigned warm,
+static unsigned lingered_in(struct stn_linger_meter *m, uint64_t *now, unsigned warm,
                             unsigned epochs, size_t items_linger, uint64_t gap_linger,
                             size_t items_not, uint64_t gap_not)
 {
@@ -231,14 +231,14 @@ static unsigned lingered_in(struct stn_meter *m, uint64_t *now, unsigned warm,
 static void linger_meter_keeps_the_faster_way(void **state)
 {
     (void)state;
-    struct stn_meter m;
+    struct stn_linger_meter m;
     uint64_t now = 1000000000;
-    const unsigned epochs = 64, tries = epochs / STN_METER_EXPLORE + 1;
+    const unsigned epochs = 64, tries = epochs / STN_LINGER_EXPLORE + 1;
     /* SQLite-like: lingering fills the batch (48 a commit, 1.2 ms) where not
      * lingering commits 25 a commit in 1.0 ms: lingering is 60 % faster */
-    stn_meter_init(&m);
+    stn_linger_meter_init(&m);
     assert_true(m.mode);                        /* lingers until measured */
-    stn_meter_note(&m, 10, now);         /* the first return starts the epoch */
+    stn_linger_meter_note(&m, 10, now);         /* the first return starts the epoch */
     assert_false(run_epoch(&m, &now, 48, 1200000, 25, 1000000));   /* now the other way */
     unsigned lingered = lingered_in(&m, &now, 0, epochs, 48, 1200000, 25, 1000000);
     assert_true(lingered >= epochs - tries);    /* the other way: one epoch in 8 ... */
@@ -246,27 +246,27 @@ static void linger_meter_keeps_the_faster_way(void **state)
 
     /* PostgreSQL-like: a fuller batch costs as much longer (40 in 2.0 ms
      * lingering, 22 in 1.0 ms not): not lingering wins */
-    stn_meter_init(&m);
-    stn_meter_note(&m, 10, now);
+    stn_linger_meter_init(&m);
+    stn_linger_meter_note(&m, 10, now);
     assert_true(lingered_in(&m, &now, 2, epochs, 40, 2000000, 22, 1000000) <= tries);
 
     /* a rate the panels set: both ways commit the same per second, so the
      * one that answers sooner (no linger) is kept */
-    stn_meter_init(&m);
-    stn_meter_note(&m, 10, now);
+    stn_linger_meter_init(&m);
+    stn_linger_meter_note(&m, 10, now);
     assert_true(lingered_in(&m, &now, 2, epochs, 20, 1000000, 10, 500000) <= tries);
 
     /* the traffic changes: the meter follows within a few epochs */
     assert_true(lingered_in(&m, &now, 40, 16, 48, 1200000, 25, 1000000) >=
-                16 - 16 / STN_METER_EXPLORE - 1);
+                16 - 16 / STN_LINGER_EXPLORE - 1);
 
     /* a pause in traffic is no measurement: the epoch starts again */
-    stn_meter_init(&m);
-    stn_meter_note(&m, 10, now);
-    for (unsigned i = 0; i < STN_METER_EPOCH - 1; i++)
-        stn_meter_note(&m, 1, now += 1000000);
+    stn_linger_meter_init(&m);
+    stn_linger_meter_note(&m, 10, now);
+    for (unsigned i = 0; i < STN_LINGER_EPOCH - 1; i++)
+        stn_linger_meter_note(&m, 1, now += 1000000);
     now += 5ull * 1000000000;                   /* 5 s of silence */
-    stn_meter_note(&m, 1, now);
+    stn_linger_meter_note(&m, 1, now);
     assert_int_equal(m.seen[0] + m.seen[1], 0);
     assert_true(m.mode);
 }

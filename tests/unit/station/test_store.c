@@ -407,95 +407,6 @@ static void routine_batches_and_retries(void **state)
     stn_wstore_close(a);
 }
 
-/* Routine batches pipelined (PostgreSQL): the job handed over while one
- * commits is sent behind it and finished by its own run; both are stored
- * whole and in order; a retry in the window fails a pipelined statement,
- * which is then stored as an upsert (the retry once), and the batch behind
- * it is stored all the same. On SQLite nothing is handed over. */
-static void routine_batches_pipelined(void **state)
-{
-    (void)state;
-    struct stn_config c = cfg;
-    c.duplicate_window_s = 600;
-    struct stn_wstore *w;
-    char msg[256];
-    assert_int_equal(stn_wstore_open(&c, &w, msg, sizeof msg), 0);
-    bool pg = stn_wstore_pipelines(w);
-    assert_int_equal(pg, pgdb[0] != '\0');
-    struct stn_handoff h = { .job = NULL, .fd = -1 };
-    pthread_mutex_init(&h.lock, NULL);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    h.fd = fds[0];
-    struct stn_job a, b;
-    assert_int_equal(stn_job_init(&a, 8, 0), 0);
-    assert_int_equal(stn_job_init(&b, 8, 0), 0);
-    /* sequence numbers and times no earlier test used */
-    int64_t t = 1790000000000 + 5000000;
-    size_t before = seqs_of_0444(NULL, 0);
-    int *seq = calloc(before + 32, sizeof *seq);
-    assert_non_null(seq);
-    for (int k = 1; k <= 5; k++) {
-        add_event(&a, 4, "0444", (uint16_t)(5000 + k), 1, 401, t + k);
-        add_event(&b, 4, "0444", (uint16_t)(5005 + k), 1, 401, t + 5 + k);
-    }
-    a.now_ms = b.now_ms = t + 20;
-    h.job = &b;                                   /* handed over before a's run waits */
-    assert_int_equal(write(fds[1], "x", 1), 1);
-    stn_wstore_run_with(w, &a, &h);
-    assert_int_equal(a.rc, 0);
-    if (pg) {
-        assert_null(h.job);                       /* the worker took b ... */
-        assert_int_not_equal(b.pipe, 0);          /* ... and sent it */
-    } else {
-        assert_ptr_equal(h.job, &b);
-        stn_handoff_take(&h);
-    }
-    stn_wstore_run_with(w, &b, &h);
-    assert_int_equal(b.rc, 0);
-    for (size_t i = 0; i < 5; i++) {
-        assert_false(a.items[i].stored_retry);
-        assert_false(b.items[i].stored_retry);
-    }
-    size_t n = seqs_of_0444(seq, before + 32);
-    assert_int_equal(n, before + 10);
-    for (size_t k = 0; k < 10; k++)
-        assert_int_equal(seq[before + k], 5001 + (int)k);
-    if (!pg)                                      /* the store's window is PostgreSQL's */
-        goto done;
-
-    /* a: 5003 again (the same payload, in the window) and 5011; b behind it: 5012 */
-    stn_job_clear(&a);
-    stn_job_clear(&b);
-    add_event(&a, 4, "0444", 5003, 1, 401, t + 3);
-    add_event(&a, 4, "0444", 5011, 1, 401, t + 30);
-    add_event(&b, 4, "0444", 5012, 1, 401, t + 31);
-    a.now_ms = b.now_ms = t + 40;
-    h.job = &b;
-    assert_int_equal(write(fds[1], "x", 1), 1);
-    stn_wstore_run_with(w, &a, &h);
-    assert_int_equal(a.rc, 0);
-    assert_true(a.items[0].stored_retry);         /* ACKed, stored once */
-    assert_false(a.items[1].stored_retry);
-    stn_wstore_run_with(w, &b, &h);
-    assert_int_equal(b.rc, 0);
-    assert_false(b.items[0].stored_retry);
-    n = seqs_of_0444(seq, before + 32);
-    assert_int_equal(n, before + 12);             /* 5011 and 5012 new, 5003 not again */
-    int found = 0;
-    for (size_t k = before + 10; k < n; k++)
-        found += seq[k] == 5011 || seq[k] == 5012;
-    assert_int_equal(found, 2);
-done:
-    free(seq);
-    close(fds[0]);
-    close(fds[1]);
-    pthread_mutex_destroy(&h.lock);
-    stn_job_free(&a);
-    stn_job_free(&b);
-    stn_wstore_close(w);
-}
-
 /* Account keys at rest: sealed with the key store, bound to the account
  * number, never in the clear in the store file; a store whose keys are
  * sealed never gets a new key store made for it. */
@@ -642,7 +553,6 @@ int main(void)
         cmocka_unit_test(admin_accounts_and_events),
         /* after it: admin_accounts_and_events counts every account's events */
         cmocka_unit_test(routine_batches_and_retries),
-        cmocka_unit_test(routine_batches_pipelined),
         cmocka_unit_test(time_formats),
         cmocka_unit_test(keys_sealed_at_rest),
     };
