@@ -6,7 +6,9 @@
 #      S and P1 alternate three times; the verdict is on the medians
 #   P1. PostgreSQL store (a throwaway cluster of scripts/pg-test-cluster in OUT: fsync on,
 #       synchronous_commit on), one node, 50 connections
-#   P2. the same database, two nodes, 25 connections each at once (summed)
+#   P2. one database, two nodes, 25 connections each at once (summed)
+# Every S phase starts from a copy of the accounts-only store, every P phase from a copy of
+# the accounts-only database (CREATE DATABASE vigil_run TEMPLATE vigil_bench).
 # Each figure is `vigil bench`'s station msgs/s; the durable echo of the S phase (one
 # write + fdatasync per batch read on this disk) is printed as the disk's ceiling.
 # Besides msgs/s, the CPU seconds of the station(s) and of the PostgreSQL server per
@@ -58,8 +60,17 @@ for p in $(pgrep -f '^/usr/lib/postgresql/.*/bin/postgres|^postgres: ' || true);
   renice -n "$NICE" -p "$p" >/dev/null 2>&1 || echo "# cannot renice the PostgreSQL server to $NICE (not root?)"
 done
 ADMIN_URI=$(cat "$OUT/cluster/uri")
+# vigil_bench holds the accounts only and is the template each phase's database is copied
+# from (CREATE DATABASE ... TEMPLATE), as each SQLite phase starts from a copy of the
+# accounts-only store: no phase runs on the rows of the one before.
 psql -X -q -d "$ADMIN_URI" -c "CREATE DATABASE vigil_bench"
-URI=$(sed -E 's#/postgres(\?|$)#/vigil_bench\1#' <<<"$ADMIN_URI")
+TEMPLATE_URI=$(sed -E 's#/postgres(\?|$)#/vigil_bench\1#' <<<"$ADMIN_URI")
+URI=$(sed -E 's#/postgres(\?|$)#/vigil_run\1#' <<<"$ADMIN_URI")
+fresh_pg() {
+  psql -X -q -d "$ADMIN_URI" -c "DROP DATABASE IF EXISTS vigil_run" -c "CREATE DATABASE vigil_run TEMPLATE vigil_bench"
+  rm -f "$OUT/pg.keys.audit-head"
+  [ ! -f "$OUT/pg.keys.audit-head.template" ] || cp -p "$OUT/pg.keys.audit-head.template" "$OUT/pg.keys.audit-head"
+}
 for n in a b; do
   mkdir -p "$OUT/$n"
   write_config "$OUT/$n"
@@ -67,9 +78,12 @@ for n in a b; do
   echo "key_store_file $OUT/pg.keys" >> "$OUT/$n/station.conf"
   echo "control_socket $OUT/$n/ctl" >> "$OUT/$n/station.conf"
 done
+sed -e "s|^store .*|store $TEMPLATE_URI|" "$OUT/a/station.conf" > "$OUT/template.conf"
 echo "creating $N_ACCOUNTS bench accounts in PostgreSQL with vigil account add ..."
 for ((i = 0; i < N_ACCOUNTS; i++)); do printf '%X\n' $((0x$ACCOUNT_BASE + i)); done |
-  xargs -P 4 -I{} sh -c '"$0" -c "$1" account add "$2" --name "Bench $2" --address "1 Bench Road" --key "$3" >/dev/null || exit 255' "$VIGIL" "$OUT/a/station.conf" {} "$BENCH_KEY"
+  xargs -P 4 -I{} sh -c '"$0" -c "$1" account add "$2" --name "Bench $2" --address "1 Bench Road" --key "$3" >/dev/null || exit 255' "$VIGIL" "$OUT/template.conf" {} "$BENCH_KEY"
+rm -f "$OUT/pg.keys.audit-head.template"
+[ ! -f "$OUT/pg.keys.audit-head" ] || cp -p "$OUT/pg.keys.audit-head" "$OUT/pg.keys.audit-head.template"
 
 # S and P1 alternate, three rounds; the verdict is on the medians.
 SQS=(); P1S=(); DES=()
@@ -90,6 +104,7 @@ for round in 1 2 3; do
   stop_station
 
   echo "== P1 (round $round): PostgreSQL store, one node, 50 connections"
+  fresh_pg
   : > "$OUT/a/station.log"
   start_station "$OUT/a"
   c0=$(cpu_s "$STATION_PID"); g0=$(pg_cpu)
@@ -110,6 +125,7 @@ median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 SQ=$(median "${SQS[@]}"); P1=$(median "${P1S[@]}"); DE=$(median "${DES[@]}")
 
 echo "== P2: PostgreSQL store, two nodes, 25 connections each"
+fresh_pg
 start_station "$OUT/a"; PA=$PORT; SA=$STATION_PID
 STATION_PID=
 start_station "$OUT/b"; PB=$PORT; SB=$STATION_PID
