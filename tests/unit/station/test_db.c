@@ -290,6 +290,40 @@ static void type_round_trip(void **state)
     assert_int_equal(db_step(sel), DB_DONE);
     db_finalize(sel);
 
+    /* text and bytes around the length a parameter keeps without an allocation (db_pg.c:
+     * 39 bytes and a NUL in the value's own buffer): each comes back as it went in */
+    make_table(e, "rl", e->kind == DB_KIND_PG ? "t TEXT, b BYTEA" : "t TEXT, b BLOB");
+    const int lens[] = { 1, 38, 39, 40, 41, 300 };
+    char text[301];
+    unsigned char bytes[301];
+    struct db_stmt *put = prep(db, "INSERT INTO rl (t, b) VALUES (?, ?)");
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        for (int i = 0; i < lens[k]; i++) {
+            text[i] = (char)('a' + (i + (int)k) % 26);
+            bytes[i] = (unsigned char)(i * 7 + (int)k);
+        }
+        text[lens[k]] = '\0';
+        db_reset(put);
+        assert_int_equal(db_bind_text(put, 1, text, lens[k], DB_STATIC), DB_OK);
+        assert_int_equal(db_bind_blob(put, 2, bytes, lens[k], DB_STATIC), DB_OK);
+        assert_int_equal(db_step(put), DB_DONE);
+    }
+    db_finalize(put);
+    struct db_stmt *get = prep(db, "SELECT t, b FROM rl ORDER BY id");
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        for (int i = 0; i < lens[k]; i++) {
+            text[i] = (char)('a' + (i + (int)k) % 26);
+            bytes[i] = (unsigned char)(i * 7 + (int)k);
+        }
+        text[lens[k]] = '\0';
+        assert_int_equal(db_step(get), DB_ROW);
+        assert_string_equal((const char *)db_column_text(get, 0), text);
+        assert_int_equal(db_column_bytes(get, 1), lens[k]);
+        assert_memory_equal(db_column_blob(get, 1), bytes, (size_t)lens[k]);
+    }
+    assert_int_equal(db_step(get), DB_DONE);
+    db_finalize(get);
+
     /* integers for booleans, as the store writes them; a comparison reads as an integer */
     struct db_stmt *b = prep(db, "SELECT count(*), 1 = 1, 2 > 3 FROM rt");
     assert_int_equal(db_step(b), DB_ROW);
