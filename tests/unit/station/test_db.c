@@ -245,6 +245,16 @@ static void placeholders(void **state)
     db_finalize(opt);
 }
 
+/* The k-th text (NUL-terminated) and bytes of n, for type_round_trip. */
+static void fill_value(int k, int n, char *text, unsigned char *bytes)
+{
+    for (int i = 0; i < n; i++) {
+        text[i] = (char)('a' + (i + k) % 26);
+        bytes[i] = (unsigned char)(i * 7 + k);
+    }
+    text[n] = '\0';
+}
+
 static void type_round_trip(void **state)
 {
     ENG(state);
@@ -298,11 +308,7 @@ static void type_round_trip(void **state)
     unsigned char bytes[301];
     struct db_stmt *put = prep(db, "INSERT INTO rl (t, b) VALUES (?, ?)");
     for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
-        for (int i = 0; i < lens[k]; i++) {
-            text[i] = (char)('a' + (i + (int)k) % 26);
-            bytes[i] = (unsigned char)(i * 7 + (int)k);
-        }
-        text[lens[k]] = '\0';
+        fill_value((int)k, lens[k], text, bytes);
         db_reset(put);
         assert_int_equal(db_bind_text(put, 1, text, lens[k], DB_STATIC), DB_OK);
         assert_int_equal(db_bind_blob(put, 2, bytes, lens[k], DB_STATIC), DB_OK);
@@ -311,11 +317,7 @@ static void type_round_trip(void **state)
     db_finalize(put);
     struct db_stmt *get = prep(db, "SELECT t, b FROM rl ORDER BY id");
     for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
-        for (int i = 0; i < lens[k]; i++) {
-            text[i] = (char)('a' + (i + (int)k) % 26);
-            bytes[i] = (unsigned char)(i * 7 + (int)k);
-        }
-        text[lens[k]] = '\0';
+        fill_value((int)k, lens[k], text, bytes);
         assert_int_equal(db_step(get), DB_ROW);
         assert_string_equal((const char *)db_column_text(get, 0), text);
         assert_int_equal(db_column_bytes(get, 1), lens[k]);
