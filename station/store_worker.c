@@ -1197,6 +1197,19 @@ int stn_wstore_audit(struct stn_wstore *w, const char *kind, const char *after, 
     return rc ? STN_E_STORE : 0;
 }
 
+/* An array of *cap elements of `size` bytes, full: twice the room, or NULL
+ * (and the array freed) when memory ran out. */
+static void *grow(void *p, size_t *cap, size_t size)
+{
+    void *np = stn_realloc(p, *cap * 2 * size);
+    if (!np) {
+        stn_free(p);
+        return NULL;
+    }
+    *cap *= 2;
+    return np;
+}
+
 int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows, size_t *n)
 {
     struct db_stmt *s;
@@ -1213,16 +1226,8 @@ int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows
     struct stn_account_row *r = stn_calloc(cap, sizeof *r);
     int rc;
     while (r && (rc = db_step(s)) == DB_ROW) {
-        if (cnt == cap) {
-            struct stn_account_row *nr = stn_realloc(r, cap * 2 * sizeof *r);
-            if (!nr) {
-                stn_free(r);
-                r = NULL;
-                break;
-            }
-            r = nr;
-            cap *= 2;
-        }
+        if (cnt == cap && !(r = grow(r, &cap, sizeof *r)))
+            break;
         struct stn_account_row *a = &r[cnt];
         memset(a, 0, sizeof *a);
         a->id = (uint32_t)db_column_int64(s, 0);
@@ -1292,16 +1297,8 @@ int stn_wstore_load_recent(struct stn_wstore *w, int64_t since_ms,
                     break;
                 continue;
             }
-            if (cnt == cap) {
-                struct stn_dup_row *nr = stn_realloc(r, cap * 2 * sizeof *r);
-                if (!nr) {
-                    stn_free(r);
-                    r = NULL;
-                    break;
-                }
-                r = nr;
-                cap *= 2;
-            }
+            if (cnt == cap && !(r = grow(r, &cap, sizeof *r)))
+                break;
             r[cnt].account_id = (uint32_t)db_column_int64(s, 1);
             r[cnt].seq = (uint16_t)db_column_int(s, 2);
             const void *d = db_column_text(s, 3);
