@@ -147,3 +147,62 @@ stats_now() {
   done
   ST=$(grep ' stats: .* linger_skips=[0-9]' "$1" | tail -1)
 }
+
+# ---- PostgreSQL (station-pg.sh, station-ab.sh) -------------------------------------------
+# pg_cpu — CPU seconds of every process whose command line starts with "postgres" (the
+# server: postmaster and backends).
+pg_cpu() {
+  local t=0 p
+  for p in $(pgrep -f '^/usr/lib/postgresql/.*/bin/postgres|^postgres: ' || true); do
+    t=$(awk -v t="$t" -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", t + ($14 + $15) / hz }' "/proc/$p/stat" 2>/dev/null || echo "$t")
+  done
+  echo "$t"
+}
+
+# pg_setup DIR N — a throwaway cluster of scripts/pg-test-cluster in DIR/cluster (fsync on,
+# synchronous_commit on) at the bench's nice, and a database vigil_bench holding the N bench
+# accounts only (keys sealed in DIR/pg.keys), the template every phase's database is copied
+# from (pg_fresh). Sets PG_ADMIN_URI and PG_URI (the phases' database, vigil_run). The
+# caller stops the cluster ("$ROOT/scripts/pg-test-cluster" stop DIR/cluster).
+pg_setup() {
+  local dir=$1 n=$2 p i
+  "$ROOT/scripts/pg-test-cluster" start "$dir/cluster" >/dev/null
+  # The server is part of the store under test: the same nice as the station and the load
+  # generator, else those two at -10 starve it of the two cores. Its backends inherit the
+  # postmaster's.
+  for p in $(pgrep -f '^/usr/lib/postgresql/.*/bin/postgres|^postgres: ' || true); do
+    renice -n "$NICE" -p "$p" >/dev/null 2>&1 || echo "# cannot renice the PostgreSQL server to $NICE (not root?)"
+  done
+  PG_ADMIN_URI=$(cat "$dir/cluster/uri")
+  PG_URI=$(sed -E 's#/postgres(\?|$)#/vigil_run\1#' <<<"$PG_ADMIN_URI")
+  psql -X -q -d "$PG_ADMIN_URI" -c "CREATE DATABASE vigil_bench"
+  mkdir -p "$dir/pg-template"
+  pg_config_for "$dir/pg-template" "$dir"
+  sed -i -E 's#^store (.*)/vigil_run(\?|$)#store \1/vigil_bench\2#' "$dir/pg-template/station.conf"
+  echo "creating $n bench accounts in PostgreSQL with vigil account add ..."
+  for ((i = 0; i < n; i++)); do printf '%X\n' $((0x$ACCOUNT_BASE + i)); done |
+    xargs -P 4 -I{} sh -c '"$0" -c "$1" account add "$2" --name "Bench $2" --address "1 Bench Road" --key "$3" >/dev/null || exit 255' \
+      "$VIGIL" "$dir/pg-template/station.conf" {} "$BENCH_KEY"
+  rm -f "$dir/pg.keys.audit-head.template"
+  [ ! -f "$dir/pg.keys.audit-head" ] || cp -p "$dir/pg.keys.audit-head" "$dir/pg.keys.audit-head.template"
+}
+
+# pg_config_for NODE_DIR DIR — NODE_DIR/station.conf for a node on DIR's database (vigil_run).
+pg_config_for() {
+  local node=$1 dir=$2
+  shift 2
+  write_config "$node" "$@"
+  sed -i "s|^store .*|store $PG_URI|" "$node/station.conf"
+  echo "key_store_file $dir/pg.keys" >> "$node/station.conf"
+  echo "control_socket $node/ctl" >> "$node/station.conf"
+}
+
+# pg_fresh DIR — vigil_run dropped and copied again from vigil_bench (CREATE DATABASE ...
+# TEMPLATE), the audit head file with it: as each SQLite phase starts from a copy of the
+# accounts-only store, no phase runs on the rows of the one before.
+pg_fresh() {
+  local dir=$1
+  PGOPTIONS="-c client_min_messages=warning" psql -X -q -d "$PG_ADMIN_URI" -c "DROP DATABASE IF EXISTS vigil_run" -c "CREATE DATABASE vigil_run TEMPLATE vigil_bench"
+  rm -f "$dir/pg.keys.audit-head"
+  [ ! -f "$dir/pg.keys.audit-head.template" ] || cp -p "$dir/pg.keys.audit-head.template" "$dir/pg.keys.audit-head"
+}

@@ -35,15 +35,6 @@ trap cleanup EXIT
 
 field() { sed -n "s|.*$2=\([0-9.]*\).*|\1|p" <<<"$1" | head -1; }
 verdict() { if awk "BEGIN { exit !($2) }"; then echo "target $1: met"; else echo "target $1: MISSED"; fi; }
-# CPU seconds of every process whose command line starts with "postgres" (the server)
-pg_cpu() {
-  local t=0 p
-  for p in $(pgrep -f '^/usr/lib/postgresql/.*/bin/postgres|^postgres: ' || true); do
-    t=$(awk -v t="$t" -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", t + ($14 + $15) / hz }' "/proc/$p/stat" 2>/dev/null || echo "$t")
-  done
-  echo "$t"
-}
-
 machine_line; fsync_probe "$OUT"
 
 mkdir -p "$OUT/sqlite"
@@ -52,38 +43,13 @@ use_accounts "$OUT/sqlite" "$N_ACCOUNTS"
 cp "$OUT/sqlite/store.db" "$OUT/sqlite/store.template"
 
 echo "== the PostgreSQL cluster (fsync on, synchronous_commit on)"
-"$PGC" start "$OUT/cluster" >/dev/null
-# The server is part of the store under test: the same nice as the station and the load
-# generator (station-lib.sh), else those two at -10 starve it of the two cores. Its
-# backends inherit the postmaster's.
-for p in $(pgrep -f '^/usr/lib/postgresql/.*/bin/postgres|^postgres: ' || true); do
-  renice -n "$NICE" -p "$p" >/dev/null 2>&1 || echo "# cannot renice the PostgreSQL server to $NICE (not root?)"
-done
-ADMIN_URI=$(cat "$OUT/cluster/uri")
-# vigil_bench holds the accounts only and is the template each phase's database is copied
-# from (CREATE DATABASE ... TEMPLATE), as each SQLite phase starts from a copy of the
-# accounts-only store: no phase runs on the rows of the one before.
-psql -X -q -d "$ADMIN_URI" -c "CREATE DATABASE vigil_bench"
-TEMPLATE_URI=$(sed -E 's#/postgres(\?|$)#/vigil_bench\1#' <<<"$ADMIN_URI")
-URI=$(sed -E 's#/postgres(\?|$)#/vigil_run\1#' <<<"$ADMIN_URI")
-fresh_pg() {
-  psql -X -q -d "$ADMIN_URI" -c "DROP DATABASE IF EXISTS vigil_run" -c "CREATE DATABASE vigil_run TEMPLATE vigil_bench"
-  rm -f "$OUT/pg.keys.audit-head"
-  [ ! -f "$OUT/pg.keys.audit-head.template" ] || cp -p "$OUT/pg.keys.audit-head.template" "$OUT/pg.keys.audit-head"
-}
+pg_setup "$OUT" "$N_ACCOUNTS"
+URI=$PG_URI
+fresh_pg() { pg_fresh "$OUT"; }
 for n in a b; do
   mkdir -p "$OUT/$n"
-  write_config "$OUT/$n"
-  sed -i "s|^store .*|store $URI|" "$OUT/$n/station.conf"
-  echo "key_store_file $OUT/pg.keys" >> "$OUT/$n/station.conf"
-  echo "control_socket $OUT/$n/ctl" >> "$OUT/$n/station.conf"
+  pg_config_for "$OUT/$n" "$OUT"
 done
-sed -e "s|^store .*|store $TEMPLATE_URI|" "$OUT/a/station.conf" > "$OUT/template.conf"
-echo "creating $N_ACCOUNTS bench accounts in PostgreSQL with vigil account add ..."
-for ((i = 0; i < N_ACCOUNTS; i++)); do printf '%X\n' $((0x$ACCOUNT_BASE + i)); done |
-  xargs -P 4 -I{} sh -c '"$0" -c "$1" account add "$2" --name "Bench $2" --address "1 Bench Road" --key "$3" >/dev/null || exit 255' "$VIGIL" "$OUT/template.conf" {} "$BENCH_KEY"
-rm -f "$OUT/pg.keys.audit-head.template"
-[ ! -f "$OUT/pg.keys.audit-head" ] || cp -p "$OUT/pg.keys.audit-head" "$OUT/pg.keys.audit-head.template"
 
 # S and P1 alternate, three rounds; the verdict is on the medians.
 SQS=(); P1S=(); DES=()
