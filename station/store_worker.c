@@ -933,9 +933,14 @@ static const char *const event_col[EVENT_PARAMS][2] = {
 
 /* The statement for n events: the shared duplicate window's rows and the
  * INSERT of the events they name new, in arrival order; it returns the keys
- * of the new ones and notifies the other connections itself (the outer
- * statement is a SELECT: db_pg.c adds no NOTIFY of its own). ?1: the window;
- * then per row the hash and the event.
+ * of the new ones. ?1: the window; then per row the hash and the event.
+ * It notifies no one, and its outer statement is a SELECT so that db_pg.c
+ * adds no NOTIFY of its own either: routine events change nothing another
+ * connection follows (the consoles' live view follows alarms, the other
+ * nodes reload accounts and last-seen times), and a NOTIFY takes
+ * PostgreSQL's one notify lock for the whole cluster and holds it through
+ * the commit's WAL flush (and a synchronous standby's answer), so every
+ * node's routine commits would queue behind one another on it.
  * Two forms. The upsert (store_shared.c's): a key seen within the window is
  * left alone (a retry: not returned), one older than the window takes the
  * new time. The plain INSERT: ~40 % less of the server's work per row, and
@@ -977,13 +982,11 @@ static struct db_stmt *routine_stmt(struct stn_wstore *w, int n, bool plain)
     for (int c = 0; c < EVENT_PARAMS; c++)
         off += (size_t)snprintf(sql + off, cap - off, "%sv.%s", c ? ", " : "", event_col[c][0]);
     if (plain)
-        snprintf(sql + off, cap - off, " FROM v ORDER BY v.k)"
-                 " SELECT pg_notify('vigil_changes', '')");
+        snprintf(sql + off, cap - off, " FROM v ORDER BY v.k) SELECT 1");
     else
         snprintf(sql + off, cap - off, " FROM v JOIN fr ON fr.account_id = v.account_id"
                  " AND fr.seq = v.seq AND fr.data_hash = v.h ORDER BY v.k)"
-                 " SELECT fr.account_id, fr.seq, fr.data_hash, pg_notify('vigil_changes', '')"
-                 " FROM fr");
+                 " SELECT fr.account_id, fr.seq, fr.data_hash FROM fr");
     int rc = db_prepare(w->db, sql, &w->routine_many[plain][n]);
     stn_free(sql);
     return rc == DB_OK ? w->routine_many[plain][n] : NULL;
@@ -1005,7 +1008,7 @@ static int routine_chunk(struct stn_wstore *w, struct stn_job *j, struct stn_ite
     }
     int rc;
     while ((rc = db_step(s)) == DB_ROW)
-        if (!plain)         /* (the plain form's one row is the notice's) */
+        if (!plain)         /* (the plain form's one row says nothing) */
             stn__shared_new(items, hash, n, db_column_int64(s, 0), db_column_int64(s, 1),
                             db_column_int64(s, 2));
     db_reset(s);

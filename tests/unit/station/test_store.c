@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,41 @@ static size_t seqs_of_0444(int *seq, size_t cap)
     return n;
 }
 
+/* PostgreSQL: a routine batch notifies no one (store_worker.c,
+ * routine_stmt: a NOTIFY would queue every node's routine commits on the
+ * server's one notify lock); a batch under the write lock does. A connection
+ * listening as the console's does counts the other connections' notices:
+ * after a routine batch and then a restore (the positive control: the
+ * notices arrive in commit order), it has exactly one. */
+static void routine_batches_notify_no_one(const struct stn_config *c, struct stn_wstore *a,
+                                          struct stn_job *j, int64_t t)
+{
+    struct stn_store *watch;
+    char msg[256];
+    assert_int_equal(stn_store_open(c, &watch, msg, sizeof msg), 0);
+    int64_t v0, v;
+    assert_int_equal(stn_store_data_version(watch, &v0), 0);   /* it LISTENs from here */
+    stn_job_clear(j);
+    add_event(j, 4, "0444", 200, 1, 401, t);            /* openings: routine */
+    add_event(j, 4, "0444", 201, 1, 401, t + 1);
+    stn_wstore_run(a, j);
+    assert_int_equal(j->rc, 0);
+    stn_job_clear(j);
+    add_event(j, 4, "0444", 202, 3, 130, t + 2);        /* a restore: under the write lock */
+    stn_wstore_run(a, j);
+    assert_int_equal(j->rc, 0);
+    v = v0;
+    for (int k = 0; k < 100 && v == v0; k++) {          /* up to 10 s for the restore's */
+        struct pollfd p = { .fd = stn_store_notify_fd(watch), .events = POLLIN };
+        poll(&p, 1, 100);
+        assert_int_equal(stn_store_data_version(watch, &v), 0);
+    }
+    usleep(300 * 1000);     /* a notice of the routine batch would have come first */
+    assert_int_equal(stn_store_data_version(watch, &v), 0);
+    assert_int_equal(v, v0 + 1);
+    stn_store_close(watch);
+}
+
 /* Routine events (no alarm to raise, restore or join) are the hot path: on
  * a store several nodes share (PostgreSQL) they go in one statement with the
  * shared duplicate window. Either engine: a batch larger than one such
@@ -383,6 +419,7 @@ static void routine_batches_and_retries(void **state)
         assert_int_equal(seqs_of_0444(seq, 80), 72);
         assert_int_equal(seq[71], 5);
         stn_wstore_close(b);
+        routine_batches_notify_no_one(&c, a, &j, t + 200000);
     }
     /* the duplicate window read back at start-up, over more than one page of
      * the store's read (1,024 rows): every event of it, oldest first */
