@@ -265,7 +265,10 @@ static void after_cb(uv_work_t *req, int status)
         s->linger_until_ns = 0;
     }
     s->supervision_leader = j->leader;
+    if (j->accounts_changed && !s->stopping)
+        stn_accounts_reload(s);
     if (j->accounts_loaded) {
+        s->accounts_forced++;
         if (stn_accounts_merge(s, j->rows, j->nrows) != 0)
             STN_ERROR("accounts", "cannot apply the reloaded accounts (out of memory)");
         for (size_t i = 0; i < j->nrows; i++)

@@ -146,6 +146,20 @@ struct stn {
     struct stn_ckpt *ckpt;
     uv_work_t ckpt_work;
     bool ckpt_busy;
+    /* the accounts read again on the reader's connection when others changed
+     * them (main.c, stn_accounts_reload): asked, running, its result, and how
+     * long the last read took (the next waits 9 times as long: a store of a
+     * million accounts is not read back to back) */
+    struct stn_reader *reader;
+    uv_work_t reload_work;
+    bool     reload_wanted, reload_busy;
+    int      reload_rc;
+    struct stn_account_row *reload_rows;
+    size_t   reload_n;
+    uint64_t reload_started_ns, reload_next_ns;
+    /* accounts merged from a job's own read (an operator's request) since the
+     * reader began: then its older read is dropped and asked again */
+    uint64_t accounts_forced, reload_forced_at_start;
     /* the audit trail's head file (audit_head.c): the head committed, the
      * one being written on the thread pool, the one written last */
     uv_work_t head_work;
@@ -225,6 +239,9 @@ void stn_audit_head_note(struct stn *s, int64_t seq, const char *hash);
 int  stn_audit_station(struct stn *s, const char *kind, const char *after);
 /* main.c: a PASSIVE checkpoint on the thread pool, unless one runs */
 void stn_ckpt_kick(struct stn *s);
+/* Others changed the accounts (a job said so): read them again on the
+ * reader's connection when the last read allows, then merge them. */
+void stn_accounts_reload(struct stn *s);
 /* control.c: at most this many control connections at once (the console
  * opens one per request); counted in the open-file reserve */
 #define STN_CTL_CONNS_MAX 64u

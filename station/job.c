@@ -43,6 +43,7 @@ void stn_job_clear(struct stn_job *j)
     j->escalate_before_ms = 0;
     j->rc = 0;
     j->accounts_loaded = false;
+    j->accounts_changed = false;
     j->prune_more = false;
     j->wal_finish = false;
     j->wal_frames = 0;

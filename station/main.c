@@ -301,7 +301,7 @@ static void conn_close_all(struct stn *s)
 
 static void maybe_finish(struct stn *s)
 {
-    if (!s->stopping || !stn_commit_idle(s) || s->ckpt_busy || s->head_busy)
+    if (!s->stopping || !stn_commit_idle(s) || s->ckpt_busy || s->head_busy || s->reload_busy)
         return;
     if (s->pending->n > 0 || s->pending->nseen > 0 || s->pending->nctl > 0 ||
         s->pending->nnotes > 0) {
@@ -498,6 +498,56 @@ static void ckpt_after_cb(uv_work_t *req, int status)
         stn_commit_maybe_kick(s);
 }
 
+static void reload_work_cb(uv_work_t *req)
+{
+    struct stn *s = req->data;
+    s->reload_rc = stn_reader_load_accounts(s->reader, &s->reload_rows, &s->reload_n);
+}
+
+static void reload_after_cb(uv_work_t *req, int status)
+{
+    struct stn *s = req->data;
+    (void)status;
+    s->reload_busy = false;
+    uint64_t now = uv_hrtime();
+    /* the next read no sooner than 9 times this one's length from now: the
+     * reads take at most a tenth of a thread */
+    s->reload_next_ns = now + 9 * (now - s->reload_started_ns);
+    if (s->reload_rc == 0 && s->accounts_forced != s->reload_forced_at_start) {
+        s->reload_wanted = true;   /* a newer read was merged meanwhile: this one is older */
+    } else if (s->reload_rc == 0) {
+        if (stn_accounts_merge(s, s->reload_rows, s->reload_n) != 0)
+            STN_ERROR("accounts", "cannot apply the reloaded accounts (out of memory)");
+    } else {
+        s->reload_wanted = true;   /* the next tick asks again */
+        STN_WARN("store", "cannot read the accounts again: %s (asked again in a second)",
+                 stn_strerror(s->reload_rc));
+    }
+    if (s->reload_rows) {
+        sodium_memzero(s->reload_rows, s->reload_n * sizeof *s->reload_rows);
+        stn_free(s->reload_rows);
+    }
+    s->reload_rows = NULL;
+    s->reload_n = 0;
+    if (s->stopping)
+        maybe_finish(s);
+}
+
+void stn_accounts_reload(struct stn *s)
+{
+    s->reload_wanted = true;
+    if (s->reload_busy || s->stopping || !s->reader || uv_hrtime() < s->reload_next_ns)
+        return;                    /* asked again at the next tick */
+    s->reload_wanted = false;
+    s->reload_busy = true;
+    s->reload_started_ns = uv_hrtime();
+    s->reload_forced_at_start = s->accounts_forced;
+    if (uv_queue_work(s->loop, &s->reload_work, reload_work_cb, reload_after_cb) != 0) {
+        s->reload_busy = false;
+        s->reload_wanted = true;
+    }
+}
+
 void stn_ckpt_kick(struct stn *s)
 {
     if (s->ckpt_busy || !s->ckpt || s->wal_finish)
@@ -546,6 +596,8 @@ static void on_tick(uv_timer_t *h)
     }
     if (s->wal_frames > 0)
         stn_ckpt_kick(s);
+    if (s->reload_wanted)
+        stn_accounts_reload(s);
     if (s->cfg.stats_interval_s > 0 && now - s->last_stats_ms >= s->cfg.stats_interval_s * 1000) {
         s->last_stats_ms = now;
         stn_log_counters(s);
@@ -630,6 +682,11 @@ static int run(struct stn *s)
         return 1;
     }
     s->ckpt_work.data = s;
+    if ((rc = stn_reader_open(&s->cfg, s->ws, &s->reader, msg, sizeof msg)) != 0) {
+        fprintf(stderr, "vigil-station: %s\n", msg);
+        return 1;
+    }
+    s->reload_work.data = s;
     {
         char after[STN_PATH_MAX + 96];
         json_t *o = json_pack("{s:I,s:s}", "pid", (json_int_t)getpid(), "config",
@@ -852,6 +909,7 @@ int main(int argc, char **argv)
     stn_conns_free(&s);
     stn_wstore_close(s.ws);
     stn_ckpt_close(s.ckpt);
+    stn_reader_close(s.reader);
     stn_free(s.listeners);
     if (rc == 0)
         STN_INFO("main", "exit 0");

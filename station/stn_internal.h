@@ -305,7 +305,8 @@ struct stn_job {
     int64_t commit_us;            /* wall time of the transaction */
     int64_t rows_us;              /* of which BEGIN and the statements, before COMMIT */
     bool    prune_more;           /* more events past retention remain */
-    bool    accounts_loaded;
+    bool    accounts_loaded;      /* rows: read in this job (force_accounts) */
+    bool    accounts_changed;     /* others committed: the loop has the reader read them */
     bool    leader;               /* this node does supervision (one node of several) */
     int     wal_frames;           /* frames in the WAL after this job's commit */
     /* the station's own audit entries for this batch (config.reload...):
@@ -349,6 +350,14 @@ int  stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **row
 int  stn_wstore_load_recent(struct stn_wstore *w, int64_t since_ms,
                             struct stn_dup_row **rows, size_t *n,
                             uint64_t (*hash)(void *ctx, const void *p, size_t len), void *ctx);
+
+/* The accounts read on their own connection, off the loop and beside
+ * commits (the worker's keystore opens their keys). */
+struct stn_reader;
+int  stn_reader_open(const struct stn_config *cfg, const struct stn_wstore *w,
+                     struct stn_reader **out, char *msg, size_t cap);
+void stn_reader_close(struct stn_reader *r);
+int  stn_reader_load_accounts(struct stn_reader *r, struct stn_account_row **rows, size_t *n);
 
 /* WAL checkpoints on their own connection, off the loop and beside commits. */
 struct stn_ckpt;

@@ -281,21 +281,44 @@ int stn_wstore_open(const struct stn_config *cfg, struct stn_wstore **out, char 
 /* ---- the checkpointer: its own connection, run on the thread pool ------ */
 
 struct stn_ckpt {
-    struct db *db;
+    struct db *db;      /* first: side_open */
 };
+
+/* A struct of `size` bytes whose first member is its own connection to the
+ * store (the checkpointer's, the reader's), zeroed but for it; NULL with
+ * *rc and msg set. */
+static void *side_open(const struct stn_config *cfg, size_t size, int *rc, char *msg,
+                       size_t cap)
+{
+    struct db **p = stn_calloc(1, size);
+    if (!p) {
+        snprintf(msg, cap, "out of memory");
+        *rc = STN_E_NOMEM;
+        return NULL;
+    }
+    *rc = stn_db_open(cfg->store_path, p, msg, cap);
+    if (*rc) {
+        stn_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void side_close(void *p)
+{
+    if (!p)
+        return;
+    db_close(*(struct db **)p);
+    stn_free(p);
+}
 
 int stn_ckpt_open(const struct stn_config *cfg, struct stn_ckpt **out, char *msg, size_t cap)
 {
-    struct stn_ckpt *c = stn_calloc(1, sizeof *c);
-    if (!c) {
-        snprintf(msg, cap, "out of memory");
-        return STN_E_NOMEM;
-    }
-    int rc = stn_db_open(cfg->store_path, &c->db, msg, cap);
-    if (rc) {
-        stn_free(c);
+    _Static_assert(offsetof(struct stn_ckpt, db) == 0, "side_open: the connection first");
+    int rc;
+    struct stn_ckpt *c = side_open(cfg, sizeof *c, &rc, msg, cap);
+    if (!c)
         return rc;
-    }
     if (db_sqlite_handle(c->db))
         sqlite3_wal_autocheckpoint(db_sqlite_handle(c->db), 0);
     *out = c;
@@ -304,10 +327,7 @@ int stn_ckpt_open(const struct stn_config *cfg, struct stn_ckpt **out, char *msg
 
 void stn_ckpt_close(struct stn_ckpt *c)
 {
-    if (!c)
-        return;
-    db_close(c->db);
-    stn_free(c);
+    side_close(c);
 }
 
 /* PASSIVE only: it never waits for the writer or for readers, so it can
@@ -863,21 +883,34 @@ static bool prune(struct stn_wstore *w, int64_t before_ms, int64_t now_ms)
 }
 
 /* The accounts again when another connection has committed since the last
- * load (an account changed by `vigil`; on a shared store, another node's
- * commits too, which carry its panels' last-seen times): at most once a
- * second, so that two busy nodes do not reload on every batch. */
+ * load (an account changed by `vigil` or the console; on a shared store,
+ * another node's commits too, which carry its panels' last-seen times): at
+ * most once a second, so that two busy nodes do not reload on every batch.
+ * Only an operator's request through the control socket (force_accounts:
+ * the account it created is served from this batch's replies on) is read
+ * here, in the batch. Otherwise the job only says that something changed
+ * (accounts_changed) and the loop has the reader (below) read them on its
+ * own connection: a read of every account grows with the store (~5 us an
+ * account: half a second at 100,000) and would hold back this batch's ACKs,
+ * a duress's among them, for as long. */
 static void load_accounts_if_changed(struct stn_wstore *w, struct stn_job *j)
 {
     int64_t v = -1;
     if (db_data_version(w->db, &v) != DB_OK)
         return;
-    if (!j->force_accounts && (v == w->data_version || j->now_ms - w->accounts_loaded_ms < 1000))
+    if (j->force_accounts) {
+        if (stn_wstore_load_accounts(w, &j->rows, &j->nrows) == 0) {
+            j->accounts_loaded = true;
+            w->data_version = v;
+            w->accounts_loaded_ms = j->now_ms;
+        }
         return;
-    if (stn_wstore_load_accounts(w, &j->rows, &j->nrows) == 0) {
-        j->accounts_loaded = true;
-        w->data_version = v;
-        w->accounts_loaded_ms = j->now_ms;
     }
+    if (v == w->data_version || j->now_ms - w->accounts_loaded_ms < 1000)
+        return;
+    j->accounts_changed = true;
+    w->data_version = v;
+    w->accounts_loaded_ms = j->now_ms;
 }
 
 /* After DB_LOST: one attempt a second to reach the database again; until
@@ -1213,12 +1246,57 @@ static void *grow(void *p, size_t *cap, size_t size)
     return np;
 }
 
+static int load_accounts(struct db *db, const struct stn_keystore *ks,
+                         struct stn_account_row **rows, size_t *n);
+
 int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows, size_t *n)
+{
+    return load_accounts(w->db, &w->ks, rows, n);
+}
+
+/* ---- the accounts reader: its own connection, run on the thread pool -- */
+
+struct stn_reader {
+    struct db *db;                   /* first: side_open */
+    const struct stn_keystore *ks;   /* the worker's: only read, by both */
+};
+
+int stn_reader_open(const struct stn_config *cfg, const struct stn_wstore *w,
+                    struct stn_reader **out, char *msg, size_t cap)
+{
+    _Static_assert(offsetof(struct stn_reader, db) == 0, "side_open: the connection first");
+    int rc;
+    struct stn_reader *r = side_open(cfg, sizeof *r, &rc, msg, cap);
+    if (!r)
+        return rc;
+    r->ks = &w->ks;
+    *out = r;
+    return 0;
+}
+
+void stn_reader_close(struct stn_reader *r)
+{
+    side_close(r);
+}
+
+int stn_reader_load_accounts(struct stn_reader *r, struct stn_account_row **rows, size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    /* a connection that broke (the database restarted, a failover): once
+     * more, then the loop asks again at its next tick */
+    if (db_errcode(r->db) == DB_LOST && db_reconnect(r->db) != DB_OK)
+        return STN_E_STORE;
+    return load_accounts(r->db, r->ks, rows, n);
+}
+
+static int load_accounts(struct db *db, const struct stn_keystore *ks,
+                         struct stn_account_row **rows, size_t *n)
 {
     struct db_stmt *s;
     *rows = NULL;
     *n = 0;
-    if (db_prepare(w->db, "SELECT id, number, key, quirks, supervision_s,"
+    if (db_prepare(db, "SELECT id, number, key, quirks, supervision_s,"
                            " last_seen_ms, coalesce(window_past_s, -1),"
                            " coalesce(window_future_s, -1), EXISTS (SELECT 1 FROM alarms WHERE"
                            " account=accounts.number AND kind='comm_failure'"
@@ -1242,7 +1320,7 @@ int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows
             a->key_len = (uint8_t)kl;
         } else if (kl > 0) {
             size_t len = 0;
-            if (stn_key_open(&w->ks, a->number, kb, (size_t)kl, a->key, &len) == 0)
+            if (stn_key_open(ks, a->number, kb, (size_t)kl, a->key, &len) == 0)
                 a->key_len = (uint8_t)len;
             else
                 a->key_error = true;            /* never as a keyless account */

@@ -444,6 +444,77 @@ static void routine_batches_and_retries(void **state)
     stn_wstore_close(a);
 }
 
+/* Another connection's change to the accounts: a batch only says so
+ * (accounts_changed) and reads nothing; the reader reads them on its own
+ * connection, keys opened. A read inside the batch held its ACKs for as
+ * long as a read of every account takes. An operator's request
+ * (force_accounts) is still read in the batch. */
+static void accounts_read_beside_the_batch(void **state)
+{
+    (void)state;
+    char msg[256];
+    struct stn_wstore *w;
+    assert_int_equal(stn_wstore_open(&cfg, &w, msg, sizeof msg), 0);
+    struct stn_reader *r;
+    assert_int_equal(stn_reader_open(&cfg, w, &r, msg, sizeof msg), 0);
+    struct stn_job j;
+    assert_int_equal(stn_job_init(&j, 8, 0), 0);
+    int64_t now = 1790000000000;
+    j.check_accounts = true;            /* the first look: the version is news */
+    j.now_ms = now;
+    stn_wstore_run(w, &j);
+    assert_int_equal(j.rc, 0);
+    stn_job_clear(&j);
+
+    struct stn_store *st;               /* `vigil account add`, another connection */
+    assert_int_equal(stn_store_open(&cfg, &st, msg, sizeof msg), 0);
+    uint8_t key[16] = "FEDCBA9876543210";
+    struct stn_account_input in = { .name = "Reader", .has_key = true, .key = key,
+                                    .key_len = 16 };
+    assert_int_equal(stn_account_add(st, "7E57", &in), 0);
+    stn_store_close(st);
+
+    bool changed = false;
+    for (int k = 0; k < 50 && !changed; k++) {     /* PostgreSQL: the notice arrives */
+        if (k)
+            usleep(100 * 1000);
+        stn_job_clear(&j);
+        j.check_accounts = true;
+        j.now_ms = now + 2000 * (k + 1);            /* past the once-a-second bound */
+        stn_wstore_run(w, &j);
+        assert_int_equal(j.rc, 0);
+        assert_false(j.accounts_loaded);            /* nothing read in the batch */
+        changed = j.accounts_changed;
+    }
+    assert_true(changed);
+
+    struct stn_account_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(stn_reader_load_accounts(r, &rows, &n), 0);
+    bool found = false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].number, "7E57") == 0) {
+            found = true;
+            assert_int_equal(rows[i].key_len, 16);
+            assert_memory_equal(rows[i].key, key, 16);
+            assert_false(rows[i].key_error);
+        }
+    assert_true(found);
+    stn_free(rows);
+
+    stn_job_clear(&j);                  /* an operator's request: read in the batch */
+    j.force_accounts = true;
+    j.now_ms = now + 200000;
+    stn_wstore_run(w, &j);
+    assert_int_equal(j.rc, 0);
+    assert_true(j.accounts_loaded);
+    assert_false(j.accounts_changed);
+    assert_true(j.nrows >= 1);
+    stn_job_free(&j);
+    stn_reader_close(r);
+    stn_wstore_close(w);
+}
+
 /* Account keys at rest: sealed with the key store, bound to the account
  * number, never in the clear in the store file; a store whose keys are
  * sealed never gets a new key store made for it. */
@@ -590,6 +661,7 @@ int main(void)
         cmocka_unit_test(admin_accounts_and_events),
         /* after it: admin_accounts_and_events counts every account's events */
         cmocka_unit_test(routine_batches_and_retries),
+        cmocka_unit_test(accounts_read_beside_the_batch),
         cmocka_unit_test(time_formats),
         cmocka_unit_test(keys_sealed_at_rest),
     };
