@@ -152,7 +152,7 @@ struct stn {
      * million accounts is not read back to back) */
     struct stn_reader *reader;
     uv_work_t reload_work;
-    bool     reload_wanted, reload_busy;
+    bool     reload_wanted, reload_busy, reload_failing;
     int      reload_rc;
     struct stn_account_row *reload_rows;
     size_t   reload_n;

@@ -518,10 +518,13 @@ static void reload_after_cb(uv_work_t *req, int status)
     } else if (s->reload_rc == 0) {
         if (stn_accounts_merge(s, s->reload_rows, s->reload_n) != 0)
             STN_ERROR("accounts", "cannot apply the reloaded accounts (out of memory)");
+        s->reload_failing = false;
     } else {
         s->reload_wanted = true;   /* the next tick asks again */
-        STN_WARN("store", "cannot read the accounts again: %s (asked again in a second)",
-                 stn_strerror(s->reload_rc));
+        if (!s->reload_failing)    /* once, not every second the database is away */
+            STN_WARN("store", "cannot read the accounts again: %s (asked again every "
+                     "second)", stn_strerror(s->reload_rc));
+        s->reload_failing = true;
     }
     if (s->reload_rows) {
         sodium_memzero(s->reload_rows, s->reload_n * sizeof *s->reload_rows);
