@@ -149,11 +149,12 @@ stats_now() {
 }
 
 # ---- PostgreSQL (station-pg.sh, station-ab.sh) -------------------------------------------
-# pg_cpu — CPU seconds of every process whose command line starts with "postgres" (the
-# server: postmaster and backends).
+# pg_pids — every process whose command line starts with "postgres" (the server:
+# postmaster and backends); pg_cpu — their CPU seconds so far.
+pg_pids() { pgrep -f '^/usr/lib/postgresql/.*/bin/postgres|^postgres: ' || true; }
 pg_cpu() {
   local t=0 p
-  for p in $(pgrep -f '^/usr/lib/postgresql/.*/bin/postgres|^postgres: ' || true); do
+  for p in $(pg_pids); do
     t=$(awk -v t="$t" -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", t + ($14 + $15) / hz }' "/proc/$p/stat" 2>/dev/null || echo "$t")
   done
   echo "$t"
@@ -170,7 +171,7 @@ pg_setup() {
   # The server is part of the store under test: the same nice as the station and the load
   # generator, else those two at -10 starve it of the two cores. Its backends inherit the
   # postmaster's.
-  for p in $(pgrep -f '^/usr/lib/postgresql/.*/bin/postgres|^postgres: ' || true); do
+  for p in $(pg_pids); do
     renice -n "$NICE" -p "$p" >/dev/null 2>&1 || echo "# cannot renice the PostgreSQL server to $NICE (not root?)"
   done
   PG_ADMIN_URI=$(cat "$dir/cluster/uri")

@@ -44,8 +44,6 @@ cp "$OUT/sqlite/store.db" "$OUT/sqlite/store.template"
 
 echo "== the PostgreSQL cluster (fsync on, synchronous_commit on)"
 pg_setup "$OUT" "$N_ACCOUNTS"
-URI=$PG_URI
-fresh_pg() { pg_fresh "$OUT"; }
 for n in a b; do
   mkdir -p "$OUT/$n"
   pg_config_for "$OUT/$n" "$OUT"
@@ -70,7 +68,7 @@ for round in 1 2 3; do
   stop_station
 
   echo "== P1 (round $round): PostgreSQL store, one node, 50 connections"
-  fresh_pg
+  pg_fresh "$OUT"
   : > "$OUT/a/station.log"
   start_station "$OUT/a"
   c0=$(cpu_s "$STATION_PID"); g0=$(pg_cpu)
@@ -91,7 +89,7 @@ median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 SQ=$(median "${SQS[@]}"); P1=$(median "${P1S[@]}"); DE=$(median "${DES[@]}")
 
 echo "== P2: PostgreSQL store, two nodes, 25 connections each"
-fresh_pg
+pg_fresh "$OUT"
 start_station "$OUT/a"; PA=$PORT; SA=$STATION_PID
 STATION_PID=
 start_station "$OUT/b"; PB=$PORT; SB=$STATION_PID
@@ -110,7 +108,7 @@ P2B=$(field "$(grep '^station ' "$OUT/p2b.txt")" msgs/s)
 P2=$(awk -v a="$P2A" -v b="$P2B" 'BEGIN { printf "%.0f", a + b }')
 kill -TERM "$SA" "$SB"; wait "$SA" "$SB" 2>/dev/null || true
 STATION_PID=
-echo "events in the database: $(psql -X -A -t -d "$URI" -c 'SELECT count(*) FROM events')"
+echo "events in the database: $(psql -X -A -t -d "$PG_URI" -c 'SELECT count(*) FROM events')"
 
 echo "== result ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "rounds: sqlite ${SQS[*]}; pg one node ${P1S[*]}"

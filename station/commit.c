@@ -265,7 +265,7 @@ static void after_cb(uv_work_t *req, int status)
         s->linger_until_ns = 0;
     }
     s->supervision_leader = j->leader;
-    if (j->accounts_changed && !s->stopping)
+    if (j->accounts_changed)
         stn_accounts_reload(s);
     if (j->accounts_loaded) {
         s->accounts_forced++;

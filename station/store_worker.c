@@ -899,11 +899,9 @@ static void load_accounts_if_changed(struct stn_wstore *w, struct stn_job *j)
     if (db_data_version(w->db, &v) != DB_OK)
         return;
     if (j->force_accounts) {
-        if (stn_wstore_load_accounts(w, &j->rows, &j->nrows) == 0) {
-            j->accounts_loaded = true;
-            w->data_version = v;
+        j->accounts_loaded = stn_wstore_load_accounts(w, &j->rows, &j->nrows) == 0;
+        if (j->accounts_loaded)
             w->accounts_loaded_ms = j->now_ms;
-        }
         return;
     }
     if (v == w->data_version || j->now_ms - w->accounts_loaded_ms < 1000)
@@ -1247,50 +1245,6 @@ static void *grow(void *p, size_t *cap, size_t size)
 }
 
 static int load_accounts(struct db *db, const struct stn_keystore *ks,
-                         struct stn_account_row **rows, size_t *n);
-
-int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows, size_t *n)
-{
-    return load_accounts(w->db, &w->ks, rows, n);
-}
-
-/* ---- the accounts reader: its own connection, run on the thread pool -- */
-
-struct stn_reader {
-    struct db *db;                   /* first: side_open */
-    const struct stn_keystore *ks;   /* the worker's: only read, by both */
-};
-
-int stn_reader_open(const struct stn_config *cfg, const struct stn_wstore *w,
-                    struct stn_reader **out, char *msg, size_t cap)
-{
-    _Static_assert(offsetof(struct stn_reader, db) == 0, "side_open: the connection first");
-    int rc;
-    struct stn_reader *r = side_open(cfg, sizeof *r, &rc, msg, cap);
-    if (!r)
-        return rc;
-    r->ks = &w->ks;
-    *out = r;
-    return 0;
-}
-
-void stn_reader_close(struct stn_reader *r)
-{
-    side_close(r);
-}
-
-int stn_reader_load_accounts(struct stn_reader *r, struct stn_account_row **rows, size_t *n)
-{
-    *rows = NULL;
-    *n = 0;
-    /* a connection that broke (the database restarted, a failover): once
-     * more, then the loop asks again at its next tick */
-    if (db_errcode(r->db) == DB_LOST && db_reconnect(r->db) != DB_OK)
-        return STN_E_STORE;
-    return load_accounts(r->db, r->ks, rows, n);
-}
-
-static int load_accounts(struct db *db, const struct stn_keystore *ks,
                          struct stn_account_row **rows, size_t *n)
 {
     struct db_stmt *s;
@@ -1343,6 +1297,55 @@ static int load_accounts(struct db *db, const struct stn_keystore *ks,
     *rows = r;
     *n = cnt;
     return 0;
+}
+
+/* Startup, and an operator's request (force_accounts): the version of the
+ * store read first, so that a change committed during the read is news at
+ * the next check, and the read is not made twice for nothing. */
+int stn_wstore_load_accounts(struct stn_wstore *w, struct stn_account_row **rows, size_t *n)
+{
+    int64_t v = -1;
+    bool known = db_data_version(w->db, &v) == DB_OK;
+    int rc = load_accounts(w->db, &w->ks, rows, n);
+    if (rc == 0 && known)
+        w->data_version = v;
+    return rc;
+}
+
+/* ---- the accounts reader: its own connection, run on the thread pool -- */
+
+struct stn_reader {
+    struct db *db;                   /* first: side_open */
+    const struct stn_keystore *ks;   /* the worker's: only read, by both */
+};
+
+int stn_reader_open(const struct stn_config *cfg, const struct stn_wstore *w,
+                    struct stn_reader **out, char *msg, size_t cap)
+{
+    _Static_assert(offsetof(struct stn_reader, db) == 0, "side_open: the connection first");
+    int rc;
+    struct stn_reader *r = side_open(cfg, sizeof *r, &rc, msg, cap);
+    if (!r)
+        return rc;
+    r->ks = &w->ks;
+    *out = r;
+    return 0;
+}
+
+void stn_reader_close(struct stn_reader *r)
+{
+    side_close(r);
+}
+
+int stn_reader_load_accounts(struct stn_reader *r, struct stn_account_row **rows, size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    /* a connection that broke (the database restarted, a failover): once
+     * more, then the loop asks again at its next tick */
+    if (db_errcode(r->db) == DB_LOST && db_reconnect(r->db) != DB_OK)
+        return STN_E_STORE;
+    return load_accounts(r->db, r->ks, rows, n);
 }
 
 int stn_wstore_load_recent(struct stn_wstore *w, int64_t since_ms,
